@@ -131,10 +131,7 @@ impl Params {
                 let ok = if v.starts_with('"') {
                     v.len() >= 2 && v.ends_with('"')
                 } else {
-                    !v.is_empty()
-                        && v
-                            .bytes()
-                            .all(|b| is_token_char(b) || b"[]:".contains(&b))
+                    !v.is_empty() && v.bytes().all(|b| is_token_char(b) || b"[]:".contains(&b))
                 };
                 if !ok {
                     return Err(HeaderError::BadParameter);
@@ -324,9 +321,7 @@ impl Via {
             return Err(HeaderError::BadValue);
         }
         let rest = rest.trim_start();
-        let tlen = rest
-            .find(|c: char| c == ' ' || c == '\t')
-            .ok_or(HeaderError::BadValue)?;
+        let tlen = rest.find([' ', '\t']).ok_or(HeaderError::BadValue)?;
         let (transport, rest) = rest.split_at(tlen);
         if transport.is_empty() || !transport.bytes().all(is_token_char) {
             return Err(HeaderError::BadValue);
@@ -460,7 +455,9 @@ mod tests {
 
     #[test]
     fn via_with_lws_everywhere() {
-        let v = Via::parse("SIP  / 2.0  / TCP     spindle.example.com   ;  branch  =   z9hG4bK9ikj8").unwrap();
+        let v =
+            Via::parse("SIP  / 2.0  / TCP     spindle.example.com   ;  branch  =   z9hG4bK9ikj8")
+                .unwrap();
         assert_eq!(v.transport, "TCP");
         assert_eq!(v.branch(), Some("z9hG4bK9ikj8"));
     }
@@ -472,7 +469,8 @@ mod tests {
 
     #[test]
     fn name_addr_forms() {
-        let n = NameAddr::parse(r#""J Rosenberg \\\"" <sip:jdrosen@example.com> ; tag = 98asjd8"#).unwrap();
+        let n = NameAddr::parse(r#""J Rosenberg \\\"" <sip:jdrosen@example.com> ; tag = 98asjd8"#)
+            .unwrap();
         assert_eq!(n.display.as_deref(), Some(r#"J Rosenberg \""#));
         assert_eq!(n.tag(), Some("98asjd8"));
         let bare = NameAddr::parse("sip:user@example.com;tag=1").unwrap();

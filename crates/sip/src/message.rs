@@ -107,7 +107,9 @@ impl fmt::Display for ParseError {
                 f,
                 "Content-Length {expected} exceeds the {available} body bytes received"
             ),
-            ParseError::CSeqMethodMismatch => f.write_str("CSeq method differs from request method"),
+            ParseError::CSeqMethodMismatch => {
+                f.write_str("CSeq method differs from request method")
+            }
         }
     }
 }
@@ -432,12 +434,12 @@ fn unfold_lines(text: &str) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     for raw in text.split('\n') {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if raw.starts_with(' ') || raw.starts_with('\t') {
-            if let Some(last) = lines.last_mut() {
-                last.push(' ');
-                last.push_str(raw.trim_start_matches([' ', '\t']));
-                continue;
-            }
+        if (raw.starts_with(' ') || raw.starts_with('\t'))
+            && let Some(last) = lines.last_mut()
+        {
+            last.push(' ');
+            last.push_str(raw.trim_start_matches([' ', '\t']));
+            continue;
         }
         lines.push(raw.to_owned());
     }
@@ -527,7 +529,11 @@ impl Message {
             }
             headers.push(name, value.trim_matches([' ', '\t']));
         }
-        let msg = if start.starts_with("SIP/") || start.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/")) {
+        let msg = if start.starts_with("SIP/")
+            || start
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+        {
             let mut parts = start.splitn(3, ' ');
             let version = parts
                 .next()
@@ -573,17 +579,29 @@ impl Message {
     /// Checks the headers every SIP element relies on.
     fn validate(&self, limits: &Limits) -> Result<(), ParseError> {
         let h = self.headers();
-        for name in ["Call-ID", "From", "To", "CSeq", "Max-Forwards", "Content-Type", "Expires"] {
+        for name in [
+            "Call-ID",
+            "From",
+            "To",
+            "CSeq",
+            "Max-Forwards",
+            "Content-Type",
+            "Expires",
+        ] {
             if h.count(name) > 1 {
                 return Err(ParseError::DuplicateHeader(static_name(name)));
             }
         }
-        let call_id = h.get("Call-ID").ok_or(ParseError::MissingHeader("Call-ID"))?;
+        let call_id = h
+            .get("Call-ID")
+            .ok_or(ParseError::MissingHeader("Call-ID"))?;
         if call_id.is_empty() || call_id.bytes().any(|b| b.is_ascii_whitespace()) {
             return Err(ParseError::BadHeader("Call-ID", HeaderError::BadValue));
         }
         for name in ["From", "To"] {
-            let v = h.get(name).ok_or(ParseError::MissingHeader(static_name(name)))?;
+            let v = h
+                .get(name)
+                .ok_or(ParseError::MissingHeader(static_name(name)))?;
             NameAddr::parse(v).map_err(|e| ParseError::BadHeader(static_name(name), e))?;
         }
         let cseq = h.get("CSeq").ok_or(ParseError::MissingHeader("CSeq"))?;
@@ -793,7 +811,10 @@ pub fn salvage_request_headers(buf: &[u8]) -> Option<Headers> {
     let lines = unfold_lines(head);
     let mut it = lines.iter();
     let start = it.next()?;
-    if start.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/")) {
+    if start
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
+    {
         return None;
     }
     let mut out = Headers::new();
@@ -855,7 +876,10 @@ Content-Length: 4\r\n\r\nv=0\n";
 
     #[test]
     fn salvage_finds_routing_headers() {
-        let s = INVITE.replace("INVITE sip:bob@example.com SIP/2.0", "INVITE  sip:bob@example.com SIP/2.0");
+        let s = INVITE.replace(
+            "INVITE sip:bob@example.com SIP/2.0",
+            "INVITE  sip:bob@example.com SIP/2.0",
+        );
         assert!(Message::parse(s.as_bytes()).is_err());
         let h = salvage_request_headers(s.as_bytes()).unwrap();
         assert_eq!(h.get("Call-ID"), Some("a84b4c76e66710"));

@@ -232,7 +232,10 @@ impl SipUri {
     }
 
     fn parse_rest(secure: bool, rest: &str, request_line: bool) -> Result<SipUri, UriError> {
-        if rest.bytes().any(|b| b <= b' ' || b == 0x7f || b"<>\"{}|\\^`".contains(&b)) {
+        if rest
+            .bytes()
+            .any(|b| b <= b' ' || b == 0x7f || b"<>\"{}|\\^`".contains(&b))
+        {
             // '[' and ']' are allowed (IPv6 references, param-unreserved).
             return Err(UriError::BadCharacter);
         }
@@ -484,6 +487,9 @@ mod tests {
     #[test]
     fn escaped_nul_does_not_truncate() {
         let u = Uri::parse("sip:null-%00-null@example.com").unwrap();
-        assert_eq!(u.as_sip().unwrap().user_unescaped().unwrap(), "null-\0-null");
+        assert_eq!(
+            u.as_sip().unwrap().user_unescaped().unwrap(),
+            "null-\0-null"
+        );
     }
 }

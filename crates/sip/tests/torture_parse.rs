@@ -30,10 +30,21 @@ fn every_torture_message_is_handled_as_the_manifest_says() {
                 failures.push(format!("{}: round trip differs: {again:?}", case.file));
             }
         }
-        let c = counts.entry(format!("{:?}", case.expected)).or_insert((0, 0));
-        if ok { c.0 += 1 } else { c.1 += 1 }
+        let c = counts
+            .entry(format!("{:?}", case.expected))
+            .or_insert((0, 0));
+        if ok {
+            c.0 += 1
+        } else {
+            c.1 += 1
+        }
         if !ok {
-            failures.push(format!("{} ({:?}): {:?}", case.file, case.expected, parsed.err()));
+            failures.push(format!(
+                "{} ({:?}): {:?}",
+                case.file,
+                case.expected,
+                parsed.err()
+            ));
         }
     }
     eprintln!("torture parse results (ok, failed) per class: {counts:?}");
@@ -43,8 +54,13 @@ fn every_torture_message_is_handled_as_the_manifest_says() {
 #[test]
 fn dblreq_yields_only_the_first_request() {
     let Some(cases) = torture_cases() else { return };
-    let case = cases.iter().find(|c| c.name() == "dblreq").expect("dblreq in manifest");
-    let Ok(Message::Request(r)) = Message::parse(&case.bytes) else { panic!("dblreq must parse") };
+    let case = cases
+        .iter()
+        .find(|c| c.name() == "dblreq")
+        .expect("dblreq in manifest");
+    let Ok(Message::Request(r)) = Message::parse(&case.bytes) else {
+        panic!("dblreq must parse")
+    };
     assert_eq!(r.method.as_str(), "REGISTER");
     assert!(r.body.is_empty());
 }
@@ -52,8 +68,13 @@ fn dblreq_yields_only_the_first_request() {
 #[test]
 fn escnull_keeps_the_nul() {
     let Some(cases) = torture_cases() else { return };
-    let case = cases.iter().find(|c| c.name() == "escnull").expect("escnull in manifest");
-    let Ok(Message::Request(r)) = Message::parse(&case.bytes) else { panic!("escnull must parse") };
+    let case = cases
+        .iter()
+        .find(|c| c.name() == "escnull")
+        .expect("escnull in manifest");
+    let Ok(Message::Request(r)) = Message::parse(&case.bytes) else {
+        panic!("escnull must parse")
+    };
     let to = r.to().unwrap();
     let user = to.uri.as_sip().unwrap().user_unescaped().unwrap();
     assert!(user.contains('\0'), "{user:?}");
@@ -63,8 +84,13 @@ fn escnull_keeps_the_nul() {
 #[test]
 fn mpart01_keeps_binary_body_bytes() {
     let Some(cases) = torture_cases() else { return };
-    let case = cases.iter().find(|c| c.name() == "mpart01").expect("mpart01 in manifest");
-    let Ok(Message::Request(r)) = Message::parse(&case.bytes) else { panic!("mpart01 must parse") };
+    let case = cases
+        .iter()
+        .find(|c| c.name() == "mpart01")
+        .expect("mpart01 in manifest");
+    let Ok(Message::Request(r)) = Message::parse(&case.bytes) else {
+        panic!("mpart01 must parse")
+    };
     let cl: usize = r.headers.get("Content-Length").unwrap().parse().unwrap();
     assert_eq!(r.body.len(), cl);
     assert!(r.body.iter().any(|b| *b >= 0x80), "binary part lost");

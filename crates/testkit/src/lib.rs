@@ -310,6 +310,9 @@ mod tests {
             got.push(d.payload[0]);
         }
         assert_eq!(got.len(), 50);
-        assert!(got.windows(2).any(|w| w[0] > w[1]), "no reordering happened");
+        assert!(
+            got.windows(2).any(|w| w[0] > w[1]),
+            "no reordering happened"
+        );
     }
 }
