@@ -1,1 +1,366 @@
-fn main() {}
+//! `switchboard-cli` — the headless user agent.
+//!
+//! Automation, load tests and quality measurements drive Switchboard through
+//! this binary; its flags, stdin commands and `--events` JSON lines are a
+//! stable contract (see `docs/cli.md`). It runs the same engine as the desktop.
+
+#![forbid(unsafe_code)]
+
+mod config;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use switchboard_engine::{AccountConfig, Command, Engine, EngineConfig, EngineEvent, events::EventKind};
+use tokio::io::AsyncBufReadExt;
+
+/// Switchboard's headless SIP user agent.
+///
+/// Audio options (--codecs, --mic, --speaker, --dtmf) are accepted but do
+/// nothing yet: media arrives with the media engine. Calls carry a static SDP
+/// with a real RTP port.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard-cli", version)]
+struct Cli {
+    /// TOML configuration (same schema as the desktop).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Local SIP address for UDP and TCP.
+    #[arg(long, global = true)]
+    bind: Option<SocketAddr>,
+    /// Local user part (requests for other users are answered 404).
+    #[arg(long, global = true)]
+    user: Option<String>,
+    /// Display name in From.
+    #[arg(long, global = true)]
+    display_name: Option<String>,
+    /// Register at this registrar URI (password from SWITCHBOARD_PASSWORD).
+    #[arg(long, global = true)]
+    registrar: Option<String>,
+    /// Auth user name for the registrar.
+    #[arg(long, global = true)]
+    username: Option<String>,
+    /// Only answer digest challenges for this realm (default: the registrar's host).
+    #[arg(long, global = true)]
+    realm: Option<String>,
+    /// Registration lifetime in seconds.
+    #[arg(long, global = true)]
+    expires: Option<u32>,
+    /// Codec preference order (accepted; takes effect with the media engine).
+    #[arg(long, global = true)]
+    codecs: Option<String>,
+    /// WAV file as microphone (accepted; takes effect with the media engine).
+    #[arg(long, global = true)]
+    mic: Option<PathBuf>,
+    /// WAV file as speaker (accepted; takes effect with the media engine).
+    #[arg(long, global = true)]
+    speaker: Option<PathBuf>,
+    /// Leave after this many seconds (listen: also ends a call that is up).
+    #[arg(long, global = true)]
+    duration: Option<f64>,
+    /// One JSON object per line on stdout for every event; stdin takes commands.
+    #[arg(long, global = true)]
+    events: bool,
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Wait for calls.
+    Listen {
+        /// Answer every call.
+        #[arg(long)]
+        auto_answer: bool,
+        /// Answer after this many milliseconds (implies --auto-answer).
+        #[arg(long)]
+        answer_after: Option<u64>,
+        /// Most calls at once; more are answered 486 Busy Here.
+        #[arg(long)]
+        max_calls: Option<usize>,
+    },
+    /// Call a SIP URI.
+    Call {
+        /// Target, e.g. sip:bob@127.0.0.1:5070.
+        uri: String,
+        /// DTMF digits to send once up (accepted; takes effect with the media engine).
+        #[arg(long)]
+        dtmf: Option<String>,
+        /// Extra INVITE header, "Name: value" (repeatable).
+        #[arg(long = "header")]
+        headers: Vec<String>,
+    },
+    /// Register and stay registered until --duration or a signal.
+    Register,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("switchboard-cli: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
+    let file = match &cli.config {
+        Some(p) => config::load(p)?,
+        None => config::File::default(),
+    };
+    let sip = file.sip.unwrap_or_default();
+    let bind = cli
+        .bind
+        .or(sip.bind)
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 5060)));
+    let max_calls = match &cli.mode {
+        Mode::Listen { max_calls: Some(n), .. } => *n,
+        _ => sip.max_calls.unwrap_or(100),
+    };
+    let file_account = file.account.unwrap_or_default();
+    let registrar = cli.registrar.clone().or(file_account.registrar);
+    let account = match registrar {
+        Some(registrar) => {
+            let username = cli
+                .username
+                .clone()
+                .or(file_account.username)
+                .ok_or("--registrar needs --username (or account.username in the config)")?;
+            let password = std::env::var("SWITCHBOARD_PASSWORD")
+                .map_err(|_| "registering needs the password in SWITCHBOARD_PASSWORD")?;
+            Some(AccountConfig {
+                registrar,
+                username,
+                password,
+                realm: cli.realm.clone().or(file_account.realm),
+                expires: cli.expires.or(file_account.expires).unwrap_or(600),
+            })
+        }
+        None => None,
+    };
+    let user = cli
+        .user
+        .clone()
+        .or(sip.user)
+        .or_else(|| account.as_ref().map(|a| a.username.clone()))
+        .unwrap_or_else(|| "switchboard".to_owned());
+    Ok(EngineConfig {
+        bind,
+        user,
+        display_name: cli.display_name.clone().or(sip.display_name),
+        max_calls,
+        account,
+    })
+}
+
+fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
+    raw.iter()
+        .map(|h| {
+            let (n, v) = h
+                .split_once(':')
+                .ok_or_else(|| format!("--header {h:?} is not \"Name: value\""))?;
+            let n = n.trim();
+            if n.is_empty() || n.contains(char::is_whitespace) || v.contains(['\r', '\n']) {
+                return Err(format!("--header {h:?} is not a valid header"));
+            }
+            Ok((n.to_owned(), v.trim().to_owned()))
+        })
+        .collect()
+}
+
+fn describe(e: &EngineEvent) -> String {
+    match &e.kind {
+        EventKind::Listening { address } => format!("listening on {address}"),
+        EventKind::Registered { expires } => format!("registered for {expires} s"),
+        EventKind::RegistrationFailed { status, reason } => {
+            format!("registration failed ({}): {reason}", status.map(|s| s.to_string()).unwrap_or("-".into()))
+        }
+        EventKind::Incoming { call, from, .. } => format!("call {call}: incoming from {from}"),
+        EventKind::Calling { call, target, .. } => format!("call {call}: calling {target}"),
+        EventKind::Ringing { call, status } => format!("call {call}: ringing ({status})"),
+        EventKind::Established { call, .. } => format!("call {call}: established"),
+        EventKind::Ended { call, reason, status, .. } => format!(
+            "call {call}: ended, {reason}{}",
+            status.map(|s| format!(" ({s})")).unwrap_or_default()
+        ),
+        _ => e.to_json(),
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let config = engine_config(&cli)?;
+    let extra_headers = match &cli.mode {
+        Mode::Call { headers, .. } => parse_headers(headers)?,
+        _ => Vec::new(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start runtime: {e}"))?;
+    rt.block_on(drive(cli, config, extra_headers))
+}
+
+async fn drive(cli: Cli, config: EngineConfig, extra_headers: Vec<(String, String)>) -> Result<(), String> {
+    let registering = config.account.is_some();
+    let (engine, mut events) = Engine::start(config).map_err(|e| e.to_string())?;
+    let commands = engine.commander();
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = cli.events;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+    let duration = cli.duration.map(Duration::from_secs_f64);
+    let deadline = duration.map(|d| tokio::time::Instant::now() + d);
+    let far = tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600);
+    let (auto_answer, answer_after) = match &cli.mode {
+        Mode::Listen { auto_answer, answer_after, .. } => (*auto_answer || answer_after.is_some(), answer_after.unwrap_or(0)),
+        _ => (false, 0),
+    };
+    if let Mode::Call { uri, .. } = &cli.mode
+        && !registering
+    {
+        commands
+            .send(Command::Call { target: uri.clone(), headers: extra_headers.clone() })
+            .map_err(|_| "engine stopped")?;
+    }
+    let mut outcome: Result<(), String> = Ok(());
+    let mut call_placed = matches!(cli.mode, Mode::Call { .. }) && !registering;
+    let mut live: BTreeSet<u64> = BTreeSet::new();
+    let mut ringing: Vec<u64> = Vec::new();
+    let mut established_once = false;
+    let mut shutting_down = false;
+    loop {
+        tokio::select! {
+            ev = events.recv() => {
+                let Some(ev) = ev else { break };
+                if cli.events { println!("{}", ev.to_json()); } else { println!("{}", describe(&ev)); }
+                match &ev.kind {
+                    EventKind::Registered { .. } => {
+                        if let Mode::Call { uri, .. } = &cli.mode && !call_placed {
+                            call_placed = true;
+                            let _ = commands.send(Command::Call { target: uri.clone(), headers: extra_headers.clone() });
+                        }
+                    }
+                    EventKind::RegistrationFailed { status, reason } => {
+                        outcome = Err(format!("registration failed ({}): {reason}", status.map(|s| s.to_string()).unwrap_or("no answer".into())));
+                        let _ = commands.send(Command::Shutdown);
+                        shutting_down = true;
+                    }
+                    EventKind::Incoming { call, .. } => {
+                        live.insert(*call);
+                        if auto_answer {
+                            let c = commands.clone();
+                            let call = *call;
+                            tokio::spawn(async move {
+                                tokio::time::sleep(Duration::from_millis(answer_after)).await;
+                                let _ = c.send(Command::Answer { call });
+                            });
+                        } else {
+                            ringing.push(*call);
+                        }
+                    }
+                    EventKind::Calling { call, .. } => { live.insert(*call); }
+                    EventKind::Established { .. } => established_once = true,
+                    EventKind::Ended { call, reason, status, .. } => {
+                        live.remove(call);
+                        ringing.retain(|c| c != call);
+                        if matches!(cli.mode, Mode::Call { .. }) && !shutting_down {
+                            if !established_once {
+                                outcome = Err(format!("call failed: {reason}{}", status.map(|s| format!(" ({s})")).unwrap_or_default()));
+                            }
+                            let _ = commands.send(Command::Shutdown);
+                            shutting_down = true;
+                        }
+                    }
+                    EventKind::CommandFailed { command, error } if command.starts_with("call ") => {
+                        outcome = Err(format!("{command}: {error}"));
+                        let _ = commands.send(Command::Shutdown);
+                        shutting_down = true;
+                    }
+                    EventKind::Stopped => break,
+                    _ => {}
+                }
+            }
+            line = stdin.next_line(), if stdin_open => match line {
+                Ok(Some(line)) => stdin_command(&line, &commands, &live, &mut ringing),
+                _ => stdin_open = false,
+            },
+            _ = tokio::signal::ctrl_c() => {
+                let _ = commands.send(Command::Shutdown);
+                shutting_down = true;
+            }
+            _ = sigterm.recv() => {
+                let _ = commands.send(Command::Shutdown);
+                shutting_down = true;
+            }
+            _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() && !shutting_down => {
+                let _ = commands.send(Command::Shutdown);
+                shutting_down = true;
+            }
+        }
+    }
+    engine.join();
+    outcome
+}
+
+fn stdin_command(
+    line: &str,
+    commands: &tokio::sync::mpsc::UnboundedSender<Command>,
+    live: &BTreeSet<u64>,
+    ringing: &mut Vec<u64>,
+) {
+    let mut words = line.split_whitespace();
+    let Some(verb) = words.next() else { return };
+    let arg = words.next();
+    // Commands act on the call named as the last word, else the newest live call.
+    let target = |explicit: Option<&str>| explicit.and_then(|a| a.parse::<u64>().ok()).or_else(|| live.iter().next_back().copied());
+    let reply_unsupported = |what: &str| {
+        let ev = EngineEvent::now(EventKind::CommandFailed {
+            command: line.to_owned(),
+            error: format!("{what} is not available yet"),
+        });
+        println!("{}", ev.to_json());
+    };
+    match verb {
+        "answer" => {
+            let call = arg.and_then(|a| a.parse().ok()).or_else(|| ringing.pop());
+            if let Some(call) = call {
+                let _ = commands.send(Command::Answer { call });
+            }
+        }
+        "hangup" => {
+            if let Some(call) = target(arg) {
+                let _ = commands.send(Command::Hangup { call });
+            }
+        }
+        "reject" | "decline" => {
+            if let Some(call) = target(arg) {
+                let _ = commands.send(Command::Reject { call, status: 603 });
+            }
+        }
+        "call" => {
+            if let Some(uri) = arg {
+                let _ = commands.send(Command::Call { target: uri.to_owned(), headers: Vec::new() });
+            }
+        }
+        "quit" | "exit" => {
+            let _ = commands.send(Command::Shutdown);
+        }
+        "hold" | "resume" | "transfer" | "consult" | "complete-transfer" | "cancel-consult" => {
+            reply_unsupported("call control (hold/transfer)")
+        }
+        "mute" | "unmute" | "dtmf" => reply_unsupported("media (mute/DTMF)"),
+        other => {
+            let ev = EngineEvent::now(EventKind::CommandFailed {
+                command: other.to_owned(),
+                error: "unknown command".to_owned(),
+            });
+            println!("{}", ev.to_json());
+        }
+    }
+}

@@ -1,1 +1,119 @@
-//! engine
+//! # switchboard-engine — the thin I/O driver around the sans-IO core
+//!
+//! One thread runs a current-thread tokio runtime that owns the sockets and
+//! the clock. It feeds datagrams, stream frames, timeouts and [`Command`]s into
+//! [`switchboard_sip::ua::UserAgent`], and turns what the UA polls out into
+//! packets and [`EngineEvent`]s.
+//!
+//! ```text
+//!  Command ──▶ ┌──────────── engine thread (tokio, current-thread) ────────────┐
+//!              │  UDP socket ─┐                                                │
+//!              │  TCP listener/connections ─ StreamFramer ─┼─▶ UserAgent ─▶ poll_transmit ─▶ sockets
+//!              │  sleep_until(poll_timeout) ──────────────┘        └─▶ poll_event ─▶ EngineEvent
+//!              └────────────────────────────────────────────────────────────────┘
+//! ```
+//!
+//! Host names in targets are resolved here (the sans-IO core takes socket
+//! addresses). Responses follow RFC 3581: the core answers to the source
+//! port when the request asked for `rport`.
+
+mod driver;
+pub mod events;
+mod sdp;
+
+pub use driver::{Engine, EngineHandle};
+pub use events::{EngineEvent, MediaStats};
+
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A registrar account as configured.
+#[derive(Debug, Clone)]
+pub struct AccountConfig {
+    /// Registrar URI, e.g. `sip:pbx.example.com:5060` (`;transport=tcp` for TCP).
+    pub registrar: String,
+    /// Auth user name (also the user part of our address-of-record).
+    pub username: String,
+    /// Password (from the environment or a keyring, never from a file).
+    pub password: String,
+    /// The realm we answer challenges for; default: the registrar's host.
+    pub realm: Option<String>,
+    /// Requested registration lifetime in seconds.
+    pub expires: u32,
+}
+
+/// What the engine needs to start.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Local address for UDP and TCP.
+    pub bind: SocketAddr,
+    /// Our user part.
+    pub user: String,
+    /// Our display name.
+    pub display_name: Option<String>,
+    /// How many calls at once (the desktop uses 2, a load target dozens).
+    pub max_calls: usize,
+    /// Register here, if set.
+    pub account: Option<AccountConfig>,
+}
+
+/// Commands to the engine.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Command {
+    /// Place a call to a SIP URI, with extra headers for the INVITE.
+    Call {
+        /// `sip:user@host[:port]`.
+        target: String,
+        /// Extra header fields.
+        headers: Vec<(String, String)>,
+    },
+    /// Answer a ringing incoming call.
+    Answer {
+        /// Call handle from the `incoming` event.
+        call: u64,
+    },
+    /// Decline a ringing incoming call with a status (486, 603 ...).
+    Reject {
+        /// Call handle.
+        call: u64,
+        /// Status code.
+        status: u16,
+    },
+    /// Hang up (BYE, CANCEL or decline, as the call's state requires).
+    Hangup {
+        /// Call handle.
+        call: u64,
+    },
+    /// Hang up every call.
+    HangupAll,
+    /// Hang up everything, unregister, and stop.
+    Shutdown,
+}
+
+/// Errors starting the engine. Local I/O or configuration, never the network.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// Could not bind the SIP sockets.
+    Bind(SocketAddr, std::io::Error),
+    /// The registrar URI is not a usable SIP URI.
+    BadRegistrar(String),
+    /// The registrar's host name did not resolve.
+    Resolve(String, std::io::Error),
+    /// The engine thread or runtime could not start.
+    Runtime(std::io::Error),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Bind(a, e) => write!(f, "cannot bind {a}: {e}"),
+            EngineError::BadRegistrar(r) => write!(f, "registrar {r:?} is not a sip: URI with a host"),
+            EngineError::Resolve(h, e) => write!(f, "cannot resolve {h}: {e}"),
+            EngineError::Runtime(e) => write!(f, "cannot start the engine: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}

@@ -1,0 +1,539 @@
+//! The engine thread: sockets, the run loop, and command handling.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket as StdUdp};
+use std::time::{Duration, Instant};
+
+use switchboard_sip::message::Limits;
+use switchboard_sip::stream::{Frame, StreamFramer};
+use switchboard_sip::ua::{Account, CallHandle, Config, Event, Transmit, Transport, UserAgent};
+use switchboard_sip::uri::{SipUri, Uri};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+
+use crate::events::{EngineEvent, EventKind, MediaStats};
+use crate::{AccountConfig, Command, EngineConfig, EngineError};
+
+/// Keep-alive interval on TCP connections we opened (RFC 5626 §4.4.1 CRLF pings).
+const KEEPALIVE: Duration = Duration::from_secs(30);
+/// How long `Shutdown` waits for BYEs and the unregistration to be answered.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Starts engines.
+#[derive(Debug)]
+pub struct Engine;
+
+/// The application's side of a running engine.
+#[derive(Debug)]
+pub struct EngineHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    local: SocketAddr,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EngineHandle {
+    /// Sends a command; false if the engine has stopped.
+    pub fn send(&self, c: Command) -> bool {
+        self.commands.send(c).is_ok()
+    }
+
+    /// A cloneable sender for commands (for timers and other tasks).
+    pub fn commander(&self) -> mpsc::UnboundedSender<Command> {
+        self.commands.clone()
+    }
+
+    /// The bound SIP address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Waits for the engine thread to finish (after `Shutdown`).
+    pub fn join(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+enum TcpIn {
+    Frame(SocketAddr, Vec<u8>),
+    Closed(SocketAddr),
+}
+
+struct CallInfo {
+    rtp: StdUdp,
+    call_id: String,
+    outgoing: bool,
+}
+
+struct Driver {
+    ua: UserAgent,
+    udp: UdpSocket,
+    listener: TcpListener,
+    conns: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+    events: mpsc::UnboundedSender<EngineEvent>,
+    calls: HashMap<u64, CallInfo>,
+    account: Option<(Account, AccountConfig)>,
+    advertised: SocketAddr,
+    stopping: Option<Instant>,
+}
+
+fn registrar_of(a: &AccountConfig) -> Result<(SipUri, SocketAddr, Transport), EngineError> {
+    let uri = Uri::parse(a.registrar.trim()).map_err(|_| EngineError::BadRegistrar(a.registrar.clone()))?;
+    let sip = uri.as_sip().cloned().ok_or_else(|| EngineError::BadRegistrar(a.registrar.clone()))?;
+    let transport = if sip.transport() == "tcp" { Transport::Tcp } else { Transport::Udp };
+    let port = sip.port.unwrap_or(5060);
+    let addr = match sip.host.ip() {
+        Some(ip) => SocketAddr::new(ip, port),
+        None => {
+            let host = sip.host.to_string();
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+                .map_err(|e| EngineError::Resolve(host.clone(), e))?
+                .next()
+                .ok_or_else(|| EngineError::Resolve(host, std::io::ErrorKind::NotFound.into()))?
+        }
+    };
+    Ok((sip, addr, transport))
+}
+
+/// The address to advertise when bound to the unspecified address: the local
+/// address the kernel would use towards `peer` (a connected UDP socket sends nothing).
+fn advertised_for(bind: SocketAddr, peer: Option<SocketAddr>) -> SocketAddr {
+    if !bind.ip().is_unspecified() {
+        return bind;
+    }
+    let ip = peer
+        .and_then(|p| {
+            let s = StdUdp::bind(SocketAddr::new(bind.ip(), 0)).ok()?;
+            s.connect(p).ok()?;
+            s.local_addr().ok().map(|a| a.ip())
+        })
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    SocketAddr::new(ip, bind.port())
+}
+
+fn bind_rtp(ip: IpAddr) -> std::io::Result<StdUdp> {
+    // RTP ports are even (RFC 3550 §11); a few tries find one.
+    let mut last = None;
+    for _ in 0..16 {
+        let s = StdUdp::bind(SocketAddr::new(ip, 0))?;
+        if s.local_addr()?.port() % 2 == 0 {
+            return Ok(s);
+        }
+        last = Some(s);
+    }
+    last.ok_or_else(|| std::io::ErrorKind::AddrNotAvailable.into())
+}
+
+impl Engine {
+    /// Binds the sockets and starts the engine thread. Returns the handle and the event stream.
+    pub fn start(
+        config: EngineConfig,
+    ) -> Result<(EngineHandle, mpsc::UnboundedReceiver<EngineEvent>), EngineError> {
+        let udp = StdUdp::bind(config.bind).map_err(|e| EngineError::Bind(config.bind, e))?;
+        let local = udp.local_addr().map_err(|e| EngineError::Bind(config.bind, e))?;
+        let tcp = std::net::TcpListener::bind(local).map_err(|e| EngineError::Bind(local, e))?;
+        udp.set_nonblocking(true).map_err(EngineError::Runtime)?;
+        tcp.set_nonblocking(true).map_err(EngineError::Runtime)?;
+        let account = match &config.account {
+            Some(a) => {
+                let (registrar, registrar_addr, transport) = registrar_of(a)?;
+                Some((
+                    Account {
+                        registrar,
+                        registrar_addr,
+                        transport,
+                        username: a.username.clone(),
+                        password: a.password.clone(),
+                        realm: a.realm.clone(),
+                        expires: a.expires,
+                    },
+                    a.clone(),
+                ))
+            }
+            None => None,
+        };
+        let advertised = advertised_for(local, account.as_ref().map(|(a, _)| a.registrar_addr));
+        let seed = getrandom::u64().unwrap_or(0x5157_0B0A_4D00_0001);
+        let ua = UserAgent::new(Config {
+            advertised,
+            user: config.user.clone(),
+            display_name: config.display_name.clone(),
+            user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
+            max_calls: config.max_calls,
+            seed,
+        });
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(EngineError::Runtime)?;
+        let thread = std::thread::Builder::new()
+            .name("switchboard-engine".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
+                    let (Ok(udp), Ok(listener)) = (UdpSocket::from_std(udp), TcpListener::from_std(tcp)) else {
+                        let _ = ev_tx.send(EngineEvent::now(EventKind::Stopped));
+                        return;
+                    };
+                    let mut d = Driver {
+                        ua,
+                        udp,
+                        listener,
+                        conns: HashMap::new(),
+                        tcp_tx,
+                        events: ev_tx,
+                        calls: HashMap::new(),
+                        account,
+                        advertised,
+                        stopping: None,
+                    };
+                    d.run(cmd_rx, tcp_rx, local).await;
+                });
+            })
+            .map_err(EngineError::Runtime)?;
+        Ok((
+            EngineHandle {
+                commands: cmd_tx,
+                local,
+                thread: Some(thread),
+            },
+            ev_rx,
+        ))
+    }
+}
+
+impl Driver {
+    fn emit(&self, kind: EventKind) {
+        let _ = self.events.send(EngineEvent::now(kind));
+    }
+
+    async fn run(
+        &mut self,
+        mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+        mut tcp_rx: mpsc::UnboundedReceiver<TcpIn>,
+        local: SocketAddr,
+    ) {
+        self.emit(EventKind::Listening {
+            address: local.to_string(),
+        });
+        if let Some((a, _)) = &self.account {
+            self.ua.register(Instant::now(), a.clone());
+        }
+        self.drain().await;
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+            let deadline = self
+                .ua
+                .poll_timeout()
+                .map(|d| tokio::time::Instant::from_std(d))
+                .unwrap_or(far);
+            let deadline = match self.stopping {
+                Some(s) => deadline.min(tokio::time::Instant::from_std(s)),
+                None => deadline,
+            };
+            tokio::select! {
+                r = self.udp.recv_from(&mut buf) => {
+                    if let Ok((n, src)) = r {
+                        let data = buf.get(..n).unwrap_or(&[]);
+                        self.ua.handle_datagram(Instant::now(), Transport::Udp, src, data);
+                    }
+                }
+                c = cmd_rx.recv() => match c {
+                    Some(c) => self.command(c).await,
+                    None => self.begin_shutdown(),
+                },
+                Some(t) = tcp_rx.recv() => match t {
+                    TcpIn::Frame(peer, bytes) => self.ua.handle_datagram(Instant::now(), Transport::Tcp, peer, &bytes),
+                    TcpIn::Closed(peer) => { self.conns.remove(&peer); }
+                },
+                a = self.listener.accept() => {
+                    if let Ok((stream, peer)) = a {
+                        let tx = spawn_connection(stream, peer, self.tcp_tx.clone(), false);
+                        self.conns.insert(peer, tx);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.ua.handle_timeout(Instant::now());
+                }
+            }
+            self.drain().await;
+            if let Some(until) = self.stopping {
+                let done = self.calls.is_empty() && !self.ua.is_registered();
+                if done || Instant::now() >= until {
+                    break;
+                }
+            }
+        }
+        self.emit(EventKind::Stopped);
+    }
+
+    fn begin_shutdown(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        self.stopping = Some(now + SHUTDOWN_GRACE);
+        let handles: Vec<u64> = self.calls.keys().copied().collect();
+        for h in handles {
+            let _ = self.ua.hangup(now, CallHandle(h));
+        }
+        self.ua.unregister(now);
+    }
+
+    async fn command(&mut self, c: Command) {
+        let now = Instant::now();
+        match c {
+            Command::Call { target, headers } => {
+                if let Err(e) = self.place_call(now, &target, &headers).await {
+                    self.emit(EventKind::CommandFailed {
+                        command: format!("call {target}"),
+                        error: e,
+                    });
+                }
+            }
+            Command::Answer { call } => {
+                let sdp = match self.calls.get(&call) {
+                    Some(info) => self.sdp_for(info),
+                    None => Vec::new(),
+                };
+                if let Err(e) = self.ua.answer(now, CallHandle(call), sdp) {
+                    self.fail(format!("answer {call}"), e.to_string());
+                }
+            }
+            Command::Reject { call, status } => {
+                if let Err(e) = self.ua.reject(now, CallHandle(call), status) {
+                    self.fail(format!("reject {call}"), e.to_string());
+                }
+            }
+            Command::Hangup { call } => {
+                if let Err(e) = self.ua.hangup(now, CallHandle(call)) {
+                    self.fail(format!("hangup {call}"), e.to_string());
+                }
+            }
+            Command::HangupAll => {
+                let handles: Vec<u64> = self.calls.keys().copied().collect();
+                for h in handles {
+                    let _ = self.ua.hangup(now, CallHandle(h));
+                }
+            }
+            Command::Shutdown => self.begin_shutdown(),
+        }
+    }
+
+    fn fail(&self, command: String, error: String) {
+        self.emit(EventKind::CommandFailed { command, error });
+    }
+
+    fn sdp_for(&self, info: &CallInfo) -> Vec<u8> {
+        let port = info.rtp.local_addr().map(|a| a.port()).unwrap_or(0);
+        crate::sdp::static_sdp(self.advertised.ip(), port, u64::from(port))
+    }
+
+    async fn place_call(&mut self, now: Instant, target: &str, headers: &[(String, String)]) -> Result<(), String> {
+        let uri = Uri::parse(target.trim()).map_err(|e| format!("bad target URI: {e}"))?;
+        let sip = uri.as_sip().ok_or("target is not a sip: URI")?.clone();
+        let next_hop = match &self.account {
+            // Registered: the registrar is our outbound proxy.
+            Some((a, _)) => (a.transport, a.registrar_addr),
+            None => {
+                let transport = if sip.transport() == "tcp" { Transport::Tcp } else { Transport::Udp };
+                let port = sip.port.unwrap_or(5060);
+                let addr = match sip.host.ip() {
+                    Some(ip) => SocketAddr::new(ip, port),
+                    None => tokio::net::lookup_host((sip.host.to_string(), port))
+                        .await
+                        .map_err(|e| format!("cannot resolve {}: {e}", sip.host))?
+                        .next()
+                        .ok_or_else(|| format!("{} has no address", sip.host))?,
+                };
+                (transport, addr)
+            }
+        };
+        let rtp = bind_rtp(self.advertised.ip()).map_err(|e| format!("no RTP port: {e}"))?;
+        let info = CallInfo {
+            rtp,
+            call_id: String::new(),
+            outgoing: true,
+        };
+        let sdp = self.sdp_for(&info);
+        let handle = self.ua.call(now, uri, next_hop, sdp, headers).map_err(|e| e.to_string())?;
+        let call_id = self.ua.sip_call_id(handle).unwrap_or("").to_owned();
+        self.emit(EventKind::Calling {
+            call: handle.0,
+            call_id: call_id.clone(),
+            target: target.to_owned(),
+        });
+        self.calls.insert(handle.0, CallInfo { call_id, ..info });
+        Ok(())
+    }
+
+    async fn drain(&mut self) {
+        while let Some(t) = self.ua.poll_transmit() {
+            self.transmit(t).await;
+        }
+        while let Some(e) = self.ua.poll_event() {
+            self.event(e);
+        }
+        // Events may have queued more output (none today, but keep the loop honest).
+        while let Some(t) = self.ua.poll_transmit() {
+            self.transmit(t).await;
+        }
+    }
+
+    async fn transmit(&mut self, t: Transmit) {
+        match t.transport {
+            Transport::Udp => {
+                let _ = self.udp.send_to(&t.payload, t.destination).await;
+            }
+            Transport::Tcp => {
+                let tx = match self.conns.get(&t.destination) {
+                    Some(tx) if !tx.is_closed() => tx.clone(),
+                    _ => {
+                        let tx = spawn_outbound(t.destination, self.tcp_tx.clone());
+                        self.conns.insert(t.destination, tx.clone());
+                        tx
+                    }
+                };
+                let _ = tx.send(t.payload);
+            }
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        let kind = match e {
+            Event::Registered { expires } => EventKind::Registered { expires },
+            Event::Unregistered => EventKind::Unregistered,
+            Event::RegistrationFailed { status, reason } => EventKind::RegistrationFailed { status, reason },
+            Event::Incoming { call, request } => {
+                let rtp = match bind_rtp(self.advertised.ip()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = self.ua.reject(Instant::now(), call, 500);
+                        self.fail("incoming".into(), format!("no RTP port: {e}"));
+                        return;
+                    }
+                };
+                let call_id = request.call_id().to_owned();
+                self.calls.insert(
+                    call.0,
+                    CallInfo {
+                        rtp,
+                        call_id: call_id.clone(),
+                        outgoing: false,
+                    },
+                );
+                EventKind::Incoming {
+                    call: call.0,
+                    call_id,
+                    from: request.headers.get("From").unwrap_or("").to_owned(),
+                    to: request.headers.get("To").unwrap_or("").to_owned(),
+                    headers: request
+                        .headers
+                        .iter()
+                        .map(|h| (switchboard_sip::message::canonical_name(&h.name).to_owned(), h.value.clone()))
+                        .collect(),
+                }
+            }
+            Event::Ringing { call, status } => EventKind::Ringing { call: call.0, status },
+            Event::Established { call, .. } => {
+                let (call_id, outgoing) = self
+                    .calls
+                    .get(&call.0)
+                    .map(|c| (c.call_id.clone(), c.outgoing))
+                    .unwrap_or_default();
+                EventKind::Established {
+                    call: call.0,
+                    call_id,
+                    outgoing,
+                }
+            }
+            Event::Ended { call, reason, status } => {
+                let info = self.calls.remove(&call.0);
+                EventKind::Ended {
+                    call: call.0,
+                    call_id: info.map(|i| i.call_id).unwrap_or_default(),
+                    reason: reason.as_str().to_owned(),
+                    status,
+                    stats: MediaStats::default(),
+                }
+            }
+            Event::Rejected { source, status, error } => EventKind::MessageRejected {
+                source: source.to_string(),
+                status,
+                error,
+            },
+            _ => return,
+        };
+        self.emit(kind);
+    }
+}
+
+fn spawn_outbound(peer: SocketAddr, tcp_tx: mpsc::UnboundedSender<TcpIn>) -> mpsc::UnboundedSender<Vec<u8>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        match tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(peer)).await {
+            Ok(Ok(stream)) => connection(stream, peer, rx, tcp_tx, true).await,
+            _ => {
+                let _ = tcp_tx.send(TcpIn::Closed(peer));
+            }
+        }
+    });
+    tx
+}
+
+fn spawn_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+    keepalive: bool,
+) -> mpsc::UnboundedSender<Vec<u8>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(connection(stream, peer, rx, tcp_tx, keepalive));
+    tx
+}
+
+/// One TCP connection: frames what it reads, writes what it is given, pings
+/// when it is ours. Closes on a framing error (no way to resynchronise).
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    mut out: mpsc::UnboundedReceiver<Vec<u8>>,
+    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+    keepalive: bool,
+) {
+    let (mut r, mut w) = stream.into_split();
+    let mut framer = StreamFramer::new(Limits::default());
+    let mut buf = vec![0u8; 16_384];
+    let mut ping = tokio::time::interval(KEEPALIVE);
+    ping.tick().await;
+    'conn: loop {
+        tokio::select! {
+            n = r.read(&mut buf) => {
+                let n = match n { Ok(0) | Err(_) => break, Ok(n) => n };
+                framer.push(buf.get(..n).unwrap_or(&[]));
+                while let Some(f) = framer.next_frame() {
+                    match f {
+                        Ok(Frame::Message(m)) => { let _ = tcp_tx.send(TcpIn::Frame(peer, m)); }
+                        Ok(Frame::Ping) => { if w.write_all(b"\r\n").await.is_err() { break 'conn; } }
+                        Ok(Frame::Pong) => {}
+                        Err(_) => break 'conn,
+                    }
+                }
+            }
+            m = out.recv() => match m {
+                Some(m) => { if w.write_all(&m).await.is_err() { break; } }
+                None => break,
+            },
+            _ = ping.tick(), if keepalive => {
+                if w.write_all(b"\r\n\r\n").await.is_err() { break; }
+            }
+        }
+    }
+    let _ = tcp_tx.send(TcpIn::Closed(peer));
+}

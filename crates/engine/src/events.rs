@@ -1,0 +1,139 @@
+//! Events the engine reports, serialisable as the CLI's `--events` JSON lines.
+
+use serde::Serialize;
+
+/// Media statistics carried by `ended` (zero until the media issue wires RTP in).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MediaStats {
+    /// RTP packets sent.
+    pub packets_sent: u64,
+    /// RTP packets received.
+    pub packets_received: u64,
+    /// RTP packets lost.
+    pub packets_lost: u64,
+    /// Interarrival jitter in milliseconds.
+    pub jitter_ms: f64,
+    /// Negotiated codec, if any.
+    pub codec: Option<String>,
+}
+
+/// One event with its wall-clock time (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EngineEvent {
+    /// Wall-clock Unix time in seconds.
+    pub ts: f64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// The engine is up and listening.
+    Listening {
+        /// Bound SIP address.
+        address: String,
+    },
+    /// Registration accepted.
+    Registered {
+        /// Granted lifetime in seconds.
+        expires: u32,
+    },
+    /// Registration failed.
+    RegistrationFailed {
+        /// Final status, if any.
+        status: Option<u16>,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Binding removed.
+    Unregistered,
+    /// A call rings in.
+    Incoming {
+        /// Call handle for commands.
+        call: u64,
+        /// SIP Call-ID.
+        call_id: String,
+        /// From header.
+        from: String,
+        /// To header.
+        to: String,
+        /// Every header of the INVITE, in order (caller context: queue, IVR data ...).
+        headers: Vec<(String, String)>,
+    },
+    /// We placed a call (the INVITE is on its way).
+    Calling {
+        /// Call handle for commands.
+        call: u64,
+        /// SIP Call-ID.
+        call_id: String,
+        /// The target as given.
+        target: String,
+    },
+    /// Our outgoing call rings.
+    Ringing {
+        /// Call handle.
+        call: u64,
+        /// 180 or 183.
+        status: u16,
+    },
+    /// The call is up.
+    Established {
+        /// Call handle.
+        call: u64,
+        /// SIP Call-ID.
+        call_id: String,
+        /// Whether we placed it.
+        outgoing: bool,
+    },
+    /// The call is over.
+    Ended {
+        /// Call handle.
+        call: u64,
+        /// SIP Call-ID.
+        call_id: String,
+        /// Why (`local_hangup`, `remote_hangup`, `cancelled`, `rejected`, `timeout` ...).
+        reason: String,
+        /// The final status, where one ended it.
+        status: Option<u16>,
+        /// Media statistics.
+        stats: MediaStats,
+    },
+    /// A received message was refused before reaching a transaction.
+    MessageRejected {
+        /// Where from.
+        source: String,
+        /// What we answered, if anything.
+        status: Option<u16>,
+        /// What was wrong.
+        error: String,
+    },
+    /// A command could not be carried out.
+    CommandFailed {
+        /// The command.
+        command: String,
+        /// Why.
+        error: String,
+    },
+    /// The engine stopped (after `Shutdown`).
+    Stopped,
+}
+
+impl EngineEvent {
+    /// Stamps an event with the current wall-clock time.
+    pub fn now(kind: EventKind) -> EngineEvent {
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        EngineEvent { ts, kind }
+    }
+
+    /// One JSON line.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"event\":\"error\",\"error\":\"{e}\"}}"))
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Switchboard needs, only when some are missing.
+# Usage: scripts/install-deps.sh run|test
+set -euo pipefail
+build=(pkg-config cmake)
+test=(sip-tester baresip kamailio iproute2 util-linux)
+case "${1:-test}" in
+  run) want=("${build[@]}") ;;
+  test) want=("${build[@]}" "${test[@]}") ;;
+  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
