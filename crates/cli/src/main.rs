@@ -203,7 +203,10 @@ fn run(cli: Cli) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start runtime: {e}"))?;
-    rt.block_on(drive(cli, config, extra_headers))
+    let outcome = rt.block_on(drive(cli, config, extra_headers));
+    // The stdin reader sits in a blocking thread that would hold the runtime open.
+    rt.shutdown_background();
+    outcome
 }
 
 async fn drive(cli: Cli, config: EngineConfig, extra_headers: Vec<(String, String)>) -> Result<(), String> {

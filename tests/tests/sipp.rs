@@ -1,0 +1,89 @@
+//! SIPp (Debian `sip-tester`) against switchboard-cli on loopback.
+
+use std::process::Command;
+use std::time::Duration;
+
+use switchboard_interop::{Agent, Guard, free_port, require, temp_dir, wait_child};
+
+/// Reads the last row of a SIPp `-trace_stat` CSV as (column, value) pairs.
+fn last_stats(path: &std::path::Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().unwrap_or("").split(';').collect();
+    let last: Vec<&str> = lines.last().unwrap_or("").split(';').collect();
+    header.iter().zip(last.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+}
+
+fn stat(stats: &[(String, String)], name: &str) -> u64 {
+    stats
+        .iter()
+        .find(|(h, _)| h == name)
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in SIPp stats"))
+}
+
+#[test]
+fn sipp_uac_places_200_calls_at_20_per_second_without_failure() {
+    require("sipp");
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut agent = Agent::start(&["--bind", &bind, "--user", "service", "listen", "--auto-answer", "--max-calls", "100"]);
+    agent.wait_for("listening", Duration::from_secs(5));
+    let dir = temp_dir("sipp-uac");
+    let stats = dir.join("stats.csv");
+    let sipp_port = free_port().to_string();
+    let mut sipp = Command::new("sipp")
+        .args(["-sn", "uac", &bind, "-i", "127.0.0.1", "-p", &sipp_port, "-m", "200", "-r", "20", "-l", "60"])
+        .args(["-nostdin", "-timeout", "60", "-trace_stat", "-stf"])
+        .arg(&stats)
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sipp");
+    let code = wait_child(&mut sipp, Duration::from_secs(90));
+    let s = last_stats(&stats);
+    let ok = stat(&s, "SuccessfulCall(C)");
+    let failed = stat(&s, "FailedCall(C)");
+    let retrans = stat(&s, "Retransmissions(C)");
+    eprintln!("SIPp uac: {ok} successful, {failed} failed, {retrans} retransmissions");
+    assert_eq!(code, 0, "sipp exit code");
+    assert_eq!((ok, failed), (200, 0));
+    assert_eq!(agent.count("established"), 200);
+    agent.terminate();
+    assert_eq!(agent.wait_exit(Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn switchboard_calls_sipp_uas_and_hangs_up() {
+    require("sipp");
+    let sipp_port = free_port();
+    let dir = temp_dir("sipp-uas");
+    let _sipp = Guard(
+        Command::new("sipp")
+            .args(["-sn", "uas", "-i", "127.0.0.1", "-p", &sipp_port.to_string(), "-m", "1", "-nostdin", "-timeout", "30"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn sipp"),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let port = free_port();
+    let target = format!("sip:service@127.0.0.1:{sipp_port}");
+    let mut agent = Agent::start(&["--bind", &format!("127.0.0.1:{port}"), "call", &target, "--duration", "1"]);
+    agent.wait_for("established", Duration::from_secs(10));
+    let ended = agent.wait_for("ended", Duration::from_secs(10));
+    assert_eq!(ended["reason"], "local_hangup");
+    assert_eq!(agent.wait_exit(Duration::from_secs(10)), 0);
+}
+
+#[test]
+fn a_rejected_call_exits_nonzero_with_a_reason() {
+    let port = free_port();
+    let mut callee = Agent::start(&["--bind", &format!("127.0.0.1:{port}"), "--user", "bob", "listen"]);
+    callee.wait_for("listening", Duration::from_secs(5));
+    let target = format!("sip:nobody@127.0.0.1:{port}");
+    let mut caller = Agent::start(&["--bind", &format!("127.0.0.1:{}", free_port()), "call", &target]);
+    let ended = caller.wait_for("ended", Duration::from_secs(10));
+    assert_eq!(ended["status"], 404);
+    assert_ne!(caller.wait_exit(Duration::from_secs(10)), 0);
+}
