@@ -264,7 +264,7 @@ impl Driver {
             }
             self.drain().await;
             if let Some(until) = self.stopping {
-                let done = self.calls.is_empty() && !self.ua.is_registered();
+                let done = self.calls.is_empty() && !self.ua.registration_active();
                 if done || Instant::now() >= until {
                     break;
                 }

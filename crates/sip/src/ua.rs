@@ -1693,6 +1693,13 @@ impl UserAgent {
             .is_some_and(|r| r.state == RegState::Registered)
     }
 
+    /// Whether a REGISTER is in flight or a binding is in place (shutdown waits for this).
+    pub fn registration_active(&self) -> bool {
+        self.registration.as_ref().is_some_and(|r| {
+            matches!(r.state, RegState::Registering | RegState::Registered | RegState::Unregistering)
+        })
+    }
+
     fn send_register(&mut self, now: Instant, unregister: bool) {
         let branch = self.branch();
         let cnonce = self.token();
