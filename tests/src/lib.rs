@@ -15,7 +15,11 @@ pub fn cli_path() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let p = dir.join("switchboard-cli");
-    assert!(p.exists(), "{} missing: run `cargo build --workspace --bins` (scripts/test.sh does)", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo build --workspace --bins` (scripts/test.sh does)",
+        p.display()
+    );
     p
 }
 
@@ -24,7 +28,10 @@ pub fn require(program: &str) {
     let found = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join(program).exists()))
         .unwrap_or(false);
-    assert!(found, "`{program}` is not installed: scripts/install-deps.sh test installs it");
+    assert!(
+        found,
+        "`{program}` is not installed: scripts/install-deps.sh test installs it"
+    );
 }
 
 /// A UDP and TCP port free on 127.0.0.1 right now.
@@ -39,6 +46,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A running `switchboard-cli --events` with its event stream.
+#[derive(Debug)]
 pub struct Agent {
     child: Child,
     events: mpsc::Receiver<Value>,
@@ -55,7 +63,11 @@ impl Agent {
     /// Starts the CLI with extra environment variables.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Agent {
         let mut cmd = Command::new(cli_path());
-        cmd.arg("--events").args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        cmd.arg("--events")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -74,7 +86,11 @@ impl Agent {
                 }
             }
         });
-        Agent { child, events: rx, seen: Vec::new() }
+        Agent {
+            child,
+            events: rx,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits up to `timeout` for an event named `name`; returns it.
@@ -89,7 +105,10 @@ impl Agent {
                         return v;
                     }
                 }
-                Err(_) => panic!("no `{name}` event within {timeout:?}; saw: {:#?}", self.seen),
+                Err(_) => panic!(
+                    "no `{name}` event within {timeout:?}; saw: {:#?}",
+                    self.seen
+                ),
             }
         }
     }
@@ -156,6 +175,7 @@ pub fn wait_child(child: &mut Child, timeout: Duration) -> i32 {
 }
 
 /// A child process killed when dropped.
+#[derive(Debug)]
 pub struct Guard(pub Child);
 
 impl Drop for Guard {
@@ -167,7 +187,31 @@ impl Drop for Guard {
 
 /// A fresh temporary directory.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("switchboard-{tag}-{}-{}", std::process::id(), free_port()));
+    let d = std::env::temp_dir().join(format!(
+        "switchboard-{tag}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
     std::fs::create_dir_all(&d).expect("temp dir");
     d
+}
+
+/// Moves the calling thread into a new network namespace whose only
+/// interface is `lo` (brought up). Sockets this thread opens and processes it
+/// spawns live there: nothing they send can leave the machine.
+#[allow(unsafe_code)]
+pub fn enter_private_netns() {
+    // SAFETY: unshare(2) with CLONE_NEWNET affects only the calling thread's namespace set.
+    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert_eq!(
+        rc,
+        0,
+        "cannot create a network namespace ({}); this test needs CAP_SYS_ADMIN (run as root)",
+        std::io::Error::last_os_error()
+    );
+    let up = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .expect("run ip (iproute2)");
+    assert!(up.success(), "ip link set lo up failed");
 }

@@ -23,7 +23,9 @@ fn start_kamailio() -> (Guard, u16) {
         .expect("spawn kamailio");
     // Wait until it answers on its port (bounded).
     let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    probe.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    probe
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
     let options = format!(
         "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {0};branch=z9hG4bKprobe\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
         probe.local_addr().expect("addr")
@@ -44,7 +46,17 @@ fn registers_refreshes_and_unregisters_with_digest_auth() {
     let registrar = format!("sip:127.0.0.1:{kport}");
     let bind = format!("127.0.0.1:{}", free_port());
     let mut agent = Agent::start_with_env(
-        &["--bind", &bind, "--registrar", &registrar, "--username", "alice", "--expires", "4", "register"],
+        &[
+            "--bind",
+            &bind,
+            "--registrar",
+            &registrar,
+            "--username",
+            "alice",
+            "--expires",
+            "4",
+            "register",
+        ],
         &[("SWITCHBOARD_PASSWORD", "secret")],
     );
     let first = agent.wait_for("registered", Duration::from_secs(10));
@@ -62,12 +74,26 @@ fn wrong_password_gives_a_clear_registration_failed_event() {
     let registrar = format!("sip:127.0.0.1:{kport}");
     let bind = format!("127.0.0.1:{}", free_port());
     let mut agent = Agent::start_with_env(
-        &["--bind", &bind, "--registrar", &registrar, "--username", "alice", "register"],
+        &[
+            "--bind",
+            &bind,
+            "--registrar",
+            &registrar,
+            "--username",
+            "alice",
+            "register",
+        ],
         &[("SWITCHBOARD_PASSWORD", "wrong")],
     );
     let failed = agent.wait_for("registration_failed", Duration::from_secs(10));
     assert_eq!(failed["status"], 401);
-    assert!(failed["reason"].as_str().unwrap_or("").contains("credentials rejected"), "{failed}");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("credentials rejected"),
+        "{failed}"
+    );
     assert_ne!(agent.wait_exit(Duration::from_secs(10)), 0);
     assert_eq!(agent.count("registered"), 0);
 }
@@ -78,10 +104,23 @@ fn a_challenge_for_a_foreign_realm_is_not_answered() {
     let registrar = format!("sip:127.0.0.1:{kport}");
     let bind = format!("127.0.0.1:{}", free_port());
     let mut agent = Agent::start_with_env(
-        &["--bind", &bind, "--registrar", &registrar, "--username", "alice", "--realm", "pbx.example.com", "register"],
+        &[
+            "--bind",
+            &bind,
+            "--registrar",
+            &registrar,
+            "--username",
+            "alice",
+            "--realm",
+            "pbx.example.com",
+            "register",
+        ],
         &[("SWITCHBOARD_PASSWORD", "secret")],
     );
     let failed = agent.wait_for("registration_failed", Duration::from_secs(10));
-    assert!(failed["reason"].as_str().unwrap_or("").contains("realm"), "{failed}");
+    assert!(
+        failed["reason"].as_str().unwrap_or("").contains("realm"),
+        "{failed}"
+    );
     assert_ne!(agent.wait_exit(Duration::from_secs(10)), 0);
 }

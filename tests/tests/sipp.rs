@@ -11,7 +11,11 @@ fn last_stats(path: &std::path::Path) -> Vec<(String, String)> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next().unwrap_or("").split(';').collect();
     let last: Vec<&str> = lines.last().unwrap_or("").split(';').collect();
-    header.iter().zip(last.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+    header
+        .iter()
+        .zip(last.iter())
+        .map(|(h, v)| (h.to_string(), v.to_string()))
+        .collect()
 }
 
 fn stat(stats: &[(String, String)], name: &str) -> u64 {
@@ -27,13 +31,36 @@ fn sipp_uac_places_200_calls_at_20_per_second_without_failure() {
     require("sipp");
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
-    let mut agent = Agent::start(&["--bind", &bind, "--user", "service", "listen", "--auto-answer", "--max-calls", "100"]);
+    let mut agent = Agent::start(&[
+        "--bind",
+        &bind,
+        "--user",
+        "service",
+        "listen",
+        "--auto-answer",
+        "--max-calls",
+        "100",
+    ]);
     agent.wait_for("listening", Duration::from_secs(5));
     let dir = temp_dir("sipp-uac");
     let stats = dir.join("stats.csv");
     let sipp_port = free_port().to_string();
     let mut sipp = Command::new("sipp")
-        .args(["-sn", "uac", &bind, "-i", "127.0.0.1", "-p", &sipp_port, "-m", "200", "-r", "20", "-l", "60"])
+        .args([
+            "-sn",
+            "uac",
+            &bind,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &sipp_port,
+            "-m",
+            "200",
+            "-r",
+            "20",
+            "-l",
+            "60",
+        ])
         .args(["-nostdin", "-timeout", "60", "-trace_stat", "-stf"])
         .arg(&stats)
         .current_dir(&dir)
@@ -60,7 +87,19 @@ fn switchboard_calls_sipp_uas_and_hangs_up() {
     let dir = temp_dir("sipp-uas");
     let _sipp = Guard(
         Command::new("sipp")
-            .args(["-sn", "uas", "-i", "127.0.0.1", "-p", &sipp_port.to_string(), "-m", "1", "-nostdin", "-timeout", "30"])
+            .args([
+                "-sn",
+                "uas",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &sipp_port.to_string(),
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "30",
+            ])
             .current_dir(&dir)
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -69,7 +108,14 @@ fn switchboard_calls_sipp_uas_and_hangs_up() {
     std::thread::sleep(Duration::from_millis(300));
     let port = free_port();
     let target = format!("sip:service@127.0.0.1:{sipp_port}");
-    let mut agent = Agent::start(&["--bind", &format!("127.0.0.1:{port}"), "call", &target, "--duration", "1"]);
+    let mut agent = Agent::start(&[
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "call",
+        &target,
+        "--duration",
+        "1",
+    ]);
     agent.wait_for("established", Duration::from_secs(10));
     let ended = agent.wait_for("ended", Duration::from_secs(10));
     assert_eq!(ended["reason"], "local_hangup");
@@ -79,10 +125,21 @@ fn switchboard_calls_sipp_uas_and_hangs_up() {
 #[test]
 fn a_rejected_call_exits_nonzero_with_a_reason() {
     let port = free_port();
-    let mut callee = Agent::start(&["--bind", &format!("127.0.0.1:{port}"), "--user", "bob", "listen"]);
+    let mut callee = Agent::start(&[
+        "--bind",
+        &format!("127.0.0.1:{port}"),
+        "--user",
+        "bob",
+        "listen",
+    ]);
     callee.wait_for("listening", Duration::from_secs(5));
     let target = format!("sip:nobody@127.0.0.1:{port}");
-    let mut caller = Agent::start(&["--bind", &format!("127.0.0.1:{}", free_port()), "call", &target]);
+    let mut caller = Agent::start(&[
+        "--bind",
+        &format!("127.0.0.1:{}", free_port()),
+        "call",
+        &target,
+    ]);
     let ended = caller.wait_for("ended", Duration::from_secs(10));
     assert_eq!(ended["status"], 404);
     assert_ne!(caller.wait_exit(Duration::from_secs(10)), 0);

@@ -15,7 +15,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use switchboard_engine::{AccountConfig, Command, Engine, EngineConfig, EngineEvent, events::EventKind};
+use switchboard_engine::{
+    AccountConfig, Command, Engine, EngineConfig, EngineEvent, events::EventKind,
+};
 use tokio::io::AsyncBufReadExt;
 
 /// Switchboard's headless SIP user agent.
@@ -120,7 +122,9 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         .or(sip.bind)
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 5060)));
     let max_calls = match &cli.mode {
-        Mode::Listen { max_calls: Some(n), .. } => *n,
+        Mode::Listen {
+            max_calls: Some(n), ..
+        } => *n,
         _ => sip.max_calls.unwrap_or(100),
     };
     let file_account = file.account.unwrap_or_default();
@@ -179,13 +183,21 @@ fn describe(e: &EngineEvent) -> String {
         EventKind::Listening { address } => format!("listening on {address}"),
         EventKind::Registered { expires } => format!("registered for {expires} s"),
         EventKind::RegistrationFailed { status, reason } => {
-            format!("registration failed ({}): {reason}", status.map(|s| s.to_string()).unwrap_or("-".into()))
+            format!(
+                "registration failed ({}): {reason}",
+                status.map(|s| s.to_string()).unwrap_or("-".into())
+            )
         }
         EventKind::Incoming { call, from, .. } => format!("call {call}: incoming from {from}"),
         EventKind::Calling { call, target, .. } => format!("call {call}: calling {target}"),
         EventKind::Ringing { call, status } => format!("call {call}: ringing ({status})"),
         EventKind::Established { call, .. } => format!("call {call}: established"),
-        EventKind::Ended { call, reason, status, .. } => format!(
+        EventKind::Ended {
+            call,
+            reason,
+            status,
+            ..
+        } => format!(
             "call {call}: ended, {reason}{}",
             status.map(|s| format!(" ({s})")).unwrap_or_default()
         ),
@@ -209,7 +221,11 @@ fn run(cli: Cli) -> Result<(), String> {
     outcome
 }
 
-async fn drive(cli: Cli, config: EngineConfig, extra_headers: Vec<(String, String)>) -> Result<(), String> {
+async fn drive(
+    cli: Cli,
+    config: EngineConfig,
+    extra_headers: Vec<(String, String)>,
+) -> Result<(), String> {
     let registering = config.account.is_some();
     let (engine, mut events) = Engine::start(config).map_err(|e| e.to_string())?;
     let commands = engine.commander();
@@ -221,14 +237,24 @@ async fn drive(cli: Cli, config: EngineConfig, extra_headers: Vec<(String, Strin
     let deadline = duration.map(|d| tokio::time::Instant::now() + d);
     let far = tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600);
     let (auto_answer, answer_after) = match &cli.mode {
-        Mode::Listen { auto_answer, answer_after, .. } => (*auto_answer || answer_after.is_some(), answer_after.unwrap_or(0)),
+        Mode::Listen {
+            auto_answer,
+            answer_after,
+            ..
+        } => (
+            *auto_answer || answer_after.is_some(),
+            answer_after.unwrap_or(0),
+        ),
         _ => (false, 0),
     };
     if let Mode::Call { uri, .. } = &cli.mode
         && !registering
     {
         commands
-            .send(Command::Call { target: uri.clone(), headers: extra_headers.clone() })
+            .send(Command::Call {
+                target: uri.clone(),
+                headers: extra_headers.clone(),
+            })
             .map_err(|_| "engine stopped")?;
     }
     let mut outcome: Result<(), String> = Ok(());
@@ -321,7 +347,11 @@ fn stdin_command(
     let Some(verb) = words.next() else { return };
     let arg = words.next();
     // Commands act on the call named as the last word, else the newest live call.
-    let target = |explicit: Option<&str>| explicit.and_then(|a| a.parse::<u64>().ok()).or_else(|| live.iter().next_back().copied());
+    let target = |explicit: Option<&str>| {
+        explicit
+            .and_then(|a| a.parse::<u64>().ok())
+            .or_else(|| live.iter().next_back().copied())
+    };
     let reply_unsupported = |what: &str| {
         let ev = EngineEvent::now(EventKind::CommandFailed {
             command: line.to_owned(),
@@ -348,7 +378,10 @@ fn stdin_command(
         }
         "call" => {
             if let Some(uri) = arg {
-                let _ = commands.send(Command::Call { target: uri.to_owned(), headers: Vec::new() });
+                let _ = commands.send(Command::Call {
+                    target: uri.to_owned(),
+                    headers: Vec::new(),
+                });
             }
         }
         "quit" | "exit" => {

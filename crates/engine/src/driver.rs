@@ -81,9 +81,17 @@ struct Driver {
 }
 
 fn registrar_of(a: &AccountConfig) -> Result<(SipUri, SocketAddr, Transport), EngineError> {
-    let uri = Uri::parse(a.registrar.trim()).map_err(|_| EngineError::BadRegistrar(a.registrar.clone()))?;
-    let sip = uri.as_sip().cloned().ok_or_else(|| EngineError::BadRegistrar(a.registrar.clone()))?;
-    let transport = if sip.transport() == "tcp" { Transport::Tcp } else { Transport::Udp };
+    let uri = Uri::parse(a.registrar.trim())
+        .map_err(|_| EngineError::BadRegistrar(a.registrar.clone()))?;
+    let sip = uri
+        .as_sip()
+        .cloned()
+        .ok_or_else(|| EngineError::BadRegistrar(a.registrar.clone()))?;
+    let transport = if sip.transport() == "tcp" {
+        Transport::Tcp
+    } else {
+        Transport::Udp
+    };
     let port = sip.port.unwrap_or(5060);
     let addr = match sip.host.ip() {
         Some(ip) => SocketAddr::new(ip, port),
@@ -133,7 +141,9 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<(EngineHandle, mpsc::UnboundedReceiver<EngineEvent>), EngineError> {
         let udp = StdUdp::bind(config.bind).map_err(|e| EngineError::Bind(config.bind, e))?;
-        let local = udp.local_addr().map_err(|e| EngineError::Bind(config.bind, e))?;
+        let local = udp
+            .local_addr()
+            .map_err(|e| EngineError::Bind(config.bind, e))?;
         let tcp = std::net::TcpListener::bind(local).map_err(|e| EngineError::Bind(local, e))?;
         udp.set_nonblocking(true).map_err(EngineError::Runtime)?;
         tcp.set_nonblocking(true).map_err(EngineError::Runtime)?;
@@ -176,7 +186,9 @@ impl Engine {
             .spawn(move || {
                 rt.block_on(async move {
                     let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
-                    let (Ok(udp), Ok(listener)) = (UdpSocket::from_std(udp), TcpListener::from_std(tcp)) else {
+                    let (Ok(udp), Ok(listener)) =
+                        (UdpSocket::from_std(udp), TcpListener::from_std(tcp))
+                    else {
                         let _ = ev_tx.send(EngineEvent::now(EventKind::Stopped));
                         return;
                     };
@@ -335,14 +347,23 @@ impl Driver {
         crate::sdp::static_sdp(self.advertised.ip(), port, u64::from(port))
     }
 
-    async fn place_call(&mut self, now: Instant, target: &str, headers: &[(String, String)]) -> Result<(), String> {
+    async fn place_call(
+        &mut self,
+        now: Instant,
+        target: &str,
+        headers: &[(String, String)],
+    ) -> Result<(), String> {
         let uri = Uri::parse(target.trim()).map_err(|e| format!("bad target URI: {e}"))?;
         let sip = uri.as_sip().ok_or("target is not a sip: URI")?.clone();
         let next_hop = match &self.account {
             // Registered: the registrar is our outbound proxy.
             Some((a, _)) => (a.transport, a.registrar_addr),
             None => {
-                let transport = if sip.transport() == "tcp" { Transport::Tcp } else { Transport::Udp };
+                let transport = if sip.transport() == "tcp" {
+                    Transport::Tcp
+                } else {
+                    Transport::Udp
+                };
                 let port = sip.port.unwrap_or(5060);
                 let addr = match sip.host.ip() {
                     Some(ip) => SocketAddr::new(ip, port),
@@ -362,7 +383,10 @@ impl Driver {
             outgoing: true,
         };
         let sdp = self.sdp_for(&info);
-        let handle = self.ua.call(now, uri, next_hop, sdp, headers).map_err(|e| e.to_string())?;
+        let handle = self
+            .ua
+            .call(now, uri, next_hop, sdp, headers)
+            .map_err(|e| e.to_string())?;
         let call_id = self.ua.sip_call_id(handle).unwrap_or("").to_owned();
         self.emit(EventKind::Calling {
             call: handle.0,
@@ -409,7 +433,9 @@ impl Driver {
         let kind = match e {
             Event::Registered { expires } => EventKind::Registered { expires },
             Event::Unregistered => EventKind::Unregistered,
-            Event::RegistrationFailed { status, reason } => EventKind::RegistrationFailed { status, reason },
+            Event::RegistrationFailed { status, reason } => {
+                EventKind::RegistrationFailed { status, reason }
+            }
             Event::Incoming { call, request } => {
                 let rtp = match bind_rtp(self.advertised.ip()) {
                     Ok(s) => s,
@@ -436,11 +462,19 @@ impl Driver {
                     headers: request
                         .headers
                         .iter()
-                        .map(|h| (switchboard_sip::message::canonical_name(&h.name).to_owned(), h.value.clone()))
+                        .map(|h| {
+                            (
+                                switchboard_sip::message::canonical_name(&h.name).to_owned(),
+                                h.value.clone(),
+                            )
+                        })
                         .collect(),
                 }
             }
-            Event::Ringing { call, status } => EventKind::Ringing { call: call.0, status },
+            Event::Ringing { call, status } => EventKind::Ringing {
+                call: call.0,
+                status,
+            },
             Event::Established { call, .. } => {
                 let (call_id, outgoing) = self
                     .calls
@@ -453,7 +487,11 @@ impl Driver {
                     outgoing,
                 }
             }
-            Event::Ended { call, reason, status } => {
+            Event::Ended {
+                call,
+                reason,
+                status,
+            } => {
                 let info = self.calls.remove(&call.0);
                 EventKind::Ended {
                     call: call.0,
@@ -463,7 +501,11 @@ impl Driver {
                     stats: MediaStats::default(),
                 }
             }
-            Event::Rejected { source, status, error } => EventKind::MessageRejected {
+            Event::Rejected {
+                source,
+                status,
+                error,
+            } => EventKind::MessageRejected {
                 source: source.to_string(),
                 status,
                 error,
@@ -474,7 +516,10 @@ impl Driver {
     }
 }
 
-fn spawn_outbound(peer: SocketAddr, tcp_tx: mpsc::UnboundedSender<TcpIn>) -> mpsc::UnboundedSender<Vec<u8>> {
+fn spawn_outbound(
+    peer: SocketAddr,
+    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+) -> mpsc::UnboundedSender<Vec<u8>> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         match tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(peer)).await {

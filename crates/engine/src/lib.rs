@@ -109,7 +109,9 @@ impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EngineError::Bind(a, e) => write!(f, "cannot bind {a}: {e}"),
-            EngineError::BadRegistrar(r) => write!(f, "registrar {r:?} is not a sip: URI with a host"),
+            EngineError::BadRegistrar(r) => {
+                write!(f, "registrar {r:?} is not a sip: URI with a host")
+            }
             EngineError::Resolve(h, e) => write!(f, "cannot resolve {h}: {e}"),
             EngineError::Runtime(e) => write!(f, "cannot start the engine: {e}"),
         }

@@ -1696,7 +1696,10 @@ impl UserAgent {
     /// Whether a REGISTER is in flight or a binding is in place (shutdown waits for this).
     pub fn registration_active(&self) -> bool {
         self.registration.as_ref().is_some_and(|r| {
-            matches!(r.state, RegState::Registering | RegState::Registered | RegState::Unregistering)
+            matches!(
+                r.state,
+                RegState::Registering | RegState::Registered | RegState::Unregistering
+            )
         })
     }
 
