@@ -906,7 +906,11 @@ impl UserAgent {
             .is_some_and(|c| c.state == CallState::Offered)
         {
             let tag = self.calls.get(&handle).map(|c| c.local_tag.clone());
-            let mut r = response_for(&invite, 487, tag.as_deref());
+            // The 487 answers the INVITE: its CSeq, not the CANCEL's.
+            let Some(original) = self.server.get(&ikey).map(|s| s.request.clone()) else {
+                return;
+            };
+            let mut r = response_for(&original, 487, tag.as_deref());
             self.respond(now, &ikey, &mut r, &[], None);
             self.end_call(now, handle, EndReason::RemoteCancelled, None);
         }

@@ -1,0 +1,427 @@
+//! Whole SIP conversations between two sans-IO user agents in virtual time,
+//! through testkit's seeded network emulator (loss, duplication, reordering).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use switchboard_sip::auth::{Challenge, digest_response};
+use switchboard_sip::message::{Message, Response, Version};
+use switchboard_sip::ua::{
+    Account, CallHandle, Config, EndReason, Event, Transport, UserAgent, response_for,
+};
+use switchboard_sip::uri::{SipUri, Uri};
+use switchboard_testkit::{Impairment, NetEm, VirtualClock};
+
+const A: &str = "127.0.0.1:5061";
+const B: &str = "127.0.0.1:5062";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn ua(at: &str, user: &str, seed: u64) -> UserAgent {
+    UserAgent::new(Config {
+        advertised: addr(at),
+        user: user.into(),
+        display_name: None,
+        user_agent: "test".into(),
+        max_calls: 4,
+        seed,
+    })
+}
+
+/// Two agents, a network and a clock.
+struct Pair {
+    a: UserAgent,
+    b: UserAgent,
+    net: NetEm,
+    clock: VirtualClock,
+    a_events: Vec<Event>,
+    b_events: Vec<Event>,
+}
+
+impl Pair {
+    fn new(net: NetEm) -> Pair {
+        Pair {
+            a: ua(A, "alice", 1),
+            b: ua(B, "bob", 2),
+            net,
+            clock: VirtualClock::new(),
+            a_events: Vec::new(),
+            b_events: Vec::new(),
+        }
+    }
+
+    fn flush(&mut self) {
+        let now = self.clock.now();
+        while let Some(t) = self.a.poll_transmit() {
+            self.net.send(now, addr(A), t.destination, t.payload);
+        }
+        while let Some(t) = self.b.poll_transmit() {
+            self.net.send(now, addr(B), t.destination, t.payload);
+        }
+        while let Some(e) = self.a.poll_event() {
+            self.a_events.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.b_events.push(e);
+        }
+    }
+
+    /// Runs until `until` (virtual), delivering datagrams and firing timers. Bounded.
+    fn run_for(&mut self, d: Duration) {
+        let end = self.clock.now() + d;
+        for _ in 0..100_000 {
+            self.flush();
+            let next = [
+                self.net.next_delivery(),
+                self.a.poll_timeout(),
+                self.b.poll_timeout(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            match next {
+                Some(t) if t <= end => self.clock.advance_to(t),
+                _ => {
+                    self.clock.advance_to(end);
+                    return;
+                }
+            }
+            let now = self.clock.now();
+            while let Some(d) = self.net.deliver(now) {
+                let ua = if d.to == addr(A) {
+                    &mut self.a
+                } else {
+                    &mut self.b
+                };
+                ua.handle_datagram(now, Transport::Udp, d.from, &d.payload);
+            }
+            self.a.handle_timeout(now);
+            self.b.handle_timeout(now);
+        }
+        panic!("conversation did not settle");
+    }
+
+    fn call(&mut self) -> CallHandle {
+        let target = Uri::parse(&format!("sip:bob@{B}")).unwrap();
+        let now = self.clock.now();
+        self.a
+            .call(
+                now,
+                target,
+                (Transport::Udp, addr(B)),
+                b"v=0\r\n".to_vec(),
+                &[],
+            )
+            .unwrap()
+    }
+
+    fn incoming(&self) -> Option<CallHandle> {
+        self.b_events.iter().find_map(|e| match e {
+            Event::Incoming { call, .. } => Some(*call),
+            _ => None,
+        })
+    }
+}
+
+fn ended(events: &[Event]) -> Option<(EndReason, Option<u16>)> {
+    events.iter().find_map(|e| match e {
+        Event::Ended { reason, status, .. } => Some((*reason, *status)),
+        _ => None,
+    })
+}
+
+fn established(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::Established { .. }))
+        .count()
+}
+
+fn count_sent(net: &NetEm, from: &str, start: &str) -> usize {
+    net.log
+        .iter()
+        .filter(|d| d.from == addr(from) && d.payload.starts_with(start.as_bytes()))
+        .count()
+}
+
+#[test]
+fn call_answer_hangup_survives_loss_duplication_and_reordering() {
+    for seed in 0..20 {
+        let net = NetEm::new(
+            seed,
+            Impairment {
+                delay: Duration::from_millis(20),
+                jitter: Duration::from_millis(30),
+                loss: 0.2,
+                duplicate: 0.1,
+            },
+        );
+        let mut p = Pair::new(net);
+        let call = p.call();
+        p.run_for(Duration::from_secs(5));
+        let incoming = p
+            .incoming()
+            .unwrap_or_else(|| panic!("seed {seed}: no incoming call"));
+        let now = p.clock.now();
+        p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
+        p.run_for(Duration::from_secs(10));
+        assert_eq!(
+            established(&p.a_events),
+            1,
+            "seed {seed}: caller {:?}",
+            p.a_events
+        );
+        assert_eq!(
+            established(&p.b_events),
+            1,
+            "seed {seed}: callee {:?}",
+            p.b_events
+        );
+        let now = p.clock.now();
+        p.a.hangup(now, call).unwrap();
+        p.run_for(Duration::from_secs(40));
+        assert_eq!(
+            ended(&p.a_events),
+            Some((EndReason::LocalHangup, None)),
+            "seed {seed}"
+        );
+        assert_eq!(
+            ended(&p.b_events),
+            Some((EndReason::RemoteHangup, None)),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn timer_b_ends_an_unanswered_invite_after_64_t1_with_seven_sends() {
+    let mut net = NetEm::clean(1);
+    net.drop_when(|d| d.to == addr(B));
+    let mut p = Pair::new(net);
+    let start = p.clock.now();
+    p.call();
+    p.run_for(Duration::from_secs(40));
+    assert_eq!(ended(&p.a_events), Some((EndReason::Timeout, Some(408))));
+    assert_eq!(count_sent(&p.net, A, "INVITE"), 7);
+    assert!(p.clock.now() - start >= Duration::from_secs(32));
+}
+
+#[test]
+fn a_lost_ack_is_recovered_by_2xx_retransmission() {
+    let mut net = NetEm::clean(3);
+    let mut dropped = false;
+    net.drop_when(move |d| {
+        if !dropped && d.payload.starts_with(b"ACK") {
+            dropped = true;
+            return true;
+        }
+        false
+    });
+    let mut p = Pair::new(net);
+    p.call();
+    p.run_for(Duration::from_secs(1));
+    let incoming = p.incoming().unwrap();
+    let now = p.clock.now();
+    p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(established(&p.b_events), 1, "{:?}", p.b_events);
+    assert!(
+        count_sent(&p.net, B, "SIP/2.0 200") >= 2,
+        "200 was not retransmitted"
+    );
+    assert_eq!(count_sent(&p.net, A, "ACK"), 2);
+}
+
+#[test]
+fn cancel_before_answer_ends_both_sides_with_487() {
+    let mut p = Pair::new(NetEm::clean(4));
+    let call = p.call();
+    p.run_for(Duration::from_millis(500));
+    let now = p.clock.now();
+    p.a.hangup(now, call).unwrap();
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(
+        ended(&p.a_events),
+        Some((EndReason::Cancelled, Some(487))),
+        "{:?}",
+        p.a_events
+    );
+    assert_eq!(ended(&p.b_events), Some((EndReason::RemoteCancelled, None)));
+}
+
+#[test]
+fn cancel_crossing_the_200_ends_the_call_with_ack_and_bye() {
+    let mut net = NetEm::new(
+        5,
+        Impairment {
+            delay: Duration::from_millis(50),
+            ..Impairment::default()
+        },
+    );
+    net.drop_when(|_| false);
+    let mut p = Pair::new(net);
+    let call = p.call();
+    p.run_for(Duration::from_millis(200));
+    let incoming = p.incoming().unwrap();
+    // Both act at the same instant: the CANCEL and the 200 cross on the wire.
+    let now = p.clock.now();
+    p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
+    p.a.hangup(now, call).unwrap();
+    p.run_for(Duration::from_secs(10));
+    assert_eq!(ended(&p.a_events).map(|e| e.0), Some(EndReason::Cancelled));
+    // The callee answered, got the ACK, then the BYE: nobody is left talking.
+    assert!(ended(&p.b_events).is_some(), "{:?}", p.b_events);
+    assert_eq!(count_sent(&p.net, A, "BYE"), 1);
+    assert_eq!(p.a.active_calls() + p.b.active_calls(), 0);
+}
+
+#[test]
+fn a_busy_callee_gets_a_rejected_event_and_an_ack() {
+    let mut p = Pair::new(NetEm::clean(6));
+    p.call();
+    p.run_for(Duration::from_millis(100));
+    let incoming = p.incoming().unwrap();
+    let now = p.clock.now();
+    p.b.reject(now, incoming, 486).unwrap();
+    p.run_for(Duration::from_secs(40));
+    assert_eq!(ended(&p.a_events), Some((EndReason::Rejected, Some(486))));
+    assert_eq!(count_sent(&p.net, A, "ACK"), 1);
+    assert_eq!(
+        count_sent(&p.net, B, "SIP/2.0 486"),
+        1,
+        "486 retransmitted although ACKed"
+    );
+}
+
+/// A scripted registrar: challenges, checks the digest, re-challenges with a
+/// stale nonce on the first refresh.
+#[test]
+fn register_is_challenged_refreshed_and_rechallenged_in_virtual_time() {
+    let registrar = addr("127.0.0.1:5160");
+    let mut clock = VirtualClock::new();
+    let mut net = NetEm::clean(7);
+    let mut alice = ua(A, "alice", 9);
+    let account = Account {
+        registrar: SipUri::new(
+            None,
+            switchboard_sip::uri::Host::parse("127.0.0.1").unwrap(),
+            Some(5160),
+        ),
+        registrar_addr: registrar,
+        transport: Transport::Udp,
+        username: "alice".into(),
+        password: "secret".into(),
+        realm: None,
+        expires: 60,
+    };
+    alice.register(clock.now(), account);
+    let mut events = Vec::new();
+    let mut nonce = 1;
+    let mut accepted = 0;
+    let end = clock.now() + Duration::from_secs(100);
+    for _ in 0..10_000 {
+        while let Some(t) = alice.poll_transmit() {
+            net.send(clock.now(), addr(A), t.destination, t.payload);
+        }
+        while let Some(e) = alice.poll_event() {
+            events.push(e);
+        }
+        let next = [net.next_delivery(), alice.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        match next {
+            Some(t) if t <= end => clock.advance_to(t),
+            _ => break,
+        }
+        while let Some(d) = net.deliver(clock.now()) {
+            if d.to == addr(A) {
+                alice.handle_datagram(clock.now(), Transport::Udp, d.from, &d.payload);
+                continue;
+            }
+            let Ok(Message::Request(req)) = Message::parse(&d.payload) else {
+                panic!("bad REGISTER")
+            };
+            let auth = req.headers.get("Authorization").map(str::to_owned);
+            let challenge =
+                format!(r#"Digest realm="127.0.0.1", nonce="n{nonce}", qop="auth", algorithm=MD5"#);
+            let valid = auth.as_ref().is_some_and(|a| {
+                let c = Challenge::parse(&challenge).unwrap().unwrap();
+                let get = |k: &str| {
+                    a.split(&format!("{k}=")).nth(1).map(|v| {
+                        v.trim_start_matches('"')
+                            .split(['"', ','])
+                            .next()
+                            .unwrap_or("")
+                            .to_owned()
+                    })
+                };
+                let nc = u32::from_str_radix(&get("nc").unwrap_or_default(), 16).unwrap_or(0);
+                let expect = digest_response(
+                    &c,
+                    "alice",
+                    "secret",
+                    "REGISTER",
+                    &req.uri.to_string(),
+                    &get("cnonce").unwrap_or_default(),
+                    nc,
+                );
+                expect.contains(&format!(
+                    "response=\"{}\"",
+                    get("response").unwrap_or_default()
+                ))
+            });
+            let resp: Response = if valid && !(accepted == 1 && nonce == 1) {
+                accepted += 1;
+                let mut r = response_for(&req, 200, Some("reg"));
+                r.headers.push(
+                    "Contact",
+                    format!("{};expires=60", req.headers.get("Contact").unwrap()),
+                );
+                r
+            } else {
+                let stale = valid; // first refresh: good credentials, expired nonce
+                if stale {
+                    nonce += 1;
+                }
+                let mut r = response_for(&req, 401, Some("reg"));
+                let ch = format!(
+                    r#"Digest realm="127.0.0.1", nonce="n{nonce}", qop="auth", algorithm=MD5{}"#,
+                    if stale { ", stale=true" } else { "" }
+                );
+                r.headers.push("WWW-Authenticate", ch);
+                r
+            };
+            let mut resp = resp;
+            resp.version = Version::SIP_2_0;
+            resp.headers.push("Content-Length", "0");
+            net.send(clock.now(), registrar, d.from, resp.to_bytes());
+        }
+        alice.handle_timeout(clock.now());
+    }
+    let registered = events
+        .iter()
+        .filter(|e| matches!(e, Event::Registered { expires: 60 }))
+        .count();
+    assert!(registered >= 2, "{events:?}");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::RegistrationFailed { .. })),
+        "{events:?}"
+    );
+    // The first REGISTER had no credentials, and the refresh re-used the nonce (nc=2) before the stale re-challenge.
+    let regs: Vec<String> = net
+        .log
+        .iter()
+        .filter(|d| d.payload.starts_with(b"REGISTER"))
+        .map(|d| String::from_utf8_lossy(&d.payload).into_owned())
+        .collect();
+    assert!(!regs[0].contains("Authorization"));
+    assert!(
+        regs.iter().any(|r| r.contains("nc=00000002")),
+        "no preemptive refresh with nc=2"
+    );
+}
