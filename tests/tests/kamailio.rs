@@ -12,15 +12,17 @@ fn start_kamailio() -> (Guard, u16) {
     let cfg = include_str!("../peers/kamailio-registrar.cfg").replace("PORT", &port.to_string());
     let path = dir.join("kamailio.cfg");
     std::fs::write(&path, cfg).expect("write cfg");
-    let child = Command::new("kamailio")
-        .arg("-f")
-        .arg(&path)
-        .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn kamailio");
+    let child = Guard(
+        Command::new("kamailio")
+            .arg("-f")
+            .arg(&path)
+            .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn kamailio"),
+    );
     // Wait until it answers on its port (bounded).
     let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     probe
@@ -34,7 +36,7 @@ fn start_kamailio() -> (Guard, u16) {
         let _ = probe.send_to(options.as_bytes(), ("127.0.0.1", port));
         let mut buf = [0u8; 2048];
         if probe.recv_from(&mut buf).is_ok() {
-            return (Guard(child), port);
+            return (child, port);
         }
     }
     panic!("kamailio did not start on port {port}");

@@ -10,7 +10,7 @@ fn last_stats(path: &std::path::Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next().unwrap_or("").split(';').collect();
-    let last: Vec<&str> = lines.last().unwrap_or("").split(';').collect();
+    let last: Vec<&str> = lines.next_back().unwrap_or("").split(';').collect();
     header
         .iter()
         .zip(last.iter())

@@ -243,7 +243,7 @@ impl Driver {
             let deadline = self
                 .ua
                 .poll_timeout()
-                .map(|d| tokio::time::Instant::from_std(d))
+                .map(tokio::time::Instant::from_std)
                 .unwrap_or(far);
             let deadline = match self.stopping {
                 Some(s) => deadline.min(tokio::time::Instant::from_std(s)),
