@@ -87,11 +87,7 @@ fn registrar_of(a: &AccountConfig) -> Result<(SipUri, SocketAddr, Transport), En
         .as_sip()
         .cloned()
         .ok_or_else(|| EngineError::BadRegistrar(a.registrar.clone()))?;
-    let transport = if sip.transport() == "tcp" {
-        Transport::Tcp
-    } else {
-        Transport::Udp
-    };
+    let transport = Transport::of_uri(&sip);
     let port = sip.port.unwrap_or(5060);
     let addr = match sip.host.ip() {
         Some(ip) => SocketAddr::new(ip, port),
@@ -359,11 +355,7 @@ impl Driver {
             // Registered: the registrar is our outbound proxy.
             Some((a, _)) => (a.transport, a.registrar_addr),
             None => {
-                let transport = if sip.transport() == "tcp" {
-                    Transport::Tcp
-                } else {
-                    Transport::Udp
-                };
+                let transport = Transport::of_uri(&sip);
                 let port = sip.port.unwrap_or(5060);
                 let addr = match sip.host.ip() {
                     Some(ip) => SocketAddr::new(ip, port),

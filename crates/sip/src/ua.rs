@@ -32,6 +32,15 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// The transport a SIP URI asks for (`;transport=tcp`), UDP otherwise.
+    pub fn of_uri(uri: &SipUri) -> Transport {
+        if uri.transport() == "tcp" {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        }
+    }
+
     fn via_name(self) -> &'static str {
         match self {
             Transport::Udp => "UDP",
@@ -299,6 +308,39 @@ struct Call {
     linger_until: Option<Instant>,
 }
 
+impl Call {
+    /// A call with nothing negotiated yet and no 2xx/ACK bookkeeping.
+    fn new(
+        state: CallState,
+        uac: bool,
+        call_id: String,
+        local_tag: String,
+        peer: (Transport, SocketAddr),
+        invite: Request,
+        invite_key: String,
+    ) -> Call {
+        Call {
+            state,
+            uac,
+            call_id,
+            local_tag,
+            dialog: None,
+            peer,
+            invite,
+            invite_key,
+            local_sdp: Vec::new(),
+            remote_sdp: Vec::new(),
+            auth_tries: 0,
+            ok: None,
+            ok_next: None,
+            ok_interval: T1,
+            ok_give_up: None,
+            ack: None,
+            linger_until: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RegState {
     Idle,
@@ -443,11 +485,7 @@ fn dest_of(uri: &Uri, fallback: (Transport, SocketAddr)) -> (Transport, SocketAd
     let Some(sip) = uri.as_sip() else {
         return fallback;
     };
-    let transport = if sip.transport() == "tcp" {
-        Transport::Tcp
-    } else {
-        Transport::Udp
-    };
+    let transport = Transport::of_uri(sip);
     match sip.host.ip() {
         // maddr and DNS resolution are not done in the sans-IO core: a host
         // name falls back to the address the dialog was set up through.
@@ -855,28 +893,18 @@ impl UserAgent {
             st.call = Some(handle);
         }
         self.dialogs.insert(dialog.id.clone(), handle);
-        self.calls.insert(
-            handle,
-            Call {
-                state: CallState::Offered,
-                uac: false,
-                call_id: req.call_id().to_owned(),
-                local_tag,
-                dialog: Some(dialog),
-                peer: dest,
-                remote_sdp: req.body.clone(),
-                invite: req.clone(),
-                invite_key: key.to_owned(),
-                local_sdp: Vec::new(),
-                auth_tries: 0,
-                ok: None,
-                ok_next: None,
-                ok_interval: T1,
-                ok_give_up: None,
-                ack: None,
-                linger_until: None,
-            },
+        let mut call = Call::new(
+            CallState::Offered,
+            false,
+            req.call_id().to_owned(),
+            local_tag,
+            dest,
+            req.clone(),
+            key.to_owned(),
         );
+        call.dialog = Some(dialog);
+        call.remote_sdp = req.body.clone();
+        self.calls.insert(handle, call);
         self.events.push_back(Event::Incoming {
             call: handle,
             request: Box::new(req),
@@ -1173,28 +1201,17 @@ impl UserAgent {
         finish(h, &sdp, Some("application/sdp"));
         let key = client_key(&branch, &Method::Invite);
         self.start_client(now, key.clone(), req.clone(), next_hop, Owner::Call(handle));
-        self.calls.insert(
-            handle,
-            Call {
-                state: CallState::Calling,
-                uac: true,
-                call_id,
-                local_tag,
-                dialog: None,
-                peer: next_hop,
-                invite: req,
-                invite_key: key,
-                local_sdp: sdp,
-                remote_sdp: Vec::new(),
-                auth_tries: 0,
-                ok: None,
-                ok_next: None,
-                ok_interval: T1,
-                ok_give_up: None,
-                ack: None,
-                linger_until: None,
-            },
+        let mut call = Call::new(
+            CallState::Calling,
+            true,
+            call_id,
+            local_tag,
+            next_hop,
+            req,
+            key,
         );
+        call.local_sdp = sdp;
+        self.calls.insert(handle, call);
         self.flush_tx();
         Ok(handle)
     }
