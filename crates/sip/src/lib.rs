@@ -15,6 +15,9 @@
 //! - [`uri`], [`header`], [`message`]: the RFC 3261 grammar (folding, compact
 //!   names, quoted strings, RFC 5118 IPv6 references) with size limits; a message
 //!   that parses has usable Via, From, To, Call-ID, CSeq, Max-Forwards.
+//! - [`typed`]: typed accessors for the other headers a UA and a desktop read
+//!   (Contact, Route, Refer-To, Replaces, Event, P-Asserted-Identity, Call-Info ...),
+//!   errors naming the header.
 //! - [`stream`]: framing of SIP over TCP (split and merged reads, keep-alives).
 //! - [`transaction`]: the four RFC 3261 §17 machines (+RFC 6026).
 //! - [`dialog`]: RFC 3261 §12 dialog state.
@@ -42,6 +45,7 @@ pub mod header;
 pub mod message;
 pub mod stream;
 pub mod transaction;
+pub mod typed;
 pub mod ua;
 pub mod uri;
 
