@@ -215,3 +215,160 @@ pub fn enter_private_netns() {
         .expect("run ip (iproute2)");
     assert!(up.success(), "ip link set lo up failed");
 }
+
+/// A running baresip 1.0 driven through its `ctrl_tcp` module (netstring JSON
+/// on a loopback TCP port): commands in, call events out.
+#[derive(Debug)]
+pub struct Baresip {
+    _child: Guard,
+    ctrl: std::net::TcpStream,
+    events: mpsc::Receiver<Value>,
+    /// Every message seen from baresip so far (events and command responses).
+    pub seen: Vec<Value>,
+    /// The SIP port baresip listens on (UDP and TCP, 127.0.0.1).
+    pub sip_port: u16,
+    /// The account's user part.
+    pub user: String,
+}
+
+impl Baresip {
+    /// Starts baresip with a local account `user` (no registrar) and the PCMU codec,
+    /// listening on a free loopback port; connects to its control socket.
+    pub fn start(tag: &str, user: &str) -> Baresip {
+        require("baresip");
+        let dir = temp_dir(tag);
+        let sip_port = free_port();
+        let ctrl_port = free_port();
+        let rtp = free_port() & !1;
+        let config = format!(
+            "poll_method\tepoll\n\
+             sip_listen\t127.0.0.1:{sip_port}\n\
+             sip_transports\tudp,tcp\n\
+             audio_player\taubridge,nil\n\
+             audio_source\tausine,1000\n\
+             ausrc_srate\t48000\n\
+             ausrc_channels\t2\n\
+             audio_alert\taubridge,nil\n\
+             rtp_ports\t{rtp}-{}\n\
+             module_path\t/usr/lib/baresip/modules\n\
+             module\tg711.so\n\
+             module\tausine.so\n\
+             module\taubridge.so\n\
+             module_app\taccount.so\n\
+             module_app\tmenu.so\n\
+             module_app\tctrl_tcp.so\n\
+             ctrl_tcp_listen\t127.0.0.1:{ctrl_port}\n",
+            rtp.saturating_add(20)
+        );
+        std::fs::write(dir.join("config"), config).expect("write baresip config");
+        std::fs::write(
+            dir.join("accounts"),
+            format!("<sip:{user}@127.0.0.1:{sip_port}>;regint=0;audio_codecs=PCMU\n"),
+        )
+        .expect("write baresip accounts");
+        let log = std::fs::File::create(dir.join("baresip.log")).expect("baresip log");
+        let child = Command::new("baresip")
+            .arg("-f")
+            .arg(&dir)
+            .args(["-n", "127.0.0.1"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map(Stdio::from).unwrap_or(Stdio::null()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn baresip");
+        let child = Guard(child);
+        let until = Instant::now() + Duration::from_secs(10);
+        let ctrl = loop {
+            match std::net::TcpStream::connect(("127.0.0.1", ctrl_port)) {
+                Ok(s) => break s,
+                Err(e) if Instant::now() < until => {
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!(
+                    "baresip control port {ctrl_port} not up within 10 s ({e}); log: {}",
+                    std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default()
+                ),
+            }
+        };
+        let reader = ctrl.try_clone().expect("clone control socket");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || read_netstrings(reader, &tx));
+        Baresip {
+            _child: child,
+            ctrl,
+            events: rx,
+            seen: Vec::new(),
+            sip_port,
+            user: user.to_owned(),
+        }
+    }
+
+    /// The address to call this baresip at.
+    pub fn uri(&self) -> String {
+        format!("sip:{}@127.0.0.1:{}", self.user, self.sip_port)
+    }
+
+    /// Sends a menu command (`dial`, `accept`, `hangup` ...) with parameters.
+    pub fn command(&mut self, command: &str, params: &str) {
+        use std::io::Write;
+        let body =
+            serde_json::json!({"command": command, "params": params, "token": command}).to_string();
+        let frame = format!("{}:{body},", body.len());
+        self.ctrl
+            .write_all(frame.as_bytes())
+            .expect("write to baresip control socket");
+    }
+
+    /// Waits up to `timeout` for a call event of this type (`CALL_INCOMING`,
+    /// `CALL_ESTABLISHED`, `CALL_CLOSED` ...); returns it.
+    pub fn wait_event(&mut self, kind: &str, timeout: Duration) -> Value {
+        let until = Instant::now() + timeout;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    if v["event"] == true && v["type"] == kind {
+                        return v;
+                    }
+                }
+                Err(_) => panic!(
+                    "no baresip `{kind}` event within {timeout:?}; saw: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+}
+
+fn read_netstrings(mut s: std::net::TcpStream, tx: &mpsc::Sender<Value>) {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or(&[])),
+        }
+        while let Some(colon) = buf.iter().position(|&b| b == b':') {
+            let Some(len) = std::str::from_utf8(buf.get(..colon).unwrap_or(&[]))
+                .ok()
+                .and_then(|l| l.parse::<usize>().ok())
+            else {
+                eprintln!("baresip control stream out of sync");
+                return;
+            };
+            let end = colon + 1 + len;
+            if buf.len() < end + 1 {
+                break;
+            }
+            if let Ok(v) = serde_json::from_slice::<Value>(buf.get(colon + 1..end).unwrap_or(&[]))
+                && tx.send(v).is_err()
+            {
+                return;
+            }
+            buf.drain(..=end);
+        }
+    }
+}

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use switchboard_interop::{Agent, Guard, free_port, require, temp_dir};
 
-fn start_kamailio() -> (Guard, u16) {
+/// Starts kamailio on a free port; returns it, the port and the path of its log.
+fn start_kamailio_logged() -> (Guard, u16, std::path::PathBuf) {
     require("kamailio");
     let port = free_port();
     let dir = temp_dir("kamailio");
@@ -19,7 +20,9 @@ fn start_kamailio() -> (Guard, u16) {
             .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
             .arg(&dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.join("kamailio.log")).expect("kamailio log"),
+            ))
             .spawn()
             .expect("spawn kamailio"),
     );
@@ -36,10 +39,15 @@ fn start_kamailio() -> (Guard, u16) {
         let _ = probe.send_to(options.as_bytes(), ("127.0.0.1", port));
         let mut buf = [0u8; 2048];
         if probe.recv_from(&mut buf).is_ok() {
-            return (child, port);
+            return (child, port, dir.join("kamailio.log"));
         }
     }
     panic!("kamailio did not start on port {port}");
+}
+
+fn start_kamailio() -> (Guard, u16) {
+    let (k, port, _) = start_kamailio_logged();
+    (k, port)
 }
 
 #[test]
@@ -125,4 +133,100 @@ fn a_challenge_for_a_foreign_realm_is_not_answered() {
         "{failed}"
     );
     assert_ne!(agent.wait_exit(Duration::from_secs(10)), 0);
+}
+
+/// An agent registered at the kamailio on `kport` as `user`, listening for calls.
+fn registered_listener(kport: u16, user: &str) -> Agent {
+    let registrar = format!("sip:127.0.0.1:{kport}");
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut agent = Agent::start_with_env(
+        &[
+            "--bind",
+            &bind,
+            "--registrar",
+            &registrar,
+            "--username",
+            user,
+            "listen",
+        ],
+        &[("SWITCHBOARD_PASSWORD", "secret")],
+    );
+    agent.wait_for("registered", Duration::from_secs(10));
+    agent
+}
+
+/// An agent registered as `user` that calls `target` through kamailio once registered.
+fn registered_caller(kport: u16, user: &str, target: &str) -> Agent {
+    let registrar = format!("sip:127.0.0.1:{kport}");
+    let bind = format!("127.0.0.1:{}", free_port());
+    Agent::start_with_env(
+        &[
+            "--bind",
+            &bind,
+            "--registrar",
+            &registrar,
+            "--username",
+            user,
+            "call",
+            target,
+        ],
+        &[("SWITCHBOARD_PASSWORD", "secret")],
+    )
+}
+
+#[test]
+fn two_registered_agents_call_through_the_proxy_and_the_callee_hangs_up() {
+    let (_k, kport, log) = start_kamailio_logged();
+    let wait = Duration::from_secs(10);
+    let mut bob = registered_listener(kport, "bob");
+    // The proxy challenges the INVITE with 407; the caller answers it and is routed to bob.
+    let mut alice = registered_caller(kport, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
+    alice.wait_for("registered", wait);
+    let inc = bob.wait_for("incoming", wait);
+    assert!(
+        inc["from"].as_str().unwrap_or("").contains("alice"),
+        "{inc}"
+    );
+    alice.wait_for("ringing", wait);
+    bob.command("answer");
+    bob.wait_for("established", wait);
+    alice.wait_for("established", wait);
+    // The callee's BYE follows the Record-Route set back through the proxy.
+    bob.command("hangup");
+    let ended = alice.wait_for("ended", wait);
+    assert_eq!(ended["reason"], "remote_hangup", "{ended}");
+    assert_eq!(bob.wait_for("ended", wait)["reason"], "local_hangup");
+    assert_eq!(alice.wait_exit(wait), 0, "a completed call exits 0");
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    let challenged = log.find("INVITE challenged sip:alice@");
+    let accepted = log.find("INVITE ok sip:alice@");
+    assert!(
+        challenged.is_some() && accepted > challenged,
+        "the INVITE must pass the proxy's 407 challenge; kamailio log:\n{log}"
+    );
+}
+
+#[test]
+fn a_call_through_the_proxy_is_cancelled_while_ringing() {
+    let (_k, kport) = start_kamailio();
+    let wait = Duration::from_secs(10);
+    let mut bob = registered_listener(kport, "bob");
+    let mut alice = registered_caller(kport, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
+    bob.wait_for("incoming", wait);
+    alice.wait_for("ringing", wait);
+    alice.command("hangup");
+    assert_eq!(alice.wait_for("ended", wait)["reason"], "cancelled");
+    assert_eq!(bob.wait_for("ended", wait)["reason"], "remote_cancelled");
+    assert_eq!(bob.count("established"), 0);
+}
+
+#[test]
+fn a_call_to_an_unregistered_user_fails_with_404() {
+    let (_k, kport) = start_kamailio();
+    let wait = Duration::from_secs(10);
+    let mut alice = registered_caller(kport, "alice", &format!("sip:nobody@127.0.0.1:{kport}"));
+    let ended = alice.wait_for("ended", wait);
+    assert_eq!(ended["reason"], "rejected", "{ended}");
+    assert_eq!(ended["status"], 404, "{ended}");
+    assert_ne!(alice.wait_exit(wait), 0);
 }

@@ -1,0 +1,162 @@
+//! baresip 1.0 (driven through its ctrl_tcp socket) calling switchboard-cli and
+//! being called by it on loopback: answer, hang up from each side, cancel, decline.
+
+use std::time::Duration;
+
+use switchboard_interop::{Agent, Baresip, free_port};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A CLI listening for calls to `agent` on a free loopback port (answered by stdin command).
+fn listener() -> (Agent, String) {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut agent = Agent::start(&["--bind", &bind, "--user", "agent", "listen"]);
+    agent.wait_for("listening", WAIT);
+    (agent, format!("sip:agent@{bind}"))
+}
+
+/// A CLI placing a call to `target` (its own port is free and loopback).
+fn caller(target: &str) -> Agent {
+    let bind = format!("127.0.0.1:{}", free_port());
+    Agent::start(&["--bind", &bind, "--user", "agent", "call", target])
+}
+
+#[test]
+fn baresip_calls_we_answer_and_baresip_hangs_up() {
+    let (mut agent, uri) = listener();
+    let mut bs = Baresip::start("bs-in-remote-bye", "alice");
+    bs.command("dial", &uri);
+    let inc = agent.wait_for("incoming", WAIT);
+    assert!(
+        inc["from"].as_str().unwrap_or("").contains("alice"),
+        "caller shown: {inc}"
+    );
+    bs.wait_event("CALL_RINGING", WAIT);
+    agent.command("answer");
+    let est = agent.wait_for("established", WAIT);
+    assert_eq!(est["outgoing"], false);
+    bs.wait_event("CALL_ESTABLISHED", WAIT);
+    bs.command("hangup", "");
+    let ended = agent.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "remote_hangup", "{ended}");
+    bs.wait_event("CALL_CLOSED", WAIT);
+}
+
+#[test]
+fn baresip_calls_we_answer_and_we_hang_up() {
+    let (mut agent, uri) = listener();
+    let mut bs = Baresip::start("bs-in-local-bye", "alice");
+    bs.command("dial", &uri);
+    agent.wait_for("incoming", WAIT);
+    agent.command("answer");
+    agent.wait_for("established", WAIT);
+    bs.wait_event("CALL_ESTABLISHED", WAIT);
+    agent.command("hangup");
+    let ended = agent.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "local_hangup", "{ended}");
+    let closed = bs.wait_event("CALL_CLOSED", WAIT);
+    assert!(
+        closed["param"]
+            .as_str()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("connection reset by peer")
+            || closed["param"].as_str().unwrap_or("").contains("BYE"),
+        "baresip should see the remote BYE: {closed}"
+    );
+}
+
+#[test]
+fn baresip_cancels_before_we_answer() {
+    let (mut agent, uri) = listener();
+    let mut bs = Baresip::start("bs-in-cancel", "alice");
+    bs.command("dial", &uri);
+    agent.wait_for("incoming", WAIT);
+    bs.wait_event("CALL_RINGING", WAIT);
+    bs.command("hangup", "");
+    let ended = agent.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "remote_cancelled", "{ended}");
+    bs.wait_event("CALL_CLOSED", WAIT);
+    assert_eq!(agent.count("established"), 0);
+}
+
+#[test]
+fn we_decline_a_baresip_call() {
+    let (mut agent, uri) = listener();
+    let mut bs = Baresip::start("bs-in-decline", "alice");
+    bs.command("dial", &uri);
+    agent.wait_for("incoming", WAIT);
+    agent.command("reject");
+    let ended = agent.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "declined", "{ended}");
+    let closed = bs.wait_event("CALL_CLOSED", WAIT);
+    assert!(
+        closed["param"].as_str().unwrap_or("").contains("603"),
+        "baresip should see 603 Decline: {closed}"
+    );
+}
+
+#[test]
+fn we_call_baresip_it_answers_and_hangs_up() {
+    let mut bs = Baresip::start("bs-out-remote-bye", "bob");
+    let mut agent = caller(&bs.uri());
+    let inc = bs.wait_event("CALL_INCOMING", WAIT);
+    assert!(
+        inc["peeruri"].as_str().unwrap_or("").contains("agent"),
+        "baresip sees who calls: {inc}"
+    );
+    agent.wait_for("ringing", WAIT);
+    bs.command("accept", "");
+    let est = agent.wait_for("established", WAIT);
+    assert_eq!(est["outgoing"], true);
+    bs.wait_event("CALL_ESTABLISHED", WAIT);
+    bs.command("hangup", "");
+    let ended = agent.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "remote_hangup", "{ended}");
+    assert_eq!(agent.wait_exit(WAIT), 0, "a completed call exits 0");
+}
+
+#[test]
+fn we_call_baresip_and_hang_up() {
+    let mut bs = Baresip::start("bs-out-local-bye", "bob");
+    let mut agent = caller(&bs.uri());
+    bs.wait_event("CALL_INCOMING", WAIT);
+    bs.command("accept", "");
+    agent.wait_for("established", WAIT);
+    bs.wait_event("CALL_ESTABLISHED", WAIT);
+    agent.command("hangup");
+    let ended = agent.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "local_hangup", "{ended}");
+    bs.wait_event("CALL_CLOSED", WAIT);
+    assert_eq!(agent.wait_exit(WAIT), 0);
+}
+
+#[test]
+fn we_cancel_a_call_baresip_has_not_answered() {
+    let mut bs = Baresip::start("bs-out-cancel", "bob");
+    let mut agent = caller(&bs.uri());
+    bs.wait_event("CALL_INCOMING", WAIT);
+    agent.wait_for("ringing", WAIT);
+    agent.command("hangup");
+    let ended = agent.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "cancelled", "{ended}");
+    bs.wait_event("CALL_CLOSED", WAIT);
+    assert_ne!(agent.wait_exit(WAIT), 0, "an unanswered call is a failure");
+}
+
+#[test]
+fn baresip_declines_our_call() {
+    let mut bs = Baresip::start("bs-out-declined", "bob");
+    let mut agent = caller(&bs.uri());
+    bs.wait_event("CALL_INCOMING", WAIT);
+    agent.wait_for("ringing", WAIT);
+    bs.command("hangup", "");
+    let ended = agent.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "rejected", "{ended}");
+    assert!(
+        ended["status"].as_u64().is_some_and(|s| s >= 400),
+        "a final error status is reported: {ended}"
+    );
+    assert_ne!(agent.wait_exit(WAIT), 0);
+}

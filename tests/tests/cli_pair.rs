@@ -1,0 +1,97 @@
+//! Two switchboard-cli processes calling each other directly on loopback.
+
+use std::time::Duration;
+
+use switchboard_interop::{Agent, free_port};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn listener(extra: &[&str]) -> (Agent, String) {
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut args = vec!["--bind", bind.as_str(), "--user", "desk", "listen"];
+    args.extend_from_slice(extra);
+    let mut agent = Agent::start(&args);
+    agent.wait_for("listening", WAIT);
+    let uri = format!("sip:desk@{bind}");
+    (agent, uri)
+}
+
+fn caller(target: &str) -> Agent {
+    let bind = format!("127.0.0.1:{}", free_port());
+    Agent::start(&["--bind", &bind, "--user", "caller", "call", target])
+}
+
+#[test]
+fn call_rings_is_answered_and_the_caller_hangs_up() {
+    let (mut desk, uri) = listener(&[]);
+    let mut caller = caller(&uri);
+    let inc = desk.wait_for("incoming", WAIT);
+    assert!(
+        inc["from"].as_str().unwrap_or("").contains("caller"),
+        "{inc}"
+    );
+    let ringing = caller.wait_for("ringing", WAIT);
+    assert_eq!(ringing["status"], 180);
+    desk.command("answer");
+    assert_eq!(desk.wait_for("established", WAIT)["outgoing"], false);
+    assert_eq!(caller.wait_for("established", WAIT)["outgoing"], true);
+    caller.command("hangup");
+    assert_eq!(caller.wait_for("ended", WAIT)["reason"], "local_hangup");
+    assert_eq!(desk.wait_for("ended", WAIT)["reason"], "remote_hangup");
+    assert_eq!(caller.wait_exit(WAIT), 0);
+}
+
+#[test]
+fn the_callee_hangs_up() {
+    let (mut desk, uri) = listener(&[]);
+    let mut caller = caller(&uri);
+    desk.wait_for("incoming", WAIT);
+    desk.command("answer");
+    caller.wait_for("established", WAIT);
+    desk.command("hangup");
+    assert_eq!(desk.wait_for("ended", WAIT)["reason"], "local_hangup");
+    assert_eq!(caller.wait_for("ended", WAIT)["reason"], "remote_hangup");
+    assert_eq!(caller.wait_exit(WAIT), 0);
+}
+
+#[test]
+fn the_caller_cancels_while_it_rings() {
+    let (mut desk, uri) = listener(&[]);
+    let mut caller = caller(&uri);
+    desk.wait_for("incoming", WAIT);
+    caller.wait_for("ringing", WAIT);
+    caller.command("hangup");
+    assert_eq!(caller.wait_for("ended", WAIT)["reason"], "cancelled");
+    assert_eq!(desk.wait_for("ended", WAIT)["reason"], "remote_cancelled");
+    assert_ne!(
+        caller.wait_exit(WAIT),
+        0,
+        "an unanswered call exits non-zero"
+    );
+}
+
+#[test]
+fn the_callee_declines() {
+    let (mut desk, uri) = listener(&[]);
+    let mut caller = caller(&uri);
+    desk.wait_for("incoming", WAIT);
+    desk.command("reject");
+    let ended = caller.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "rejected", "{ended}");
+    assert_eq!(ended["status"], 603, "{ended}");
+    assert_eq!(desk.wait_for("ended", WAIT)["reason"], "declined");
+}
+
+#[test]
+fn a_call_beyond_the_line_limit_gets_busy() {
+    let (mut desk, uri) = listener(&["--auto-answer", "--max-calls", "1"]);
+    let mut first = caller(&uri);
+    first.wait_for("established", WAIT);
+    let mut second = caller(&uri);
+    let ended = second.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "rejected", "{ended}");
+    assert_eq!(ended["status"], 486, "{ended}");
+    assert_eq!(desk.count("incoming"), 1, "the busy call is never offered");
+    first.command("hangup");
+    first.wait_for("ended", WAIT);
+}
