@@ -77,6 +77,8 @@ struct Driver {
     calls: HashMap<u64, CallInfo>,
     account: Option<(Account, AccountConfig)>,
     advertised: SocketAddr,
+    /// The address the SIP sockets are bound to; RTP binds there too.
+    bind_ip: IpAddr,
     stopping: Option<Instant>,
 }
 
@@ -103,18 +105,35 @@ fn registrar_of(a: &AccountConfig) -> Result<(SipUri, SocketAddr, Transport), En
 }
 
 /// The address to advertise when bound to the unspecified address: the local
-/// address the kernel would use towards `peer` (a connected UDP socket sends nothing).
+/// address the kernel would use towards `peer` (the registrar), else towards the
+/// default route, else loopback. Connecting a UDP socket only looks the route up;
+/// it sends nothing (the documentation prefixes of RFC 5737/3849 stand for "anywhere").
 fn advertised_for(bind: SocketAddr, peer: Option<SocketAddr>) -> SocketAddr {
     if !bind.ip().is_unspecified() {
         return bind;
     }
+    let anywhere: SocketAddr = if bind.is_ipv4() {
+        SocketAddr::from((Ipv4Addr::new(192, 0, 2, 1), 5060))
+    } else {
+        SocketAddr::from((
+            std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1),
+            5060,
+        ))
+    };
+    let route_to = |p: SocketAddr| {
+        let s = StdUdp::bind(SocketAddr::new(bind.ip(), 0)).ok()?;
+        s.connect(p).ok()?;
+        s.local_addr().ok().map(|a| a.ip())
+    };
+    let loopback = if bind.is_ipv4() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+    };
     let ip = peer
-        .and_then(|p| {
-            let s = StdUdp::bind(SocketAddr::new(bind.ip(), 0)).ok()?;
-            s.connect(p).ok()?;
-            s.local_addr().ok().map(|a| a.ip())
-        })
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        .and_then(route_to)
+        .or_else(|| route_to(anywhere))
+        .unwrap_or(loopback);
     SocketAddr::new(ip, bind.port())
 }
 
@@ -198,6 +217,7 @@ impl Engine {
                         calls: HashMap::new(),
                         account,
                         advertised,
+                        bind_ip: local.ip(),
                         stopping: None,
                     };
                     d.run(cmd_rx, tcp_rx, local).await;
@@ -368,7 +388,7 @@ impl Driver {
                 (transport, addr)
             }
         };
-        let rtp = bind_rtp(self.advertised.ip()).map_err(|e| format!("no RTP port: {e}"))?;
+        let rtp = bind_rtp(self.bind_ip).map_err(|e| format!("no RTP port: {e}"))?;
         let info = CallInfo {
             rtp,
             call_id: String::new(),
@@ -429,7 +449,7 @@ impl Driver {
                 EventKind::RegistrationFailed { status, reason }
             }
             Event::Incoming { call, request } => {
-                let rtp = match bind_rtp(self.advertised.ip()) {
+                let rtp = match bind_rtp(self.bind_ip) {
                     Ok(s) => s,
                     Err(e) => {
                         let _ = self.ua.reject(Instant::now(), call, 500);
@@ -573,4 +593,21 @@ async fn connection(
         }
     }
     let _ = tcp_tx.send(TcpIn::Closed(peer));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertises_a_concrete_address_never_the_unspecified_one() {
+        let bound: SocketAddr = "127.0.0.1:5099".parse().unwrap();
+        assert_eq!(advertised_for(bound, None), bound);
+        let any: SocketAddr = "0.0.0.0:5098".parse().unwrap();
+        let towards_loopback = advertised_for(any, Some("127.0.0.1:5060".parse().unwrap()));
+        assert_eq!(towards_loopback, "127.0.0.1:5098".parse().unwrap());
+        let no_peer = advertised_for(any, None);
+        assert!(!no_peer.ip().is_unspecified(), "{no_peer}");
+        assert_eq!(no_peer.port(), 5098);
+    }
 }
