@@ -20,5 +20,6 @@
     warn(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)
 )]
 
+pub mod jitter;
 pub mod offer_answer;
 pub mod sdp;

@@ -1,0 +1,468 @@
+//! Adaptive jitter buffer.
+//!
+//! Packets go in with their arrival time ([`JitterBuffer::push`]); the playout
+//! clock takes one frame out every frame period ([`JitterBuffer::pop`]) and is
+//! told whether to decode a payload, rebuild a lost frame from the next one's
+//! FEC, conceal, or play silence.
+//!
+//! The delay model: for each packet the *relative delay* `arrival - timestamp`
+//! (in RTP ticks) is kept for the last two seconds. Its minimum is the base
+//! delay, and the spread (maximum − minimum) is the jitter that must be
+//! absorbed. The frame whose timestamp is `now − base − target` should be
+//! playing now, with `target = spread + margin`. When playout runs more than
+//! one and a half frames late (too much buffered: the jitter dropped) one frame
+//! is skipped; when it runs more than a frame early (the jitter grew), one
+//! concealment frame is inserted. A timestamp jump (a new talk spurt after
+//! silence, or a peer that restarts its clock) moves the relative delay by more
+//! than a second and resynchronises the buffer. Packets older than what is
+//! playing are late and dropped. Everything is in RTP ticks; the clock is the
+//! caller's `Instant`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+/// Relative delays remembered (2 s of 20 ms packets).
+const WINDOW: usize = 100;
+
+/// Consecutive missing frames with nothing buffered after which the stream
+/// counts as paused rather than lossy.
+const PAUSE_AFTER: u32 = 10;
+
+/// What to play for one frame period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Playout {
+    /// Nothing received yet (or the stream stopped long ago): play silence.
+    Silence,
+    /// Decode this payload.
+    Decode(Bytes),
+    /// The frame was lost but the next one is here: rebuild it from that one's
+    /// redundancy (Opus FEC) or conceal.
+    Recover(Bytes),
+    /// The frame was lost (or a frame is inserted to grow the delay): conceal.
+    Conceal,
+}
+
+/// Counters of what the buffer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JitterStats {
+    /// Packets that arrived after their playout time.
+    pub late: u64,
+    /// Duplicates of a packet already buffered.
+    pub duplicates: u64,
+    /// Frames skipped to shrink the delay.
+    pub skipped: u64,
+    /// Frames inserted to grow the delay.
+    pub inserted: u64,
+    /// Frames concealed because their packet was missing at playout time.
+    pub concealed: u64,
+    /// Resynchronisations after timestamp jumps.
+    pub resyncs: u64,
+}
+
+/// The adaptive jitter buffer of one stream.
+#[derive(Debug)]
+pub struct JitterBuffer {
+    clock_rate: u32,
+    frame: i64,
+    margin: i64,
+    min_target: i64,
+    max_target: i64,
+    packets: BTreeMap<i64, Bytes>,
+    max_packets: usize,
+    epoch: Option<Instant>,
+    last_ts: Option<(u32, i64)>,
+    delays: [i64; WINDOW],
+    delay_count: usize,
+    delay_pos: usize,
+    base: i64,
+    spread: i64,
+    next: Option<i64>,
+    playing: bool,
+    misses: u32,
+    /// The codec carries FEC of the previous frame (Opus): worth waiting for.
+    fec: bool,
+    /// Frames left during which one extra frame of delay is kept after a loss.
+    fec_boost: u32,
+    stats: JitterStats,
+}
+
+impl JitterBuffer {
+    /// A buffer for a stream at `clock_rate` with frames of `frame_ticks`.
+    pub fn new(clock_rate: u32, frame_ticks: u32) -> JitterBuffer {
+        let ms = |m: i64| m * i64::from(clock_rate) / 1000;
+        JitterBuffer {
+            clock_rate,
+            frame: i64::from(frame_ticks),
+            margin: ms(5),
+            min_target: ms(10),
+            max_target: ms(400),
+            packets: BTreeMap::new(),
+            max_packets: 64,
+            epoch: None,
+            last_ts: None,
+            delays: [0; WINDOW],
+            delay_count: 0,
+            delay_pos: 0,
+            base: 0,
+            spread: 0,
+            next: None,
+            playing: false,
+            misses: 0,
+            fec: false,
+            fec_boost: 0,
+            stats: JitterStats::default(),
+        }
+    }
+
+    fn ticks(&self, now: Instant) -> i64 {
+        let since = self
+            .epoch
+            .map(|e| now.saturating_duration_since(e))
+            .unwrap_or(Duration::ZERO);
+        i64::try_from(since.as_micros() * u128::from(self.clock_rate) / 1_000_000)
+            .unwrap_or(i64::MAX / 2)
+    }
+
+    fn unwrap_ts(&mut self, ts: u32) -> i64 {
+        let ext = match self.last_ts {
+            None => i64::from(ts),
+            Some((last, last_ext)) => last_ext + i64::from(ts.wrapping_sub(last) as i32),
+        };
+        if self.last_ts.is_none_or(|(_, e)| ext > e) {
+            self.last_ts = Some((ts, ext));
+        }
+        ext
+    }
+
+    fn reset_delays(&mut self) {
+        self.delay_count = 0;
+        self.delay_pos = 0;
+    }
+
+    fn record_delay(&mut self, d: i64) {
+        if let Some(slot) = self.delays.get_mut(self.delay_pos) {
+            *slot = d;
+        }
+        self.delay_pos = (self.delay_pos + 1) % WINDOW;
+        self.delay_count = (self.delay_count + 1).min(WINDOW);
+        let window = self.delays.get(..self.delay_count).unwrap_or(&[]);
+        let min = window.iter().copied().min().unwrap_or(d);
+        let max = window.iter().copied().max().unwrap_or(d);
+        self.base = min;
+        self.spread = max - min;
+    }
+
+    /// The playout delay the buffer aims for now.
+    pub fn target_delay(&self) -> Duration {
+        let t = self.target();
+        Duration::from_micros(
+            u64::try_from(t).unwrap_or(0) * 1_000_000 / u64::from(self.clock_rate),
+        )
+    }
+
+    fn target(&self) -> i64 {
+        let boost = if self.fec_boost > 0 { self.frame } else { 0 };
+        (self.spread + self.margin + boost).clamp(self.min_target, self.max_target)
+    }
+
+    /// Tells the buffer the codec carries in-band FEC of the previous frame.
+    /// After a loss it then keeps one frame more for five seconds, so the next
+    /// packet is usually there to rebuild a lost one.
+    pub fn set_fec(&mut self, fec: bool) {
+        self.fec = fec;
+    }
+
+    /// A packet arrived at `now` with RTP timestamp `ts`.
+    pub fn push(&mut self, now: Instant, ts: u32, payload: Bytes) {
+        if self.epoch.is_none() {
+            self.epoch = Some(now);
+        }
+        let ext = self.unwrap_ts(ts);
+        let d = self.ticks(now) - ext;
+        let second = i64::from(self.clock_rate);
+        if self.delay_count > 0 && (d - self.base).abs() > second {
+            // The sender's timestamps jumped: start over from this packet.
+            self.stats.resyncs += 1;
+            self.reset_delays();
+            self.packets.clear();
+            self.next = None;
+        }
+        self.record_delay(d);
+        if let Some(n) = self.next
+            && ext < n
+        {
+            self.stats.late += 1;
+            return;
+        }
+        if self.packets.contains_key(&ext) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        if self.packets.len() >= self.max_packets {
+            self.packets.pop_first();
+        }
+        self.packets.insert(ext, payload);
+        if self.next.is_none() {
+            self.next = Some(ext);
+        }
+    }
+
+    /// What to play for the frame period starting at `now`.
+    pub fn pop(&mut self, now: Instant) -> Playout {
+        let Some(mut n) = self.next else {
+            return Playout::Silence;
+        };
+        let ideal = self.ticks(now) - self.base - self.target();
+        let lag = ideal - n;
+        if lag < -self.frame {
+            // Early: hold back (grow the delay) until the frame is due.
+            if !self.playing {
+                return Playout::Silence;
+            }
+            self.stats.inserted += 1;
+            return Playout::Conceal;
+        }
+        if lag > 8 * self.frame {
+            // Far behind (e.g. after a long gap): jump to what is due now.
+            let skip = (lag / self.frame) * self.frame;
+            n += skip;
+            self.stats.resyncs += 1;
+            let keep = self.packets.split_off(&n);
+            self.stats.skipped += u64::try_from(self.packets.len()).unwrap_or(0);
+            self.packets = keep;
+        } else if lag > self.frame + self.frame / 2 {
+            // Too much buffered: skip one frame.
+            self.stats.skipped += 1;
+            self.packets.remove(&n);
+            n += self.frame;
+        }
+        let out = match self.packets.remove(&n) {
+            Some(p) => {
+                self.playing = true;
+                self.misses = 0;
+                Playout::Decode(p)
+            }
+            None if !self.playing => Playout::Silence,
+            // The stream paused (DTX, hold, or it ended): after 200 ms of
+            // nothing, stop concealing and play silence.
+            None if self.misses >= PAUSE_AFTER && self.packets.is_empty() => Playout::Silence,
+            None => {
+                self.misses += 1;
+                self.stats.concealed += 1;
+                if self.fec {
+                    self.fec_boost = 250;
+                }
+                match self.packets.get(&(n + self.frame)) {
+                    Some(p) => Playout::Recover(p.clone()),
+                    None => Playout::Conceal,
+                }
+            }
+        };
+        // Drop anything that is now in the past.
+        while let Some((&k, _)) = self.packets.first_key_value() {
+            if k > n {
+                break;
+            }
+            self.packets.pop_first();
+        }
+        self.next = Some(n + self.frame);
+        self.fec_boost = self.fec_boost.saturating_sub(1);
+        out
+    }
+
+    /// Packets waiting.
+    pub fn len(&self) -> usize {
+        self.packets.len()
+    }
+
+    /// No packets waiting.
+    pub fn is_empty(&self) -> bool {
+        self.packets.is_empty()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> JitterStats {
+        self.stats
+    }
+
+    /// Consecutive frames concealed so far (0 after a decoded frame).
+    pub fn consecutive_misses(&self) -> u32 {
+        self.misses
+    }
+
+    /// Forgets the stream (new SSRC): the next packet starts a new one.
+    pub fn reset(&mut self) {
+        self.packets.clear();
+        self.reset_delays();
+        self.last_ts = None;
+        self.epoch = None;
+        self.next = None;
+        self.playing = false;
+        self.misses = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_testkit::Rng;
+
+    const FRAME: u32 = 160;
+
+    fn payload(i: u32) -> Bytes {
+        Bytes::from(i.to_be_bytes().to_vec())
+    }
+
+    fn id(p: &Playout) -> Option<u32> {
+        match p {
+            Playout::Decode(b) => Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+            _ => None,
+        }
+    }
+
+    /// Sends 20 ms packets with random extra delay in `0..jitter_ms` and plays
+    /// out every 20 ms; returns what was played and the buffer.
+    fn run(jitter_ms: u64, loss_every: Option<u32>, n: u32) -> (Vec<Playout>, JitterBuffer) {
+        run_with(jitter_ms, loss_every, n, false)
+    }
+
+    fn run_with(
+        jitter_ms: u64,
+        loss_every: Option<u32>,
+        n: u32,
+        fec: bool,
+    ) -> (Vec<Playout>, JitterBuffer) {
+        let t0 = Instant::now();
+        let mut rng = Rng::new(7);
+        let mut arrivals: Vec<(Instant, u32)> = (0..n)
+            .filter(|i| loss_every.is_none_or(|k| i % k != k - 1))
+            .map(|i| {
+                let extra = if jitter_ms > 0 {
+                    (rng.unit() * jitter_ms as f64) as u64
+                } else {
+                    0
+                };
+                (t0 + Duration::from_millis(u64::from(i) * 20 + extra), i)
+            })
+            .collect();
+        arrivals.sort();
+        let mut jb = JitterBuffer::new(8000, FRAME);
+        jb.set_fec(fec);
+        let mut played = Vec::new();
+        let mut k = 0;
+        for tick in 0..(n + 40) {
+            let now = t0 + Duration::from_millis(u64::from(tick) * 20 + 1);
+            while k < arrivals.len() && arrivals[k].0 <= now {
+                let (at, i) = arrivals[k];
+                jb.push(at, 1000 + i * FRAME, payload(i));
+                k += 1;
+            }
+            played.push(jb.pop(now));
+        }
+        (played, jb)
+    }
+
+    #[test]
+    fn clean_stream_plays_every_frame_in_order() {
+        let (played, jb) = run(0, None, 100);
+        let ids: Vec<u32> = played.iter().filter_map(id).collect();
+        assert_eq!(ids, (0..100).collect::<Vec<_>>());
+        assert_eq!(
+            played.iter().filter(|p| **p == Playout::Conceal).count(),
+            10,
+            "only the pause after the end"
+        );
+        assert!(jb.target_delay() <= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn jitter_is_absorbed_without_loss_once_adapted() {
+        let (played, jb) = run(60, None, 500);
+        let ids: Vec<u32> = played.iter().filter_map(id).collect();
+        // Reordered arrivals come out in order.
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order");
+        // After the first second the buffer has grown enough to lose (almost) nothing.
+        let missing_late = (50..500).filter(|i| !ids.contains(i)).count();
+        assert!(
+            missing_late <= 5,
+            "{missing_late} frames lost after adapting"
+        );
+        let target = jb.target_delay();
+        assert!(
+            target >= Duration::from_millis(40) && target <= Duration::from_millis(80),
+            "target {target:?} for 60 ms of jitter"
+        );
+    }
+
+    #[test]
+    fn losses_are_concealed_with_fec_when_the_next_packet_is_there() {
+        let (played, _) = run(0, Some(10), 100);
+        let without_fec = played
+            .iter()
+            .filter(|p| matches!(p, Playout::Recover(_)))
+            .count();
+        assert_eq!(
+            without_fec, 0,
+            "a minimal buffer has no next packet at hand"
+        );
+        let (played, jb) = run_with(0, Some(10), 100, true);
+        assert!(
+            jb.target_delay() >= Duration::from_millis(25),
+            "one frame kept for FEC"
+        );
+        let last_decoded = played.iter().rposition(|p| id(p).is_some()).unwrap();
+        let recovered = played[..last_decoded]
+            .iter()
+            .filter(|p| matches!(p, Playout::Recover(_)))
+            .count();
+        // The first loss is concealed; from then on the next packet is waited for.
+        assert_eq!(recovered, 8, "every later loss is rebuilt from FEC");
+        let tail = &played[last_decoded + 1..];
+        assert_eq!(
+            tail.iter().filter(|p| **p == Playout::Conceal).count(),
+            10,
+            "the final loss and the pause"
+        );
+        assert!(
+            tail.last() == Some(&Playout::Silence),
+            "a stopped stream goes silent"
+        );
+    }
+
+    #[test]
+    fn a_timestamp_jump_resynchronises() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(8000, FRAME);
+        let mut decoded = 0;
+        for i in 0..200u32 {
+            let now = t0 + Duration::from_millis(u64::from(i) * 20);
+            // After 100 frames the sender's timestamps jump by an hour.
+            let ts = if i < 100 {
+                i * FRAME
+            } else {
+                i * FRAME + 8000 * 3600
+            };
+            jb.push(now, ts, payload(i));
+            if id(&jb.pop(now + Duration::from_millis(1))).is_some() {
+                decoded += 1;
+            }
+        }
+        assert!(jb.stats().resyncs >= 1);
+        assert!(decoded >= 190, "only {decoded} of 200 decoded");
+    }
+
+    #[test]
+    fn late_and_duplicate_packets_are_counted_and_dropped() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(8000, FRAME);
+        jb.push(t0, 0, payload(0));
+        jb.push(t0, 0, payload(0));
+        assert_eq!(jb.stats().duplicates, 1);
+        let _ = jb.pop(t0 + Duration::from_millis(20));
+        let _ = jb.pop(t0 + Duration::from_millis(40));
+        jb.push(t0 + Duration::from_millis(45), 0, payload(0));
+        assert_eq!(jb.stats().late, 1);
+    }
+}
