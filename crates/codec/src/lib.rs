@@ -24,6 +24,7 @@ use std::fmt;
 
 pub mod g711;
 pub mod opus;
+pub mod resample;
 
 /// The codecs Switchboard speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,258 @@
+//! WAV file microphone and speaker.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use switchboard_codec::resample::FrameResampler;
+
+use crate::AudioError;
+
+/// A WAV file read as a microphone: 20 ms mono frames at a chosen rate.
+pub struct WavSource {
+    path: PathBuf,
+    reader: hound::WavReader<BufReader<File>>,
+    channels: usize,
+    scale: f32,
+    float: bool,
+    resampler: FrameResampler,
+    file_frame: Vec<i16>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for WavSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavSource")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl WavSource {
+    /// Opens a WAV file (PCM 8/16/24/32-bit or 32-bit float, any channel
+    /// count, any rate that is a multiple of 50 Hz) to deliver frames at `rate`.
+    pub fn open(path: &Path, rate: u32) -> Result<WavSource, AudioError> {
+        let file = File::open(path).map_err(|e| AudioError::Io(path.to_owned(), e))?;
+        let reader = hound::WavReader::new(BufReader::new(file))
+            .map_err(|e| AudioError::BadWav(path.to_owned(), e.to_string()))?;
+        let spec = reader.spec();
+        if spec.channels == 0 {
+            return Err(AudioError::BadWav(path.to_owned(), "zero channels".into()));
+        }
+        let float = match (spec.sample_format, spec.bits_per_sample) {
+            (hound::SampleFormat::Float, 32) => true,
+            (hound::SampleFormat::Int, 8 | 16 | 24 | 32) => false,
+            (f, b) => {
+                return Err(AudioError::Unsupported(
+                    path.to_owned(),
+                    format!("{b}-bit {f:?} samples"),
+                ));
+            }
+        };
+        let resampler = FrameResampler::new(spec.sample_rate, rate)
+            .map_err(|_| AudioError::Rate(spec.sample_rate, rate))?;
+        let scale = if float {
+            32768.0
+        } else {
+            32768.0 / (1u64 << (spec.bits_per_sample - 1)) as f32
+        };
+        Ok(WavSource {
+            path: path.to_owned(),
+            channels: usize::from(spec.channels),
+            scale,
+            float,
+            file_frame: vec![0; resampler.input_frame()],
+            resampler,
+            reader,
+            ended: false,
+        })
+    }
+
+    /// Fills `out` with the next frame; false once the file has ended (the
+    /// last partial frame is padded with silence and still returns true).
+    pub fn read_frame(&mut self, out: &mut [i16]) -> Result<bool, AudioError> {
+        if self.ended {
+            out.fill(0);
+            return Ok(false);
+        }
+        let mut got = 0;
+        let want = self.file_frame.len();
+        while got < want {
+            let mut acc = 0f32;
+            let mut n = 0;
+            for _ in 0..self.channels {
+                let s = if self.float {
+                    self.reader
+                        .samples::<f32>()
+                        .next()
+                        .map(|r| r.map(|v| v * self.scale))
+                } else {
+                    self.reader
+                        .samples::<i32>()
+                        .next()
+                        .map(|r| r.map(|v| v as f32 * self.scale))
+                };
+                match s {
+                    Some(Ok(v)) => {
+                        acc += v;
+                        n += 1;
+                    }
+                    Some(Err(e)) => {
+                        return Err(AudioError::BadWav(self.path.clone(), e.to_string()));
+                    }
+                    None => break,
+                }
+            }
+            if n == 0 {
+                break;
+            }
+            if let Some(slot) = self.file_frame.get_mut(got) {
+                *slot = (acc / n as f32).clamp(-32768.0, 32767.0) as i16;
+            }
+            got += 1;
+        }
+        if got == 0 {
+            self.ended = true;
+            out.fill(0);
+            return Ok(false);
+        }
+        if let Some(rest) = self.file_frame.get_mut(got..) {
+            rest.fill(0);
+        }
+        if got < want {
+            self.ended = true;
+        }
+        self.resampler
+            .process(&self.file_frame, out)
+            .map_err(|e| AudioError::BadWav(self.path.clone(), e.to_string()))?;
+        Ok(true)
+    }
+}
+
+/// A WAV file written as a speaker: 16-bit mono at the rate it is given frames in.
+pub struct WavSink {
+    path: PathBuf,
+    writer: Option<hound::WavWriter<std::io::BufWriter<File>>>,
+    samples: u64,
+}
+
+impl std::fmt::Debug for WavSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavSink")
+            .field("path", &self.path)
+            .field("samples", &self.samples)
+            .finish()
+    }
+}
+
+impl WavSink {
+    /// Creates (or truncates) the file.
+    pub fn create(path: &Path, rate: u32) -> Result<WavSink, AudioError> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer = hound::WavWriter::create(path, spec).map_err(|e| match e {
+            hound::Error::IoError(io) => AudioError::Io(path.to_owned(), io),
+            other => AudioError::BadWav(path.to_owned(), other.to_string()),
+        })?;
+        Ok(WavSink {
+            path: path.to_owned(),
+            writer: Some(writer),
+            samples: 0,
+        })
+    }
+
+    /// Appends one frame.
+    pub fn write_frame(&mut self, frame: &[i16]) -> Result<(), AudioError> {
+        let Some(w) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        let mut i16w = w.get_i16_writer(u32::try_from(frame.len()).unwrap_or(0));
+        for s in frame {
+            i16w.write_sample(*s);
+        }
+        i16w.flush()
+            .map_err(|e| AudioError::BadWav(self.path.clone(), e.to_string()))?;
+        self.samples += frame.len() as u64;
+        Ok(())
+    }
+
+    /// Samples written so far.
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// Writes the header's final lengths and closes the file.
+    pub fn finish(&mut self) -> Result<(), AudioError> {
+        match self.writer.take() {
+            Some(w) => w
+                .finalize()
+                .map_err(|e| AudioError::BadWav(self.path.clone(), e.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for WavSink {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("switchboard-audio-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn stereo_48k_file_reads_as_mono_8k_frames_and_writes_back() {
+        let src = temp("in.wav");
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&src, spec).unwrap();
+        for i in 0..48_000 {
+            let v =
+                ((i as f64 / 48_000.0 * 2.0 * std::f64::consts::PI * 500.0).sin() * 8000.0) as i16;
+            w.write_sample(v).unwrap();
+            w.write_sample(v).unwrap();
+        }
+        w.finalize().unwrap();
+        let mut mic = WavSource::open(&src, 8000).unwrap();
+        let dst = temp("out.wav");
+        let mut spk = WavSink::create(&dst, 8000).unwrap();
+        let mut frame = [0i16; 160];
+        let mut frames = 0;
+        while mic.read_frame(&mut frame).unwrap() {
+            spk.write_frame(&frame).unwrap();
+            frames += 1;
+        }
+        assert_eq!(frames, 50, "one second of 20 ms frames");
+        spk.finish().unwrap();
+        let r = hound::WavReader::open(&dst).unwrap();
+        assert_eq!(r.spec().sample_rate, 8000);
+        assert_eq!(r.len(), 8000);
+        let _ = std::fs::remove_file(src);
+        let _ = std::fs::remove_file(dst);
+    }
+
+    #[test]
+    fn broken_files_give_clear_errors() {
+        let p = temp("broken.wav");
+        std::fs::write(&p, b"RIFF\x10\x00\x00\x00WAVEjunkjunk").unwrap();
+        let e = WavSource::open(&p, 8000).unwrap_err();
+        assert!(e.to_string().contains("not a readable WAV"), "{e}");
+        let missing = WavSource::open(Path::new("/nonexistent/x.wav"), 8000).unwrap_err();
+        assert!(matches!(missing, AudioError::Io(..)), "{missing}");
+        let _ = std::fs::remove_file(p);
+    }
+}
