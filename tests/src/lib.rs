@@ -372,3 +372,84 @@ fn read_netstrings(mut s: std::net::TcpStream, tx: &mpsc::Sender<Value>) {
         }
     }
 }
+
+/// Writes a mono 16-bit WAV with a voice-like test signal (two partials under a
+/// slow envelope, with a short pause every second so alignment is unambiguous).
+pub fn write_test_signal(path: &std::path::Path, rate: u32, secs: f64) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create test WAV");
+    let n = (f64::from(rate) * secs) as usize;
+    for i in 0..n {
+        let t = i as f64 / f64::from(rate);
+        let gate = if t.fract() > 0.85 { 0.0 } else { 1.0 };
+        let env = 0.55 + 0.45 * (t * 2.0 * std::f64::consts::PI * 1.3).sin();
+        let f = 310.0 + 40.0 * (t * 2.0 * std::f64::consts::PI * 0.7).sin();
+        let s = (t * 2.0 * std::f64::consts::PI * f).sin()
+            + 0.6 * (t * 2.0 * std::f64::consts::PI * 770.0).sin();
+        w.write_sample((s * env * gate * 9_000.0) as i16)
+            .expect("write test WAV");
+    }
+    w.finalize().expect("finish test WAV");
+}
+
+/// Reads a WAV as mono samples at 8 kHz (decimating 16/48 kHz by whole
+/// factors; the test signals stay below 1 kHz) and returns them.
+pub fn read_wav_8k(path: &std::path::Path) -> Vec<f64> {
+    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = r.spec();
+    let ch = usize::from(spec.channels.max(1));
+    let step = (spec.sample_rate / 8000).max(1) as usize;
+    let scale = match spec.sample_format {
+        hound::SampleFormat::Float => 32768.0,
+        hound::SampleFormat::Int => 32768.0 / f64::from(1u32 << (spec.bits_per_sample - 1)),
+    };
+    let samples: Vec<f64> = match spec.sample_format {
+        hound::SampleFormat::Float => r
+            .samples::<f32>()
+            .map(|s| f64::from(s.unwrap_or(0.0)) * scale)
+            .collect(),
+        hound::SampleFormat::Int => r
+            .samples::<i32>()
+            .map(|s| f64::from(s.unwrap_or(0)) * scale)
+            .collect(),
+    };
+    samples
+        .chunks(ch)
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .step_by(step)
+        .collect()
+}
+
+/// Where `sent` shows up in `got`: the lag (in samples, `got` later) with the
+/// highest normalised cross-correlation over a two-second window, and that
+/// correlation.
+pub fn find_in(sent: &[f64], got: &[f64], max_lag: usize) -> (usize, f64) {
+    let start = sent.len().min(4000) / 4;
+    let len = 16_000.min(sent.len().saturating_sub(start));
+    let Some(x) = sent.get(start..start + len) else {
+        return (0, 0.0);
+    };
+    let xx: f64 = x.iter().map(|v| v * v).sum();
+    let mut best = (0, f64::MIN);
+    for lag in 0..max_lag {
+        let Some(y) = got.get(start + lag..start + lag + len) else {
+            break;
+        };
+        let xy: f64 = x.iter().zip(y).map(|(a, b)| a * b).sum();
+        let yy: f64 = y.iter().map(|v| v * v).sum();
+        let c = if xx > 0.0 && yy > 0.0 {
+            xy / (xx * yy).sqrt()
+        } else {
+            0.0
+        };
+        if c > best.1 {
+            best = (lag, c);
+        }
+    }
+    best
+}

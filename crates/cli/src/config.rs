@@ -14,6 +14,19 @@ use serde::Deserialize;
 pub(crate) struct File {
     pub(crate) sip: Option<Sip>,
     pub(crate) account: Option<AccountSection>,
+    pub(crate) audio: Option<Audio>,
+}
+
+/// `[audio]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Audio {
+    /// Codec preference order, e.g. `["opus", "pcmu"]`.
+    pub(crate) codecs: Option<Vec<String>>,
+    /// WAV file as microphone.
+    pub(crate) mic: Option<std::path::PathBuf>,
+    /// WAV file as speaker.
+    pub(crate) speaker: Option<std::path::PathBuf>,
 }
 
 /// `[sip]`.

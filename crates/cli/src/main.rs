@@ -16,15 +16,15 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use switchboard_engine::{
-    AccountConfig, Command, Engine, EngineConfig, EngineEvent, events::EventKind,
+    AccountConfig, Codec, Command, Engine, EngineConfig, EngineEvent, events::EventKind,
 };
 use tokio::io::AsyncBufReadExt;
 
 /// Switchboard's headless SIP user agent.
 ///
-/// Audio options (--codecs, --mic, --speaker, --dtmf) are accepted but do
-/// nothing yet: media arrives with the media engine. Calls carry a static SDP
-/// with a real RTP port.
+/// Calls carry real audio (Opus, PCMU, PCMA; RFC 4733 DTMF). Without --mic
+/// the microphone is silent and without --speaker what is heard is discarded:
+/// headset devices come with the desktop.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard-cli", version)]
 struct Cli {
@@ -52,13 +52,14 @@ struct Cli {
     /// Registration lifetime in seconds.
     #[arg(long, global = true)]
     expires: Option<u32>,
-    /// Codec preference order (accepted; takes effect with the media engine).
+    /// Codec preference order, e.g. opus,pcmu,pcma.
     #[arg(long, global = true)]
     codecs: Option<String>,
-    /// WAV file as microphone (accepted; takes effect with the media engine).
+    /// WAV file as microphone, played in real time (a call placed with it
+    /// hangs up when the file ends).
     #[arg(long, global = true)]
     mic: Option<PathBuf>,
-    /// WAV file as speaker (accepted; takes effect with the media engine).
+    /// WAV file that records what the speaker plays (16-bit mono at the codec rate).
     #[arg(long, global = true)]
     speaker: Option<PathBuf>,
     /// Leave after this many seconds (listen: also ends a call that is up).
@@ -89,7 +90,7 @@ enum Mode {
     Call {
         /// Target, e.g. sip:bob@127.0.0.1:5070.
         uri: String,
-        /// DTMF digits to send once up (accepted; takes effect with the media engine).
+        /// DTMF keys to send (RFC 4733) once audio flows.
         #[arg(long)]
         dtmf: Option<String>,
         /// Extra INVITE header, "Name: value" (repeatable).
@@ -154,12 +155,33 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         .or(sip.user)
         .or_else(|| account.as_ref().map(|a| a.username.clone()))
         .unwrap_or_else(|| "switchboard".to_owned());
+    let audio = file.audio.unwrap_or_default();
+    let codec_names: Vec<String> = match &cli.codecs {
+        Some(list) => list.split(',').map(|c| c.trim().to_owned()).collect(),
+        None => audio.codecs.unwrap_or_default(),
+    };
+    let mut codecs = Vec::new();
+    for name in codec_names.iter().filter(|n| !n.is_empty()) {
+        let c = Codec::from_name(name)
+            .ok_or_else(|| format!("unknown codec {name:?} (known: opus, pcmu, pcma)"))?;
+        if !codecs.contains(&c) {
+            codecs.push(c);
+        }
+    }
+    let mic = cli.mic.clone().or(audio.mic);
+    if let Some(m) = &mic {
+        // Fail now with a clear reason rather than when a call is up.
+        switchboard_audio::wav::WavSource::open(m, 8000).map_err(|e| format!("--mic {e}"))?;
+    }
     Ok(EngineConfig {
         bind,
         user,
         display_name: cli.display_name.clone().or(sip.display_name),
         max_calls,
         account,
+        codecs,
+        mic,
+        speaker: cli.speaker.clone().or(audio.speaker),
     })
 }
 
@@ -295,6 +317,11 @@ async fn drive(
                     }
                     EventKind::Calling { call, .. } => { live.insert(*call); }
                     EventKind::Established { .. } => established_once = true,
+                    EventKind::MediaStarted { call, .. } => {
+                        if let Mode::Call { dtmf: Some(keys), .. } = &cli.mode {
+                            let _ = commands.send(Command::Dtmf { call: *call, digits: keys.clone() });
+                        }
+                    }
                     EventKind::Ended { call, reason, status, .. } => {
                         live.remove(call);
                         ringing.retain(|c| c != call);
@@ -352,13 +379,14 @@ fn stdin_command(
             .and_then(|a| a.parse::<u64>().ok())
             .or_else(|| live.iter().next_back().copied())
     };
-    let reply_unsupported = |what: &str| {
+    let reply = |error: String| {
         let ev = EngineEvent::now(EventKind::CommandFailed {
             command: line.to_owned(),
-            error: format!("{what} is not available yet"),
+            error,
         });
         println!("{}", ev.to_json());
     };
+    let reply_unsupported = |what: &str| reply(format!("{what} is not available yet"));
     match verb {
         "answer" => {
             let call = arg.and_then(|a| a.parse().ok()).or_else(|| ringing.pop());
@@ -390,7 +418,26 @@ fn stdin_command(
         "hold" | "resume" | "transfer" | "consult" | "complete-transfer" | "cancel-consult" => {
             reply_unsupported("call control (hold/transfer)")
         }
-        "mute" | "unmute" | "dtmf" => reply_unsupported("media (mute/DTMF)"),
+        "mute" | "unmute" => {
+            if let Some(call) = target(arg) {
+                let _ = commands.send(Command::Mute {
+                    call,
+                    muted: verb == "mute",
+                });
+            }
+        }
+        "dtmf" => match arg {
+            Some(digits) => {
+                let call = target(words.next());
+                if let Some(call) = call {
+                    let _ = commands.send(Command::Dtmf {
+                        call,
+                        digits: digits.to_owned(),
+                    });
+                }
+            }
+            None => reply("usage: dtmf KEYS [CALL]".to_owned()),
+        },
         other => {
             let ev = EngineEvent::now(EventKind::CommandFailed {
                 command: other.to_owned(),

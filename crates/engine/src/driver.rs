@@ -4,6 +4,10 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket as StdUdp};
 use std::time::{Duration, Instant};
 
+use switchboard_codec::Settings;
+use switchboard_media::offer_answer::{self, LocalMedia, Negotiated};
+use switchboard_media::sdp::SessionDescription;
+use switchboard_media::session::{RtpSession, SessionConfig};
 use switchboard_sip::message::Limits;
 use switchboard_sip::stream::{Frame, StreamFramer};
 use switchboard_sip::ua::{Account, CallHandle, Config, Event, Transmit, Transport, UserAgent};
@@ -13,6 +17,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
 use crate::events::{EngineEvent, EventKind, MediaStats};
+use crate::media::{self, AudioPaths, MediaCmd, MediaHandle, MediaNote};
 use crate::{AccountConfig, Command, EngineConfig, EngineError};
 
 /// Keep-alive interval on TCP connections we opened (RFC 5626 §4.4.1 CRLF pings).
@@ -62,9 +67,17 @@ enum TcpIn {
 }
 
 struct CallInfo {
-    rtp: StdUdp,
+    /// RTP and RTCP sockets until the media pump takes them.
+    sockets: Option<(StdUdp, StdUdp)>,
     call_id: String,
     outgoing: bool,
+    local: LocalMedia,
+    /// The SDP we sent or will send (offer, or answer to the peer's offer).
+    local_sdp: Vec<u8>,
+    /// We made the offer (outgoing call, or an incoming INVITE without SDP).
+    we_offered: bool,
+    negotiated: Option<Negotiated>,
+    media: Option<MediaHandle>,
 }
 
 struct Driver {
@@ -79,6 +92,11 @@ struct Driver {
     advertised: SocketAddr,
     /// The address the SIP sockets are bound to; RTP binds there too.
     bind_ip: IpAddr,
+    codecs: Vec<switchboard_codec::Codec>,
+    mic: Option<std::path::PathBuf>,
+    speaker: Option<std::path::PathBuf>,
+    notes_tx: mpsc::UnboundedSender<MediaNote>,
+    seed: u64,
     stopping: Option<Instant>,
 }
 
@@ -137,6 +155,20 @@ fn advertised_for(bind: SocketAddr, peer: Option<SocketAddr>) -> SocketAddr {
     SocketAddr::new(ip, bind.port())
 }
 
+/// An even RTP port and the RTCP port above it (RFC 3550 §11).
+fn bind_rtp_pair(ip: IpAddr) -> std::io::Result<(StdUdp, StdUdp)> {
+    let mut last = None;
+    for _ in 0..32 {
+        let rtp = bind_rtp(ip)?;
+        let port = rtp.local_addr()?.port();
+        match StdUdp::bind(SocketAddr::new(ip, port.wrapping_add(1))) {
+            Ok(rtcp) => return Ok((rtp, rtcp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::ErrorKind::AddrInUse.into()))
+}
+
 fn bind_rtp(ip: IpAddr) -> std::io::Result<StdUdp> {
     // RTP ports are even (RFC 3550 §11); a few tries find one.
     let mut last = None;
@@ -190,6 +222,12 @@ impl Engine {
             max_calls: config.max_calls,
             seed,
         });
+        let codecs = if config.codecs.is_empty() {
+            switchboard_codec::Codec::ALL.to_vec()
+        } else {
+            config.codecs.clone()
+        };
+        let (mic, speaker) = (config.mic.clone(), config.speaker.clone());
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -201,6 +239,7 @@ impl Engine {
             .spawn(move || {
                 rt.block_on(async move {
                     let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
+                    let (notes_tx, notes_rx) = mpsc::unbounded_channel();
                     let (Ok(udp), Ok(listener)) =
                         (UdpSocket::from_std(udp), TcpListener::from_std(tcp))
                     else {
@@ -218,9 +257,14 @@ impl Engine {
                         account,
                         advertised,
                         bind_ip: local.ip(),
+                        codecs,
+                        mic,
+                        speaker,
+                        notes_tx,
+                        seed,
                         stopping: None,
                     };
-                    d.run(cmd_rx, tcp_rx, local).await;
+                    d.run(cmd_rx, tcp_rx, notes_rx, local).await;
                 });
             })
             .map_err(EngineError::Runtime)?;
@@ -244,6 +288,7 @@ impl Driver {
         &mut self,
         mut cmd_rx: mpsc::UnboundedReceiver<Command>,
         mut tcp_rx: mpsc::UnboundedReceiver<TcpIn>,
+        mut notes_rx: mpsc::UnboundedReceiver<MediaNote>,
         local: SocketAddr,
     ) {
         self.emit(EventKind::Listening {
@@ -280,6 +325,7 @@ impl Driver {
                     TcpIn::Frame(peer, bytes) => self.ua.handle_datagram(Instant::now(), Transport::Tcp, peer, &bytes),
                     TcpIn::Closed(peer) => { self.conns.remove(&peer); }
                 },
+                Some(n) = notes_rx.recv() => self.media_note(n),
                 a = self.listener.accept() => {
                     if let Ok((stream, peer)) = a {
                         let tx = spawn_connection(stream, peer, self.tcp_tx.clone(), false);
@@ -326,10 +372,11 @@ impl Driver {
                 }
             }
             Command::Answer { call } => {
-                let sdp = match self.calls.get(&call) {
-                    Some(info) => self.sdp_for(info),
-                    None => Vec::new(),
-                };
+                let sdp = self
+                    .calls
+                    .get(&call)
+                    .map(|c| c.local_sdp.clone())
+                    .unwrap_or_default();
                 if let Err(e) = self.ua.answer(now, CallHandle(call), sdp) {
                     self.fail(format!("answer {call}"), e.to_string());
                 }
@@ -350,17 +397,168 @@ impl Driver {
                     let _ = self.ua.hangup(now, CallHandle(h));
                 }
             }
+            Command::Dtmf { call, digits } => self.to_media(
+                call,
+                &format!("dtmf {digits}"),
+                MediaCmd::Dtmf(digits.clone()),
+            ),
+            Command::Mute { call, muted } => {
+                let what = if muted { "mute" } else { "unmute" };
+                self.to_media(call, what, MediaCmd::Mute(muted))
+            }
             Command::Shutdown => self.begin_shutdown(),
+        }
+    }
+
+    fn to_media(&self, call: u64, what: &str, cmd: MediaCmd) {
+        match self.calls.get(&call).and_then(|c| c.media.as_ref()) {
+            Some(m) => {
+                let _ = m.commands.send(cmd);
+            }
+            None => self.fail(format!("{what} {call}"), "no media on this call".into()),
+        }
+    }
+
+    fn media_note(&mut self, n: MediaNote) {
+        match n {
+            MediaNote::Started {
+                call,
+                mic_start,
+                speaker_start,
+            } => {
+                let Some(info) = self.calls.get(&call) else {
+                    return;
+                };
+                let (codec, remote) = info
+                    .negotiated
+                    .as_ref()
+                    .map(|n| {
+                        (
+                            n.codec.to_string(),
+                            n.remote.map(|r| r.to_string()).unwrap_or_default(),
+                        )
+                    })
+                    .unwrap_or_default();
+                self.emit(EventKind::MediaStarted {
+                    call,
+                    codec,
+                    remote,
+                    mic_start,
+                    speaker_start,
+                });
+            }
+            MediaNote::Dtmf { call, key } => self.emit(EventKind::Dtmf {
+                call,
+                digit: key.to_string(),
+            }),
+            MediaNote::MicEnded { call } => {
+                // A call we placed with a file microphone ends with the file.
+                if self.calls.get(&call).is_some_and(|c| c.outgoing) {
+                    let _ = self.ua.hangup(Instant::now(), CallHandle(call));
+                }
+            }
+            MediaNote::Failed { call, error } => self.fail(format!("media {call}"), error),
+        }
+    }
+
+    /// Binds the RTP/RTCP pair and describes our side of a new call.
+    fn new_call_media(&mut self) -> Result<((StdUdp, StdUdp), LocalMedia), String> {
+        let (rtp, rtcp) = bind_rtp_pair(self.bind_ip).map_err(|e| format!("no RTP port: {e}"))?;
+        let port = rtp.local_addr().map(|a| a.port()).unwrap_or(0);
+        self.seed = self
+            .seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let session_id = self.seed >> 16;
+        let local = LocalMedia::new(self.codecs.clone(), self.advertised.ip(), port, session_id);
+        Ok(((rtp, rtcp), local))
+    }
+
+    fn speaker_path(&self, call: u64) -> Option<std::path::PathBuf> {
+        let p = self.speaker.as_ref()?;
+        let busy = self.calls.values().filter(|c| c.media.is_some()).count();
+        if busy == 0 {
+            return Some(p.clone());
+        }
+        let stem = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ext = p
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or("wav".into());
+        Some(p.with_file_name(format!("{stem}-{call}.{ext}")))
+    }
+
+    fn start_media(&mut self, call: u64, remote_sdp: &[u8]) {
+        let speaker = self.speaker_path(call);
+        let Some(info) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if info.we_offered {
+            let answer = SessionDescription::parse(remote_sdp)
+                .map_err(|e| e.to_string())
+                .and_then(|sd| {
+                    offer_answer::accept_answer(&info.local, &sd).map_err(|e| e.to_string())
+                });
+            match answer {
+                Ok(n) => info.negotiated = Some(n),
+                Err(e) => {
+                    let _ = self.ua.hangup(Instant::now(), CallHandle(call));
+                    self.fail(format!("media {call}"), format!("unusable SDP answer: {e}"));
+                    return;
+                }
+            }
+        }
+        let (Some(n), Some((rtp, rtcp))) = (info.negotiated.clone(), info.sockets.take()) else {
+            return;
+        };
+        self.seed = self
+            .seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let r = self.seed;
+        let now = Instant::now();
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let rtcp = (!n.rtcp_mux).then_some(rtcp);
+        let session = RtpSession::new(
+            now,
+            SessionConfig {
+                negotiated: n,
+                ssrc: (r >> 32) as u32,
+                initial_sequence: (r >> 16) as u16,
+                initial_timestamp: r as u32,
+                settings: Settings::default(),
+                wall_at_epoch: wall,
+                epoch: now,
+                seed: r,
+            },
+        );
+        let paths = AudioPaths {
+            mic: self.mic.clone(),
+            speaker,
+        };
+        let started = session
+            .map_err(|e| e.to_string())
+            .and_then(|s| media::start(call, rtp, rtcp, s, paths, self.notes_tx.clone()));
+        match started {
+            Ok(h) => {
+                if let Some(info) = self.calls.get_mut(&call) {
+                    info.media = Some(h);
+                }
+            }
+            Err(e) => {
+                let _ = self.ua.hangup(Instant::now(), CallHandle(call));
+                self.fail(format!("media {call}"), e);
+            }
         }
     }
 
     fn fail(&self, command: String, error: String) {
         self.emit(EventKind::CommandFailed { command, error });
-    }
-
-    fn sdp_for(&self, info: &CallInfo) -> Vec<u8> {
-        let port = info.rtp.local_addr().map(|a| a.port()).unwrap_or(0);
-        crate::sdp::static_sdp(self.advertised.ip(), port, u64::from(port))
     }
 
     async fn place_call(
@@ -388,16 +586,21 @@ impl Driver {
                 (transport, addr)
             }
         };
-        let rtp = bind_rtp(self.bind_ip).map_err(|e| format!("no RTP port: {e}"))?;
+        let (sockets, local) = self.new_call_media()?;
+        let sdp = offer_answer::offer(&local).to_bytes();
         let info = CallInfo {
-            rtp,
+            sockets: Some(sockets),
             call_id: String::new(),
             outgoing: true,
+            local,
+            local_sdp: sdp.clone(),
+            we_offered: true,
+            negotiated: None,
+            media: None,
         };
-        let sdp = self.sdp_for(&info);
         let handle = self
             .ua
-            .call(now, uri, next_hop, sdp, headers)
+            .call(now, uri, next_hop, info.local_sdp.clone(), headers)
             .map_err(|e| e.to_string())?;
         let call_id = self.ua.sip_call_id(handle).unwrap_or("").to_owned();
         self.emit(EventKind::Calling {
@@ -449,21 +652,48 @@ impl Driver {
                 EventKind::RegistrationFailed { status, reason }
             }
             Event::Incoming { call, request } => {
-                let rtp = match bind_rtp(self.bind_ip) {
-                    Ok(s) => s,
+                let (sockets, local) = match self.new_call_media() {
+                    Ok(m) => m,
                     Err(e) => {
                         let _ = self.ua.reject(Instant::now(), call, 500);
-                        self.fail("incoming".into(), format!("no RTP port: {e}"));
+                        self.fail("incoming".into(), e);
                         return;
+                    }
+                };
+                // Offer/answer now, so a call we cannot carry is refused before it rings.
+                let (local_sdp, negotiated, we_offered) = if request.body.is_empty() {
+                    (offer_answer::offer(&local).to_bytes(), None, true)
+                } else {
+                    let answered = SessionDescription::parse(&request.body)
+                        .map_err(|e| e.to_string())
+                        .and_then(|offer| {
+                            offer_answer::answer(&local, &offer).map_err(|e| e.to_string())
+                        });
+                    match answered {
+                        Ok((sdp, n)) => (sdp.to_bytes(), Some(n), false),
+                        Err(e) => {
+                            let _ = self.ua.reject(Instant::now(), call, 488);
+                            self.emit(EventKind::MessageRejected {
+                                source: request.headers.get("Via").unwrap_or("").to_owned(),
+                                status: Some(488),
+                                error: format!("incoming call refused: {e}"),
+                            });
+                            return;
+                        }
                     }
                 };
                 let call_id = request.call_id().to_owned();
                 self.calls.insert(
                     call.0,
                     CallInfo {
-                        rtp,
+                        sockets: Some(sockets),
                         call_id: call_id.clone(),
                         outgoing: false,
+                        local,
+                        local_sdp,
+                        we_offered,
+                        negotiated,
+                        media: None,
                     },
                 );
                 EventKind::Incoming {
@@ -487,7 +717,8 @@ impl Driver {
                 call: call.0,
                 status,
             },
-            Event::Established { call, .. } => {
+            Event::Established { call, remote_sdp } => {
+                self.start_media(call.0, &remote_sdp);
                 let (call_id, outgoing) = self
                     .calls
                     .get(&call.0)
@@ -505,12 +736,22 @@ impl Driver {
                 status,
             } => {
                 let info = self.calls.remove(&call.0);
+                let stats = info
+                    .as_ref()
+                    .and_then(|i| {
+                        let m = i.media.as_ref()?;
+                        let _ = m.commands.send(MediaCmd::Stop);
+                        let codec = i.negotiated.as_ref()?.codec.to_string();
+                        let s = m.stats.lock().ok()?;
+                        Some(MediaStats::from_session(&codec, &s))
+                    })
+                    .unwrap_or_default();
                 EventKind::Ended {
                     call: call.0,
                     call_id: info.map(|i| i.call_id).unwrap_or_default(),
                     reason: reason.as_str().to_owned(),
                     status,
-                    stats: MediaStats::default(),
+                    stats,
                 }
             }
             Event::Rejected {

@@ -2,19 +2,44 @@
 
 use serde::Serialize;
 
-/// Media statistics carried by `ended` (zero until the media issue wires RTP in).
+/// Media statistics carried by `ended`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MediaStats {
     /// RTP packets sent.
     pub packets_sent: u64,
     /// RTP packets received.
     pub packets_received: u64,
-    /// RTP packets lost.
+    /// RTP packets lost (RFC 3550 A.3).
     pub packets_lost: u64,
     /// Interarrival jitter in milliseconds.
     pub jitter_ms: f64,
     /// Negotiated codec, if any.
     pub codec: Option<String>,
+    /// Round-trip time from RTCP, if measured.
+    pub rtt_ms: Option<f64>,
+    /// Frames concealed or rebuilt from FEC.
+    pub frames_concealed: u64,
+    /// Packets that came too late to play.
+    pub late: u64,
+    /// Playout delay of the jitter buffer at the end, in ms.
+    pub playout_delay_ms: f64,
+}
+
+impl MediaStats {
+    /// From a session's statistics.
+    pub fn from_session(codec: &str, s: &switchboard_media::session::Stats) -> MediaStats {
+        MediaStats {
+            packets_sent: s.packets_sent,
+            packets_received: s.packets_received,
+            packets_lost: s.packets_lost,
+            jitter_ms: (s.jitter_ms * 100.0).round() / 100.0,
+            codec: Some(codec.to_owned()),
+            rtt_ms: s.rtt_ms.map(|r| (r * 100.0).round() / 100.0),
+            frames_concealed: s.frames_concealed,
+            late: s.jitter_buffer.late,
+            playout_delay_ms: (s.playout_delay_ms * 100.0).round() / 100.0,
+        }
+    }
 }
 
 /// One event with its wall-clock time (Unix seconds).
@@ -88,6 +113,27 @@ pub enum EventKind {
         call_id: String,
         /// Whether we placed it.
         outgoing: bool,
+    },
+    /// Audio flows: the first microphone frame went to the encoder and the
+    /// first speaker frame was played.
+    MediaStarted {
+        /// Call handle.
+        call: u64,
+        /// Negotiated codec.
+        codec: String,
+        /// Where RTP goes.
+        remote: String,
+        /// Wall-clock time the first microphone sample entered the encoder path.
+        mic_start: f64,
+        /// Wall-clock time the first sample was played.
+        speaker_start: f64,
+    },
+    /// A DTMF key arrived from the peer.
+    Dtmf {
+        /// Call handle.
+        call: u64,
+        /// The key.
+        digit: String,
     },
     /// The call is over.
     Ended {

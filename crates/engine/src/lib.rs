@@ -13,19 +13,26 @@
 //!              └────────────────────────────────────────────────────────────────┘
 //! ```
 //!
+//! Each established call gets a media pump (a task on the same thread) that
+//! owns its RTP/RTCP sockets, a [`switchboard_media::session::RtpSession`], and
+//! its audio source and sink, paced every 20 ms like a sound card.
+//!
 //! Host names in targets are resolved here (the sans-IO core takes socket
 //! addresses). Responses follow RFC 3581: the core answers to the source
 //! port when the request asked for `rport`.
 
 mod driver;
 pub mod events;
-mod sdp;
+mod media;
 
 pub use driver::{Engine, EngineHandle};
 pub use events::{EngineEvent, MediaStats};
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use switchboard_codec::Codec;
 
 /// A registrar account as configured.
 #[derive(Debug, Clone)]
@@ -55,6 +62,13 @@ pub struct EngineConfig {
     pub max_calls: usize,
     /// Register here, if set.
     pub account: Option<AccountConfig>,
+    /// Codecs in preference order.
+    pub codecs: Vec<Codec>,
+    /// A WAV file used as every call's microphone (else silence until devices land).
+    pub mic: Option<PathBuf>,
+    /// A WAV file receiving what each call plays (the second call at once
+    /// writes `NAME-2.wav`, and so on); else the audio is discarded.
+    pub speaker: Option<PathBuf>,
 }
 
 /// Commands to the engine.
@@ -87,6 +101,20 @@ pub enum Command {
     },
     /// Hang up every call.
     HangupAll,
+    /// Send DTMF keys (RFC 4733) on a call.
+    Dtmf {
+        /// Call handle.
+        call: u64,
+        /// Keys: 0-9 * # A-D.
+        digits: String,
+    },
+    /// Mute or unmute a call's microphone.
+    Mute {
+        /// Call handle.
+        call: u64,
+        /// Muted or not.
+        muted: bool,
+    },
     /// Hang up everything, unregister, and stop.
     Shutdown,
 }

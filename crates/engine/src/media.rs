@@ -1,0 +1,245 @@
+//! The media pump of one call: a task on the engine thread that owns the
+//! call's RTP/RTCP sockets, its [`RtpSession`] and its audio source and sink.
+//!
+//! Every 20 ms (a tokio interval that catches up after a late tick, so a file
+//! microphone keeps real time) it reads one microphone frame, hands it to the
+//! session, takes one playout frame from the jitter buffer and writes it to the
+//! speaker — exactly what a headset callback would do, so delay measured on
+//! files is the real one. Datagrams are handled the moment they arrive.
+
+use std::net::UdpSocket as StdUdp;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use switchboard_audio::wav::{WavSink, WavSource};
+use switchboard_media::session::{MediaEvent, RtpSession, Stats};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+/// Commands to a running pump.
+#[derive(Debug)]
+pub(crate) enum MediaCmd {
+    Dtmf(String),
+    Mute(bool),
+    Stop,
+}
+
+/// What a pump tells the driver.
+#[derive(Debug)]
+pub(crate) enum MediaNote {
+    Started {
+        call: u64,
+        mic_start: f64,
+        speaker_start: f64,
+    },
+    Dtmf {
+        call: u64,
+        key: char,
+    },
+    MicEnded {
+        call: u64,
+    },
+    Failed {
+        call: u64,
+        error: String,
+    },
+}
+
+/// Where a call's audio comes from and goes to.
+#[derive(Debug, Default)]
+pub(crate) struct AudioPaths {
+    pub(crate) mic: Option<PathBuf>,
+    pub(crate) speaker: Option<PathBuf>,
+}
+
+/// The driver's handle on a pump.
+#[derive(Debug)]
+pub(crate) struct MediaHandle {
+    pub(crate) commands: mpsc::UnboundedSender<MediaCmd>,
+    pub(crate) stats: Arc<Mutex<Stats>>,
+}
+
+fn wall() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Starts the pump. The sockets must already be bound (RTP, and RTCP on the next port).
+pub(crate) fn start(
+    call: u64,
+    rtp: StdUdp,
+    rtcp: Option<StdUdp>,
+    session: RtpSession,
+    paths: AudioPaths,
+    notes: mpsc::UnboundedSender<MediaNote>,
+) -> Result<MediaHandle, String> {
+    let rate = session.codec().sample_rate();
+    let mic = match &paths.mic {
+        Some(p) => Some(WavSource::open(p, rate).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let speaker = match &paths.speaker {
+        Some(p) => Some(WavSink::create(p, rate).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let to_tokio = |s: StdUdp| -> Result<UdpSocket, String> {
+        s.set_nonblocking(true).map_err(|e| e.to_string())?;
+        UdpSocket::from_std(s).map_err(|e| e.to_string())
+    };
+    let rtp = to_tokio(rtp)?;
+    let rtcp = match rtcp {
+        Some(s) => Some(to_tokio(s)?),
+        None => None,
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let pump = Pump {
+        call,
+        rtp,
+        rtcp,
+        session,
+        mic,
+        speaker,
+        notes,
+        stats: stats.clone(),
+    };
+    tokio::spawn(pump.run(rx));
+    Ok(MediaHandle {
+        commands: tx,
+        stats,
+    })
+}
+
+struct Pump {
+    call: u64,
+    rtp: UdpSocket,
+    rtcp: Option<UdpSocket>,
+    session: RtpSession,
+    mic: Option<WavSource>,
+    speaker: Option<WavSink>,
+    notes: mpsc::UnboundedSender<MediaNote>,
+    stats: Arc<Mutex<Stats>>,
+}
+
+impl Pump {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<MediaCmd>) {
+        let frame = self.session.frame_samples();
+        let mut mic_frame = vec![0i16; frame];
+        let mut out = vec![0i16; frame];
+        let mut buf = vec![0u8; 2048];
+        let mut rtcp_buf = vec![0u8; 2048];
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut started = false;
+        let mut mic_open = self.mic.is_some();
+        loop {
+            let rtcp_due = tokio::time::Instant::from_std(self.session.poll_timeout());
+            tokio::select! {
+                _ = tick.tick() => {
+                    let now = Instant::now();
+                    let mut ended = false;
+                    match self.mic.as_mut() {
+                        Some(m) => match m.read_frame(&mut mic_frame) {
+                            Ok(true) => {}
+                            Ok(false) => ended = true,
+                            Err(e) => {
+                                let _ = self.notes.send(MediaNote::Failed { call: self.call, error: e.to_string() });
+                                mic_frame.fill(0);
+                                ended = true;
+                            }
+                        },
+                        None => mic_frame.fill(0),
+                    }
+                    let mic_time = wall();
+                    self.session.send_frame(now, &mic_frame);
+                    self.session.poll_playout(now, &mut out);
+                    if let Some(s) = self.speaker.as_mut()
+                        && let Err(e) = s.write_frame(&out)
+                    {
+                        let _ = self.notes.send(MediaNote::Failed { call: self.call, error: e.to_string() });
+                        self.speaker = None;
+                    }
+                    if !started {
+                        started = true;
+                        let _ = self.notes.send(MediaNote::Started {
+                            call: self.call,
+                            mic_start: mic_time,
+                            speaker_start: wall(),
+                        });
+                    }
+                    if ended && mic_open {
+                        mic_open = false;
+                        let _ = self.notes.send(MediaNote::MicEnded { call: self.call });
+                    }
+                    self.flush().await;
+                }
+                r = self.rtp.recv_from(&mut buf) => {
+                    if let Ok((n, src)) = r {
+                        self.session.handle_datagram(Instant::now(), src, buf.get(..n).unwrap_or(&[]));
+                        self.flush().await;
+                    }
+                }
+                r = recv_opt(self.rtcp.as_ref(), &mut rtcp_buf) => {
+                    if let Some((n, src)) = r {
+                        self.session.handle_rtcp(Instant::now(), src, rtcp_buf.get(..n).unwrap_or(&[]));
+                    }
+                }
+                _ = tokio::time::sleep_until(rtcp_due) => {
+                    self.session.handle_timeout(Instant::now());
+                    self.flush().await;
+                }
+                c = commands.recv() => match c {
+                    Some(MediaCmd::Dtmf(keys)) => {
+                        if self.session.send_dtmf(&keys, 100) == 0 {
+                            let _ = self.notes.send(MediaNote::Failed {
+                                call: self.call,
+                                error: format!("cannot send DTMF {keys:?}: no telephone-event negotiated or no valid key"),
+                            });
+                        }
+                    }
+                    Some(MediaCmd::Mute(m)) => self.session.set_muted(m),
+                    Some(MediaCmd::Stop) | None => break,
+                },
+            }
+        }
+        self.publish();
+        if let Some(mut s) = self.speaker.take() {
+            let _ = s.finish();
+        }
+    }
+
+    fn publish(&self) {
+        if let Ok(mut s) = self.stats.lock() {
+            *s = self.session.stats();
+        }
+    }
+
+    async fn flush(&mut self) {
+        while let Some(t) = self.session.poll_transmit() {
+            let socket = match (&self.rtcp, t.rtcp) {
+                (Some(s), true) => s,
+                _ => &self.rtp,
+            };
+            let _ = socket.send_to(&t.payload, t.destination).await;
+        }
+        while let Some(e) = self.session.poll_event() {
+            if let MediaEvent::Dtmf(key) = e {
+                let _ = self.notes.send(MediaNote::Dtmf {
+                    call: self.call,
+                    key,
+                });
+            }
+        }
+        self.publish();
+    }
+}
+
+async fn recv_opt(s: Option<&UdpSocket>, buf: &mut [u8]) -> Option<(usize, std::net::SocketAddr)> {
+    match s {
+        Some(s) => s.recv_from(buf).await.ok(),
+        None => std::future::pending().await,
+    }
+}
