@@ -216,6 +216,17 @@ pub fn enter_private_netns() {
     assert!(up.success(), "ip link set lo up failed");
 }
 
+/// How a baresip under test makes and keeps sound.
+#[derive(Debug, Default, Clone)]
+pub struct BaresipAudio {
+    /// `audio_codecs` of the account (default `PCMU`), e.g. `opus/48000/2`.
+    pub codecs: Option<String>,
+    /// Play this WAV as baresip's microphone (aufile); default a 1 kHz sine.
+    pub source_wav: Option<PathBuf>,
+    /// Record what baresip sends and plays here (sndfile module).
+    pub record_dir: Option<PathBuf>,
+}
+
 /// A running baresip 1.0 driven through its `ctrl_tcp` module (netstring JSON
 /// on a loopback TCP port): commands in, call events out.
 #[derive(Debug)]
@@ -235,25 +246,41 @@ impl Baresip {
     /// Starts baresip with a local account `user` (no registrar) and the PCMU codec,
     /// listening on a free loopback port; connects to its control socket.
     pub fn start(tag: &str, user: &str) -> Baresip {
+        Self::start_with(tag, user, &BaresipAudio::default())
+    }
+
+    /// Starts baresip with a chosen codec list, audio source and recording.
+    pub fn start_with(tag: &str, user: &str, audio: &BaresipAudio) -> Baresip {
         require("baresip");
         let dir = temp_dir(tag);
         let sip_port = free_port();
         let ctrl_port = free_port();
         let rtp = free_port() & !1;
+        let source = match &audio.source_wav {
+            Some(p) => format!("aufile,{}", p.display()),
+            None => "ausine,1000".to_owned(),
+        };
+        let record = match &audio.record_dir {
+            Some(d) => format!("module\tsndfile.so\nsnd_path\t{}\n", d.display()),
+            None => String::new(),
+        };
         let config = format!(
             "poll_method\tepoll\n\
              sip_listen\t127.0.0.1:{sip_port}\n\
              sip_transports\tudp,tcp\n\
              audio_player\taubridge,nil\n\
-             audio_source\tausine,1000\n\
+             audio_source\t{source}\n\
              ausrc_srate\t48000\n\
              ausrc_channels\t2\n\
              audio_alert\taubridge,nil\n\
              rtp_ports\t{rtp}-{}\n\
              module_path\t/usr/lib/baresip/modules\n\
              module\tg711.so\n\
+             module\topus.so\n\
              module\tausine.so\n\
+             module\taufile.so\n\
              module\taubridge.so\n\
+             {record}\
              module_app\taccount.so\n\
              module_app\tmenu.so\n\
              module_app\tctrl_tcp.so\n\
@@ -263,7 +290,10 @@ impl Baresip {
         std::fs::write(dir.join("config"), config).expect("write baresip config");
         std::fs::write(
             dir.join("accounts"),
-            format!("<sip:{user}@127.0.0.1:{sip_port}>;regint=0;audio_codecs=PCMU\n"),
+            format!(
+                "<sip:{user}@127.0.0.1:{sip_port}>;regint=0;audio_codecs={}\n",
+                audio.codecs.as_deref().unwrap_or("PCMU")
+            ),
         )
         .expect("write baresip accounts");
         let log = std::fs::File::create(dir.join("baresip.log")).expect("baresip log");
@@ -376,8 +406,14 @@ fn read_netstrings(mut s: std::net::TcpStream, tx: &mpsc::Sender<Value>) {
 /// Writes a mono 16-bit WAV with a voice-like test signal (two partials under a
 /// slow envelope, with a short pause every second so alignment is unambiguous).
 pub fn write_test_signal(path: &std::path::Path, rate: u32, secs: f64) {
+    write_test_signal_channels(path, rate, secs, 1);
+}
+
+/// [`write_test_signal`] with the same signal on every one of `channels`
+/// (baresip's file source wants its configured channel count).
+pub fn write_test_signal_channels(path: &std::path::Path, rate: u32, secs: f64, channels: u16) {
     let spec = hound::WavSpec {
-        channels: 1,
+        channels,
         sample_rate: rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
@@ -391,8 +427,10 @@ pub fn write_test_signal(path: &std::path::Path, rate: u32, secs: f64) {
         let f = 310.0 + 40.0 * (t * 2.0 * std::f64::consts::PI * 0.7).sin();
         let s = (t * 2.0 * std::f64::consts::PI * f).sin()
             + 0.6 * (t * 2.0 * std::f64::consts::PI * 770.0).sin();
-        w.write_sample((s * env * gate * 9_000.0) as i16)
-            .expect("write test WAV");
+        for _ in 0..channels {
+            w.write_sample((s * env * gate * 9_000.0) as i16)
+                .expect("write test WAV");
+        }
     }
     w.finalize().expect("finish test WAV");
 }

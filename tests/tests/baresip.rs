@@ -160,3 +160,142 @@ fn baresip_declines_our_call() {
     );
     assert_ne!(agent.wait_exit(WAIT), 0);
 }
+
+mod audio {
+    use std::time::Duration;
+
+    use switchboard_interop::{
+        Agent, Baresip, BaresipAudio, find_in, free_port, read_wav_8k, temp_dir, write_test_signal,
+        write_test_signal_channels,
+    };
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    /// The WAV baresip's sndfile module wrote for the decoded (received) direction.
+    fn received_file(dir: &std::path::Path) -> std::path::PathBuf {
+        let files: Vec<_> = std::fs::read_dir(dir)
+            .map(|r| r.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files
+            .iter()
+            .find(|p| p.to_string_lossy().contains("dec"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no decoded recording from baresip in {files:?}"))
+    }
+
+    fn we_call_baresip(codec: &str, baresip_codecs: &str) {
+        let dir = temp_dir(&format!("bs-audio-out-{codec}"));
+        let mic = dir.join("said.wav");
+        write_test_signal(&mic, 48_000, 3.0);
+        let rec = dir.join("rec");
+        std::fs::create_dir_all(&rec).expect("rec dir");
+        let mut bs = Baresip::start_with(
+            &format!("bs-out-{codec}"),
+            "bob",
+            &BaresipAudio {
+                codecs: Some(baresip_codecs.to_owned()),
+                record_dir: Some(rec.clone()),
+                ..BaresipAudio::default()
+            },
+        );
+        let bind = format!("127.0.0.1:{}", free_port());
+        let mic_arg = mic.to_string_lossy().into_owned();
+        let mut agent = Agent::start(&[
+            "--bind",
+            &bind,
+            "--codecs",
+            codec,
+            "--mic",
+            &mic_arg,
+            "call",
+            &bs.uri(),
+        ]);
+        bs.wait_event("CALL_INCOMING", WAIT);
+        bs.command("accept", "");
+        let started = agent.wait_for("media_started", WAIT);
+        assert_eq!(started["codec"], codec);
+        // We hang up when the file ends; baresip then closes its recording.
+        agent.wait_for("ended", WAIT);
+        bs.wait_event("CALL_CLOSED", WAIT);
+        std::thread::sleep(Duration::from_millis(300));
+        let said = read_wav_8k(&mic);
+        let got = read_wav_8k(&received_file(&rec));
+        let (lag, corr) = find_in(&said, &got, 4000);
+        eprintln!("to baresip, {codec}: correlation {corr:.3} at lag {lag}");
+        assert!(
+            corr > 0.85,
+            "{codec}: baresip heard something else (correlation {corr})"
+        );
+    }
+
+    fn baresip_calls_us(codec: &str, baresip_codecs: &str) {
+        let dir = temp_dir(&format!("bs-audio-in-{codec}"));
+        let said = dir.join("said.wav");
+        write_test_signal_channels(&said, 48_000, 4.0, 2);
+        let heard = dir.join("heard.wav");
+        let bind = format!("127.0.0.1:{}", free_port());
+        let heard_arg = heard.to_string_lossy().into_owned();
+        let mut agent = Agent::start(&[
+            "--bind",
+            &bind,
+            "--user",
+            "agent",
+            "--codecs",
+            codec,
+            "--speaker",
+            &heard_arg,
+            "listen",
+            "--auto-answer",
+        ]);
+        agent.wait_for("listening", WAIT);
+        let mut bs = Baresip::start_with(
+            &format!("bs-in-{codec}"),
+            "alice",
+            &BaresipAudio {
+                codecs: Some(baresip_codecs.to_owned()),
+                source_wav: Some(said.clone()),
+                ..BaresipAudio::default()
+            },
+        );
+        bs.command("dial", &format!("sip:agent@{bind}"));
+        let started = agent.wait_for("media_started", WAIT);
+        assert_eq!(started["codec"], codec);
+        std::thread::sleep(Duration::from_millis(3000));
+        bs.command("hangup", "");
+        let ended = agent.wait_for("ended", WAIT);
+        assert!(
+            ended["stats"]["packets_received"].as_u64().unwrap_or(0) > 100,
+            "{ended}"
+        );
+        agent.terminate();
+        agent.wait_exit(WAIT);
+        let said = read_wav_8k(&said);
+        let got = read_wav_8k(&heard);
+        let (lag, corr) = find_in(&said, &got, 8000);
+        eprintln!("from baresip, {codec}: correlation {corr:.3} at lag {lag}");
+        assert!(
+            corr > 0.85,
+            "{codec}: we heard something else (correlation {corr})"
+        );
+    }
+
+    #[test]
+    fn pcmu_audio_reaches_baresip() {
+        we_call_baresip("pcmu", "PCMU");
+    }
+
+    #[test]
+    fn opus_audio_reaches_baresip() {
+        we_call_baresip("opus", "opus/48000/2");
+    }
+
+    #[test]
+    fn pcmu_audio_from_baresip_reaches_us() {
+        baresip_calls_us("pcmu", "PCMU");
+    }
+
+    #[test]
+    fn opus_audio_from_baresip_reaches_us() {
+        baresip_calls_us("opus", "opus/48000/2");
+    }
+}
