@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Switchboard needs, only when some are missing.
-# Usage: scripts/install-deps.sh run|test
+# Usage: scripts/install-deps.sh run|test|bench
 set -euo pipefail
 build=(pkg-config cmake)
 test=(sip-tester baresip kamailio iproute2 util-linux)
+bench=(sox espeak-ng python3-pip)
 case "${1:-test}" in
   run) want=("${build[@]}") ;;
   test) want=("${build[@]}" "${test[@]}") ;;
-  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+  bench) want=("${build[@]}" "${test[@]}" "${bench[@]}") ;;
+  *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 missing=()
 for p in "${want[@]}"; do

@@ -10,10 +10,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The `switchboard-cli` binary next to the test executable (built by `scripts/test.sh`).
+/// The `switchboard-cli` binary of the same build as this executable (a test in
+/// `target/*/deps`, or the bench in `target/*`), built by `scripts/test.sh`.
 pub fn cli_path() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let here = exe.parent().expect("target dir");
+    let sibling = here.join("switchboard-cli");
+    if sibling.exists() {
+        return sibling;
+    }
+    let dir = here.parent().expect("target dir");
     let p = dir.join("switchboard-cli");
     assert!(
         p.exists(),
@@ -127,6 +133,11 @@ impl Agent {
         if let Some(stdin) = self.child.stdin.as_mut() {
             let _ = writeln!(stdin, "{line}");
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGTERM.
@@ -332,6 +343,11 @@ impl Baresip {
             sip_port,
             user: user.to_owned(),
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self._child.0.id()
     }
 
     /// The address to call this baresip at.

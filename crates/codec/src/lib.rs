@@ -146,8 +146,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            opus_complexity: 5,
-            opus_bitrate: 32_000,
+            opus_complexity: 8,
+            opus_bitrate: 48_000,
             expected_loss_percent: 5,
         }
     }

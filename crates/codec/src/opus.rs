@@ -42,6 +42,12 @@ impl OpusEncoder {
             .set_packet_loss_perc(i32::from(settings.expected_loss_percent.min(100)))
             .map_err(lib)?;
         inner.set_signal(opus::Signal::Voice).map_err(lib)?;
+        // Wideband voice (we ask peers for maxplaybackrate=16000): every bit
+        // goes to 0–8 kHz, the encoder stays in SILK mode where in-band FEC
+        // (LBRR) exists.
+        inner
+            .set_max_bandwidth(opus::Bandwidth::Wideband)
+            .map_err(lib)?;
         Ok(OpusEncoder { inner })
     }
 }

@@ -1,11 +1,13 @@
 //! The media pump of one call: a task on the engine thread that owns the
 //! call's RTP/RTCP sockets, its [`RtpSession`] and its audio source and sink.
 //!
-//! Every 20 ms (a tokio interval that catches up after a late tick, so a file
-//! microphone keeps real time) it reads one microphone frame, hands it to the
-//! session, takes one playout frame from the jitter buffer and writes it to the
-//! speaker — exactly what a headset callback would do, so delay measured on
-//! files is the real one. Datagrams are handled the moment they arrive.
+//! Every 20 ms (deadlines that advance by exactly one period, so a file
+//! microphone keeps real time even after a late wake-up) it reads one
+//! microphone frame and hands it to the session; on its own 20 ms clock it
+//! takes one playout frame from the jitter buffer and writes it to the
+//! speaker — exactly what a headset's capture and playback callbacks would do,
+//! so delay measured on files is the real one. Datagrams are handled the
+//! moment they arrive.
 
 use std::net::UdpSocket as StdUdp;
 use std::path::PathBuf;
@@ -127,18 +129,27 @@ struct Pump {
 impl Pump {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<MediaCmd>) {
         let frame = self.session.frame_samples();
+        let rate = u64::from(self.session.codec().sample_rate());
         let mut mic_frame = vec![0i16; frame];
         let mut out = vec![0i16; frame];
         let mut buf = vec![0u8; 2048];
         let mut rtcp_buf = vec![0u8; 2048];
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        // Two clocks, like a sound card's capture and playback: the microphone
+        // ticks from the start; the speaker is re-phased once, when the first
+        // packet arrives, so frames are played just after they are due instead
+        // of up to a frame later (the gap is played as silence, as a device would).
+        let period = Duration::from_millis(20);
+        let start = Instant::now();
+        let mut mic_next = start;
+        let mut play_next = start;
+        let mut phased = false;
         let mut started = false;
         let mut mic_open = self.mic.is_some();
         loop {
             let rtcp_due = tokio::time::Instant::from_std(self.session.poll_timeout());
             tokio::select! {
-                _ = tick.tick() => {
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(mic_next)) => {
+                    mic_next += period;
                     let now = Instant::now();
                     let mut ended = false;
                     match self.mic.as_mut() {
@@ -155,15 +166,11 @@ impl Pump {
                     }
                     let mic_time = wall();
                     self.session.send_frame(now, &mic_frame);
-                    self.session.poll_playout(now, &mut out);
-                    if let Some(s) = self.speaker.as_mut()
-                        && let Err(e) = s.write_frame(&out)
-                    {
-                        let _ = self.notes.send(MediaNote::Failed { call: self.call, error: e.to_string() });
-                        self.speaker = None;
-                    }
                     if !started {
                         started = true;
+                        // The speaker's first frame is played in this same instant.
+                        self.play(now, &mut out);
+                        play_next += period;
                         let _ = self.notes.send(MediaNote::Started {
                             call: self.call,
                             mic_start: mic_time,
@@ -176,9 +183,26 @@ impl Pump {
                     }
                     self.flush().await;
                 }
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(play_next)) => {
+                    play_next += period;
+                    self.play(Instant::now(), &mut out);
+                }
                 r = self.rtp.recv_from(&mut buf) => {
                     if let Ok((n, src)) = r {
-                        self.session.handle_datagram(Instant::now(), src, buf.get(..n).unwrap_or(&[]));
+                        let now = Instant::now();
+                        self.session.handle_datagram(now, src, buf.get(..n).unwrap_or(&[]));
+                        if !phased && started && self.session.stats().packets_received > 0 {
+                            phased = true;
+                            let due = now + self.session.playout_delay() + Duration::from_millis(1);
+                            let shift_us = (due.saturating_duration_since(play_next).as_micros()
+                                % period.as_micros()) as u64;
+                            let gap = (shift_us * rate / 1_000_000) as usize;
+                            if gap > 0 {
+                                let silence = vec![0i16; gap];
+                                self.write_speaker(&silence);
+                                play_next += Duration::from_micros(shift_us);
+                            }
+                        }
                         self.flush().await;
                     }
                 }
@@ -208,6 +232,24 @@ impl Pump {
         self.publish();
         if let Some(mut s) = self.speaker.take() {
             let _ = s.finish();
+        }
+    }
+
+    /// One playout frame to the speaker.
+    fn play(&mut self, now: Instant, out: &mut [i16]) {
+        self.session.poll_playout(now, out);
+        self.write_speaker(out);
+    }
+
+    fn write_speaker(&mut self, samples: &[i16]) {
+        if let Some(s) = self.speaker.as_mut()
+            && let Err(e) = s.write_frame(samples)
+        {
+            let _ = self.notes.send(MediaNote::Failed {
+                call: self.call,
+                error: e.to_string(),
+            });
+            self.speaker = None;
         }
     }
 

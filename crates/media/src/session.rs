@@ -665,6 +665,11 @@ impl RtpSession {
         s
     }
 
+    /// The jitter buffer's current playout delay target.
+    pub fn playout_delay(&self) -> Duration {
+        self.jitter.target_delay()
+    }
+
     /// Where RTP currently goes (the latched address once latched).
     pub fn peer(&self) -> Option<SocketAddr> {
         self.destination()

@@ -226,8 +226,11 @@ fn jitter_of_40_ms_is_absorbed_by_a_deeper_buffer() {
     );
     // After adapting, (almost) nothing is concealed.
     assert!(s.frames_concealed < 25, "{s:?}");
-    let (c, _) = best_correlation(&r.sent_by_a, &r.heard_by_b, 1600);
-    assert!(c > 0.9, "correlation {c}");
+    // Judge the second half, after the buffer has settled (an insertion while
+    // adapting shifts everything after it by a frame).
+    let half = r.sent_by_a.len() / 2;
+    let (c, _) = best_correlation(&r.sent_by_a[half..], &r.heard_by_b[half..], 1600);
+    assert!(c > 0.95, "correlation {c}; {s:?}");
 }
 
 #[test]

@@ -1,0 +1,47 @@
+//! Encodes a WAV (mono, codec rate), drops every Nth frame, decodes with
+//! concealment and writes the result: `loss_sim CODEC IN.wav OUT.wav N [fec]`.
+use switchboard_codec::{Codec, Settings};
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let codec = Codec::from_name(&a[1]).expect("codec");
+    let mut r = hound::WavReader::open(&a[2]).expect("in");
+    let pcm: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
+    let every: usize = a[4].parse().unwrap();
+    let fec = a.get(5).is_some();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: codec.sample_rate(),
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&a[3], spec).unwrap();
+    let mut enc = codec.encoder(&Settings::default()).unwrap();
+    let mut dec = codec.decoder().unwrap();
+    let n = codec.frame_samples();
+    let frames: Vec<Vec<u8>> = pcm
+        .chunks_exact(n)
+        .map(|f| {
+            let mut b = vec![0u8; 1500];
+            let k = enc.encode(f, &mut b).unwrap();
+            b.truncate(k);
+            b
+        })
+        .collect();
+    let mut out = vec![0i16; n];
+    for (i, p) in frames.iter().enumerate() {
+        if every > 0 && i % every == every - 1 {
+            if fec && i + 1 < frames.len() {
+                dec.recover(&frames[i + 1], &mut out).unwrap();
+            } else {
+                dec.conceal(&mut out).unwrap();
+            }
+        } else {
+            dec.decode(p, &mut out).unwrap();
+        }
+        for s in &out {
+            w.write_sample(*s).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}

@@ -1,0 +1,556 @@
+//! `bench` — call quality and cost, measured on loopback.
+//!
+//! For each codec and network condition, a caller plays synthetic speech
+//! (espeak-ng) from a file microphone to a callee that records its speaker to
+//! a file, through an impairment relay that sits in the SIP path (rewriting
+//! SDP ports) and impairs the caller→callee RTP: clean, 3 % random loss, or
+//! 40 ± 20 ms jitter (uniform 20–60 ms delay, reordering allowed). It prints,
+//! per run: mouth-to-ear delay (start stamps + cross-correlation), PESQ
+//! MOS-LQO (PyPI `pesq`, narrowband for G.711, wideband for Opus), the
+//! callee's CPU time per call-minute and peak RSS. With `--peers` it measures
+//! baresip the same way (PESQ, CPU, RSS; baresip stamps no start times, so no
+//! delay).
+//!
+//! `scripts/bench.sh` installs what it needs and runs it in release mode.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use switchboard_interop::{Agent, Baresip, BaresipAudio, find_in, free_port, read_wav_8k};
+
+#[derive(Clone, Copy, Debug)]
+struct Net {
+    name: &'static str,
+    loss: f64,
+    delay_ms: (u64, u64),
+}
+
+const NETS: [Net; 3] = [
+    Net {
+        name: "clean",
+        loss: 0.0,
+        delay_ms: (0, 0),
+    },
+    Net {
+        name: "loss 3 %",
+        loss: 0.03,
+        delay_ms: (0, 0),
+    },
+    Net {
+        name: "jitter 40±20 ms",
+        loss: 0.0,
+        delay_ms: (20, 60),
+    },
+];
+
+struct Rng(u64);
+
+impl Rng {
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The relay: SIP in on `sip_in` (caller side), out to the callee; SDP ports
+/// rewritten so RTP flows through two relay sockets; caller→callee RTP impaired.
+struct Relay {
+    sip_port: u16,
+    stop: Arc<Mutex<bool>>,
+}
+
+fn rewrite_sdp(msg: &str, new_port: u16) -> (String, Option<u16>) {
+    let Some(body_at) = msg.find("\r\n\r\n") else {
+        return (msg.to_owned(), None);
+    };
+    let (head, body) = msg.split_at(body_at + 4);
+    let mut old = None;
+    let new_body: String = body
+        .split_inclusive("\r\n")
+        .map(|l| {
+            if let Some(rest) = l.strip_prefix("m=audio ") {
+                let (port, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                old = port.parse().ok();
+                format!("m=audio {new_port} {tail}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    if old.is_none() {
+        return (msg.to_owned(), None);
+    }
+    let head: String = head
+        .split_inclusive("\r\n")
+        .map(|l| {
+            let lower = l.to_ascii_lowercase();
+            if lower.starts_with("content-length:") || lower.starts_with("l:") {
+                format!("Content-Length: {}\r\n", new_body.len())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    (head + &new_body, old)
+}
+
+impl Relay {
+    fn start(callee_sip: SocketAddr, net: Net, seed: u64) -> Relay {
+        let sip_in = std::net::UdpSocket::bind("127.0.0.1:0").expect("relay sip in");
+        let sip_out = std::net::UdpSocket::bind("127.0.0.1:0").expect("relay sip out");
+        let pa = std::net::UdpSocket::bind("127.0.0.1:0").expect("relay rtp a");
+        let pb = std::net::UdpSocket::bind("127.0.0.1:0").expect("relay rtp b");
+        for s in [&sip_in, &sip_out, &pa, &pb] {
+            s.set_nonblocking(true).expect("nonblocking");
+        }
+        let sip_port = sip_in.local_addr().expect("addr").port();
+        let pa_port = pa.local_addr().expect("addr").port();
+        let pb_port = pb.local_addr().expect("addr").port();
+        let stop = Arc::new(Mutex::new(false));
+        let stop2 = stop.clone();
+        std::thread::spawn(move || {
+            let mut rng = Rng(seed | 1);
+            let mut caller_sip: Option<SocketAddr> = None;
+            let mut caller_rtp: Option<SocketAddr> = None;
+            let mut callee_rtp: Option<SocketAddr> = None;
+            // Delayed caller→callee packets: (due, payload).
+            let mut queue: Vec<(Instant, Vec<u8>)> = Vec::new();
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                if stop2.lock().map(|s| *s).unwrap_or(true) {
+                    return;
+                }
+                let mut idle = true;
+                if let Ok((n, from)) = sip_in.recv_from(&mut buf) {
+                    idle = false;
+                    caller_sip = Some(from);
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    // The callee sends its RTP to pa.
+                    let (out, old) = rewrite_sdp(&text, pa_port);
+                    if let Some(p) = old {
+                        caller_rtp = Some(SocketAddr::from(([127, 0, 0, 1], p)));
+                    }
+                    let _ = sip_out.send_to(out.as_bytes(), callee_sip);
+                }
+                if let Ok((n, _)) = sip_out.recv_from(&mut buf) {
+                    idle = false;
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    // The caller sends its RTP to pb.
+                    let (out, old) = rewrite_sdp(&text, pb_port);
+                    if let Some(p) = old {
+                        callee_rtp = Some(SocketAddr::from(([127, 0, 0, 1], p)));
+                    }
+                    if let Some(c) = caller_sip {
+                        let _ = sip_in.send_to(out.as_bytes(), c);
+                    }
+                }
+                // Caller → callee (impaired): arrives on pb, leaves from pa.
+                while let Ok((n, _)) = pb.recv_from(&mut buf) {
+                    idle = false;
+                    if rng.unit() < net.loss {
+                        continue;
+                    }
+                    let (lo, hi) = net.delay_ms;
+                    let d = lo as f64 + rng.unit() * (hi - lo) as f64;
+                    queue.push((
+                        Instant::now() + Duration::from_secs_f64(d / 1000.0),
+                        buf[..n].to_vec(),
+                    ));
+                }
+                // Callee → caller (clean): arrives on pa, leaves from pb.
+                while let Ok((n, _)) = pa.recv_from(&mut buf) {
+                    idle = false;
+                    if let Some(c) = caller_rtp {
+                        let _ = pb.send_to(&buf[..n], c);
+                    }
+                }
+                let now = Instant::now();
+                let mut i = 0;
+                while i < queue.len() {
+                    if queue[i].0 <= now {
+                        let (_, p) = queue.swap_remove(i);
+                        if let Some(c) = callee_rtp {
+                            let _ = pa.send_to(&p, c);
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                if idle {
+                    std::thread::sleep(Duration::from_micros(300));
+                }
+            }
+        });
+        Relay { sip_port, stop }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.stop.lock() {
+            *s = true;
+        }
+    }
+}
+
+/// utime + stime of a process in seconds, and its peak RSS in kB.
+fn cpu_and_rss(pid: u32) -> (f64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields after ")": state is 0, utime is 11, stime is 12.
+    let cpu = (ticks(11) + ticks(12)) / 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (cpu, rss)
+}
+
+fn sox(args: &[&str]) {
+    let ok = Command::new("sox")
+        .args(args)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "sox {args:?} failed (scripts/bench.sh installs sox)");
+}
+
+/// PESQ MOS-LQO of `deg` against `reference` (both mono WAV at `rate`).
+fn pesq(reference: &Path, deg: &Path, rate: u32) -> Option<f64> {
+    let mode = if rate == 8000 { "nb" } else { "wb" };
+    let script = format!(
+        "import sys,wave\nimport numpy as np\nfrom pesq import pesq\n\
+         def r(p):\n w=wave.open(p); return np.frombuffer(w.readframes(w.getnframes()),dtype='<i2').astype(np.float32)\n\
+         a=r(sys.argv[1]); b=r(sys.argv[2]); n=min(len(a),len(b))\n\
+         print(pesq({rate}, a[:n], b[:n], '{mode}'))\n"
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(reference)
+        .arg(deg)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("pesq failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+struct Row {
+    agent: &'static str,
+    codec: String,
+    net: &'static str,
+    delay_ms: Option<f64>,
+    pesq: Option<f64>,
+    cpu_percent: f64,
+    rss_mb: f64,
+}
+
+/// Speech material: espeak-ng sentences with pauses, as 48 kHz stereo (the
+/// microphone for everyone) and 8/16 kHz mono references for PESQ.
+fn make_speech(dir: &Path, secs: u32) -> (PathBuf, PathBuf, PathBuf) {
+    let raw = dir.join("speech-raw.wav");
+    let text = "The caller reports that the order from last Tuesday has not arrived. \
+                She asks whether the parcel can be sent again, to the office address. \
+                Please confirm the ticket number, and the preferred delivery time. \
+                Thank you for calling, an agent will follow up by email today.";
+    let ok = Command::new("espeak-ng")
+        .args(["-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "espeak-ng failed (scripts/bench.sh installs it)");
+    let mic = dir.join("mic-48k-stereo.wav");
+    let secs_s = secs.to_string();
+    sox(&[
+        raw.to_str().unwrap_or(""),
+        "-r",
+        "48000",
+        "-c",
+        "2",
+        "-b",
+        "16",
+        mic.to_str().unwrap_or(""),
+        "pad",
+        "0.5",
+        "0",
+        "trim",
+        "0",
+        &secs_s,
+    ]);
+    let ref8 = dir.join("ref-8k.wav");
+    let ref16 = dir.join("ref-16k.wav");
+    for (r, p) in [("8000", &ref8), ("16000", &ref16)] {
+        sox(&[
+            mic.to_str().unwrap_or(""),
+            "-r",
+            r,
+            "-c",
+            "1",
+            p.to_str().unwrap_or(""),
+        ]);
+    }
+    (mic, ref8, ref16)
+}
+
+/// Cuts `heard` so it starts where the reference starts (`lag` at 8 kHz) and
+/// converts it to `rate` mono.
+fn aligned(heard: &Path, lag_8k: usize, rate: u32, out: &Path) {
+    let secs = format!("{}", lag_8k as f64 / 8000.0);
+    sox(&[
+        heard.to_str().unwrap_or(""),
+        "-r",
+        &rate.to_string(),
+        "-c",
+        "1",
+        "-b",
+        "16",
+        out.to_str().unwrap_or(""),
+        "trim",
+        &secs,
+    ]);
+}
+
+fn run_switchboard(
+    dir: &Path,
+    codec: &str,
+    net: Net,
+    secs: u32,
+    mic: &Path,
+    refs: (&Path, &Path),
+) -> Row {
+    let heard = dir.join(format!(
+        "heard-{codec}-{}.wav",
+        net.name.split(' ').next().unwrap_or("x")
+    ));
+    let callee_bind = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let heard_arg = heard.to_string_lossy().into_owned();
+    let mut callee = Agent::start(&[
+        "--bind",
+        &callee_bind.to_string(),
+        "--user",
+        "desk",
+        "--codecs",
+        codec,
+        "--speaker",
+        &heard_arg,
+        "listen",
+        "--auto-answer",
+    ]);
+    callee.wait_for("listening", Duration::from_secs(10));
+    let relay = Relay::start(callee_bind, net, 0x5EED);
+    let mic_arg = mic.to_string_lossy().into_owned();
+    let mut caller = Agent::start(&[
+        "--bind",
+        &format!("127.0.0.1:{}", free_port()),
+        "--codecs",
+        codec,
+        "--mic",
+        &mic_arg,
+        "call",
+        &format!("sip:desk@127.0.0.1:{}", relay.sip_port),
+    ]);
+    let started = caller.wait_for("media_started", Duration::from_secs(10));
+    let callee_started = callee.wait_for("media_started", Duration::from_secs(10));
+    let (cpu0, _) = cpu_and_rss(callee.pid());
+    let t0 = Instant::now();
+    let ended = callee.wait_for("ended", Duration::from_secs(u64::from(secs) + 20));
+    if has_flag("--verbose") {
+        eprintln!("callee stats: {}", ended["stats"]);
+    }
+    let call_secs = t0.elapsed().as_secs_f64();
+    let (cpu1, rss_kb) = cpu_and_rss(callee.pid());
+    callee.terminate();
+    callee.wait_exit(Duration::from_secs(10));
+    caller.wait_exit(Duration::from_secs(10));
+    drop(relay);
+    let said = read_wav_8k(refs.0);
+    let got = read_wav_8k(&heard);
+    let (lag, corr) = find_in(&said, &got, 4000);
+    let offset = callee_started["speaker_start"].as_f64().unwrap_or(0.0)
+        - started["mic_start"].as_f64().unwrap_or(0.0);
+    let delay = (corr > 0.3).then(|| (offset + lag as f64 / 8000.0) * 1000.0);
+    let (reference, rate) = if codec == "opus" {
+        (refs.1, 16_000)
+    } else {
+        (refs.0, 8_000)
+    };
+    let deg = dir.join(format!(
+        "deg-{codec}-{}.wav",
+        net.name.split(' ').next().unwrap_or("x")
+    ));
+    aligned(&heard, lag, rate, &deg);
+    Row {
+        agent: "switchboard",
+        codec: codec.to_owned(),
+        net: net.name,
+        delay_ms: delay,
+        pesq: pesq(reference, &deg, rate),
+        cpu_percent: (cpu1 - cpu0) / call_secs * 100.0,
+        rss_mb: rss_kb as f64 / 1024.0,
+    }
+}
+
+fn run_baresip(
+    dir: &Path,
+    codec: &str,
+    net: Net,
+    secs: u32,
+    mic: &Path,
+    refs: (&Path, &Path),
+) -> Row {
+    let bs_codec = if codec == "opus" {
+        "opus/48000/2"
+    } else {
+        "PCMU"
+    };
+    let rec = dir.join(format!(
+        "baresip-{codec}-{}",
+        net.name.split(' ').next().unwrap_or("x")
+    ));
+    let _ = std::fs::remove_dir_all(&rec);
+    std::fs::create_dir_all(&rec).expect("rec dir");
+    let mut callee = Baresip::start_with(
+        "bench-bs-callee",
+        "desk",
+        &BaresipAudio {
+            codecs: Some(bs_codec.to_owned()),
+            record_dir: Some(rec.clone()),
+            ..BaresipAudio::default()
+        },
+    );
+    let callee_sip = SocketAddr::from(([127, 0, 0, 1], callee.sip_port));
+    let relay = Relay::start(callee_sip, net, 0x5EED);
+    let mut caller = Baresip::start_with(
+        "bench-bs-caller",
+        "caller",
+        &BaresipAudio {
+            codecs: Some(bs_codec.to_owned()),
+            source_wav: Some(mic.to_owned()),
+            ..BaresipAudio::default()
+        },
+    );
+    caller.command("dial", &format!("sip:desk@127.0.0.1:{}", relay.sip_port));
+    callee.wait_event("CALL_INCOMING", Duration::from_secs(10));
+    callee.command("accept", "");
+    callee.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    let pid = callee.pid();
+    let (cpu0, _) = cpu_and_rss(pid);
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(u64::from(secs)));
+    let call_secs = t0.elapsed().as_secs_f64();
+    let (cpu1, rss_kb) = cpu_and_rss(pid);
+    caller.command("hangup", "");
+    callee.wait_event("CALL_CLOSED", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(relay);
+    let heard = std::fs::read_dir(&rec)
+        .ok()
+        .and_then(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().contains("dec"))
+        })
+        .expect("baresip's decoded recording");
+    let said = read_wav_8k(refs.0);
+    let got = read_wav_8k(&heard);
+    let (lag, _) = find_in(&said, &got, 8000);
+    let (reference, rate) = if codec == "opus" {
+        (refs.1, 16_000)
+    } else {
+        (refs.0, 8_000)
+    };
+    let deg = rec.join("deg.wav");
+    aligned(&heard, lag, rate, &deg);
+    Row {
+        agent: "baresip 1.0",
+        codec: codec.to_owned(),
+        net: net.name,
+        delay_ms: None,
+        pesq: pesq(reference, &deg, rate),
+        cpu_percent: (cpu1 - cpu0) / call_secs * 100.0,
+        rss_mb: rss_kb as f64 / 1024.0,
+    }
+}
+
+fn has_flag(f: &str) -> bool {
+    std::env::args().any(|a| a == f)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let has = |f: &str| args.iter().any(|a| a == f);
+    let value = |f: &str| {
+        args.iter()
+            .position(|a| a == f)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let secs: u32 = value("--secs").and_then(|v| v.parse().ok()).unwrap_or(12);
+    let peers = has("--peers");
+    let codecs: Vec<String> = value("--codecs")
+        .unwrap_or_else(|| "pcmu,opus".into())
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let (mic, ref8, ref16) = make_speech(&dir, secs);
+    let mut rows = Vec::new();
+    for codec in &codecs {
+        for net in NETS {
+            let row = run_switchboard(&dir, codec, net, secs, &mic, (&ref8, &ref16));
+            print_row(&row);
+            rows.push(row);
+            if peers {
+                let row = run_baresip(&dir, codec, net, secs, &mic, (&ref8, &ref16));
+                print_row(&row);
+                rows.push(row);
+            }
+        }
+    }
+    println!(
+        "\n| agent | codec | network | mouth-to-ear ms | PESQ | CPU % of a core | peak RSS MB |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {:.2} | {:.1} |",
+            r.agent,
+            r.codec,
+            r.net,
+            r.delay_ms.map(|d| format!("{d:.1}")).unwrap_or("–".into()),
+            r.pesq.map(|p| format!("{p:.2}")).unwrap_or("–".into()),
+            r.cpu_percent,
+            r.rss_mb
+        );
+    }
+    println!("\nfiles in {}", dir.display());
+}
+
+fn print_row(r: &Row) {
+    eprintln!(
+        "{:12} {:5} {:16} delay {:>7} ms  PESQ {:>5}  CPU {:5.2} %  RSS {:5.1} MB",
+        r.agent,
+        r.codec,
+        r.net,
+        r.delay_ms.map(|d| format!("{d:.1}")).unwrap_or("–".into()),
+        r.pesq.map(|p| format!("{p:.2}")).unwrap_or("–".into()),
+        r.cpu_percent,
+        r.rss_mb
+    );
+}
