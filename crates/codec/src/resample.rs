@@ -10,6 +10,7 @@ use crate::CodecError;
 /// Converts mono 20 ms frames from one rate to another.
 pub struct FrameResampler {
     inner: Option<Fft<f32>>,
+    blocks: usize,
     input: Vec<f32>,
     output: Vec<f32>,
     in_frame: usize,
@@ -34,15 +35,25 @@ impl FrameResampler {
         }
         let in_frame = (from / 50) as usize;
         let out_frame = (to / 50) as usize;
+        // The FFT resampler delays by half a block, so a 20 ms frame is cut into
+        // blocks of about 2 ms of output (both sides whole numbers of samples).
+        let blocks = block_count(in_frame, out_frame, (to / 100).max(8) as usize);
         let inner = if from == to {
             None
         } else {
             Some(
-                Fft::<f32>::new(from as usize, to as usize, in_frame, 1, FixedSync::Both)
-                    .map_err(|_| CodecError::Library("resampler rejected the rates"))?,
+                Fft::<f32>::new(
+                    from as usize,
+                    to as usize,
+                    in_frame / blocks,
+                    1,
+                    FixedSync::Both,
+                )
+                .map_err(|_| CodecError::Library("resampler rejected the rates"))?,
             )
         };
         Ok(FrameResampler {
+            blocks,
             inner,
             input: vec![0.0; in_frame],
             output: vec![0.0; out_frame * 2],
@@ -81,17 +92,29 @@ impl FrameResampler {
         for (d, s) in self.input.iter_mut().zip(input) {
             *d = f32::from(*s) / 32768.0;
         }
-        let in_len = self.input.len();
-        let out_cap = self.output.len();
-        let a = InterleavedSlice::new(&self.input[..], 1, in_len)
-            .map_err(|_| CodecError::Library("resampler input"))?;
-        let mut b = InterleavedSlice::new_mut(&mut self.output[..], 1, out_cap)
-            .map_err(|_| CodecError::Library("resampler output"))?;
-        let (_, produced) = r
-            .process_into_buffer(&a, &mut b, None)
-            .map_err(|_| CodecError::Library("resampling failed"))?;
+        let (bin, bout) = (self.in_frame / self.blocks, self.out_frame / self.blocks);
+        let mut produced_total = 0;
+        for k in 0..self.blocks {
+            let src = self
+                .input
+                .get(k * bin..(k + 1) * bin)
+                .ok_or(CodecError::Library("resampler input"))?;
+            let dst = self
+                .output
+                .get_mut(k * bout..)
+                .ok_or(CodecError::Library("resampler output"))?;
+            let cap = dst.len();
+            let a = InterleavedSlice::new(src, 1, bin)
+                .map_err(|_| CodecError::Library("resampler input"))?;
+            let mut b = InterleavedSlice::new_mut(dst, 1, cap)
+                .map_err(|_| CodecError::Library("resampler output"))?;
+            let (_, produced) = r
+                .process_into_buffer(&a, &mut b, None)
+                .map_err(|_| CodecError::Library("resampling failed"))?;
+            produced_total += produced;
+        }
         for (i, o) in out.iter_mut().enumerate() {
-            let v = if i < produced {
+            let v = if i < produced_total {
                 self.output.get(i).copied().unwrap_or(0.0)
             } else {
                 0.0
@@ -100,6 +123,19 @@ impl FrameResampler {
         }
         Ok(())
     }
+}
+
+/// The most blocks a frame can be cut into with whole-sample blocks on both
+/// sides and at least `min_out` output samples per block.
+fn block_count(in_frame: usize, out_frame: usize, min_out: usize) -> usize {
+    let (mut a, mut b) = (in_frame, out_frame);
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    (1..=a)
+        .rev()
+        .find(|k| a % k == 0 && out_frame / k >= min_out)
+        .unwrap_or(1)
 }
 
 #[cfg(test)]

@@ -169,9 +169,10 @@ impl JitterBuffer {
         (self.spread + self.margin + boost).clamp(self.min_target, self.max_target)
     }
 
-    /// Tells the buffer the codec carries in-band FEC of the previous frame.
-    /// After a loss it then keeps one frame more for five seconds, so the next
-    /// packet is usually there to rebuild a lost one.
+    /// Tells the buffer the decoder can rebuild a lost frame better from the
+    /// next one (Opus in-band FEC, G.711 interpolation). After a loss it then
+    /// keeps one frame more for five seconds, so the next packet is usually
+    /// there when a frame is missing.
     pub fn set_fec(&mut self, fec: bool) {
         self.fec = fec;
     }
