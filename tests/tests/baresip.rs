@@ -161,6 +161,26 @@ fn baresip_declines_our_call() {
     assert_ne!(agent.wait_exit(WAIT), 0);
 }
 
+#[test]
+fn baresip_holds_and_resumes_the_call() {
+    let mut bs = Baresip::start("bs-hold", "bob");
+    let mut agent = caller(&bs.uri());
+    bs.wait_event("CALL_INCOMING", WAIT);
+    bs.command("accept", "");
+    agent.wait_for("established", WAIT);
+    bs.wait_event("CALL_ESTABLISHED", WAIT);
+    // baresip's hold is a re-INVITE with a=sendonly: we answer recvonly.
+    bs.command("hold", "");
+    let held = agent.wait_for("media_updated", WAIT);
+    assert_eq!(held["direction"], "recvonly", "{held}");
+    bs.command("resume", "");
+    let resumed = agent.wait_for("media_updated", WAIT);
+    assert_eq!(resumed["direction"], "sendrecv", "{resumed}");
+    agent.command("hangup");
+    assert_eq!(agent.wait_for("ended", WAIT)["reason"], "local_hangup");
+    bs.wait_event("CALL_CLOSED", WAIT);
+}
+
 mod audio {
     use std::time::Duration;
 

@@ -754,6 +754,40 @@ impl Driver {
                     stats,
                 }
             }
+            Event::Reoffer { call, offer } => {
+                let Some(info) = self.calls.get_mut(&call.0) else {
+                    let _ = self.ua.answer_reoffer(Instant::now(), call, Err(481));
+                    return;
+                };
+                info.local.version += 1;
+                let answered = SessionDescription::parse(&offer)
+                    .map_err(|e| e.to_string())
+                    .and_then(|o| offer_answer::answer(&info.local, &o).map_err(|e| e.to_string()));
+                match answered {
+                    Ok((sdp, n)) => {
+                        let bytes = sdp.to_bytes();
+                        info.local_sdp = bytes.clone();
+                        if let Some(m) = &info.media {
+                            let _ = m.commands.send(MediaCmd::Update(Box::new(n.clone())));
+                        }
+                        let kind = EventKind::MediaUpdated {
+                            call: call.0,
+                            codec: n.codec.to_string(),
+                            direction: n.direction.as_str().to_owned(),
+                        };
+                        info.negotiated = Some(n);
+                        let _ = self.ua.answer_reoffer(Instant::now(), call, Ok(bytes));
+                        kind
+                    }
+                    Err(e) => {
+                        let _ = self.ua.answer_reoffer(Instant::now(), call, Err(488));
+                        EventKind::CommandFailed {
+                            command: format!("re-offer on call {}", call.0),
+                            error: format!("refused with 488: {e}"),
+                        }
+                    }
+                }
+            }
             Event::Rejected {
                 source,
                 status,

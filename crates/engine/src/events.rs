@@ -128,6 +128,16 @@ pub enum EventKind {
         /// Wall-clock time the first sample was played.
         speaker_start: f64,
     },
+    /// The peer renegotiated the call's media (re-INVITE): hold, resume, a new
+    /// address or codec. `direction` is ours: `recvonly` when the peer holds us.
+    MediaUpdated {
+        /// Call handle.
+        call: u64,
+        /// Codec now in use.
+        codec: String,
+        /// `sendrecv`, `sendonly`, `recvonly` or `inactive`.
+        direction: String,
+    },
     /// A DTMF key arrived from the peer.
     Dtmf {
         /// Call handle.

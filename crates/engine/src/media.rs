@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 #[derive(Debug)]
 pub(crate) enum MediaCmd {
     Dtmf(String),
+    Update(Box<switchboard_media::offer_answer::Negotiated>),
     Mute(bool),
     Stop,
 }
@@ -225,6 +226,11 @@ impl Pump {
                         }
                     }
                     Some(MediaCmd::Mute(m)) => self.session.set_muted(m),
+                    Some(MediaCmd::Update(n)) => {
+                        if let Err(e) = self.session.update(&n, &switchboard_codec::Settings::default()) {
+                            let _ = self.notes.send(MediaNote::Failed { call: self.call, error: e.to_string() });
+                        }
+                    }
                     Some(MediaCmd::Stop) | None => break,
                 },
             }

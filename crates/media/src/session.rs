@@ -203,7 +203,7 @@ impl RtpSession {
             .map_err(SessionError::Codec)?;
         let decoder = codec.decoder().map_err(SessionError::Codec)?;
         let mut jitter = JitterBuffer::new(codec.clock_rate(), codec.frame_ticks());
-        jitter.set_fec(true);
+        jitter.set_fec(codec == Codec::Opus);
         let mut s = RtpSession {
             codec,
             payload_type: n.payload_type,
@@ -257,7 +257,7 @@ impl RtpSession {
             self.codec = n.codec;
             self.silence = vec![0; n.codec.frame_samples()];
             self.jitter = JitterBuffer::new(n.codec.clock_rate(), n.codec.frame_ticks());
-            self.jitter.set_fec(true);
+            self.jitter.set_fec(n.codec == Codec::Opus);
         }
         if n.remote != self.remote {
             self.latched = None;

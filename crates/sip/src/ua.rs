@@ -150,6 +150,15 @@ pub enum Event {
         /// The peer's SDP (answer for our offer, or the offer we answered).
         remote_sdp: Vec<u8>,
     },
+    /// The peer sent a new offer in the dialog (re-INVITE or UPDATE: hold,
+    /// resume, a new address or codec). Answer it with
+    /// [`UserAgent::answer_reoffer`]; until then the request waits.
+    Reoffer {
+        /// Handle.
+        call: CallHandle,
+        /// The offered SDP.
+        offer: Vec<u8>,
+    },
     /// The call is over.
     Ended {
         /// Handle.
@@ -306,6 +315,9 @@ struct Call {
     /// UAC: the ACK for the 2xx, re-sent on 2xx retransmissions.
     ack: Option<Vec<u8>>,
     linger_until: Option<Instant>,
+    /// A re-INVITE/UPDATE with an offer, waiting for `answer_reoffer`:
+    /// its server transaction key and the request.
+    reoffer: Option<(String, Request)>,
 }
 
 impl Call {
@@ -337,6 +349,7 @@ impl Call {
             ok_give_up: None,
             ack: None,
             linger_until: None,
+            reoffer: None,
         }
     }
 }
@@ -1006,14 +1019,31 @@ impl UserAgent {
                 }
             }
             Method::Invite | Method::Update => {
-                // Target refresh; the media issue adds real re-negotiation.
+                // A target refresh, and with a body a new offer the application answers.
+                let busy = self.calls.get(&handle).is_some_and(|c| c.reoffer.is_some());
+                if busy {
+                    // RFC 3261 §14.2: an offer is already pending.
+                    self.answer_simple(now, key, 491, &[]);
+                    return;
+                }
+                if !req.body.is_empty() {
+                    if let Some(c) = self.calls.get_mut(&handle) {
+                        if let Some(d) = c.dialog.as_mut() {
+                            d.refresh_target(&req.headers);
+                        }
+                        c.remote_sdp = req.body.clone();
+                        c.reoffer = Some((key.to_owned(), req.clone()));
+                    }
+                    self.events.push_back(Event::Reoffer {
+                        call: handle,
+                        offer: req.body.clone(),
+                    });
+                    return;
+                }
                 let (sdp, transport) = match self.calls.get_mut(&handle) {
                     Some(c) => {
                         if let Some(d) = c.dialog.as_mut() {
                             d.refresh_target(&req.headers);
-                        }
-                        if !req.body.is_empty() {
-                            c.remote_sdp = req.body.clone();
                         }
                         (c.local_sdp.clone(), c.peer.0)
                     }
@@ -1292,6 +1322,40 @@ impl UserAgent {
                 call.ok_next = Some(now + T1);
             }
             call.ok_give_up = Some(now + 64 * T1);
+        }
+        self.flush_tx();
+        Ok(())
+    }
+
+    /// Answers a pending [`Event::Reoffer`]: `Ok(sdp)` sends 200 with our
+    /// answer (which becomes the call's current description), `Err(status)`
+    /// refuses the offer (488, or 500 …) and keeps the previous one.
+    pub fn answer_reoffer(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        answer: Result<Vec<u8>, u16>,
+    ) -> Result<(), UaError> {
+        let call = self.calls.get_mut(&handle).ok_or(UaError::UnknownCall)?;
+        let (key, req) = call.reoffer.take().ok_or(UaError::WrongState)?;
+        let tag = call.local_tag.clone();
+        let transport = call.peer.0;
+        match answer {
+            Ok(sdp) => {
+                call.local_sdp = sdp.clone();
+                let mut resp = response_for(&req, 200, Some(&tag));
+                resp.headers.push("Contact", self.contact(transport));
+                self.respond(now, &key, &mut resp, &sdp, Some("application/sdp"));
+            }
+            Err(status) => {
+                let status = if (400..700).contains(&status) {
+                    status
+                } else {
+                    488
+                };
+                let mut resp = response_for(&req, status, Some(&tag));
+                self.respond(now, &key, &mut resp, &[], None);
+            }
         }
         self.flush_tx();
         Ok(())

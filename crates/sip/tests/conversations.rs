@@ -425,3 +425,96 @@ fn register_is_challenged_refreshed_and_rechallenged_in_virtual_time() {
         "no preemptive refresh with nc=2"
     );
 }
+
+#[test]
+fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
+    let mut p = Pair::new(NetEm::clean(9));
+    let call = p.call();
+    p.run_for(Duration::from_secs(1));
+    let incoming = p.incoming().unwrap();
+    let now = p.clock.now();
+    p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
+    p.run_for(Duration::from_secs(2));
+    assert_eq!(established(&p.a_events), 1);
+    // B's side of the dialog, read from its 200 OK on the wire.
+    let ok = p
+        .net
+        .log
+        .iter()
+        .find(|d| d.from == addr(B) && d.payload.starts_with(b"SIP/2.0 200"))
+        .map(|d| Message::parse(&d.payload).unwrap())
+        .unwrap();
+    let h = ok.headers();
+    let reinvite = |branch: &str, cseq: u32, body: &str| {
+        format!(
+            "INVITE sip:alice@{A} SIP/2.0\r\nVia: SIP/2.0/UDP {B};branch=z9hG4bK{branch}\r\n\
+             Max-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} INVITE\r\n\
+             Contact: <sip:bob@{B}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+            h.get("To").unwrap(),
+            h.get("From").unwrap(),
+            h.get("Call-ID").unwrap(),
+            body.len()
+        )
+    };
+    let hold = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+    let now = p.clock.now();
+    p.a.handle_datagram(
+        now,
+        Transport::Udp,
+        addr(B),
+        reinvite("r1", 10, hold).as_bytes(),
+    );
+    p.flush();
+    let offer = p.a_events.iter().find_map(|e| match e {
+        Event::Reoffer { call: c, offer } if *c == call => Some(offer.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        offer.as_deref(),
+        Some(hold.as_bytes()),
+        "the offer reaches the application"
+    );
+    let sent_200 = |p: &Pair| count_sent(&p.net, A, "SIP/2.0 200");
+    let before = sent_200(&p);
+    // A second offer while the first is unanswered: 491 Request Pending.
+    p.a.handle_datagram(
+        now,
+        Transport::Udp,
+        addr(B),
+        reinvite("r2", 11, hold).as_bytes(),
+    );
+    p.flush();
+    assert_eq!(count_sent(&p.net, A, "SIP/2.0 491"), 1);
+    assert_eq!(
+        sent_200(&p),
+        before,
+        "nothing answered before the application does"
+    );
+    let answer = b"v=0\r\na=recvonly\r\n".to_vec();
+    p.a.answer_reoffer(now, call, Ok(answer.clone())).unwrap();
+    p.flush();
+    let ok = p
+        .net
+        .log
+        .iter()
+        .rev()
+        .find(|d| d.from == addr(A) && d.payload.starts_with(b"SIP/2.0 200"))
+        .unwrap();
+    assert!(ok.payload.ends_with(&answer), "our answer is in the 200");
+    assert!(
+        p.a.answer_reoffer(now, call, Ok(Vec::new())).is_err(),
+        "nothing is pending any more"
+    );
+    // A later offer we cannot accept is refused; the call goes on.
+    p.a.handle_datagram(
+        now,
+        Transport::Udp,
+        addr(B),
+        reinvite("r3", 12, hold).as_bytes(),
+    );
+    p.flush();
+    p.a.answer_reoffer(now, call, Err(488)).unwrap();
+    p.flush();
+    assert_eq!(count_sent(&p.net, A, "SIP/2.0 488"), 1);
+    assert!(ended(&p.a_events).is_none());
+}
