@@ -69,6 +69,8 @@ impl Agent {
     /// Starts the CLI with extra environment variables.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Agent {
         let mut cmd = Command::new(cli_path());
+        // No sound card unless a test asks for one (SWITCHBOARD_AUDIO=device).
+        cmd.env("SWITCHBOARD_AUDIO", "none");
         cmd.arg("--events")
             .args(args)
             .stdin(Stdio::piped())

@@ -128,3 +128,72 @@ fn a_broken_microphone_file_is_refused_at_start_with_a_clear_reason() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.wav") && err.contains("WAV"), "{err}");
 }
+
+/// The callee plays the call on the sound card (the headless PulseAudio null
+/// sink set up by the test command); `parecord` records the card's monitor.
+#[test]
+fn the_callee_hears_the_call_on_the_sound_card() {
+    let has_pulse = std::process::Command::new("pactl")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_pulse {
+        assert!(
+            std::env::var_os("SWITCHBOARD_REQUIRE_AUDIO").is_none(),
+            "no PulseAudio although the test command set one up"
+        );
+        eprintln!("\n*** SKIPPED: no PulseAudio (run scripts/headless-audio.sh) ***\n");
+        return;
+    }
+    let dir = temp_dir("audio-card");
+    let mic = dir.join("said.wav");
+    let rec = dir.join("card.wav");
+    write_test_signal(&mic, 16_000, 4.0);
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut desk = Agent::start_with_env(
+        &["--bind", &bind, "--user", "desk", "listen", "--auto-answer"],
+        &[("SWITCHBOARD_AUDIO", "device")],
+    );
+    desk.wait_for("listening", WAIT);
+    let mut recorder = switchboard_interop::Guard(
+        std::process::Command::new("parecord")
+            .args([
+                "--device=switchboard_null.monitor",
+                "--file-format=wav",
+                "--rate=16000",
+                "--channels=1",
+            ])
+            .arg(&rec)
+            .spawn()
+            .expect("parecord (pulseaudio-utils)"),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let mic_arg = mic.to_string_lossy().into_owned();
+    let mut caller = Agent::start(&[
+        "--bind",
+        &format!("127.0.0.1:{}", free_port()),
+        "--codecs",
+        "pcmu",
+        "--mic",
+        &mic_arg,
+        "call",
+        &format!("sip:desk@{bind}"),
+    ]);
+    caller.wait_for("ended", Duration::from_secs(15));
+    let failures = desk.count("command_failed");
+    assert_eq!(failures, 0, "the card opened: {:?}", desk.seen);
+    std::thread::sleep(Duration::from_millis(1000));
+    switchboard_interop::signal(i32::try_from(recorder.0.id()).unwrap_or(0), libc::SIGINT);
+    let _ = switchboard_interop::wait_child(&mut recorder.0, Duration::from_secs(5));
+    let said = read_wav_8k(&mic);
+    let got = read_wav_8k(&rec);
+    // Capture through PulseAudio starts late (1-2 s), so look for a second of
+    // the later part of what was said anywhere in the recording.
+    let middle = said.get(16_000..26_000).unwrap_or(&[]);
+    let (lag, corr) = find_in(middle, &got, got.len());
+    eprintln!("sound card: correlation {corr:.3} at lag {lag}");
+    assert!(
+        corr > 0.8,
+        "the card played something else (correlation {corr})"
+    );
+}

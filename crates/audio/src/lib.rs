@@ -11,6 +11,7 @@
 //! file behaves like a device: what the speaker file holds is what a headset
 //! would have played, silence and concealment included.
 //!
+//! - [`device`]: sound cards through cpal (headset, speakers), behind lock-free rings.
 //! - [`wav`]: file microphone and speaker (hound).
 //! - [`Level`]: a peak/RMS level meter per direction.
 #![deny(unsafe_code)]
@@ -22,6 +23,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod device;
 pub mod wav;
 
 /// What went wrong with an audio file or device.
@@ -36,6 +38,8 @@ pub enum AudioError {
     Unsupported(PathBuf, String),
     /// The rate cannot be converted.
     Rate(u32, u32),
+    /// A sound device could not be found or opened.
+    Device(String),
 }
 
 impl fmt::Display for AudioError {
@@ -47,6 +51,7 @@ impl fmt::Display for AudioError {
                 write!(f, "{}: unsupported WAV format ({e})", p.display())
             }
             AudioError::Rate(a, b) => write!(f, "cannot convert {a} Hz to {b} Hz"),
+            AudioError::Device(e) => write!(f, "audio device: {e}"),
         }
     }
 }

@@ -27,6 +27,10 @@ pub(crate) struct Audio {
     pub(crate) mic: Option<std::path::PathBuf>,
     /// WAV file as speaker.
     pub(crate) speaker: Option<std::path::PathBuf>,
+    /// Microphone device name (part of it).
+    pub(crate) input_device: Option<String>,
+    /// Speaker device name (part of it).
+    pub(crate) output_device: Option<String>,
 }
 
 /// `[sip]`.

@@ -16,15 +16,16 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use switchboard_engine::{
-    AccountConfig, Codec, Command, Engine, EngineConfig, EngineEvent, events::EventKind,
+    AccountConfig, Codec, Command, DeviceNames, Engine, EngineConfig, EngineEvent,
+    events::EventKind,
 };
 use tokio::io::AsyncBufReadExt;
 
 /// Switchboard's headless SIP user agent.
 ///
 /// Calls carry real audio (Opus, PCMU, PCMA; RFC 4733 DTMF). Without --mic
-/// the microphone is silent and without --speaker what is heard is discarded:
-/// headset devices come with the desktop.
+/// and --speaker the sound card is used (the system default, or
+/// --mic-device/--speaker-device); --no-devices runs with no sound card.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard-cli", version)]
 struct Cli {
@@ -59,6 +60,16 @@ struct Cli {
     /// hangs up when the file ends).
     #[arg(long, global = true)]
     mic: Option<PathBuf>,
+    /// Microphone device (part of its name; default: the system input).
+    #[arg(long, global = true)]
+    mic_device: Option<String>,
+    /// Speaker device (part of its name; default: the system output).
+    #[arg(long, global = true)]
+    speaker_device: Option<String>,
+    /// Use no sound card (load generation; also SWITCHBOARD_AUDIO=none):
+    /// sides without a file are silent or discarded.
+    #[arg(long, global = true)]
+    no_devices: bool,
     /// WAV file that records what the speaker plays (16-bit mono at the codec rate).
     #[arg(long, global = true)]
     speaker: Option<PathBuf>,
@@ -182,6 +193,14 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         codecs,
         mic,
         speaker: cli.speaker.clone().or(audio.speaker),
+        devices: {
+            let off = cli.no_devices
+                || std::env::var("SWITCHBOARD_AUDIO").is_ok_and(|v| v.eq_ignore_ascii_case("none"));
+            (!off).then(|| DeviceNames {
+                input: cli.mic_device.clone().or(audio.input_device),
+                output: cli.speaker_device.clone().or(audio.output_device),
+            })
+        },
     })
 }
 

@@ -95,6 +95,7 @@ struct Driver {
     codecs: Vec<switchboard_codec::Codec>,
     mic: Option<std::path::PathBuf>,
     speaker: Option<std::path::PathBuf>,
+    devices: Option<crate::DeviceNames>,
     notes_tx: mpsc::UnboundedSender<MediaNote>,
     seed: u64,
     stopping: Option<Instant>,
@@ -228,6 +229,7 @@ impl Engine {
             config.codecs.clone()
         };
         let (mic, speaker) = (config.mic.clone(), config.speaker.clone());
+        let devices = config.devices.clone();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -260,6 +262,7 @@ impl Engine {
                         codecs,
                         mic,
                         speaker,
+                        devices,
                         notes_tx,
                         seed,
                         stopping: None,
@@ -540,6 +543,7 @@ impl Driver {
         let paths = AudioPaths {
             mic: self.mic.clone(),
             speaker,
+            devices: self.devices.clone(),
         };
         let started = session
             .map_err(|e| e.to_string())

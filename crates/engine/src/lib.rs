@@ -64,11 +64,24 @@ pub struct EngineConfig {
     pub account: Option<AccountConfig>,
     /// Codecs in preference order.
     pub codecs: Vec<Codec>,
-    /// A WAV file used as every call's microphone (else silence until devices land).
+    /// A WAV file used as every call's microphone (else the sound card).
     pub mic: Option<PathBuf>,
     /// A WAV file receiving what each call plays (the second call at once
-    /// writes `NAME-2.wav`, and so on); else the audio is discarded.
+    /// writes `NAME-2.wav`, and so on); else the sound card plays it.
     pub speaker: Option<PathBuf>,
+    /// The sound card for the sides without a file; `None`: no audio device
+    /// (headless load generation, tests).
+    pub devices: Option<DeviceNames>,
+}
+
+/// Which sound devices to use: a case-insensitive part of their names, or the
+/// system default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceNames {
+    /// Microphone (headset input).
+    pub input: Option<String>,
+    /// Speaker (headset output).
+    pub output: Option<String>,
 }
 
 /// Commands to the engine.

@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use switchboard_audio::device::DeviceIo;
 use switchboard_audio::wav::{WavSink, WavSource};
+use switchboard_codec::resample::FrameResampler;
 use switchboard_media::session::{MediaEvent, RtpSession, Stats};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -49,11 +51,60 @@ pub(crate) enum MediaNote {
     },
 }
 
-/// Where a call's audio comes from and goes to.
+/// Where a call's audio comes from and goes to: a file, the sound card
+/// (`devices`, by name or the default), or nothing.
 #[derive(Debug, Default)]
 pub(crate) struct AudioPaths {
     pub(crate) mic: Option<PathBuf>,
     pub(crate) speaker: Option<PathBuf>,
+    pub(crate) devices: Option<crate::DeviceNames>,
+}
+
+/// The sound card of a call and the converters to and from the codec rate.
+struct Card {
+    io: DeviceIo,
+    names: crate::DeviceNames,
+    to_codec: FrameResampler,
+    from_codec: FrameResampler,
+    dev_in: Vec<i16>,
+    dev_out: Vec<i16>,
+}
+
+impl Card {
+    fn open(names: &crate::DeviceNames, codec_rate: u32) -> Result<Card, String> {
+        let io = DeviceIo::open(names.input.as_deref(), names.output.as_deref())
+            .map_err(|e| e.to_string())?;
+        let to_codec =
+            FrameResampler::new(io.input_rate(), codec_rate).map_err(|e| e.to_string())?;
+        let from_codec =
+            FrameResampler::new(codec_rate, io.output_rate()).map_err(|e| e.to_string())?;
+        Ok(Card {
+            dev_in: vec![0; to_codec.input_frame()],
+            dev_out: vec![0; from_codec.output_frame()],
+            io,
+            names: names.clone(),
+            to_codec,
+            from_codec,
+        })
+    }
+
+    /// One microphone frame at the codec rate (backlog bounded to 60 ms).
+    fn read(&mut self, out: &mut [i16]) {
+        let n = self.dev_in.len();
+        self.io.read(&mut self.dev_in, 3 * n);
+        if self.to_codec.process(&self.dev_in, out).is_err() {
+            out.fill(0);
+        }
+    }
+
+    /// One speaker frame from the codec rate (at most 120 ms queued: the pulse
+    /// plugin pulls in large periods).
+    fn write(&mut self, frame: &[i16]) {
+        if self.from_codec.process(frame, &mut self.dev_out).is_ok() {
+            let n = self.dev_out.len();
+            self.io.write(&self.dev_out, 6 * n);
+        }
+    }
 }
 
 /// The driver's handle on a pump.
@@ -88,6 +139,20 @@ pub(crate) fn start(
         Some(p) => Some(WavSink::create(p, rate).map_err(|e| e.to_string())?),
         None => None,
     };
+    // The sound card serves whichever side has no file.
+    let card = match &paths.devices {
+        Some(names) if mic.is_none() || speaker.is_none() => match Card::open(names, rate) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let _ = notes.send(MediaNote::Failed {
+                    call,
+                    error: format!("no sound card, the call goes on without audio: {e}"),
+                });
+                None
+            }
+        },
+        _ => None,
+    };
     let to_tokio = |s: StdUdp| -> Result<UdpSocket, String> {
         s.set_nonblocking(true).map_err(|e| e.to_string())?;
         UdpSocket::from_std(s).map_err(|e| e.to_string())
@@ -100,6 +165,7 @@ pub(crate) fn start(
     let (tx, rx) = mpsc::unbounded_channel();
     let stats = Arc::new(Mutex::new(Stats::default()));
     let pump = Pump {
+        card,
         call,
         rtp,
         rtcp,
@@ -117,6 +183,7 @@ pub(crate) fn start(
 }
 
 struct Pump {
+    card: Option<Card>,
     call: u64,
     rtp: UdpSocket,
     rtcp: Option<UdpSocket>,
@@ -163,8 +230,12 @@ impl Pump {
                                 ended = true;
                             }
                         },
-                        None => mic_frame.fill(0),
+                        None => match self.card.as_mut() {
+                            Some(c) => c.read(&mut mic_frame),
+                            None => mic_frame.fill(0),
+                        },
                     }
+                    self.check_card();
                     let mic_time = wall();
                     self.session.send_frame(now, &mic_frame);
                     if !started {
@@ -245,6 +316,35 @@ impl Pump {
     fn play(&mut self, now: Instant, out: &mut [i16]) {
         self.session.poll_playout(now, out);
         self.write_speaker(out);
+        if self.speaker.is_none()
+            && let Some(c) = self.card.as_mut()
+        {
+            c.write(out);
+        }
+    }
+
+    /// A card that failed (headset unplugged) is replaced by the default one;
+    /// the call goes on.
+    fn check_card(&mut self) {
+        let failed = self.card.as_ref().is_some_and(|c| c.io.failed());
+        if !failed {
+            return;
+        }
+        let rate = self.session.codec().sample_rate();
+        let lost = self.card.take().map(|c| c.names).unwrap_or_default();
+        let msg = match Card::open(&crate::DeviceNames::default(), rate) {
+            Ok(c) => {
+                let (i, o) = c.io.names();
+                let m = format!("audio device {lost:?} failed; now using {i:?} / {o:?}");
+                self.card = Some(c);
+                m
+            }
+            Err(e) => format!("audio device {lost:?} failed and no default device opens: {e}"),
+        };
+        let _ = self.notes.send(MediaNote::Failed {
+            call: self.call,
+            error: msg,
+        });
     }
 
     fn write_speaker(&mut self, samples: &[i16]) {
