@@ -289,6 +289,7 @@ impl Baresip {
              rtp_ports\t{rtp}-{}\n\
              module_path\t/usr/lib/baresip/modules\n\
              module\tg711.so\n\
+             module\tg722.so\n\
              module\topus.so\n\
              module\tausine.so\n\
              module\taufile.so\n\

@@ -82,6 +82,11 @@ fn pcma_audio_arrives_as_it_was_said() {
 }
 
 #[test]
+fn g722_audio_arrives_as_it_was_said() {
+    call_with_audio("g722");
+}
+
+#[test]
 fn opus_audio_arrives_as_it_was_said() {
     call_with_audio("opus");
 }

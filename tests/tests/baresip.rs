@@ -310,6 +310,16 @@ mod audio {
     }
 
     #[test]
+    fn g722_audio_reaches_baresip() {
+        we_call_baresip("g722", "G722");
+    }
+
+    #[test]
+    fn g722_audio_from_baresip_reaches_us() {
+        baresip_calls_us("g722", "G722");
+    }
+
+    #[test]
     fn pcmu_audio_from_baresip_reaches_us() {
         baresip_calls_us("pcmu", "PCMU");
     }

@@ -7,6 +7,7 @@
 //!
 //! - [`g711`]: µ-law and A-law, bit-exact with the ITU-T G.191 reference, with
 //!   pitch-repetition concealment.
+//! - [`g722`]: G.722 at 64 kbit/s (16 kHz wideband), written from the Recommendation.
 //! - [`opus`](mod@opus): libopus through the `opus` crate; 48 kHz mono, 20 ms,
 //!   in-band FEC on, complexity configurable; concealment and FEC recovery
 //!   come from libopus.
@@ -23,6 +24,7 @@
 use std::fmt;
 
 pub mod g711;
+pub mod g722;
 pub mod opus;
 pub mod resample;
 
@@ -33,27 +35,31 @@ pub enum Codec {
     Pcmu,
     /// G.711 A-law.
     Pcma,
+    /// G.722 at 64 kbit/s, 16 kHz wideband.
+    G722,
     /// Opus, wideband voice (RFC 7587).
     Opus,
 }
 
 impl Codec {
     /// All codecs in the default preference order.
-    pub const ALL: [Codec; 3] = [Codec::Opus, Codec::Pcmu, Codec::Pcma];
+    pub const ALL: [Codec; 4] = [Codec::Opus, Codec::G722, Codec::Pcmu, Codec::Pcma];
 
     /// The SDP encoding name (`a=rtpmap`).
     pub fn encoding_name(self) -> &'static str {
         match self {
             Codec::Pcmu => "PCMU",
             Codec::Pcma => "PCMA",
+            Codec::G722 => "G722",
             Codec::Opus => "opus",
         }
     }
 
-    /// The RTP clock rate written in SDP (Opus always says 48000).
+    /// The RTP clock rate written in SDP (Opus always says 48000; G.722 says
+    /// 8000 for historical reasons although it samples at 16 kHz, RFC 3551).
     pub fn clock_rate(self) -> u32 {
         match self {
-            Codec::Pcmu | Codec::Pcma => 8000,
+            Codec::Pcmu | Codec::Pcma | Codec::G722 => 8000,
             Codec::Opus => 48000,
         }
     }
@@ -70,6 +76,7 @@ impl Codec {
     pub fn sample_rate(self) -> u32 {
         match self {
             Codec::Pcmu | Codec::Pcma => 8000,
+            Codec::G722 => 16000,
             Codec::Opus => 48000,
         }
     }
@@ -79,6 +86,7 @@ impl Codec {
         match self {
             Codec::Pcmu => Some(0),
             Codec::Pcma => Some(8),
+            Codec::G722 => Some(9),
             Codec::Opus => None,
         }
     }
@@ -98,6 +106,7 @@ impl Codec {
         match name.to_ascii_lowercase().as_str() {
             "pcmu" | "g711u" | "ulaw" => Some(Codec::Pcmu),
             "pcma" | "g711a" | "alaw" => Some(Codec::Pcma),
+            "g722" => Some(Codec::G722),
             "opus" => Some(Codec::Opus),
             _ => None,
         }
@@ -108,6 +117,7 @@ impl Codec {
         Ok(match self {
             Codec::Pcmu => Box::new(g711::G711Encoder::new(g711::Law::Mu)),
             Codec::Pcma => Box::new(g711::G711Encoder::new(g711::Law::A)),
+            Codec::G722 => Box::new(g722::G722Encoder::new()),
             Codec::Opus => Box::new(opus::OpusEncoder::new(settings)?),
         })
     }
@@ -117,6 +127,7 @@ impl Codec {
         Ok(match self {
             Codec::Pcmu => Box::new(g711::G711Decoder::new(g711::Law::Mu)),
             Codec::Pcma => Box::new(g711::G711Decoder::new(g711::Law::A)),
+            Codec::G722 => Box::new(g722::G722Decoder::new()),
             Codec::Opus => Box::new(opus::OpusDecoder::new()?),
         })
     }
@@ -127,6 +138,7 @@ impl fmt::Display for Codec {
         f.write_str(match self {
             Codec::Pcmu => "pcmu",
             Codec::Pcma => "pcma",
+            Codec::G722 => "g722",
             Codec::Opus => "opus",
         })
     }

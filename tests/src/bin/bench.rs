@@ -384,7 +384,7 @@ fn run_switchboard(
     let offset = callee_started["speaker_start"].as_f64().unwrap_or(0.0)
         - started["mic_start"].as_f64().unwrap_or(0.0);
     let delay = (corr > 0.3).then(|| (offset + lag as f64 / 8000.0) * 1000.0);
-    let (reference, rate) = if codec == "opus" {
+    let (reference, rate) = if codec == "opus" || codec == "g722" {
         (refs.1, 16_000)
     } else {
         (refs.0, 8_000)
@@ -469,7 +469,7 @@ fn run_baresip(
     let said = read_wav_8k(refs.0);
     let got = read_wav_8k(&heard);
     let (lag, _) = find_in(&said, &got, 8000);
-    let (reference, rate) = if codec == "opus" {
+    let (reference, rate) = if codec == "opus" || codec == "g722" {
         (refs.1, 16_000)
     } else {
         (refs.0, 8_000)
@@ -503,7 +503,7 @@ fn main() {
     let secs: u32 = value("--secs").and_then(|v| v.parse().ok()).unwrap_or(12);
     let peers = has("--peers");
     let codecs: Vec<String> = value("--codecs")
-        .unwrap_or_else(|| "pcmu,opus".into())
+        .unwrap_or_else(|| "pcmu,g722,opus".into())
         .split(',')
         .map(str::to_owned)
         .collect();
