@@ -758,6 +758,10 @@ impl Driver {
                     stats,
                 }
             }
+            Event::Dtmf { call, key } => EventKind::Dtmf {
+                call: call.0,
+                digit: key.to_string(),
+            },
             Event::Reoffer { call, offer } => {
                 let Some(info) = self.calls.get_mut(&call.0) else {
                     let _ = self.ua.answer_reoffer(Instant::now(), call, Err(481));

@@ -159,6 +159,13 @@ pub enum Event {
         /// The offered SDP.
         offer: Vec<u8>,
     },
+    /// A DTMF key arrived in a SIP INFO request.
+    Dtmf {
+        /// Handle.
+        call: CallHandle,
+        /// The key: 0-9, *, #, A-D.
+        key: char,
+    },
     /// The call is over.
     Ended {
         /// Handle.
@@ -447,6 +454,35 @@ fn response_destination(via: &Via, transport: Transport, source: SocketAddr) -> 
     SocketAddr::new(source.ip(), port)
 }
 
+/// The key of a DTMF INFO body: `application/dtmf-relay` (`Signal=5`) or
+/// `application/dtmf` (`5`).
+fn info_dtmf(req: &Request) -> Option<char> {
+    let ct = req.headers.get("Content-Type")?.to_ascii_lowercase();
+    let body = std::str::from_utf8(&req.body).ok()?;
+    let raw = if ct.starts_with("application/dtmf-relay") {
+        body.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("signal").then(|| v.trim())
+        })?
+    } else if ct.starts_with("application/dtmf") {
+        body.trim()
+    } else {
+        return None;
+    };
+    let key = match raw {
+        "10" => '*',
+        "11" => '#',
+        _ => {
+            let mut chars = raw.chars();
+            let c = chars.next()?.to_ascii_uppercase();
+            if chars.next().is_some() {
+                return None;
+            }
+            c
+        }
+    };
+    matches!(key, '0'..='9' | '*' | '#' | 'A'..='D').then_some(key)
+}
 /// Builds a response to `req` (RFC 3261 §8.2.6).
 pub fn response_for(req: &Request, status: u16, to_tag: Option<&str>) -> Response {
     response_from_headers(&req.headers, status, to_tag)
@@ -772,7 +808,15 @@ impl UserAgent {
             let extra: Vec<(&str, String)> = match status {
                 405 => vec![("Allow", ALLOW.to_owned())],
                 415 => vec![
-                    ("Accept", "application/sdp".to_owned()),
+                    (
+                        "Accept",
+                        if req.method == Method::Info {
+                            "application/sdp, application/dtmf-relay, application/dtmf"
+                        } else {
+                            "application/sdp"
+                        }
+                        .to_owned(),
+                    ),
                     ("Accept-Encoding", "identity".to_owned()),
                 ],
                 420 => {
@@ -858,7 +902,8 @@ impl UserAgent {
             let mime = ct.split(';').next().unwrap_or("").trim();
             let ok = mime.eq_ignore_ascii_case("application/sdp")
                 || (req.method == Method::Info
-                    && mime.eq_ignore_ascii_case("application/dtmf-relay"))
+                    && (mime.eq_ignore_ascii_case("application/dtmf-relay")
+                        || mime.eq_ignore_ascii_case("application/dtmf")))
                 || req.method != Method::Invite && mime.is_empty();
             if !ok {
                 return Some(415);
@@ -1054,7 +1099,15 @@ impl UserAgent {
                 resp.headers.push("Contact", self.contact(transport));
                 self.respond(now, key, &mut resp, &sdp, Some("application/sdp"));
             }
-            Method::Info | Method::Options => self.answer_simple(now, key, 200, &[]),
+            Method::Info => {
+                // DTMF over SIP INFO (application/dtmf-relay or application/dtmf),
+                // the fallback for peers without RFC 4733.
+                if let Some(key) = info_dtmf(req) {
+                    self.events.push_back(Event::Dtmf { call: handle, key });
+                }
+                self.answer_simple(now, key, 200, &[]);
+            }
+            Method::Options => self.answer_simple(now, key, 200, &[]),
             _ => self.answer_simple(now, key, 405, &[("Allow", ALLOW.to_owned())]),
         }
     }

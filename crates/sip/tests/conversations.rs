@@ -518,3 +518,72 @@ fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
     assert_eq!(count_sent(&p.net, A, "SIP/2.0 488"), 1);
     assert!(ended(&p.a_events).is_none());
 }
+
+#[test]
+fn dtmf_in_sip_info_is_reported_and_answered() {
+    let mut p = Pair::new(NetEm::clean(11));
+    let call = p.call();
+    p.run_for(Duration::from_secs(1));
+    let incoming = p.incoming().unwrap();
+    let now = p.clock.now();
+    p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
+    p.run_for(Duration::from_secs(2));
+    let ok = p
+        .net
+        .log
+        .iter()
+        .find(|d| d.from == addr(B) && d.payload.starts_with(b"SIP/2.0 200"))
+        .map(|d| Message::parse(&d.payload).unwrap())
+        .unwrap();
+    let h = ok.headers();
+    let info = |cseq: u32, ct: &str, body: &str| {
+        format!(
+            "INFO sip:alice@{A} SIP/2.0\r\nVia: SIP/2.0/UDP {B};branch=z9hG4bKinfo{cseq}\r\n\
+             Max-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} INFO\r\n\
+             Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{body}",
+            h.get("To").unwrap(),
+            h.get("From").unwrap(),
+            h.get("Call-ID").unwrap(),
+            body.len()
+        )
+    };
+    let now = p.clock.now();
+    for (cseq, ct, body) in [
+        (20, "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"),
+        (21, "application/dtmf", "#"),
+        (
+            22,
+            "application/dtmf-relay",
+            "Signal=11\r\nDuration=100\r\n",
+        ),
+        (23, "application/dtmf-relay", "Signal=xyz\r\n"),
+        (24, "text/plain", "5"),
+    ] {
+        p.a.handle_datagram(
+            now,
+            Transport::Udp,
+            addr(B),
+            info(cseq, ct, body).as_bytes(),
+        );
+        p.flush();
+    }
+    let keys: String = p
+        .a_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Dtmf { call: c, key } if *c == call => Some(*key),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys, "5##");
+    assert_eq!(
+        count_sent(&p.net, A, "SIP/2.0 200"),
+        4,
+        "DTMF INFOs are answered 200"
+    );
+    assert_eq!(
+        count_sent(&p.net, A, "SIP/2.0 415"),
+        1,
+        "a text/plain INFO is refused"
+    );
+}
