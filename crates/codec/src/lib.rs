@@ -153,6 +153,10 @@ pub struct Settings {
     pub opus_bitrate: u32,
     /// Expected packet loss in percent (tunes Opus FEC).
     pub expected_loss_percent: u8,
+    /// The highest audio frequency worth coding for the peer, from its Opus
+    /// `maxplaybackrate` (8000 → narrowband, 12000 → mediumband, 16000 and
+    /// above → wideband, our ceiling for voice).
+    pub opus_max_playback_rate: u32,
 }
 
 impl Default for Settings {
@@ -161,6 +165,7 @@ impl Default for Settings {
             opus_complexity: 8,
             opus_bitrate: 48_000,
             expected_loss_percent: 5,
+            opus_max_playback_rate: 16_000,
         }
     }
 }

@@ -45,9 +45,12 @@ impl OpusEncoder {
         // Wideband voice (we ask peers for maxplaybackrate=16000): every bit
         // goes to 0–8 kHz, the encoder stays in SILK mode where in-band FEC
         // (LBRR) exists.
-        inner
-            .set_max_bandwidth(opus::Bandwidth::Wideband)
-            .map_err(lib)?;
+        let bandwidth = match settings.opus_max_playback_rate {
+            0..=8_000 => opus::Bandwidth::Narrowband,
+            8_001..=12_000 => opus::Bandwidth::Mediumband,
+            _ => opus::Bandwidth::Wideband,
+        };
+        inner.set_max_bandwidth(bandwidth).map_err(lib)?;
         Ok(OpusEncoder { inner })
     }
 }

@@ -74,6 +74,19 @@ pub struct Negotiated {
     pub ptime: u32,
     /// RTP and RTCP share one port.
     pub rtcp_mux: bool,
+    /// The peer's Opus `maxplaybackrate` (RFC 7587), if it gave one.
+    pub max_playback_rate: Option<u32>,
+}
+
+/// The `maxplaybackrate` of an Opus fmtp line.
+fn max_playback_rate(m: &Media, pt: u8) -> Option<u32> {
+    m.fmtp(pt)?.split(';').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("maxplaybackrate")
+            .then(|| v.trim().parse().ok())
+            .flatten()
+    })
 }
 
 /// Why no audio stream could be agreed (the UA answers 488 then).
@@ -289,6 +302,9 @@ pub fn answer(
             direction,
             ptime: m.ptime().unwrap_or(20),
             rtcp_mux,
+            max_playback_rate: (codec == Codec::Opus)
+                .then(|| max_playback_rate(m, pt))
+                .flatten(),
         });
     }
     match agreed {
@@ -333,6 +349,9 @@ pub fn accept_answer(
             .intersect(peer_direction(answer, m).reversed()),
         ptime: m.ptime().unwrap_or(20),
         rtcp_mux: m.has_attribute("rtcp-mux"),
+        max_playback_rate: (codec == Codec::Opus)
+            .then(|| max_playback_rate(m, pt))
+            .flatten(),
     })
 }
 
@@ -365,6 +384,21 @@ mod tests {
         assert_eq!(na.remote, Some("192.0.2.20:50000".parse().unwrap()));
         assert_eq!(na.direction, Direction::SendRecv);
         assert!(ans.to_string().contains("useinbandfec=1"));
+        assert_eq!(na.max_playback_rate, Some(16000), "ours, read by the peer");
+    }
+
+    #[test]
+    fn a_narrowband_opus_peer_is_noticed() {
+        let text = "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n\
+                    m=audio 5000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n\
+                    a=fmtp:96 maxplaybackrate=8000; useinbandfec=1\r\n";
+        let offer = SessionDescription::parse(text.as_bytes()).unwrap();
+        let (_, n) = answer(&local(&[Codec::Opus]), &offer).unwrap();
+        assert_eq!(
+            n.payload_type, 96,
+            "the peer's dynamic payload type is used"
+        );
+        assert_eq!(n.max_playback_rate, Some(8000));
     }
 
     #[test]

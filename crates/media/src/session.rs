@@ -198,9 +198,11 @@ impl RtpSession {
     pub fn new(now: Instant, config: SessionConfig) -> Result<RtpSession, SessionError> {
         let n = &config.negotiated;
         let codec = n.codec;
-        let encoder = codec
-            .encoder(&config.settings)
-            .map_err(SessionError::Codec)?;
+        let mut settings = config.settings;
+        if let Some(rate) = n.max_playback_rate {
+            settings.opus_max_playback_rate = rate;
+        }
+        let encoder = codec.encoder(&settings).map_err(SessionError::Codec)?;
         let decoder = codec.decoder().map_err(SessionError::Codec)?;
         let mut jitter = JitterBuffer::new(codec.clock_rate(), codec.frame_ticks());
         jitter.set_fec(codec == Codec::Opus);

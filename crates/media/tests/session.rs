@@ -30,6 +30,7 @@ fn session(clock: &VirtualClock, codec: Codec, remote: &str, ssrc: u32) -> RtpSe
                 direction: Direction::SendRecv,
                 ptime: 20,
                 rtcp_mux: true,
+                max_playback_rate: None,
             },
             ssrc,
             initial_sequence: 65_500, // wraps early in every test
@@ -336,6 +337,7 @@ fn on_hold_nothing_is_sent() {
         direction: Direction::RecvOnly,
         ptime: 20,
         rtcp_mux: true,
+        max_playback_rate: None,
     };
     a.update(&n, &Settings::default()).unwrap();
     a.send_frame(clock.now(), &[0; 160]);
