@@ -97,9 +97,13 @@ fn dtmf_keys_reach_the_other_side_in_order() {
     let mut desk = Agent::start(&["--bind", &bind, "--user", "desk", "listen", "--auto-answer"]);
     desk.wait_for("listening", WAIT);
     let caller_bind = format!("127.0.0.1:{}", free_port());
+    let feedback = temp_dir("dtmf-feedback").join("heard.wav");
+    let feedback_arg = feedback.to_string_lossy().into_owned();
     let mut caller = Agent::start(&[
         "--bind",
         &caller_bind,
+        "--speaker",
+        &feedback_arg,
         "call",
         &format!("sip:desk@{bind}"),
         "--dtmf",
@@ -116,6 +120,14 @@ fn dtmf_keys_reach_the_other_side_in_order() {
     assert_eq!(caller.wait_for("dtmf", WAIT)["digit"], "9");
     caller.command("hangup");
     caller.wait_for("ended", WAIT);
+    caller.wait_exit(WAIT);
+    // The caller heard its own keys as quiet feedback tones (the far end is silent).
+    let heard = read_wav_8k(&feedback);
+    let peak = heard.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(
+        peak > 1000.0,
+        "no key feedback in the caller's speaker (peak {peak})"
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@
 //!
 //! - [`device`]: sound cards through cpal (headset, speakers), behind lock-free rings.
 //! - [`wav`]: file microphone and speaker (hound).
+//! - [`tones`]: ringback, ring, call waiting, busy and DTMF feedback.
 //! - [`Level`]: a peak/RMS level meter per direction.
 #![deny(unsafe_code)]
 #![cfg_attr(
@@ -24,6 +25,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub mod device;
+pub mod tones;
 pub mod wav;
 
 /// What went wrong with an audio file or device.

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use switchboard_audio::device::DeviceIo;
+use switchboard_audio::tones::{Tone, ToneGenerator};
 use switchboard_audio::wav::{WavSink, WavSource};
 use switchboard_codec::resample::FrameResampler;
 use switchboard_media::session::{MediaEvent, RtpSession, Stats};
@@ -165,6 +166,8 @@ pub(crate) fn start(
     let (tx, rx) = mpsc::unbounded_channel();
     let stats = Arc::new(Mutex::new(Stats::default()));
     let pump = Pump {
+        feedback: std::collections::VecDeque::new(),
+        tone: None,
         card,
         call,
         rtp,
@@ -183,6 +186,9 @@ pub(crate) fn start(
 }
 
 struct Pump {
+    /// Keys whose feedback tone is still to be heard, and the one playing.
+    feedback: std::collections::VecDeque<char>,
+    tone: Option<ToneGenerator>,
     card: Option<Card>,
     call: u64,
     rtp: UdpSocket,
@@ -289,6 +295,7 @@ impl Pump {
                 }
                 c = commands.recv() => match c {
                     Some(MediaCmd::Dtmf(keys)) => {
+                        self.feedback.extend(keys.chars().filter(|k| Tone::dtmf(*k).is_some()));
                         if self.session.send_dtmf(&keys, 100) == 0 {
                             let _ = self.notes.send(MediaNote::Failed {
                                 call: self.call,
@@ -312,9 +319,28 @@ impl Pump {
         }
     }
 
-    /// One playout frame to the speaker.
+    /// One playout frame to the speaker, with the feedback tone of keys the
+    /// agent pressed mixed in (quietly, as a phone does).
     fn play(&mut self, now: Instant, out: &mut [i16]) {
         self.session.poll_playout(now, out);
+        if self.tone.as_ref().is_none_or(ToneGenerator::is_done)
+            && let Some(k) = self.feedback.pop_front()
+        {
+            let rate = self.session.codec().sample_rate();
+            self.tone = Tone::dtmf(k).map(|t| ToneGenerator::new(t, rate));
+        }
+        if let Some(g) = self.tone.as_mut()
+            && !g.is_done()
+        {
+            let mut beep = [0i16; 960];
+            let n = out.len().min(beep.len());
+            if let Some(b) = beep.get_mut(..n) {
+                g.fill(b);
+            }
+            for (o, b) in out.iter_mut().zip(beep.iter()) {
+                *o = o.saturating_add(*b);
+            }
+        }
         self.write_speaker(out);
         if self.speaker.is_none()
             && let Some(c) = self.card.as_mut()
