@@ -7,7 +7,18 @@ fn main() {
     let codec = Codec::from_name(&a[1]).expect("codec");
     let mut r = hound::WavReader::open(&a[2]).expect("in");
     let pcm: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
-    let every: usize = a[4].parse().unwrap();
+    // N: lose every Nth frame; rP: lose P percent at random (seeded).
+    let (every, random): (usize, f64) = match a[4].strip_prefix('r') {
+        Some(p) => (0, p.parse::<f64>().unwrap() / 100.0),
+        None => (a[4].parse().unwrap(), 0.0),
+    };
+    let mut seed: u64 = 0x5EED;
+    let mut unit = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
     let fec = a.get(5).is_some();
     let spec = hound::WavSpec {
         channels: 1,
@@ -30,7 +41,8 @@ fn main() {
         .collect();
     let mut out = vec![0i16; n];
     for (i, p) in frames.iter().enumerate() {
-        if every > 0 && i % every == every - 1 {
+        let lost = (every > 0 && i % every == every - 1) || (random > 0.0 && unit() < random);
+        if lost {
             if fec && i + 1 < frames.len() {
                 dec.recover(&frames[i + 1], &mut out).unwrap();
             } else {

@@ -243,8 +243,8 @@ impl Plc {
     /// Records a decoded frame (smoothing the join if it follows a loss).
     pub fn good_frame(&mut self, frame: &mut [i16]) {
         if self.lost > 0 {
-            // 4 ms, plus 4 ms per 10 ms lost, at most 10 ms (as G.711 Appendix I).
-            let ola = (RESUME_OLA + RESUME_OLA * (self.lost / 80)).min(80);
+            // 4 ms (longer fades measured worse with PESQ on speech).
+            let ola = RESUME_OLA;
             let n = ola.min(frame.len());
             for i in 0..n {
                 let synth = f32::from(self.next_synthetic());
