@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Call quality and cost on loopback: Switchboard (and with --peers, baresip)
+# Call quality and cost on loopback: Switchboard (and with --peers, baresip and PJSIP)
 # through an impairment relay. Prints a table; see docs/performance.md.
 # Usage: scripts/bench.sh [--peers] [--secs N] [--codecs pcmu,opus]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh bench
-python3 -c "import pesq, numpy" 2>/dev/null || python3 -m pip install -q pesq numpy \
-  || python3 -m pip install -q --break-system-packages pesq numpy
+python3 -c "import pesq, numpy, pjsua2" 2>/dev/null || python3 -m pip install -q pesq numpy pjsua2-python \
+  || python3 -m pip install -q --break-system-packages pesq numpy pjsua2-python
 cargo build --release -p switchboard-cli -p switchboard-interop --bin switchboard-cli --bin bench
 exec target/release/bench "$@"

@@ -491,6 +491,131 @@ fn has_flag(f: &str) -> bool {
     std::env::args().any(|a| a == f)
 }
 
+/// A PJSIP agent (tests/peers/pjsua_agent.py) with its JSON-line events.
+struct Pjsua {
+    child: std::process::Child,
+    events: std::sync::mpsc::Receiver<serde_json::Value>,
+}
+
+impl Pjsua {
+    fn start(args: &[&str]) -> Pjsua {
+        use std::io::BufRead;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/pjsua_agent.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with pjsua2 (scripts/bench.sh installs pjsua2-python)");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str(&line)
+                    && tx.send(v).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Pjsua { child, events: rx }
+    }
+
+    fn wait_for(&mut self, name: &str, timeout: Duration) -> Option<serde_json::Value> {
+        let until = Instant::now() + timeout;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(v) if v["event"] == name => return Some(v),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+impl Drop for Pjsua {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_pjsip(dir: &Path, net: Net, secs: u32, refs: (&Path, &Path)) -> Option<Row> {
+    let mic16 = dir.join("mic-16k-mono.wav");
+    if !mic16.exists() {
+        sox(&[
+            refs.1.to_str().unwrap_or(""),
+            "-r",
+            "16000",
+            "-c",
+            "1",
+            mic16.to_str().unwrap_or(""),
+        ]);
+    }
+    let heard = dir.join(format!(
+        "pjsip-{}.wav",
+        net.name.split(' ').next().unwrap_or("x")
+    ));
+    let callee_port = free_port();
+    let secs_s = secs.to_string();
+    let mut callee = Pjsua::start(&[
+        "callee",
+        "--port",
+        &callee_port.to_string(),
+        "--file",
+        heard.to_str().unwrap_or(""),
+        "--secs",
+        &(secs + 5).to_string(),
+    ]);
+    std::thread::sleep(Duration::from_millis(800));
+    let relay = Relay::start(SocketAddr::from(([127, 0, 0, 1], callee_port)), net, 0x5EED);
+    let target = format!("sip:pjsua@127.0.0.1:{}", relay.sip_port);
+    let mut caller = Pjsua::start(&[
+        "caller",
+        "--port",
+        &free_port().to_string(),
+        "--file",
+        mic16.to_str().unwrap_or(""),
+        "--target",
+        &target,
+        "--secs",
+        &secs_s,
+    ]);
+    let started = caller.wait_for("media_started", Duration::from_secs(10))?;
+    let callee_started = callee.wait_for("media_started", Duration::from_secs(10))?;
+    let pid = callee.child.id();
+    let (cpu0, _) = cpu_and_rss(pid);
+    let t0 = Instant::now();
+    callee.wait_for("ended", Duration::from_secs(u64::from(secs) + 15))?;
+    let call_secs = t0.elapsed().as_secs_f64();
+    let (cpu1, rss_kb) = cpu_and_rss(pid);
+    std::thread::sleep(Duration::from_millis(500));
+    drop(caller);
+    drop(callee);
+    drop(relay);
+    let said = read_wav_8k(refs.0);
+    let got = read_wav_8k(&heard);
+    let (lag, corr) = find_in(&said, &got, 4000);
+    let offset = callee_started["speaker_start"].as_f64().unwrap_or(0.0)
+        - started["mic_start"].as_f64().unwrap_or(0.0);
+    let deg = dir.join(format!(
+        "deg-pjsip-{}.wav",
+        net.name.split(' ').next().unwrap_or("x")
+    ));
+    aligned(&heard, lag, 8000, &deg);
+    Some(Row {
+        agent: "PJSIP 2.15",
+        codec: "pcmu".into(),
+        net: net.name,
+        delay_ms: (corr > 0.3).then(|| (offset + lag as f64 / 8000.0) * 1000.0),
+        pesq: pesq(refs.0, &deg, 8000),
+        cpu_percent: (cpu1 - cpu0) / call_secs * 100.0,
+        rss_mb: rss_kb as f64 / 1024.0,
+    })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let has = |f: &str| args.iter().any(|a| a == f);
@@ -520,6 +645,16 @@ fn main() {
                 let row = run_baresip(&dir, codec, net, secs, &mic, (&ref8, &ref16));
                 print_row(&row);
                 rows.push(row);
+                // The pjsua2 wheel has no Opus or G.722 worth comparing: PCMU only.
+                if codec == "pcmu" {
+                    match run_pjsip(&dir, net, secs, (&ref8, &ref16)) {
+                        Some(row) => {
+                            print_row(&row);
+                            rows.push(row);
+                        }
+                        None => eprintln!("PJSIP run failed ({})", net.name),
+                    }
+                }
             }
         }
     }
