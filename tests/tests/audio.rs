@@ -214,3 +214,53 @@ fn the_callee_hears_the_call_on_the_sound_card() {
         "the card played something else (correlation {corr})"
     );
 }
+
+#[test]
+fn level_meters_show_who_is_speaking() {
+    let dir = temp_dir("audio-levels");
+    let mic = dir.join("said.wav");
+    write_test_signal(&mic, 8_000, 2.0);
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut desk = Agent::start(&[
+        "--bind",
+        &bind,
+        "--user",
+        "desk",
+        "--levels",
+        "listen",
+        "--auto-answer",
+    ]);
+    desk.wait_for("listening", WAIT);
+    let mic_arg = mic.to_string_lossy().into_owned();
+    let mut caller = Agent::start(&[
+        "--bind",
+        &format!("127.0.0.1:{}", free_port()),
+        "--levels",
+        "--mic",
+        &mic_arg,
+        "call",
+        &format!("sip:desk@{bind}"),
+    ]);
+    caller.wait_for("ended", Duration::from_secs(10));
+    desk.wait_for("ended", WAIT);
+    let loudest = |a: &mut Agent, key: &str| {
+        a.count("levels");
+        a.seen
+            .iter()
+            .filter(|e| e["event"] == "levels")
+            .filter_map(|e| e[key].as_f64())
+            .fold(-120.0f64, f64::max)
+    };
+    assert!(
+        loudest(&mut caller, "mic_dbfs") > -30.0,
+        "the caller's microphone meter moves"
+    );
+    assert!(
+        loudest(&mut desk, "speaker_dbfs") > -30.0,
+        "the desk hears it"
+    );
+    assert!(
+        loudest(&mut desk, "mic_dbfs") <= -119.0,
+        "the desk's silent microphone stays at the floor"
+    );
+}

@@ -66,6 +66,9 @@ struct Cli {
     /// Speaker device (part of its name; default: the system output).
     #[arg(long, global = true)]
     speaker_device: Option<String>,
+    /// Emit `levels` events (microphone and speaker RMS) every 100 ms.
+    #[arg(long, global = true)]
+    levels: bool,
     /// Use no sound card (load generation; also SWITCHBOARD_AUDIO=none):
     /// sides without a file are silent or discarded.
     #[arg(long, global = true)]
@@ -193,6 +196,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         codecs,
         mic,
         speaker: cli.speaker.clone().or(audio.speaker),
+        level_meter_ms: cli.levels.then_some(100),
         devices: {
             let off = cli.no_devices
                 || std::env::var("SWITCHBOARD_AUDIO").is_ok_and(|v| v.eq_ignore_ascii_case("none"));

@@ -96,6 +96,7 @@ struct Driver {
     mic: Option<std::path::PathBuf>,
     speaker: Option<std::path::PathBuf>,
     devices: Option<crate::DeviceNames>,
+    level_every: Option<u32>,
     notes_tx: mpsc::UnboundedSender<MediaNote>,
     seed: u64,
     stopping: Option<Instant>,
@@ -230,6 +231,7 @@ impl Engine {
         };
         let (mic, speaker) = (config.mic.clone(), config.speaker.clone());
         let devices = config.devices.clone();
+        let level_every = config.level_meter_ms.map(|ms| (ms / 20).max(1));
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -263,6 +265,7 @@ impl Engine {
                         mic,
                         speaker,
                         devices,
+                        level_every,
                         notes_tx,
                         seed,
                         stopping: None,
@@ -461,6 +464,14 @@ impl Driver {
                 }
             }
             MediaNote::Failed { call, error } => self.fail(format!("media {call}"), error),
+            MediaNote::Levels { call, mic, speaker } => {
+                let db = |l: switchboard_audio::Level| (l.rms_dbfs() * 10.0).round() / 10.0;
+                self.emit(EventKind::Levels {
+                    call,
+                    mic_dbfs: db(mic),
+                    speaker_dbfs: db(speaker),
+                });
+            }
         }
     }
 
@@ -544,6 +555,7 @@ impl Driver {
             mic: self.mic.clone(),
             speaker,
             devices: self.devices.clone(),
+            level_every: self.level_every,
         };
         let started = session
             .map_err(|e| e.to_string())

@@ -138,6 +138,16 @@ pub enum EventKind {
         /// `sendrecv`, `sendonly`, `recvonly` or `inactive`.
         direction: String,
     },
+    /// Audio levels of a call for meters: the loudest 20 ms frame of each
+    /// direction since the last report, RMS in dBFS (−120 is silence).
+    Levels {
+        /// Call handle.
+        call: u64,
+        /// What the microphone sends.
+        mic_dbfs: f32,
+        /// What the speaker plays.
+        speaker_dbfs: f32,
+    },
     /// A DTMF key arrived from the peer.
     Dtmf {
         /// Call handle.

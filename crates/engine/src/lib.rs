@@ -72,6 +72,8 @@ pub struct EngineConfig {
     /// The sound card for the sides without a file; `None`: no audio device
     /// (headless load generation, tests).
     pub devices: Option<DeviceNames>,
+    /// Emit `levels` events (RMS of each direction) this often, for meters.
+    pub level_meter_ms: Option<u32>,
 }
 
 /// Which sound devices to use: a case-insensitive part of their names, or the

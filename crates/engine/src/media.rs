@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use switchboard_audio::Level;
 use switchboard_audio::device::DeviceIo;
 use switchboard_audio::tones::{Tone, ToneGenerator};
 use switchboard_audio::wav::{WavSink, WavSource};
@@ -46,6 +47,11 @@ pub(crate) enum MediaNote {
     MicEnded {
         call: u64,
     },
+    Levels {
+        call: u64,
+        mic: Level,
+        speaker: Level,
+    },
     Failed {
         call: u64,
         error: String,
@@ -59,6 +65,8 @@ pub(crate) struct AudioPaths {
     pub(crate) mic: Option<PathBuf>,
     pub(crate) speaker: Option<PathBuf>,
     pub(crate) devices: Option<crate::DeviceNames>,
+    /// Report microphone and speaker levels this often (frames of 20 ms).
+    pub(crate) level_every: Option<u32>,
 }
 
 /// The sound card of a call and the converters to and from the codec rate.
@@ -166,6 +174,8 @@ pub(crate) fn start(
     let (tx, rx) = mpsc::unbounded_channel();
     let stats = Arc::new(Mutex::new(Stats::default()));
     let pump = Pump {
+        level_every: paths.level_every,
+        levels: (Level::default(), Level::default(), 0),
         feedback: std::collections::VecDeque::new(),
         tone: None,
         card,
@@ -186,6 +196,9 @@ pub(crate) fn start(
 }
 
 struct Pump {
+    /// Level meters: the loudest frame of each direction since the last report.
+    level_every: Option<u32>,
+    levels: (Level, Level, u32),
     /// Keys whose feedback tone is still to be heard, and the one playing.
     feedback: std::collections::VecDeque<char>,
     tone: Option<ToneGenerator>,
@@ -243,6 +256,7 @@ impl Pump {
                     }
                     self.check_card();
                     let mic_time = wall();
+                    self.meter(Some(&mic_frame), None);
                     self.session.send_frame(now, &mic_frame);
                     if !started {
                         started = true;
@@ -346,6 +360,30 @@ impl Pump {
             && let Some(c) = self.card.as_mut()
         {
             c.write(out);
+        }
+        self.meter(None, Some(out));
+    }
+
+    /// Level meters per direction, reported every `level_every` frames.
+    fn meter(&mut self, mic: Option<&[i16]>, speaker: Option<&[i16]>) {
+        let Some(every) = self.level_every else {
+            return;
+        };
+        let louder = |a: Level, b: Level| if b.rms > a.rms { b } else { a };
+        if let Some(m) = mic {
+            self.levels.0 = louder(self.levels.0, Level::of(m));
+            self.levels.2 += 1;
+        }
+        if let Some(s) = speaker {
+            self.levels.1 = louder(self.levels.1, Level::of(s));
+        }
+        if self.levels.2 >= every {
+            let _ = self.notes.send(MediaNote::Levels {
+                call: self.call,
+                mic: self.levels.0,
+                speaker: self.levels.1,
+            });
+            self.levels = (Level::default(), Level::default(), 0);
         }
     }
 

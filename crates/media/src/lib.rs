@@ -29,3 +29,75 @@ pub mod jitter;
 pub mod offer_answer;
 pub mod sdp;
 pub mod session;
+
+#[doc(hidden)]
+pub mod fuzzing {
+    //! Bodies of the fuzz targets in `fuzz/` (kept here so they build and test with the crate).
+
+    use std::time::{Duration, Instant};
+
+    use crate::offer_answer::{LocalMedia, Negotiated, answer};
+    use crate::sdp::{Direction, SessionDescription};
+    use crate::session::{RtpSession, SessionConfig};
+
+    /// Parse → print → parse must give the same description; answering any
+    /// description that parses must not panic.
+    pub fn sdp_round_trip(data: &[u8]) {
+        let Ok(sd) = SessionDescription::parse(data) else {
+            return;
+        };
+        let again = SessionDescription::parse(&sd.to_bytes());
+        assert_eq!(
+            again.as_ref(),
+            Ok(&sd),
+            "round trip changed the description"
+        );
+        let local = LocalMedia::new(
+            switchboard_codec::Codec::ALL.to_vec(),
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            4000,
+            1,
+        );
+        let _ = answer(&local, &sd);
+    }
+
+    /// Arbitrary datagrams (RTP, RTCP, garbage) into a running session, then
+    /// playout: nothing may panic.
+    pub fn session_datagrams(data: &[u8]) {
+        let now = Instant::now();
+        let Ok(mut s) = RtpSession::new(
+            now,
+            SessionConfig {
+                negotiated: Negotiated {
+                    codec: switchboard_codec::Codec::Pcmu,
+                    payload_type: 0,
+                    telephone_event: Some(101),
+                    remote: Some(([127, 0, 0, 1], 4000).into()),
+                    direction: Direction::SendRecv,
+                    ptime: 20,
+                    rtcp_mux: true,
+                    max_playback_rate: None,
+                },
+                ssrc: 1,
+                initial_sequence: 0,
+                initial_timestamp: 0,
+                settings: switchboard_codec::Settings::default(),
+                wall_at_epoch: Duration::from_secs(1),
+                epoch: now,
+                seed: 1,
+            },
+        ) else {
+            return;
+        };
+        let from = ([127, 0, 0, 1], 4000).into();
+        let mut out = [0i16; 160];
+        for (i, chunk) in data.split(|b| *b == 0xff).enumerate() {
+            let t = now + Duration::from_millis(i as u64 * 7);
+            s.handle_datagram(t, from, chunk);
+            s.poll_playout(t, &mut out);
+            s.handle_timeout(t + Duration::from_secs(6));
+            while s.poll_transmit().is_some() {}
+            while s.poll_event().is_some() {}
+        }
+    }
+}
