@@ -212,7 +212,9 @@ const MUTE_AT: usize = 480;
 /// arrays: nothing is allocated after construction.
 #[derive(Debug)]
 pub struct Plc {
-    hist: [i16; HIST],
+    hist: [i16; HIST * 2],
+    /// Samples per 8 kHz sample: 1 at 8 kHz, 2 at 16 kHz.
+    k: usize,
     /// Consecutive concealed samples (0: the last frame was good).
     lost: usize,
     pitch: usize,
@@ -229,12 +231,19 @@ impl Default for Plc {
 }
 
 impl Plc {
-    /// Empty history (silence).
+    /// Empty history (silence), for 8 kHz audio.
     pub fn new() -> Plc {
+        Plc::with_rate(8000)
+    }
+
+    /// Empty history for 8 kHz or 16 kHz audio (other rates are treated as 16 kHz).
+    pub fn with_rate(rate: u32) -> Plc {
+        let k = if rate <= 8000 { 1 } else { 2 };
         Plc {
-            hist: [0; HIST],
+            k,
+            hist: [0; HIST * 2],
             lost: 0,
-            pitch: PITCH_MIN,
+            pitch: PITCH_MIN * k,
             pos: 0,
             periods: 1,
         }
@@ -244,7 +253,7 @@ impl Plc {
     pub fn good_frame(&mut self, frame: &mut [i16]) {
         if self.lost > 0 {
             // 4 ms (longer fades measured worse with PESQ on speech).
-            let ola = RESUME_OLA;
+            let ola = RESUME_OLA * self.k;
             let n = ola.min(frame.len());
             for i in 0..n {
                 let synth = f32::from(self.next_synthetic());
@@ -264,7 +273,7 @@ impl Plc {
     /// the gap, so both joins are smooth. After a longer loss, or without the
     /// next frame, this is plain [`Plc::conceal`].
     pub fn interpolate(&mut self, next: &[i16], out: &mut [i16]) {
-        if self.lost > 0 || next.len() < PITCH_MAX || out.is_empty() {
+        if self.lost > 0 || next.len() < (PITCH_MAX * self.k) || out.is_empty() {
             self.conceal(out);
             return;
         }
@@ -294,17 +303,18 @@ impl Plc {
             self.pos = 0;
         }
         for o in out.iter_mut() {
-            if self.lost == FADE_START {
+            if self.lost == (FADE_START * self.k) {
                 // After 10 ms repeat more history so the sound is less tonal.
-                self.periods = 3.min(HIST / self.pitch);
+                self.periods = 3.min((HIST * self.k) / self.pitch);
             }
             let s = f32::from(self.next_synthetic());
-            let gain = if self.lost < FADE_START {
+            let gain = if self.lost < (FADE_START * self.k) {
                 1.0
-            } else if self.lost >= MUTE_AT {
+            } else if self.lost >= (MUTE_AT * self.k) {
                 0.0
             } else {
-                1.0 - (self.lost - FADE_START) as f32 / (MUTE_AT - FADE_START) as f32
+                1.0 - (self.lost - (FADE_START * self.k)) as f32
+                    / ((MUTE_AT * self.k) - (FADE_START * self.k)) as f32
             };
             *o = (s * gain) as i16;
             self.lost += 1;
@@ -312,8 +322,8 @@ impl Plc {
         // The repeated segment stays what it was when the loss began (synthetic
         // output is never pushed into history); after a long loss the old voice
         // is forgotten so a resumed frame does not fade in from it.
-        if self.lost >= MUTE_AT {
-            self.hist = [0; HIST];
+        if self.lost >= (MUTE_AT * self.k) {
+            self.hist = [0; HIST * 2];
         }
     }
 
@@ -321,14 +331,14 @@ impl Plc {
     /// of history at the time the loss began), with a short cross-fade at the wrap.
     fn next_synthetic(&mut self) -> i16 {
         let seg = self.pitch * self.periods;
-        let start = HIST - seg;
+        let start = (HIST * self.k) - seg;
         let idx = start + self.pos % seg;
         let mut v = f32::from(self.hist.get(idx).copied().unwrap_or(0));
         // Overlap-add over a quarter period at the wrap point.
         let ola = (self.pitch / 4).max(1);
         let p = self.pos % seg;
         if self.pos >= seg && p < ola {
-            let prev_idx = HIST - ola + p;
+            let prev_idx = (HIST * self.k) - ola + p;
             let prev = f32::from(self.hist.get(prev_idx).copied().unwrap_or(0));
             let w = (p as f32 + 0.5) / ola as f32;
             v = prev * (1.0 - w) + v * w;
@@ -338,25 +348,26 @@ impl Plc {
     }
 
     fn push_history(&mut self, frame: &[i16]) {
-        let n = frame.len().min(HIST);
-        self.hist.copy_within(n.., 0);
-        if let (Some(dst), Some(src)) =
-            (self.hist.get_mut(HIST - n..), frame.get(frame.len() - n..))
-        {
-            dst.copy_from_slice(src);
+        let hl = HIST * self.k;
+        let n = frame.len().min(hl);
+        if let Some(h) = self.hist.get_mut(..hl) {
+            h.copy_within(n.., 0);
+            if let (Some(dst), Some(src)) = (h.get_mut(hl - n..), frame.get(frame.len() - n..)) {
+                dst.copy_from_slice(src);
+            }
         }
     }
 
     /// Pitch period (in samples) maximising the normalised autocorrelation of
     /// the last 20 ms against the signal one period earlier.
     fn find_pitch(&self) -> usize {
-        let end = HIST;
-        let Some(target) = self.hist.get(end - CORR_LEN..end) else {
-            return PITCH_MIN;
+        let end = HIST * self.k;
+        let Some(target) = self.hist.get(end - (CORR_LEN * self.k)..end) else {
+            return PITCH_MIN * self.k;
         };
-        let mut best = (PITCH_MIN, f32::MIN);
-        for lag in PITCH_MIN..=PITCH_MAX {
-            let Some(cand) = self.hist.get(end - CORR_LEN - lag..end - lag) else {
+        let mut best = ((PITCH_MIN * self.k), f32::MIN);
+        for lag in (PITCH_MIN * self.k)..=(PITCH_MAX * self.k) {
+            let Some(cand) = self.hist.get(end - (CORR_LEN * self.k) - lag..end - lag) else {
                 break;
             };
             let (mut xy, mut yy) = (0f32, 0f32);

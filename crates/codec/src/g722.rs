@@ -7,9 +7,9 @@
 //! are the Recommendation's. RTP (RFC 3551): payload type 9, and an RTP clock
 //! of 8000 Hz although the audio is sampled at 16 kHz.
 //!
-//! Concealment of a lost frame repeats the last frame's final pitch-length
-//! stretch with a fade; the decoder state is kept, so the next good frame
-//! continues from it.
+//! Concealment of a lost frame is the pitch repetition of [`crate::g711::Plc`]
+//! running at 16 kHz; the ADPCM state is kept, so the next good frame
+//! continues from the last real one.
 
 // The arithmetic indexes fixed-size state arrays with loop counters bounded by
 // those same sizes (and tables through `at`, which cannot go out of range).
@@ -270,8 +270,7 @@ pub struct G722Decoder {
     x: [i32; 24],
     low: Band,
     high: Band,
-    last: [i16; 320],
-    lost: u32,
+    plc: crate::g711::Plc,
 }
 
 impl Default for G722Decoder {
@@ -287,8 +286,7 @@ impl G722Decoder {
             x: [0; 24],
             low: Band::new(32),
             high: Band::new(8),
-            last: [0; 320],
-            lost: 0,
+            plc: crate::g711::Plc::with_rate(16_000),
         }
     }
 
@@ -336,31 +334,16 @@ impl Decoder for G722Decoder {
             pair[0] = a;
             pair[1] = b;
         }
-        let keep = n.min(self.last.len());
-        if let (Some(dst), Some(src)) = (self.last.get_mut(..keep), out.get(n - keep..n)) {
-            dst.copy_from_slice(src);
+        if let Some(frame) = out.get_mut(..n) {
+            self.plc.good_frame(frame);
         }
-        self.lost = 0;
         Ok(n)
     }
 
     fn conceal(&mut self, out: &mut [i16]) -> Result<usize, CodecError> {
-        // Repeat the last frame backwards-forwards (a mirror avoids a jump at
-        // the join) and fade: 1/2 per lost frame, silent after three.
-        self.lost += 1;
-        let gain = match self.lost {
-            1 => 0.8f32,
-            2 => 0.4,
-            3 => 0.15,
-            _ => 0.0,
-        };
-        let len = self.last.len();
-        for (i, o) in out.iter_mut().enumerate() {
-            let k = i % (2 * len);
-            let idx = if k < len { len - 1 - k } else { k - len };
-            let s = f32::from(self.last.get(idx).copied().unwrap_or(0));
-            *o = (s * gain) as i16;
-        }
+        // Pitch repetition on the 16 kHz output, as for G.711; the ADPCM state
+        // is left as it was, so the next frame decodes from the last real one.
+        self.plc.conceal(out);
         Ok(out.len())
     }
 }
