@@ -426,9 +426,10 @@ fn register_is_challenged_refreshed_and_rechallenged_in_virtual_time() {
     );
 }
 
-#[test]
-fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
-    let mut p = Pair::new(NetEm::clean(9));
+/// A call from A to B, answered and confirmed; returns the pair, A's handle and
+/// B's 200 OK (whose From/To/Call-ID give B's side of the dialog).
+fn established_call(seed: u64) -> (Pair, CallHandle, Message) {
+    let mut p = Pair::new(NetEm::clean(seed));
     let call = p.call();
     p.run_for(Duration::from_secs(1));
     let incoming = p.incoming().unwrap();
@@ -436,7 +437,6 @@ fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
     p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
     p.run_for(Duration::from_secs(2));
     assert_eq!(established(&p.a_events), 1);
-    // B's side of the dialog, read from its 200 OK on the wire.
     let ok = p
         .net
         .log
@@ -444,6 +444,12 @@ fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
         .find(|d| d.from == addr(B) && d.payload.starts_with(b"SIP/2.0 200"))
         .map(|d| Message::parse(&d.payload).unwrap())
         .unwrap();
+    (p, call, ok)
+}
+
+#[test]
+fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
+    let (mut p, call, ok) = established_call(9);
     let h = ok.headers();
     let reinvite = |branch: &str, cseq: u32, body: &str| {
         format!(
@@ -521,20 +527,7 @@ fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
 
 #[test]
 fn dtmf_in_sip_info_is_reported_and_answered() {
-    let mut p = Pair::new(NetEm::clean(11));
-    let call = p.call();
-    p.run_for(Duration::from_secs(1));
-    let incoming = p.incoming().unwrap();
-    let now = p.clock.now();
-    p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
-    p.run_for(Duration::from_secs(2));
-    let ok = p
-        .net
-        .log
-        .iter()
-        .find(|d| d.from == addr(B) && d.payload.starts_with(b"SIP/2.0 200"))
-        .map(|d| Message::parse(&d.payload).unwrap())
-        .unwrap();
+    let (mut p, call, ok) = established_call(11);
     let h = ok.headers();
     let info = |cseq: u32, ct: &str, body: &str| {
         format!(
