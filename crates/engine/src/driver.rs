@@ -464,6 +464,9 @@ impl Driver {
                 }
             }
             MediaNote::Failed { call, error } => self.fail(format!("media {call}"), error),
+            MediaNote::Device { call, message } => {
+                self.emit(EventKind::AudioDevice { call, message })
+            }
             MediaNote::Levels { call, mic, speaker } => {
                 let db = |l: switchboard_audio::Level| (l.rms_dbfs() * 10.0).round() / 10.0;
                 self.emit(EventKind::Levels {

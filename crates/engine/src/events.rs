@@ -148,6 +148,14 @@ pub enum EventKind {
         /// What the speaker plays.
         speaker_dbfs: f32,
     },
+    /// The call's sound card changed: lost (headset unplugged) and replaced by
+    /// the default device, or restored. The call goes on either way.
+    AudioDevice {
+        /// Call handle.
+        call: u64,
+        /// What happened, for the operator.
+        message: String,
+    },
     /// A DTMF key arrived from the peer.
     Dtmf {
         /// Call handle.

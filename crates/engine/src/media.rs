@@ -52,6 +52,11 @@ pub(crate) enum MediaNote {
         mic: Level,
         speaker: Level,
     },
+    /// The sound card changed (lost, replaced): for the operator to see.
+    Device {
+        call: u64,
+        message: String,
+    },
     Failed {
         call: u64,
         error: String,
@@ -72,7 +77,6 @@ pub(crate) struct AudioPaths {
 /// The sound card of a call and the converters to and from the codec rate.
 struct Card {
     io: DeviceIo,
-    names: crate::DeviceNames,
     to_codec: FrameResampler,
     from_codec: FrameResampler,
     dev_in: Vec<i16>,
@@ -91,7 +95,6 @@ impl Card {
             dev_in: vec![0; to_codec.input_frame()],
             dev_out: vec![0; from_codec.output_frame()],
             io,
-            names: names.clone(),
             to_codec,
             from_codec,
         })
@@ -179,6 +182,7 @@ pub(crate) fn start(
         feedback: std::collections::VecDeque::new(),
         tone: None,
         card,
+        card_retry: None,
         call,
         rtp,
         rtcp,
@@ -203,6 +207,8 @@ struct Pump {
     feedback: std::collections::VecDeque<char>,
     tone: Option<ToneGenerator>,
     card: Option<Card>,
+    /// When to try to reopen a lost card.
+    card_retry: Option<Instant>,
     call: u64,
     rtp: UdpSocket,
     rtcp: Option<UdpSocket>,
@@ -254,7 +260,7 @@ impl Pump {
                             None => mic_frame.fill(0),
                         },
                     }
-                    self.check_card();
+                    self.check_card(now);
                     let mic_time = wall();
                     self.meter(Some(&mic_frame), None);
                     self.session.send_frame(now, &mic_frame);
@@ -388,27 +394,43 @@ impl Pump {
     }
 
     /// A card that failed (headset unplugged) is replaced by the default one;
-    /// the call goes on.
-    fn check_card(&mut self) {
-        let failed = self.card.as_ref().is_some_and(|c| c.io.failed());
-        if !failed {
+    /// until one opens, the call goes on without it and a reopen is tried
+    /// every second. Both the loss and the recovery are reported.
+    fn check_card(&mut self, now: Instant) {
+        if self.card.as_ref().is_some_and(|c| c.io.failed()) {
+            let lost = self
+                .card
+                .take()
+                .map(|c| {
+                    let (i, o) = c.io.names();
+                    format!("{i:?} / {o:?}")
+                })
+                .unwrap_or_default();
+            let _ = self.notes.send(MediaNote::Device {
+                call: self.call,
+                message: format!("audio device {lost} failed; switching to the default device"),
+            });
+            self.card_retry = Some(now);
+        }
+        let Some(due) = self.card_retry else {
+            return;
+        };
+        if now < due {
             return;
         }
         let rate = self.session.codec().sample_rate();
-        let lost = self.card.take().map(|c| c.names).unwrap_or_default();
-        let msg = match Card::open(&crate::DeviceNames::default(), rate) {
+        match Card::open(&crate::DeviceNames::default(), rate) {
             Ok(c) => {
                 let (i, o) = c.io.names();
-                let m = format!("audio device {lost:?} failed; now using {i:?} / {o:?}");
+                let _ = self.notes.send(MediaNote::Device {
+                    call: self.call,
+                    message: format!("audio device restored: now using {i:?} / {o:?}"),
+                });
                 self.card = Some(c);
-                m
+                self.card_retry = None;
             }
-            Err(e) => format!("audio device {lost:?} failed and no default device opens: {e}"),
-        };
-        let _ = self.notes.send(MediaNote::Failed {
-            call: self.call,
-            error: msg,
-        });
+            Err(_) => self.card_retry = Some(now + Duration::from_secs(1)),
+        }
     }
 
     fn write_speaker(&mut self, samples: &[i16]) {
