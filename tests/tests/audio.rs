@@ -264,3 +264,54 @@ fn level_meters_show_who_is_speaking() {
         "the desk's silent microphone stays at the floor"
     );
 }
+
+#[test]
+fn mute_silences_what_the_other_side_hears_and_unmute_brings_it_back() {
+    let dir = temp_dir("audio-mute");
+    let mic = dir.join("said.wav");
+    let heard = dir.join("heard.wav");
+    write_test_signal(&mic, 8_000, 4.0);
+    let bind = format!("127.0.0.1:{}", free_port());
+    let heard_arg = heard.to_string_lossy().into_owned();
+    let mut desk = Agent::start(&[
+        "--bind",
+        &bind,
+        "--user",
+        "desk",
+        "--speaker",
+        &heard_arg,
+        "listen",
+        "--auto-answer",
+    ]);
+    desk.wait_for("listening", WAIT);
+    let mic_arg = mic.to_string_lossy().into_owned();
+    let mut caller = Agent::start(&[
+        "--bind",
+        &format!("127.0.0.1:{}", free_port()),
+        "--codecs",
+        "pcmu",
+        "--mic",
+        &mic_arg,
+        "call",
+        &format!("sip:desk@{bind}"),
+    ]);
+    caller.wait_for("media_started", WAIT);
+    std::thread::sleep(Duration::from_millis(1200));
+    caller.command("mute");
+    std::thread::sleep(Duration::from_millis(1200));
+    caller.command("unmute");
+    caller.wait_for("ended", WAIT);
+    desk.wait_for("ended", WAIT);
+    desk.terminate();
+    desk.wait_exit(WAIT);
+    let got = read_wav_8k(&heard);
+    // 200 ms windows: loud before, silent in the middle, loud again after.
+    let rms = |from_ms: usize| {
+        let w = got.get(from_ms * 8..(from_ms + 200) * 8).unwrap_or(&[]);
+        (w.iter().map(|v| v * v).sum::<f64>() / w.len().max(1) as f64).sqrt()
+    };
+    let (before, muted, after) = (rms(600), rms(2050), rms(3100));
+    assert!(before > 1000.0, "speech before mute: {before}");
+    assert!(muted < 50.0, "silence while muted: {muted}");
+    assert!(after > 1000.0, "speech after unmute: {after}");
+}
