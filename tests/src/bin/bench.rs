@@ -664,13 +664,14 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {} | {} | {:.2} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.1} |",
             r.agent,
             r.codec,
             r.net,
             r.delay_ms.map(|d| format!("{d:.1}")).unwrap_or("–".into()),
             r.pesq.map(|p| format!("{p:.2}")).unwrap_or("–".into()),
             r.cpu_percent,
+            r.cpu_percent * 0.6,
             r.rss_mb
         );
     }
