@@ -87,7 +87,7 @@ pub struct DeviceNames {
 }
 
 /// Commands to the engine.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Command {
     /// Place a call to a SIP URI, with extra headers for the INVITE.

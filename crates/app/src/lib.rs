@@ -1,0 +1,644 @@
+//! # switchboard — the agent desktop
+//!
+//! ```text
+//!  engine events ──▶ DeskApp::handle_event ──▶ desk::Agent (reducer) ──▶ state, caller card
+//!  operator ──▶ DeskApp::ui (egui panels return intents) ──▶ DeskApp::apply ──▶ engine Commands
+//!                                                         └──▶ desk::Store (history, drafts, notes)
+//! ```
+//!
+//! [`DeskApp`] owns no sockets and no devices: the binary (`main.rs`) starts the
+//! engine, forwards its events here (waking the UI only when one arrives, so an
+//! idle desktop does not repaint), and sends the commands [`DeskApp::take_commands`]
+//! returns. Tests drive the same `DeskApp` with egui_kittest, as an operator would.
+//!
+//! Panels: the top bar (registration, agent state), the incoming-call banner
+//! with the caller card (before answering), the call panel (timer, mute,
+//! keypad, hang up, hold and transfer), and the wrap-up form whose note is
+//! saved as a draft while typing.
+#![deny(unsafe_code)]
+
+use std::time::{Duration, Instant};
+
+use switchboard_desk::agent::{Agent, AgentState, CallRef, Effect, Input, Policy};
+use switchboard_desk::context::{CallerCard, HeaderRule, caller_card};
+use switchboard_desk::store::{CallRecord, Draft, Store};
+use switchboard_engine::Command;
+use switchboard_engine::events::EventKind;
+
+/// Desk settings (from the configuration file).
+#[derive(Debug, Clone)]
+pub struct DeskConfig {
+    /// After-call work rules.
+    pub policy: Policy,
+    /// Which headers show on the caller card, and how.
+    pub header_rules: Vec<HeaderRule>,
+    /// Wrap-up dispositions.
+    pub dispositions: Vec<String>,
+    /// Break reasons.
+    pub break_reasons: Vec<String>,
+    /// Quick-connect transfer targets: label and SIP URI.
+    pub quick_connect: Vec<(String, String)>,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        DeskConfig {
+            policy: Policy::default(),
+            header_rules: vec![
+                HeaderRule {
+                    header: "X-Queue".into(),
+                    label: "Queue".into(),
+                },
+                HeaderRule {
+                    header: "X-IVR-Data".into(),
+                    label: "IVR".into(),
+                },
+            ],
+            dispositions: vec![
+                "Question answered".into(),
+                "Order".into(),
+                "Complaint".into(),
+                "Ticket opened".into(),
+            ],
+            break_reasons: vec!["Lunch".into(), "Training".into(), "Short break".into()],
+            quick_connect: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Ringing {
+    call: u64,
+    call_id: String,
+    card: CallerCard,
+    history: Vec<CallRecord>,
+}
+
+#[derive(Debug, Clone)]
+struct Active {
+    call: u64,
+    call_id: String,
+    card: CallerCard,
+    since: Instant,
+    muted: bool,
+    codec: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct WrapUp {
+    call_id: String,
+    number: String,
+    draft: Draft,
+    /// When the draft changed and was not yet saved.
+    dirty_since: Option<Instant>,
+}
+
+/// What the operator asked for in this frame (panels return these; they are
+/// applied after the frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    /// Answer the ringing call.
+    Answer,
+    /// Decline the ringing call.
+    Decline,
+    /// Hang up.
+    Hangup,
+    /// Mute or unmute.
+    Mute(bool),
+    /// Send a DTMF key.
+    Dtmf(char),
+    /// Hold or resume (arrives with call control).
+    Hold,
+    /// Transfer to this target (arrives with call control).
+    Transfer(String),
+    /// Place a call.
+    Dial(String),
+    /// Save the wrap-up.
+    SaveWrapUp,
+    /// Change the agent state.
+    SetState(AgentState),
+}
+
+/// The desktop's state and logic, without I/O.
+#[derive(Debug)]
+pub struct DeskApp {
+    config: DeskConfig,
+    agent: Agent,
+    store: Option<Store>,
+    registration: String,
+    ringing: Option<Ringing>,
+    active: Option<Active>,
+    wrap: Option<WrapUp>,
+    dial: String,
+    transfer_to: String,
+    status: Option<String>,
+    outbox: Vec<Command>,
+    started: Instant,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+/// Drafts are written at most this long after a change.
+const DRAFT_DELAY: Duration = Duration::from_millis(300);
+
+impl DeskApp {
+    /// A desk with its settings and (optionally) its database.
+    pub fn new(config: DeskConfig, store: Option<Store>) -> DeskApp {
+        let agent = Agent::new(config.policy.clone());
+        let mut app = DeskApp {
+            config,
+            agent,
+            store,
+            registration: "not registered".into(),
+            ringing: None,
+            active: None,
+            wrap: None,
+            dial: String::new(),
+            transfer_to: String::new(),
+            status: None,
+            outbox: Vec::new(),
+            started: Instant::now(),
+        };
+        app.recover_drafts();
+        app
+    }
+
+    /// A wrap-up left open by a crash comes back on screen as it was.
+    fn recover_drafts(&mut self) {
+        let Some(store) = &self.store else { return };
+        if let Ok(mut pending) = store.pending_drafts()
+            && let Some((call_id, draft)) = pending.pop()
+        {
+            self.wrap = Some(WrapUp {
+                call_id,
+                number: String::new(),
+                draft,
+                dirty_since: None,
+            });
+            self.status = Some("A wrap-up note was restored after a restart.".into());
+        }
+    }
+
+    /// The agent's state.
+    pub fn agent_state(&self) -> &AgentState {
+        self.agent.state()
+    }
+
+    /// Engine commands produced since the last call.
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Whether something on screen changes with time (call timer, countdown),
+    /// so the UI should repaint once a second; otherwise it sleeps.
+    pub fn needs_clock(&self) -> bool {
+        self.active.is_some() || self.wrap.is_some() || self.ringing.is_some()
+    }
+
+    fn effects(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            match e {
+                Effect::Answer(c) => self.outbox.push(Command::Answer { call: c.0 }),
+                Effect::Reject(c, status) => {
+                    self.outbox.push(Command::Reject { call: c.0, status })
+                }
+                Effect::Hangup(c) => self.outbox.push(Command::Hangup { call: c.0 }),
+                Effect::OpenWrapUp(_) | Effect::StateChanged(_) => {}
+            }
+        }
+    }
+
+    /// Feeds one engine event.
+    pub fn handle_event(&mut self, now: Instant, ev: &EventKind) {
+        match ev {
+            EventKind::Registered { expires } => {
+                self.registration = format!("registered ({expires} s)");
+            }
+            EventKind::RegistrationFailed { reason, .. } => {
+                self.registration = format!("registration failed: {reason}");
+            }
+            EventKind::Unregistered => self.registration = "not registered".into(),
+            EventKind::Incoming {
+                call,
+                call_id,
+                headers,
+                ..
+            } => {
+                let mut h = switchboard_sip::message::Headers::new();
+                for (n, v) in headers {
+                    h.push(n.clone(), v.clone());
+                }
+                let card = caller_card(&h, &self.config.header_rules);
+                let fx = self.agent.apply(now, Input::Incoming(CallRef(*call)));
+                let offered =
+                    matches!(self.agent.state(), AgentState::Ringing { call: c } if c.0 == *call);
+                self.effects(fx);
+                if offered {
+                    let history = self
+                        .store
+                        .as_ref()
+                        .and_then(|s| s.history(&card.number, 5).ok())
+                        .unwrap_or_default();
+                    if let Some(s) = &self.store {
+                        let _ = s.record_call(&CallRecord {
+                            call_id: call_id.clone(),
+                            direction: "in".into(),
+                            number: card.number.clone(),
+                            name: card.name.clone(),
+                            queue: card
+                                .fields
+                                .iter()
+                                .find(|(k, _)| k == "Queue")
+                                .map(|(_, v)| v.clone()),
+                            started_ms: now_ms(),
+                            ..CallRecord::default()
+                        });
+                    }
+                    self.ringing = Some(Ringing {
+                        call: *call,
+                        call_id: call_id.clone(),
+                        card,
+                        history,
+                    });
+                }
+            }
+            EventKind::Established { call, .. } => {
+                let fx = self.agent.apply(now, Input::Established(CallRef(*call)));
+                self.effects(fx);
+                if let Some(r) = self.ringing.take_if(|r| r.call == *call) {
+                    if let Some(s) = &self.store {
+                        let _ = s.call_answered(&r.call_id, now_ms());
+                    }
+                    self.active = Some(Active {
+                        call: r.call,
+                        call_id: r.call_id,
+                        card: r.card,
+                        since: now,
+                        muted: false,
+                        codec: None,
+                    });
+                }
+            }
+            EventKind::MediaStarted { call, codec, .. } => {
+                if let Some(a) = self.active.as_mut().filter(|a| a.call == *call) {
+                    a.codec = Some(codec.clone());
+                }
+            }
+            EventKind::Ended { call, .. } => {
+                let fx = self.agent.apply(now, Input::Ended(CallRef(*call)));
+                self.ringing.take_if(|r| r.call == *call);
+                if let Some(a) = self.active.take_if(|a| a.call == *call) {
+                    if let Some(s) = &self.store {
+                        let _ = s.call_ended(&a.call_id, now_ms());
+                    }
+                    if fx.iter().any(|e| matches!(e, Effect::OpenWrapUp(_))) {
+                        self.wrap = Some(WrapUp {
+                            call_id: a.call_id,
+                            number: a.card.number,
+                            draft: Draft::default(),
+                            dirty_since: None,
+                        });
+                    }
+                }
+                self.effects(fx);
+            }
+            EventKind::CommandFailed { command, error } => {
+                self.status = Some(format!("{command}: {error}"));
+            }
+            _ => {}
+        }
+    }
+
+    /// Time passed: wrap-up deadline, and the draft written if it waited long enough.
+    pub fn tick(&mut self, now: Instant) {
+        self.flush_draft(now, false);
+        let fx = self.agent.apply(now, Input::Tick);
+        if fx
+            .iter()
+            .any(|e| matches!(e, Effect::StateChanged("available")))
+        {
+            // Auto-return: what was typed is kept as the note.
+            self.finish_wrap_up();
+        }
+        self.effects(fx);
+    }
+
+    fn flush_draft(&mut self, now: Instant, force: bool) {
+        let Some(w) = self.wrap.as_mut() else { return };
+        let Some(since) = w.dirty_since else { return };
+        if !force && now.duration_since(since) < DRAFT_DELAY {
+            return;
+        }
+        if let Some(s) = &self.store {
+            match s.save_draft(&w.call_id, &w.draft, now_ms()) {
+                Ok(()) => w.dirty_since = None,
+                Err(e) => self.status = Some(format!("could not save the draft: {e}")),
+            }
+        } else {
+            w.dirty_since = None;
+        }
+    }
+
+    fn finish_wrap_up(&mut self) {
+        let Some(w) = self.wrap.take() else { return };
+        if let Some(s) = self.store.as_mut()
+            && let Err(e) = s.finish_wrap_up(&w.call_id, &w.draft)
+        {
+            self.status = Some(format!("could not save the wrap-up: {e}"));
+            self.wrap = Some(w);
+        }
+    }
+
+    /// Carries out one intent.
+    pub fn apply(&mut self, now: Instant, intent: Intent) {
+        match intent {
+            Intent::Answer => {
+                let fx = self.agent.apply(now, Input::Answer);
+                self.effects(fx);
+            }
+            Intent::Decline => {
+                let fx = self.agent.apply(now, Input::Decline);
+                self.effects(fx);
+            }
+            Intent::Hangup => {
+                let fx = self.agent.apply(now, Input::Hangup);
+                self.effects(fx);
+            }
+            Intent::Mute(m) => {
+                if let Some(a) = self.active.as_mut() {
+                    a.muted = m;
+                    self.outbox.push(Command::Mute {
+                        call: a.call,
+                        muted: m,
+                    });
+                }
+            }
+            Intent::Dtmf(k) => {
+                if let Some(a) = &self.active {
+                    self.outbox.push(Command::Dtmf {
+                        call: a.call,
+                        digits: k.to_string(),
+                    });
+                }
+            }
+            Intent::Hold | Intent::Transfer(_) => {
+                self.status = Some("Hold and transfer arrive with call control.".into());
+            }
+            Intent::Dial(target) => {
+                let target = target.trim().to_owned();
+                if !target.is_empty() {
+                    self.outbox.push(Command::Call {
+                        target,
+                        headers: Vec::new(),
+                    });
+                }
+            }
+            Intent::SaveWrapUp => {
+                self.flush_draft(now, true);
+                self.finish_wrap_up();
+                let fx = self.agent.apply(now, Input::SaveWrapUp);
+                self.effects(fx);
+            }
+            Intent::SetState(s) => {
+                if matches!(s, AgentState::Offline | AgentState::Break { .. }) {
+                    self.flush_draft(now, true);
+                    self.finish_wrap_up();
+                }
+                let fx = self.agent.apply(now, Input::SetState(s));
+                self.effects(fx);
+            }
+        }
+    }
+
+    /// Draws the desk and applies what the operator did.
+    pub fn ui(&mut self, ui: &mut egui::Ui, now: Instant) {
+        let mut intents = Vec::new();
+        self.top_bar(ui, &mut intents);
+        ui.separator();
+        if let Some(msg) = &self.status {
+            ui.colored_label(egui::Color32::from_rgb(200, 120, 0), msg);
+        }
+        if let Some(r) = self.ringing.clone() {
+            incoming_banner(ui, &r, &mut intents);
+        }
+        if let Some(a) = self.active.clone() {
+            self.call_panel(ui, &a, now, &mut intents);
+        }
+        if self.wrap.is_some() {
+            self.wrap_up_panel(ui, now, &mut intents);
+        }
+        if self.active.is_none() && self.ringing.is_none() {
+            ui.horizontal(|ui| {
+                let label = ui.label("Dial:");
+                ui.text_edit_singleline(&mut self.dial)
+                    .labelled_by(label.id);
+                if ui.button("Call").clicked() {
+                    intents.push(Intent::Dial(self.dial.clone()));
+                }
+            });
+        }
+        for i in intents {
+            self.apply(now, i);
+        }
+        self.tick(now);
+    }
+
+    fn top_bar(&self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        ui.horizontal(|ui| {
+            ui.label(format!("Account: {}", self.registration));
+            ui.separator();
+            ui.label(format!("State: {}", state_label(self.agent.state())));
+            ui.separator();
+            if ui
+                .button("Available")
+                .on_hover_text("Take calls (F5)")
+                .clicked()
+            {
+                intents.push(Intent::SetState(AgentState::Available));
+            }
+            ui.menu_button("Break", |ui| {
+                for r in &self.config.break_reasons {
+                    if ui.button(r).clicked() {
+                        intents.push(Intent::SetState(AgentState::Break { reason: r.clone() }));
+                    }
+                }
+            });
+            if ui.button("Offline").clicked() {
+                intents.push(Intent::SetState(AgentState::Offline));
+            }
+        });
+    }
+
+    fn call_panel(
+        &mut self,
+        ui: &mut egui::Ui,
+        a: &Active,
+        now: Instant,
+        intents: &mut Vec<Intent>,
+    ) {
+        ui.group(|ui| {
+            let secs = now.saturating_duration_since(a.since).as_secs();
+            ui.heading(format!(
+                "In call with {} — {:02}:{:02}",
+                a.card.name.as_deref().unwrap_or(&a.card.number),
+                secs / 60,
+                secs % 60
+            ));
+            if let Some(c) = &a.codec {
+                ui.label(format!("Codec: {c}"));
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Hang up").on_hover_text("Hang up (F4)").clicked() {
+                    intents.push(Intent::Hangup);
+                }
+                let mute_label = if a.muted { "Unmute" } else { "Mute" };
+                if ui.button(mute_label).on_hover_text("Mute (F7)").clicked() {
+                    intents.push(Intent::Mute(!a.muted));
+                }
+                if ui.button("Hold").on_hover_text("Hold (F6)").clicked() {
+                    intents.push(Intent::Hold);
+                }
+            });
+            ui.horizontal(|ui| {
+                for k in "123456789*0#".chars() {
+                    if ui.button(k.to_string()).clicked() {
+                        intents.push(Intent::Dtmf(k));
+                    }
+                }
+            });
+            ui.horizontal(|ui| {
+                let label = ui.label("Transfer to:");
+                ui.text_edit_singleline(&mut self.transfer_to)
+                    .labelled_by(label.id);
+                if ui.button("Transfer").clicked() {
+                    intents.push(Intent::Transfer(self.transfer_to.clone()));
+                }
+                for (label, uri) in &self.config.quick_connect {
+                    if ui.button(label).clicked() {
+                        intents.push(Intent::Transfer(uri.clone()));
+                    }
+                }
+            });
+        });
+    }
+
+    fn wrap_up_panel(&mut self, ui: &mut egui::Ui, now: Instant, intents: &mut Vec<Intent>) {
+        let left = self.agent.wrap_up_left(now);
+        let dispositions = self.config.dispositions.clone();
+        let Some(w) = self.wrap.as_mut() else { return };
+        ui.group(|ui| {
+            ui.heading(match left {
+                Some(l) => format!("Wrap-up — {} s left", l.as_secs()),
+                None => "Wrap-up".to_owned(),
+            });
+            if !w.number.is_empty() {
+                ui.label(format!("Call with {}", w.number));
+            }
+            let label = ui.label("Note:");
+            let changed_note = ui
+                .add(egui::TextEdit::multiline(&mut w.draft.note).desired_rows(4))
+                .labelled_by(label.id)
+                .changed();
+            let mut changed = changed_note;
+            let current = w.draft.disposition.clone().unwrap_or_default();
+            egui::ComboBox::from_label("Disposition")
+                .selected_text(if current.is_empty() { "—" } else { &current })
+                .show_ui(ui, |ui| {
+                    for d in &dispositions {
+                        if ui
+                            .selectable_label(w.draft.disposition.as_deref() == Some(d), d)
+                            .clicked()
+                        {
+                            w.draft.disposition = Some(d.clone());
+                            changed = true;
+                        }
+                    }
+                });
+            ui.horizontal(|ui| {
+                let label = ui.label("Ticket:");
+                let mut ticket = w.draft.ticket.clone().unwrap_or_default();
+                if ui
+                    .text_edit_singleline(&mut ticket)
+                    .labelled_by(label.id)
+                    .changed()
+                {
+                    w.draft.ticket = (!ticket.is_empty()).then_some(ticket);
+                    changed = true;
+                }
+            });
+            if changed && w.dirty_since.is_none() {
+                w.dirty_since = Some(now);
+            }
+            if ui
+                .button("Save wrap-up")
+                .on_hover_text("Save and become available (Ctrl+S)")
+                .clicked()
+            {
+                intents.push(Intent::SaveWrapUp);
+            }
+        });
+    }
+
+    /// The database, if one is open.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// How long the app has run (for the status bar).
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+fn state_label(s: &AgentState) -> String {
+    match s {
+        AgentState::Offline => "Offline".into(),
+        AgentState::Available => "Available".into(),
+        AgentState::Break { reason } => format!("Break ({reason})"),
+        AgentState::Ringing { .. } => "Ringing".into(),
+        AgentState::InCall { .. } => "In call".into(),
+        AgentState::WrapUp { .. } => "Wrap-up".into(),
+    }
+}
+
+fn incoming_banner(ui: &mut egui::Ui, r: &Ringing, intents: &mut Vec<Intent>) {
+    ui.group(|ui| {
+        ui.heading(format!(
+            "Incoming call: {}",
+            r.card.name.as_deref().unwrap_or(&r.card.number)
+        ));
+        ui.label(format!("Number: {}", r.card.number));
+        for (k, v) in &r.card.fields {
+            ui.label(format!("{k}: {v}"));
+        }
+        for f in &r.card.forwarded_from {
+            ui.label(format!("Forwarded from: {f}"));
+        }
+        for l in &r.card.links {
+            ui.hyperlink(l);
+        }
+        if !r.history.is_empty() {
+            ui.label("Earlier calls:");
+            for h in &r.history {
+                ui.label(format!(
+                    "• {} {}",
+                    h.disposition.as_deref().unwrap_or("—"),
+                    h.note.as_deref().unwrap_or("")
+                ));
+            }
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Answer").on_hover_text("Answer (F3)").clicked() {
+                intents.push(Intent::Answer);
+            }
+            if ui.button("Decline").clicked() {
+                intents.push(Intent::Decline);
+            }
+        });
+    });
+}

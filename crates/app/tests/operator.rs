@@ -1,0 +1,188 @@
+//! The desk driven as an operator drives it (egui_kittest: widgets found by
+//! their labels, clicked, typed into), with engine events fed in.
+
+use std::time::Instant;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use switchboard::{DeskApp, DeskConfig, Intent};
+use switchboard_desk::agent::AgentState;
+use switchboard_desk::store::Store;
+use switchboard_engine::Command;
+use switchboard_engine::events::EventKind;
+
+fn incoming(call: u64) -> EventKind {
+    EventKind::Incoming {
+        call,
+        call_id: format!("call-{call}@test"),
+        from: "<sip:anonymous@pbx>;tag=1".into(),
+        to: "<sip:agent@pbx>".into(),
+        headers: vec![
+            ("From".into(), "<sip:anonymous@pbx>;tag=1".into()),
+            (
+                "P-Asserted-Identity".into(),
+                "\"Mari Maasikas\" <sip:+3725551234@pbx>".into(),
+            ),
+            ("X-Queue".into(), "Billing".into()),
+            ("X-IVR-Data".into(), "account=100200300".into()),
+        ],
+    }
+}
+
+fn established(call: u64) -> EventKind {
+    EventKind::Established {
+        call,
+        call_id: format!("call-{call}@test"),
+        outgoing: false,
+    }
+}
+
+fn ended(call: u64) -> EventKind {
+    EventKind::Ended {
+        call,
+        call_id: format!("call-{call}@test"),
+        reason: "remote_hangup".into(),
+        status: None,
+        stats: Default::default(),
+    }
+}
+
+fn harness(store: Option<Store>) -> Harness<'static, DeskApp> {
+    let mut app = DeskApp::new(DeskConfig::default(), store);
+    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
+    Harness::new_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
+}
+
+#[test]
+fn the_caller_card_shows_before_answering_and_answer_sends_the_command() {
+    let mut h = harness(None);
+    h.state_mut().handle_event(Instant::now(), &incoming(1));
+    h.run();
+    h.get_by_label("Incoming call: Mari Maasikas");
+    h.get_by_label("Number: +3725551234");
+    h.get_by_label("Queue: Billing");
+    h.get_by_label("IVR: account=100200300");
+    h.get_by_label("Answer").click();
+    h.run();
+    assert_eq!(h.state_mut().take_commands(), [Command::Answer { call: 1 }]);
+}
+
+#[test]
+fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
+    let store = Store::in_memory().unwrap();
+    let mut h = harness(Some(store));
+    h.state_mut().handle_event(Instant::now(), &incoming(2));
+    h.run();
+    h.get_by_label("Answer").click();
+    h.run();
+    h.state_mut().handle_event(Instant::now(), &established(2));
+    h.run();
+    h.get_by_label("Mute").click();
+    h.run();
+    h.get_by_label("5").click();
+    h.run();
+    h.get_by_label("Hang up").click();
+    h.run();
+    let sent = h.state_mut().take_commands();
+    assert_eq!(
+        sent,
+        [
+            Command::Answer { call: 2 },
+            Command::Mute {
+                call: 2,
+                muted: true
+            },
+            Command::Dtmf {
+                call: 2,
+                digits: "5".into()
+            },
+            Command::Hangup { call: 2 }
+        ]
+    );
+    h.state_mut().handle_event(Instant::now(), &ended(2));
+    h.run();
+    assert!(matches!(h.state().agent_state(), AgentState::WrapUp { .. }));
+    h.get_by_label("Note:").click();
+    h.run();
+    h.get_by_label("Note:")
+        .type_text("Parcel resent to the office");
+    h.run();
+    h.get_by_label("Disposition").click();
+    h.run();
+    h.get_by_label("Complaint").click();
+    h.run();
+    h.get_by_label("Save wrap-up").click();
+    h.run();
+    assert_eq!(h.state().agent_state(), &AgentState::Available);
+    let store = h.state().store().unwrap();
+    let calls = store.history("+3725551234", 5).unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].note.as_deref(),
+        Some("Parcel resent to the office")
+    );
+    assert_eq!(calls[0].disposition.as_deref(), Some("Complaint"));
+    assert!(calls[0].answered_ms.is_some() && calls[0].ended_ms.is_some());
+    assert!(
+        store.pending_drafts().unwrap().is_empty(),
+        "the draft is gone once saved"
+    );
+}
+
+#[test]
+fn on_break_a_call_is_refused_with_486_and_never_shown() {
+    let mut h = harness(None);
+    h.state_mut().apply(
+        Instant::now(),
+        Intent::SetState(AgentState::Break {
+            reason: "Lunch".into(),
+        }),
+    );
+    h.state_mut().handle_event(Instant::now(), &incoming(3));
+    h.run();
+    assert!(h.query_by_label("Answer").is_none(), "no banner on break");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Reject {
+            call: 3,
+            status: 486
+        }]
+    );
+}
+
+#[test]
+fn a_note_being_typed_is_saved_as_a_draft_and_comes_back_after_a_crash() {
+    let dir = std::env::temp_dir().join(format!("sb-app-draft-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("desk.db");
+    let _ = std::fs::remove_file(&path);
+    {
+        let mut h = harness(Some(Store::open(&path).unwrap()));
+        for ev in [incoming(4), established(4)] {
+            h.state_mut().handle_event(Instant::now(), &ev);
+        }
+        h.state_mut().apply(Instant::now(), Intent::Hangup);
+        h.state_mut().handle_event(Instant::now(), &ended(4));
+        h.run();
+        h.get_by_label("Note:").click();
+        h.run();
+        h.get_by_label("Note:")
+            .type_text("Caller wants a callback at 15:00");
+        h.run();
+        // A moment later the draft is on disk …
+        h.state_mut()
+            .tick(Instant::now() + std::time::Duration::from_secs(1));
+        let drafts = h.state().store().unwrap().pending_drafts().unwrap();
+        assert_eq!(drafts.len(), 1);
+        assert_eq!(drafts[0].1.note, "Caller wants a callback at 15:00");
+        // … and the process dies without saving the wrap-up.
+    }
+    let mut h = Harness::new_ui_state(
+        |ui, app: &mut DeskApp| app.ui(ui, Instant::now()),
+        DeskApp::new(DeskConfig::default(), Some(Store::open(&path).unwrap())),
+    );
+    h.run();
+    h.get_by_label("A wrap-up note was restored after a restart.");
+    h.get_by_label("Save wrap-up");
+    let _ = std::fs::remove_dir_all(dir);
+}
