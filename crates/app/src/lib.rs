@@ -415,9 +415,43 @@ impl DeskApp {
         }
     }
 
+    /// Keyboard shortcuts (shown in the buttons' tooltips): F3 answer, F4 hang
+    /// up, F5 available, F6 hold, F7 mute, Ctrl+S save the wrap-up.
+    fn shortcuts(&self, ui: &egui::Ui, intents: &mut Vec<Intent>) {
+        let (f3, f4, f5, f6, f7, save) = ui.input(|i| {
+            (
+                i.key_pressed(egui::Key::F3),
+                i.key_pressed(egui::Key::F4),
+                i.key_pressed(egui::Key::F5),
+                i.key_pressed(egui::Key::F6),
+                i.key_pressed(egui::Key::F7),
+                i.modifiers.command && i.key_pressed(egui::Key::S),
+            )
+        });
+        if f3 && self.ringing.is_some() {
+            intents.push(Intent::Answer);
+        }
+        if f4 && self.active.is_some() {
+            intents.push(Intent::Hangup);
+        }
+        if f5 {
+            intents.push(Intent::SetState(AgentState::Available));
+        }
+        if f6 && self.active.is_some() {
+            intents.push(Intent::Hold);
+        }
+        if f7 && let Some(a) = &self.active {
+            intents.push(Intent::Mute(!a.muted));
+        }
+        if save && self.wrap.is_some() {
+            intents.push(Intent::SaveWrapUp);
+        }
+    }
+
     /// Draws the desk and applies what the operator did.
     pub fn ui(&mut self, ui: &mut egui::Ui, now: Instant) {
         let mut intents = Vec::new();
+        self.shortcuts(ui, &mut intents);
         self.top_bar(ui, &mut intents);
         ui.separator();
         if let Some(msg) = &self.status {

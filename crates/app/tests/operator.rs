@@ -186,3 +186,29 @@ fn a_note_being_typed_is_saved_as_a_draft_and_comes_back_after_a_crash() {
     h.get_by_label("Save wrap-up");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_keyboard_answers_and_hangs_up() {
+    let mut h = harness(None);
+    h.state_mut().handle_event(Instant::now(), &incoming(5));
+    h.run();
+    h.key_press(egui::Key::F3);
+    h.run();
+    h.state_mut().handle_event(Instant::now(), &established(5));
+    h.run();
+    h.key_press(egui::Key::F7);
+    h.run();
+    h.key_press(egui::Key::F4);
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [
+            Command::Answer { call: 5 },
+            Command::Mute {
+                call: 5,
+                muted: true
+            },
+            Command::Hangup { call: 5 }
+        ]
+    );
+}
