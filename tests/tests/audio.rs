@@ -263,6 +263,20 @@ fn level_meters_show_who_is_speaking() {
         loudest(&mut desk, "mic_dbfs") <= -119.0,
         "the desk's silent microphone stays at the floor"
     );
+    let quality: Vec<f64> = desk
+        .seen
+        .iter()
+        .filter(|e| e["event"] == "quality")
+        .filter_map(|e| e["mos"].as_f64())
+        .collect();
+    assert!(
+        !quality.is_empty(),
+        "quality reports every 2 s with --levels"
+    );
+    assert!(
+        quality.iter().all(|m| *m > 4.0),
+        "a clean loopback call: {quality:?}"
+    );
 }
 
 #[test]

@@ -82,6 +82,10 @@ struct Active {
     since: Instant,
     muted: bool,
     codec: Option<String>,
+    /// MOS, loss %, jitter ms from the latest quality report.
+    quality: Option<(f64, f64, f64)>,
+    /// Microphone and speaker level (dBFS) from the latest meter report.
+    levels: Option<(f32, f32)>,
 }
 
 #[derive(Debug, Clone)]
@@ -281,6 +285,8 @@ impl DeskApp {
                         since: now,
                         muted: false,
                         codec: None,
+                        quality: None,
+                        levels: None,
                     });
                 }
             }
@@ -307,6 +313,26 @@ impl DeskApp {
                 }
                 self.effects(fx);
             }
+            EventKind::Quality {
+                call,
+                stats,
+                loss_percent,
+                mos,
+            } => {
+                if let Some(a) = self.active.as_mut().filter(|a| a.call == *call) {
+                    a.quality = Some((*mos, *loss_percent, stats.jitter_ms));
+                }
+            }
+            EventKind::Levels {
+                call,
+                mic_dbfs,
+                speaker_dbfs,
+            } => {
+                if let Some(a) = self.active.as_mut().filter(|a| a.call == *call) {
+                    a.levels = Some((*mic_dbfs, *speaker_dbfs));
+                }
+            }
+            EventKind::AudioDevice { message, .. } => self.status = Some(message.clone()),
             EventKind::CommandFailed { command, error } => {
                 self.status = Some(format!("{command}: {error}"));
             }
@@ -525,6 +551,21 @@ impl DeskApp {
             ));
             if let Some(c) = &a.codec {
                 ui.label(format!("Codec: {c}"));
+            }
+            if let Some((mos, loss, jitter)) = a.quality {
+                ui.label(format!(
+                    "Quality: MOS {mos:.1} · loss {loss:.1} % · jitter {jitter:.1} ms"
+                ));
+            }
+            if let Some((mic, spk)) = a.levels {
+                // -60 dBFS and below shows empty, 0 dBFS full.
+                let bar = |db: f32| ((db + 60.0) / 60.0).clamp(0.0, 1.0);
+                ui.horizontal(|ui| {
+                    ui.label("Mic");
+                    ui.add(egui::ProgressBar::new(bar(mic)).desired_width(120.0));
+                    ui.label("Headset");
+                    ui.add(egui::ProgressBar::new(bar(spk)).desired_width(120.0));
+                });
             }
             ui.horizontal(|ui| {
                 if ui.button("Hang up").on_hover_text("Hang up (F4)").clicked() {

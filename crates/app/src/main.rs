@@ -123,7 +123,7 @@ fn main() -> eframe::Result {
         mic: None,
         speaker: None,
         devices: Some(DeviceNames::default()),
-        level_meter_ms: None,
+        level_meter_ms: Some(100),
     };
     let (engine, mut engine_events) = match Engine::start(config) {
         Ok(e) => e,

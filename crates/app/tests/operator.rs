@@ -212,3 +212,31 @@ fn the_keyboard_answers_and_hangs_up() {
         ]
     );
 }
+
+#[test]
+fn call_quality_and_levels_show_in_the_call_panel() {
+    let mut h = harness(None);
+    for ev in [incoming(6), established(6)] {
+        h.state_mut().handle_event(Instant::now(), &ev);
+    }
+    h.state_mut().handle_event(
+        Instant::now(),
+        &EventKind::Quality {
+            call: 6,
+            stats: Default::default(),
+            loss_percent: 1.5,
+            mos: 4.1,
+        },
+    );
+    h.state_mut().handle_event(
+        Instant::now(),
+        &EventKind::Levels {
+            call: 6,
+            mic_dbfs: -20.0,
+            speaker_dbfs: -30.0,
+        },
+    );
+    h.run();
+    h.get_by_label("Quality: MOS 4.1 · loss 1.5 % · jitter 0.0 ms");
+    h.get_by_label("Mic");
+}

@@ -66,7 +66,8 @@ struct Cli {
     /// Speaker device (part of its name; default: the system output).
     #[arg(long, global = true)]
     speaker_device: Option<String>,
-    /// Emit `levels` events (microphone and speaker RMS) every 100 ms.
+    /// Emit `levels` events (microphone and speaker RMS) every 100 ms and
+    /// `quality` events (statistics and a MOS estimate) every 2 s.
     #[arg(long, global = true)]
     levels: bool,
     /// Use no sound card (load generation; also SWITCHBOARD_AUDIO=none):

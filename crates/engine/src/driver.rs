@@ -305,6 +305,8 @@ impl Driver {
         }
         self.drain().await;
         let mut buf = vec![0u8; 65_536];
+        let mut quality_tick = tokio::time::interval(Duration::from_secs(2));
+        quality_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let far = tokio::time::Instant::now() + Duration::from_secs(3600);
             let deadline = self
@@ -332,6 +334,7 @@ impl Driver {
                     TcpIn::Closed(peer) => { self.conns.remove(&peer); }
                 },
                 Some(n) = notes_rx.recv() => self.media_note(n),
+                _ = quality_tick.tick(), if self.level_every.is_some() => self.report_quality(),
                 a = self.listener.accept() => {
                     if let Ok((stream, peer)) = a {
                         let tx = spawn_connection(stream, peer, self.tcp_tx.clone(), false);
@@ -475,6 +478,32 @@ impl Driver {
                     speaker_dbfs: db(speaker),
                 });
             }
+        }
+    }
+
+    /// A `quality` event for every call with media.
+    fn report_quality(&self) {
+        for (call, info) in &self.calls {
+            let (Some(m), Some(n)) = (&info.media, &info.negotiated) else {
+                continue;
+            };
+            let Ok(s) = m.stats.lock().map(|s| *s) else {
+                continue;
+            };
+            let expected = s.packets_received + s.packets_lost;
+            let loss = if expected == 0 {
+                0.0
+            } else {
+                s.packets_lost as f64 / expected as f64
+            };
+            let delay = s.rtt_ms.unwrap_or(0.0) / 2.0 + s.playout_delay_ms + 20.0;
+            let mos = switchboard_media::quality::mos_estimate(n.codec, loss, delay);
+            self.emit(EventKind::Quality {
+                call: *call,
+                stats: MediaStats::from_session(&n.codec.to_string(), &s),
+                loss_percent: (loss * 1000.0).round() / 10.0,
+                mos: (mos * 100.0).round() / 100.0,
+            });
         }
     }
 

@@ -156,6 +156,18 @@ pub enum EventKind {
         /// What happened, for the operator.
         message: String,
     },
+    /// Live call quality, every few seconds while a call has media (when the
+    /// engine is configured to report it).
+    Quality {
+        /// Call handle.
+        call: u64,
+        /// Statistics so far.
+        stats: MediaStats,
+        /// Loss over the call so far, percent.
+        loss_percent: f64,
+        /// MOS estimate (E-model from codec, loss and delay).
+        mos: f64,
+    },
     /// A DTMF key arrived from the peer.
     Dtmf {
         /// Call handle.

@@ -72,7 +72,8 @@ pub struct EngineConfig {
     /// The sound card for the sides without a file; `None`: no audio device
     /// (headless load generation, tests).
     pub devices: Option<DeviceNames>,
-    /// Emit `levels` events (RMS of each direction) this often, for meters.
+    /// Emit `levels` events (RMS of each direction) this often, for meters;
+    /// and `quality` events every two seconds.
     pub level_meter_ms: Option<u32>,
 }
 

@@ -15,6 +15,7 @@
 //!   RFC 3550 statistics, SR/RR with RTT), built on webrtc-rs `rtc-rtp`/`rtc-rtcp`.
 //! - [`jitter`]: the adaptive jitter buffer feeding the decoder and concealment.
 //! - [`dtmf`]: RFC 4733 events, sent with end redundancy, reported once.
+//! - [`quality`]: a live MOS estimate (simplified E-model) for the operator.
 //!
 //! Nothing here opens a socket or reads a clock: callers pass `Instant`s in and
 //! take datagrams and frames out, so every behaviour is testable in virtual time.
@@ -27,6 +28,7 @@
 pub mod dtmf;
 pub mod jitter;
 pub mod offer_answer;
+pub mod quality;
 pub mod sdp;
 pub mod session;
 
