@@ -17,6 +17,10 @@
 //! saved as a draft while typing.
 #![deny(unsafe_code)]
 
+pub mod i18n;
+
+pub use i18n::Lang;
+
 use std::time::{Duration, Instant};
 
 use switchboard_desk::agent::{Agent, AgentState, CallRef, Effect, Input, Policy};
@@ -138,6 +142,7 @@ pub struct DeskApp {
     status: Option<String>,
     outbox: Vec<Command>,
     started: Instant,
+    lang: Lang,
 }
 
 fn now_ms() -> i64 {
@@ -158,7 +163,7 @@ impl DeskApp {
             config,
             agent,
             store,
-            registration: "not registered".into(),
+            registration: String::new(),
             ringing: None,
             active: None,
             wrap: None,
@@ -167,6 +172,7 @@ impl DeskApp {
             status: None,
             outbox: Vec::new(),
             started: Instant::now(),
+            lang: Lang::default(),
         };
         app.recover_drafts();
         app
@@ -184,7 +190,7 @@ impl DeskApp {
                 draft,
                 dirty_since: None,
             });
-            self.status = Some("A wrap-up note was restored after a restart.".into());
+            self.status = Some(Lang::default().tr("restored"));
         }
     }
 
@@ -221,12 +227,16 @@ impl DeskApp {
     pub fn handle_event(&mut self, now: Instant, ev: &EventKind) {
         match ev {
             EventKind::Registered { expires } => {
-                self.registration = format!("registered ({expires} s)");
+                self.registration = self
+                    .lang
+                    .tr_with("registered", &[("expires", expires.to_string())]);
             }
             EventKind::RegistrationFailed { reason, .. } => {
-                self.registration = format!("registration failed: {reason}");
+                self.registration = self
+                    .lang
+                    .tr_with("registration-failed", &[("reason", reason.clone())]);
             }
-            EventKind::Unregistered => self.registration = "not registered".into(),
+            EventKind::Unregistered => self.registration = String::new(),
             EventKind::Incoming {
                 call,
                 call_id,
@@ -413,7 +423,7 @@ impl DeskApp {
                 }
             }
             Intent::Hold | Intent::Transfer(_) => {
-                self.status = Some("Hold and transfer arrive with call control.".into());
+                self.status = Some(self.lang.tr("not-yet"));
             }
             Intent::Dial(target) => {
                 let target = target.trim().to_owned();
@@ -484,7 +494,7 @@ impl DeskApp {
             ui.colored_label(egui::Color32::from_rgb(200, 120, 0), msg);
         }
         if let Some(r) = self.ringing.clone() {
-            incoming_banner(ui, &r, &mut intents);
+            incoming_banner(ui, self.lang, &r, &mut intents);
         }
         if let Some(a) = self.active.clone() {
             self.call_panel(ui, &a, now, &mut intents);
@@ -494,10 +504,10 @@ impl DeskApp {
         }
         if self.active.is_none() && self.ringing.is_none() {
             ui.horizontal(|ui| {
-                let label = ui.label("Dial:");
+                let label = ui.label(self.lang.tr("dial"));
                 ui.text_edit_singleline(&mut self.dial)
                     .labelled_by(label.id);
-                if ui.button("Call").clicked() {
+                if ui.button(self.lang.tr("call")).clicked() {
                     intents.push(Intent::Dial(self.dial.clone()));
                 }
             });
@@ -508,30 +518,54 @@ impl DeskApp {
         self.tick(now);
     }
 
-    fn top_bar(&self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+    fn top_bar(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        let l = self.lang;
         ui.horizontal(|ui| {
-            ui.label(format!("Account: {}", self.registration));
+            let reg = if self.registration.is_empty() {
+                l.tr("not-registered")
+            } else {
+                self.registration.clone()
+            };
+            ui.label(l.tr_with("account", &[("state", reg)]));
             ui.separator();
-            ui.label(format!("State: {}", state_label(self.agent.state())));
+            ui.label(l.tr_with("state", &[("state", state_label(l, self.agent.state()))]));
             ui.separator();
             if ui
-                .button("Available")
-                .on_hover_text("Take calls (F5)")
+                .button(l.tr("available"))
+                .on_hover_text(l.tr("available-tip"))
                 .clicked()
             {
                 intents.push(Intent::SetState(AgentState::Available));
             }
-            ui.menu_button("Break", |ui| {
+            ui.menu_button(l.tr("break"), |ui| {
                 for r in &self.config.break_reasons {
                     if ui.button(r).clicked() {
                         intents.push(Intent::SetState(AgentState::Break { reason: r.clone() }));
                     }
                 }
             });
-            if ui.button("Offline").clicked() {
+            if ui.button(l.tr("offline")).clicked() {
                 intents.push(Intent::SetState(AgentState::Offline));
             }
+            ui.separator();
+            egui::ComboBox::from_label(l.tr("language"))
+                .selected_text(self.lang.name())
+                .show_ui(ui, |ui| {
+                    for lang in Lang::ALL {
+                        ui.selectable_value(&mut self.lang, lang, lang.name());
+                    }
+                });
         });
+    }
+
+    /// The UI language.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Switches the UI language.
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
     }
 
     fn call_panel(
@@ -541,41 +575,64 @@ impl DeskApp {
         now: Instant,
         intents: &mut Vec<Intent>,
     ) {
+        let l = self.lang;
         ui.group(|ui| {
             let secs = now.saturating_duration_since(a.since).as_secs();
-            ui.heading(format!(
-                "In call with {} — {:02}:{:02}",
-                a.card.name.as_deref().unwrap_or(&a.card.number),
-                secs / 60,
-                secs % 60
+            ui.heading(l.tr_with(
+                "in-call",
+                &[
+                    ("who", a.card.name.clone().unwrap_or(a.card.number.clone())),
+                    ("time", format!("{:02}:{:02}", secs / 60, secs % 60)),
+                ],
             ));
             if let Some(c) = &a.codec {
-                ui.label(format!("Codec: {c}"));
+                ui.label(l.tr_with("codec", &[("codec", c.clone())]));
             }
             if let Some((mos, loss, jitter)) = a.quality {
-                ui.label(format!(
-                    "Quality: MOS {mos:.1} · loss {loss:.1} % · jitter {jitter:.1} ms"
+                ui.label(l.tr_with(
+                    "quality",
+                    &[
+                        ("mos", format!("{mos:.1}")),
+                        ("loss", format!("{loss:.1}")),
+                        ("jitter", format!("{jitter:.1}")),
+                    ],
                 ));
             }
             if let Some((mic, spk)) = a.levels {
                 // -60 dBFS and below shows empty, 0 dBFS full.
                 let bar = |db: f32| ((db + 60.0) / 60.0).clamp(0.0, 1.0);
                 ui.horizontal(|ui| {
-                    ui.label("Mic");
+                    ui.label(l.tr("mic"));
                     ui.add(egui::ProgressBar::new(bar(mic)).desired_width(120.0));
-                    ui.label("Headset");
+                    ui.label(l.tr("headset"));
                     ui.add(egui::ProgressBar::new(bar(spk)).desired_width(120.0));
                 });
             }
             ui.horizontal(|ui| {
-                if ui.button("Hang up").on_hover_text("Hang up (F4)").clicked() {
+                if ui
+                    .button(l.tr("hang-up"))
+                    .on_hover_text(l.tr("hang-up-tip"))
+                    .clicked()
+                {
                     intents.push(Intent::Hangup);
                 }
-                let mute_label = if a.muted { "Unmute" } else { "Mute" };
-                if ui.button(mute_label).on_hover_text("Mute (F7)").clicked() {
+                let mute_label = if a.muted {
+                    l.tr("unmute")
+                } else {
+                    l.tr("mute")
+                };
+                if ui
+                    .button(mute_label)
+                    .on_hover_text(l.tr("mute-tip"))
+                    .clicked()
+                {
                     intents.push(Intent::Mute(!a.muted));
                 }
-                if ui.button("Hold").on_hover_text("Hold (F6)").clicked() {
+                if ui
+                    .button(l.tr("hold"))
+                    .on_hover_text(l.tr("hold-tip"))
+                    .clicked()
+                {
                     intents.push(Intent::Hold);
                 }
             });
@@ -587,10 +644,10 @@ impl DeskApp {
                 }
             });
             ui.horizontal(|ui| {
-                let label = ui.label("Transfer to:");
+                let label = ui.label(l.tr("transfer-to"));
                 ui.text_edit_singleline(&mut self.transfer_to)
                     .labelled_by(label.id);
-                if ui.button("Transfer").clicked() {
+                if ui.button(l.tr("transfer")).clicked() {
                     intents.push(Intent::Transfer(self.transfer_to.clone()));
                 }
                 for (label, uri) in &self.config.quick_connect {
@@ -605,23 +662,24 @@ impl DeskApp {
     fn wrap_up_panel(&mut self, ui: &mut egui::Ui, now: Instant, intents: &mut Vec<Intent>) {
         let left = self.agent.wrap_up_left(now);
         let dispositions = self.config.dispositions.clone();
+        let l = self.lang;
         let Some(w) = self.wrap.as_mut() else { return };
         ui.group(|ui| {
             ui.heading(match left {
-                Some(l) => format!("Wrap-up — {} s left", l.as_secs()),
-                None => "Wrap-up".to_owned(),
+                Some(left) => l.tr_with("wrap-up-left", &[("seconds", left.as_secs().to_string())]),
+                None => l.tr("wrap-up"),
             });
             if !w.number.is_empty() {
-                ui.label(format!("Call with {}", w.number));
+                ui.label(l.tr_with("call-with", &[("number", w.number.clone())]));
             }
-            let label = ui.label("Note:");
+            let label = ui.label(l.tr("note"));
             let changed_note = ui
                 .add(egui::TextEdit::multiline(&mut w.draft.note).desired_rows(4))
                 .labelled_by(label.id)
                 .changed();
             let mut changed = changed_note;
             let current = w.draft.disposition.clone().unwrap_or_default();
-            egui::ComboBox::from_label("Disposition")
+            egui::ComboBox::from_label(l.tr("disposition"))
                 .selected_text(if current.is_empty() { "—" } else { &current })
                 .show_ui(ui, |ui| {
                     for d in &dispositions {
@@ -635,7 +693,7 @@ impl DeskApp {
                     }
                 });
             ui.horizontal(|ui| {
-                let label = ui.label("Ticket:");
+                let label = ui.label(l.tr("ticket"));
                 let mut ticket = w.draft.ticket.clone().unwrap_or_default();
                 if ui
                     .text_edit_singleline(&mut ticket)
@@ -650,8 +708,8 @@ impl DeskApp {
                 w.dirty_since = Some(now);
             }
             if ui
-                .button("Save wrap-up")
-                .on_hover_text("Save and become available (Ctrl+S)")
+                .button(l.tr("save-wrap-up"))
+                .on_hover_text(l.tr("save-wrap-up-tip"))
                 .clicked()
             {
                 intents.push(Intent::SaveWrapUp);
@@ -670,35 +728,35 @@ impl DeskApp {
     }
 }
 
-fn state_label(s: &AgentState) -> String {
+fn state_label(l: Lang, s: &AgentState) -> String {
     match s {
-        AgentState::Offline => "Offline".into(),
-        AgentState::Available => "Available".into(),
-        AgentState::Break { reason } => format!("Break ({reason})"),
-        AgentState::Ringing { .. } => "Ringing".into(),
-        AgentState::InCall { .. } => "In call".into(),
-        AgentState::WrapUp { .. } => "Wrap-up".into(),
+        AgentState::Offline => l.tr("state-offline"),
+        AgentState::Available => l.tr("state-available"),
+        AgentState::Break { reason } => l.tr_with("state-break", &[("reason", reason.clone())]),
+        AgentState::Ringing { .. } => l.tr("state-ringing"),
+        AgentState::InCall { .. } => l.tr("state-in-call"),
+        AgentState::WrapUp { .. } => l.tr("state-wrap-up"),
     }
 }
 
-fn incoming_banner(ui: &mut egui::Ui, r: &Ringing, intents: &mut Vec<Intent>) {
+fn incoming_banner(ui: &mut egui::Ui, l: Lang, r: &Ringing, intents: &mut Vec<Intent>) {
     ui.group(|ui| {
-        ui.heading(format!(
-            "Incoming call: {}",
-            r.card.name.as_deref().unwrap_or(&r.card.number)
+        ui.heading(l.tr_with(
+            "incoming",
+            &[("who", r.card.name.clone().unwrap_or(r.card.number.clone()))],
         ));
-        ui.label(format!("Number: {}", r.card.number));
+        ui.label(l.tr_with("number", &[("number", r.card.number.clone())]));
         for (k, v) in &r.card.fields {
             ui.label(format!("{k}: {v}"));
         }
         for f in &r.card.forwarded_from {
-            ui.label(format!("Forwarded from: {f}"));
+            ui.label(l.tr_with("forwarded", &[("from", f.clone())]));
         }
         for l in &r.card.links {
             ui.hyperlink(l);
         }
         if !r.history.is_empty() {
-            ui.label("Earlier calls:");
+            ui.label(l.tr("earlier-calls"));
             for h in &r.history {
                 ui.label(format!(
                     "• {} {}",
@@ -708,10 +766,14 @@ fn incoming_banner(ui: &mut egui::Ui, r: &Ringing, intents: &mut Vec<Intent>) {
             }
         }
         ui.horizontal(|ui| {
-            if ui.button("Answer").on_hover_text("Answer (F3)").clicked() {
+            if ui
+                .button(l.tr("answer"))
+                .on_hover_text(l.tr("answer-tip"))
+                .clicked()
+            {
                 intents.push(Intent::Answer);
             }
-            if ui.button("Decline").clicked() {
+            if ui.button(l.tr("decline")).clicked() {
                 intents.push(Intent::Decline);
             }
         });

@@ -240,3 +240,22 @@ fn call_quality_and_levels_show_in_the_call_panel() {
     h.get_by_label("Quality: MOS 4.1 · loss 1.5 % · jitter 0.0 ms");
     h.get_by_label("Mic");
 }
+
+#[test]
+fn the_desk_speaks_estonian_russian_and_slovenian() {
+    use switchboard::Lang;
+    for (lang, incoming_label, answer) in [
+        (Lang::Et, "Sissetulev kõne: Mari Maasikas", "Vasta"),
+        (Lang::Ru, "Входящий вызов: Mari Maasikas", "Ответить"),
+        (Lang::Sl, "Dohodni klic: Mari Maasikas", "Sprejmi"),
+    ] {
+        let mut h = harness(None);
+        h.state_mut().set_lang(lang);
+        h.state_mut().handle_event(Instant::now(), &incoming(8));
+        h.run();
+        h.get_by_label(incoming_label);
+        h.get_by_label(answer).click();
+        h.run();
+        assert_eq!(h.state_mut().take_commands(), [Command::Answer { call: 8 }]);
+    }
+}
