@@ -47,3 +47,6 @@ dial = Dial:
 call = Call
 restored = A wrap-up note was restored after a restart.
 not-yet = Hold and transfer arrive with call control.
+contact = Contact: { $who }
+history = History
+search = Search:

@@ -47,3 +47,6 @@ dial = Vali number:
 call = Helista
 restored = Järeltöö märkus taastati pärast taaskäivitust.
 not-yet = Ootele panek ja ümbersuunamine tulevad kõnejuhtimisega.
+contact = Kontakt: { $who }
+history = Ajalugu
+search = Otsi:

@@ -47,3 +47,6 @@ dial = Kliči:
 call = Pokliči
 restored = Opomba zaključevanja je bila po ponovnem zagonu obnovljena.
 not-yet = Zadržanje in prevezava prideta s krmiljenjem klicev.
+contact = Stik: { $who }
+history = Zgodovina
+search = Iskanje:

@@ -76,6 +76,7 @@ struct Ringing {
     call_id: String,
     card: CallerCard,
     history: Vec<CallRecord>,
+    contact: Option<switchboard_desk::store::Contact>,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +140,7 @@ pub struct DeskApp {
     wrap: Option<WrapUp>,
     dial: String,
     transfer_to: String,
+    search: String,
     status: Option<String>,
     outbox: Vec<Command>,
     started: Instant,
@@ -169,6 +171,7 @@ impl DeskApp {
             wrap: None,
             dial: String::new(),
             transfer_to: String::new(),
+            search: String::new(),
             status: None,
             outbox: Vec::new(),
             started: Instant::now(),
@@ -273,11 +276,16 @@ impl DeskApp {
                             ..CallRecord::default()
                         });
                     }
+                    let contact = self
+                        .store
+                        .as_ref()
+                        .and_then(|s| s.contact_by_number(&card.number).ok().flatten());
                     self.ringing = Some(Ringing {
                         call: *call,
                         call_id: call_id.clone(),
                         card,
                         history,
+                        contact,
                     });
                 }
             }
@@ -512,6 +520,7 @@ impl DeskApp {
                 }
             });
         }
+        self.history_panel(ui);
         for i in intents {
             self.apply(now, i);
         }
@@ -556,6 +565,42 @@ impl DeskApp {
                     }
                 });
         });
+    }
+
+    /// Call history with search by number, name or note text.
+    fn history_panel(&mut self, ui: &mut egui::Ui) {
+        let l = self.lang;
+        let Some(store) = &self.store else { return };
+        egui::CollapsingHeader::new(l.tr("history"))
+            .default_open(false)
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    let label = ui.label(l.tr("search"));
+                    ui.text_edit_singleline(&mut self.search)
+                        .labelled_by(label.id);
+                });
+                let rows = if self.search.trim().is_empty() {
+                    store.search("", 20)
+                } else {
+                    store.search(self.search.trim(), 20)
+                };
+                match rows {
+                    Ok(rows) => {
+                        for r in rows {
+                            ui.label(format!(
+                                "{} {} · {} · {}",
+                                r.number,
+                                r.name.as_deref().unwrap_or(""),
+                                r.disposition.as_deref().unwrap_or("—"),
+                                r.note.as_deref().unwrap_or("")
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        ui.label(e.to_string());
+                    }
+                }
+            });
     }
 
     /// The UI language.
@@ -748,6 +793,16 @@ fn incoming_banner(ui: &mut egui::Ui, l: Lang, r: &Ringing, intents: &mut Vec<In
         ui.label(l.tr_with("number", &[("number", r.card.number.clone())]));
         for (k, v) in &r.card.fields {
             ui.label(format!("{k}: {v}"));
+        }
+        if let Some(c) = &r.contact {
+            let who = match &c.company {
+                Some(co) => format!("{} ({co})", c.name),
+                None => c.name.clone(),
+            };
+            ui.label(l.tr_with("contact", &[("who", who)]));
+            if let Some(n) = &c.note {
+                ui.label(n);
+            }
         }
         for f in &r.card.forwarded_from {
             ui.label(l.tr_with("forwarded", &[("from", f.clone())]));

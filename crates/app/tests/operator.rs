@@ -259,3 +259,34 @@ fn the_desk_speaks_estonian_russian_and_slovenian() {
         assert_eq!(h.state_mut().take_commands(), [Command::Answer { call: 8 }]);
     }
 }
+
+#[test]
+fn a_known_caller_is_recognised_and_past_calls_are_searchable() {
+    let mut store = Store::in_memory().unwrap();
+    store
+        .import_contacts_csv("name,number,company\nMari Maasikas,+3725551234,Acme OÜ\n")
+        .unwrap();
+    let mut h = harness(Some(store));
+    h.state_mut().handle_event(Instant::now(), &incoming(9));
+    h.run();
+    h.get_by_label("Contact: Mari Maasikas (Acme OÜ)");
+    h.get_by_label("Answer").click();
+    h.run();
+    for ev in [established(9), ended(9)] {
+        h.state_mut().handle_event(Instant::now(), &ev);
+    }
+    h.run();
+    h.get_by_label("Note:").click();
+    h.run();
+    h.get_by_label("Note:").type_text("wants invoice copy");
+    h.run();
+    h.get_by_label("Save wrap-up").click();
+    h.run();
+    h.get_by_label("History").click();
+    h.run();
+    h.get_by_label("Search:").click();
+    h.run();
+    h.get_by_label("Search:").type_text("invoice");
+    h.run();
+    h.get_by_label("+3725551234 Mari Maasikas · — · wants invoice copy");
+}
