@@ -145,6 +145,8 @@ pub struct DeskApp {
     outbox: Vec<Command>,
     started: Instant,
     lang: Lang,
+    /// The ringer was last told to ring (after the outbox was taken).
+    ring_sent: bool,
 }
 
 fn now_ms() -> i64 {
@@ -176,6 +178,7 @@ impl DeskApp {
             outbox: Vec::new(),
             started: Instant::now(),
             lang: Lang::default(),
+            ring_sent: false,
         };
         app.recover_drafts();
         app
@@ -202,8 +205,21 @@ impl DeskApp {
         self.agent.state()
     }
 
+    /// Whether the last ring command started the ringer.
+    fn ringer_on(&self) -> bool {
+        self.outbox
+            .iter()
+            .rev()
+            .find_map(|c| match c {
+                Command::Ring { on } => Some(*on),
+                _ => None,
+            })
+            .unwrap_or(self.ring_sent)
+    }
+
     /// Engine commands produced since the last call.
     pub fn take_commands(&mut self) -> Vec<Command> {
+        self.ring_sent = self.ringer_on();
         std::mem::take(&mut self.outbox)
     }
 
@@ -216,6 +232,10 @@ impl DeskApp {
     fn effects(&mut self, fx: Vec<Effect>) {
         for e in fx {
             match e {
+                Effect::StateChanged("ringing") => self.outbox.push(Command::Ring { on: true }),
+                Effect::StateChanged(_) if self.ringer_on() => {
+                    self.outbox.push(Command::Ring { on: false })
+                }
                 Effect::Answer(c) => self.outbox.push(Command::Answer { call: c.0 }),
                 Effect::Reject(c, status) => {
                     self.outbox.push(Command::Reject { call: c.0, status })

@@ -61,6 +61,7 @@ fn practice_line(desk_addr: SocketAddr) {
         speaker: None,
         devices: None,
         level_meter_ms: None,
+        ringer: None,
     };
     let Ok((engine, mut events)) = Engine::start(config) else {
         eprintln!("switchboard: the practice line could not start");
@@ -124,6 +125,7 @@ fn main() -> eframe::Result {
         speaker: None,
         devices: Some(DeviceNames::default()),
         level_meter_ms: Some(100),
+        ringer: None,
     };
     let (engine, mut engine_events) = match Engine::start(config) {
         Ok(e) => e,

@@ -30,6 +30,7 @@ fn the_cli_calls_the_desktop_the_operator_answers_and_the_cli_hears_the_desk() {
         speaker: None,
         devices: None,
         level_meter_ms: None,
+        ringer: None,
     })
     .expect("engine");
     let mut desk = DeskApp::new(DeskConfig::default(), None);

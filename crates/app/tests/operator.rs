@@ -64,7 +64,11 @@ fn the_caller_card_shows_before_answering_and_answer_sends_the_command() {
     h.get_by_label("IVR: account=100200300");
     h.get_by_label("Answer").click();
     h.run();
-    assert_eq!(h.state_mut().take_commands(), [Command::Answer { call: 1 }]);
+    // The ringer rang while the banner showed; answering is sent to the engine.
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Ring { on: true }, Command::Answer { call: 1 }]
+    );
 }
 
 #[test]
@@ -87,7 +91,9 @@ fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
     assert_eq!(
         sent,
         [
+            Command::Ring { on: true },
             Command::Answer { call: 2 },
+            Command::Ring { on: false },
             Command::Mute {
                 call: 2,
                 muted: true
@@ -203,7 +209,9 @@ fn the_keyboard_answers_and_hangs_up() {
     assert_eq!(
         h.state_mut().take_commands(),
         [
+            Command::Ring { on: true },
             Command::Answer { call: 5 },
+            Command::Ring { on: false },
             Command::Mute {
                 call: 5,
                 muted: true
@@ -256,7 +264,10 @@ fn the_desk_speaks_estonian_russian_and_slovenian() {
         h.get_by_label(incoming_label);
         h.get_by_label(answer).click();
         h.run();
-        assert_eq!(h.state_mut().take_commands(), [Command::Answer { call: 8 }]);
+        assert_eq!(
+            h.state_mut().take_commands(),
+            [Command::Ring { on: true }, Command::Answer { call: 8 }]
+        );
     }
 }
 
@@ -289,4 +300,18 @@ fn a_known_caller_is_recognised_and_past_calls_are_searchable() {
     h.get_by_label("Search:").type_text("invoice");
     h.run();
     h.get_by_label("+3725551234 Mari Maasikas · — · wants invoice copy");
+}
+
+#[test]
+fn the_ringer_stops_when_the_caller_gives_up() {
+    let mut h = harness(None);
+    h.state_mut().handle_event(Instant::now(), &incoming(10));
+    h.run();
+    h.state_mut().handle_event(Instant::now(), &ended(10));
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Ring { on: true }, Command::Ring { on: false }]
+    );
+    assert_eq!(h.state().agent_state(), &AgentState::Available);
 }

@@ -198,6 +198,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         mic,
         speaker: cli.speaker.clone().or(audio.speaker),
         level_meter_ms: cli.levels.then_some(100),
+        ringer: None,
         devices: {
             let off = cli.no_devices
                 || std::env::var("SWITCHBOARD_AUDIO").is_ok_and(|v| v.eq_ignore_ascii_case("none"));

@@ -96,6 +96,8 @@ struct Driver {
     mic: Option<std::path::PathBuf>,
     speaker: Option<std::path::PathBuf>,
     devices: Option<crate::DeviceNames>,
+    ringer: Option<String>,
+    ringing: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     level_every: Option<u32>,
     notes_tx: mpsc::UnboundedSender<MediaNote>,
     seed: u64,
@@ -231,6 +233,7 @@ impl Engine {
         };
         let (mic, speaker) = (config.mic.clone(), config.speaker.clone());
         let devices = config.devices.clone();
+        let ringer = config.ringer.clone();
         let level_every = config.level_meter_ms.map(|ms| (ms / 20).max(1));
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
@@ -265,6 +268,8 @@ impl Engine {
                         mic,
                         speaker,
                         devices,
+                        ringer,
+                        ringing: None,
                         level_every,
                         notes_tx,
                         seed,
@@ -415,8 +420,54 @@ impl Driver {
                 let what = if muted { "mute" } else { "unmute" };
                 self.to_media(call, what, MediaCmd::Mute(muted))
             }
+            Command::Ring { on } => self.ring(on),
             Command::Shutdown => self.begin_shutdown(),
         }
+    }
+
+    /// Plays the ring cadence on the ringer device from its own thread until
+    /// told to stop. Without sound devices configured, ringing is silent.
+    fn ring(&mut self, on: bool) {
+        if let Some(flag) = self.ringing.take() {
+            flag.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+        if !on || self.devices.is_none() {
+            return;
+        }
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        self.ringing = Some(flag.clone());
+        let device = self.ringer.clone();
+        let events = self.events.clone();
+        let _ = std::thread::Builder::new()
+            .name("switchboard-ringer".into())
+            .spawn(move || {
+                let mut io =
+                    match switchboard_audio::device::DeviceIo::open(None, device.as_deref()) {
+                        Ok(io) => io,
+                        Err(e) => {
+                            let _ = events.send(EngineEvent::now(EventKind::AudioDevice {
+                                call: 0,
+                                message: format!("cannot ring: {e}"),
+                            }));
+                            return;
+                        }
+                    };
+                let rate = io.output_rate();
+                let mut tone = switchboard_audio::tones::ToneGenerator::new(
+                    switchboard_audio::tones::Tone::ring(),
+                    rate,
+                );
+                let mut frame = vec![0i16; (rate / 50) as usize];
+                let start = Instant::now();
+                let mut k = 0u32;
+                while flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    tone.fill(&mut frame);
+                    io.write(&frame, frame.len() * 5);
+                    k += 1;
+                    let due = start + Duration::from_millis(20 * u64::from(k));
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                }
+            });
     }
 
     fn to_media(&self, call: u64, what: &str, cmd: MediaCmd) {

@@ -72,6 +72,9 @@ pub struct EngineConfig {
     /// The sound card for the sides without a file; `None`: no audio device
     /// (headless load generation, tests).
     pub devices: Option<DeviceNames>,
+    /// The ringer device for `Command::Ring` (part of its name; `None`: the
+    /// default output). Without `devices`, ringing is silent.
+    pub ringer: Option<String>,
     /// Emit `levels` events (RMS of each direction) this often, for meters;
     /// and `quality` events every two seconds.
     pub level_meter_ms: Option<u32>,
@@ -123,6 +126,12 @@ pub enum Command {
         call: u64,
         /// Keys: 0-9 * # A-D.
         digits: String,
+    },
+    /// Start or stop the ring tone on the ringer device (the desk decides
+    /// whether a call is offered, so it decides when to ring).
+    Ring {
+        /// Ring or stop ringing.
+        on: bool,
     },
     /// Mute or unmute a call's microphone.
     Mute {
