@@ -44,6 +44,50 @@ pub struct DeskConfig {
     pub quick_connect: Vec<(String, String)>,
 }
 
+impl DeskConfig {
+    /// The desk settings from the configuration file's `[desk]` section;
+    /// what it leaves out keeps its default. Returns the language too.
+    pub fn from_file(section: Option<switchboard_desk::config::DeskSection>) -> (DeskConfig, Lang) {
+        let mut c = DeskConfig::default();
+        let Some(d) = section else {
+            return (c, Lang::default());
+        };
+        if let Some(s) = d.wrap_up_secs {
+            c.policy.wrap_up = Duration::from_secs(s);
+        }
+        if let Some(a) = d.auto_available {
+            c.policy.auto_available = a;
+        }
+        if let Some(b) = d.busy_status {
+            c.policy.busy_status = b;
+        }
+        if let Some(v) = d.dispositions {
+            c.dispositions = v;
+        }
+        if let Some(v) = d.break_reasons {
+            c.break_reasons = v;
+        }
+        if let Some(v) = d.header_rules {
+            c.header_rules = v
+                .into_iter()
+                .map(|r| HeaderRule {
+                    header: r.header,
+                    label: r.label,
+                })
+                .collect();
+        }
+        if let Some(v) = d.quick_connect {
+            c.quick_connect = v.into_iter().map(|q| (q.label, q.uri)).collect();
+        }
+        let lang = d
+            .language
+            .as_deref()
+            .and_then(Lang::from_code)
+            .unwrap_or_default();
+        (c, lang)
+    }
+}
+
 impl Default for DeskConfig {
     fn default() -> Self {
         DeskConfig {

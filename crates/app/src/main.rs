@@ -105,9 +105,36 @@ fn practice_line(desk_addr: SocketAddr) {
     });
 }
 
+fn config_path(args: &[String]) -> Option<std::path::PathBuf> {
+    if let Some(p) = args
+        .iter()
+        .position(|a| a == "--config")
+        .and_then(|i| args.get(i + 1))
+    {
+        return Some(p.into());
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config"))
+        })?;
+    let p = base.join("switchboard/config.toml");
+    p.exists().then_some(p)
+}
+
 fn main() -> eframe::Result {
     let args: Vec<String> = std::env::args().collect();
     let demo = args.iter().any(|a| a == "--demo");
+    let file = match config_path(&args) {
+        Some(p) => match switchboard_desk::config::load(&p) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("switchboard: {e}");
+                std::process::exit(2);
+            }
+        },
+        None => switchboard_desk::config::File::default(),
+    };
     let bind: SocketAddr = args
         .iter()
         .position(|a| a == "--bind")
@@ -146,7 +173,9 @@ fn main() -> eframe::Result {
             None
         }
     };
-    let mut desk = DeskApp::new(DeskConfig::default(), store);
+    let (desk_config, lang) = DeskConfig::from_file(file.desk);
+    let mut desk = DeskApp::new(desk_config, store);
+    desk.set_lang(lang);
     // The desk starts available in the demo; otherwise the operator chooses.
     if demo {
         desk.apply(

@@ -315,3 +315,40 @@ fn the_ringer_stops_when_the_caller_gives_up() {
     );
     assert_eq!(h.state().agent_state(), &AgentState::Available);
 }
+
+#[test]
+fn the_configuration_file_sets_rules_buttons_dispositions_and_language() {
+    let dir = std::env::temp_dir().join(format!("sb-app-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(
+        &path,
+        r#"
+[desk]
+wrap_up_secs = 5
+dispositions = ["Arve", "Tellimus"]
+header_rules = [{ header = "X-Queue", label = "Järjekord" }]
+quick_connect = [{ label = "Arveldus", uri = "sip:200@pbx" }]
+language = "et"
+"#,
+    )
+    .unwrap();
+    let file = switchboard_desk::config::load(&path).unwrap();
+    let (config, lang) = DeskConfig::from_file(file.desk);
+    let mut app = DeskApp::new(config, None);
+    app.set_lang(lang);
+    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
+    let mut h = Harness::new_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app);
+    h.state_mut().handle_event(Instant::now(), &incoming(11));
+    h.run();
+    h.get_by_label("Järjekord: Billing");
+    h.get_by_label("Vasta").click();
+    h.run();
+    h.state_mut().handle_event(Instant::now(), &established(11));
+    h.run();
+    h.get_by_label("Arveldus");
+    // A typo in the file is an error naming the line and the key.
+    std::fs::write(&path, "[desk]\nwrap_up_sec = 5\n").unwrap();
+    let e = switchboard_desk::config::load(&path).unwrap_err();
+    assert!(e.contains("line 2") && e.contains("wrap_up_sec"), "{e}");
+}

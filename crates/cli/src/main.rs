@@ -6,7 +6,7 @@
 
 #![forbid(unsafe_code)]
 
-mod config;
+use switchboard_desk::config;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

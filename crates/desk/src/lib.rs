@@ -14,6 +14,7 @@
 //! - [`agent`]: agent states (Available, Break, Ringing, In call, Wrap-up,
 //!   Offline) and the rules for offering calls and after-call work.
 //! - [`context`]: who calls and why, from the INVITE before answering.
+//! - [`config`]: the TOML file shared by the desktop and the headless agent.
 //! - [`store`]: durable data; a note being typed is a draft saved on change,
 //!   so a crash loses nothing that was on screen.
 #![deny(unsafe_code)]
@@ -23,5 +24,6 @@
 )]
 
 pub mod agent;
+pub mod config;
 pub mod context;
 pub mod store;
