@@ -49,7 +49,7 @@ fn data_dir() -> std::path::PathBuf {
     base.join("switchboard")
 }
 
-fn practice_line(desk_addr: SocketAddr) {
+fn practice_line(desk_addr: SocketAddr, desk_user: String) {
     let config = EngineConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         user: "practice".into(),
@@ -83,7 +83,7 @@ fn practice_line(desk_addr: SocketAddr) {
             let (name, number, queue, ivr) = callers[k % callers.len()];
             k += 1;
             let _ = engine.send(Command::Call {
-                target: format!("sip:agent@{desk_addr}"),
+                target: format!("sip:{desk_user}@{desk_addr}"),
                 headers: vec![
                     (
                         "P-Asserted-Identity".into(),
@@ -122,6 +122,74 @@ fn config_path(args: &[String]) -> Option<std::path::PathBuf> {
     p.exists().then_some(p)
 }
 
+/// The engine's settings: the file's `[sip]`, `[account]` and `[audio]`
+/// sections, `--bind` over them, and the embedded default (127.0.0.1:5060 as
+/// `agent`, no registrar) for what is left out.
+fn engine_config(
+    args: &[String],
+    file: &switchboard_desk::config::File,
+) -> Result<EngineConfig, String> {
+    let sip = file.sip.as_ref();
+    let flag_bind = args
+        .iter()
+        .position(|a| a == "--bind")
+        .and_then(|i| args.get(i + 1))
+        .map(|b| {
+            b.parse::<SocketAddr>()
+                .map_err(|e| format!("--bind {b}: {e}"))
+        })
+        .transpose()?;
+    let bind = flag_bind
+        .or(sip.and_then(|s| s.bind))
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
+    let account = match file
+        .account
+        .as_ref()
+        .and_then(|a| a.registrar.clone().map(|r| (a, r)))
+    {
+        Some((a, registrar)) => Some(switchboard_engine::AccountConfig {
+            registrar,
+            username: a
+                .username
+                .clone()
+                .ok_or("account.registrar needs account.username")?,
+            password: std::env::var("SWITCHBOARD_PASSWORD")
+                .map_err(|_| "registering needs the password in SWITCHBOARD_PASSWORD")?,
+            realm: a.realm.clone(),
+            expires: a.expires.unwrap_or(600),
+        }),
+        None => None,
+    };
+    let audio = file.audio.as_ref();
+    let mut codecs = Vec::new();
+    for name in audio.and_then(|a| a.codecs.clone()).unwrap_or_default() {
+        let c = switchboard_engine::Codec::from_name(&name)
+            .ok_or_else(|| format!("unknown codec {name:?} in audio.codecs"))?;
+        if !codecs.contains(&c) {
+            codecs.push(c);
+        }
+    }
+    Ok(EngineConfig {
+        bind,
+        user: sip
+            .and_then(|s| s.user.clone())
+            .or_else(|| account.as_ref().map(|a| a.username.clone()))
+            .unwrap_or_else(|| "agent".into()),
+        display_name: sip.and_then(|s| s.display_name.clone()),
+        max_calls: sip.and_then(|s| s.max_calls).unwrap_or(2),
+        account,
+        codecs,
+        mic: None,
+        speaker: None,
+        devices: Some(DeviceNames {
+            input: audio.and_then(|a| a.input_device.clone()),
+            output: audio.and_then(|a| a.output_device.clone()),
+        }),
+        level_meter_ms: Some(100),
+        ringer: None,
+    })
+}
+
 fn main() -> eframe::Result {
     let args: Vec<String> = std::env::args().collect();
     let demo = args.iter().any(|a| a == "--demo");
@@ -135,25 +203,14 @@ fn main() -> eframe::Result {
         },
         None => switchboard_desk::config::File::default(),
     };
-    let bind: SocketAddr = args
-        .iter()
-        .position(|a| a == "--bind")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|b| b.parse().ok())
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
-    let config = EngineConfig {
-        bind,
-        user: "agent".into(),
-        display_name: Some("Agent".into()),
-        max_calls: 2,
-        account: None,
-        codecs: Vec::new(),
-        mic: None,
-        speaker: None,
-        devices: Some(DeviceNames::default()),
-        level_meter_ms: Some(100),
-        ringer: None,
+    let config = match engine_config(&args, &file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            std::process::exit(2);
+        }
     };
+    let desk_user = config.user.clone();
     let (engine, mut engine_events) = match Engine::start(config) {
         Ok(e) => e,
         Err(e) => {
@@ -162,7 +219,7 @@ fn main() -> eframe::Result {
         }
     };
     if demo {
-        practice_line(engine.local_addr());
+        practice_line(engine.local_addr(), desk_user);
     }
     let dir = data_dir();
     let _ = std::fs::create_dir_all(&dir);
