@@ -50,3 +50,7 @@ not-yet = Hold and transfer arrive with call control.
 contact = Contact: { $who }
 history = History
 search = Search:
+contacts = Contacts
+csv-file = CSV file:
+import = Import
+imported = Imported { $count } contacts.

@@ -50,3 +50,7 @@ not-yet = Ootele panek ja ümbersuunamine tulevad kõnejuhtimisega.
 contact = Kontakt: { $who }
 history = Ajalugu
 search = Otsi:
+contacts = Kontaktid
+csv-file = CSV-fail:
+import = Impordi
+imported = Imporditi { $count } kontakti.

@@ -50,3 +50,7 @@ not-yet = Удержание и перевод появятся вместе с 
 contact = Контакт: { $who }
 history = История
 search = Поиск:
+contacts = Контакты
+csv-file = Файл CSV:
+import = Импорт
+imported = Импортировано контактов: { $count }.

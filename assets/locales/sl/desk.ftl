@@ -50,3 +50,7 @@ not-yet = Zadržanje in prevezava prideta s krmiljenjem klicev.
 contact = Stik: { $who }
 history = Zgodovina
 search = Iskanje:
+contacts = Stiki
+csv-file = Datoteka CSV:
+import = Uvozi
+imported = Uvoženih stikov: { $count }.

@@ -94,7 +94,7 @@ mod tests {
         // Every variable any message uses, so each one formats completely.
         let args: Vec<(&str, String)> = [
             "state", "expires", "reason", "who", "number", "from", "time", "codec", "mos", "loss",
-            "jitter", "seconds",
+            "jitter", "seconds", "count",
         ]
         .iter()
         .map(|k| (*k, "1".to_owned()))

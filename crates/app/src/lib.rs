@@ -185,6 +185,7 @@ pub struct DeskApp {
     dial: String,
     transfer_to: String,
     search: String,
+    import_path: String,
     status: Option<String>,
     outbox: Vec<Command>,
     started: Instant,
@@ -218,6 +219,7 @@ impl DeskApp {
             dial: String::new(),
             transfer_to: String::new(),
             search: String::new(),
+            import_path: String::new(),
             status: None,
             outbox: Vec::new(),
             started: Instant::now(),
@@ -585,6 +587,7 @@ impl DeskApp {
             });
         }
         self.history_panel(ui);
+        self.contacts_panel(ui);
         for i in intents {
             self.apply(now, i);
         }
@@ -665,6 +668,41 @@ impl DeskApp {
                     }
                 }
             });
+    }
+
+    /// Contacts: import a CSV file (name, number, company, note columns).
+    fn contacts_panel(&mut self, ui: &mut egui::Ui) {
+        let l = self.lang;
+        if self.store.is_none() {
+            return;
+        }
+        let mut import = false;
+        egui::CollapsingHeader::new(l.tr("contacts"))
+            .default_open(false)
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    let label = ui.label(l.tr("csv-file"));
+                    ui.text_edit_singleline(&mut self.import_path)
+                        .labelled_by(label.id);
+                    import = ui.button(l.tr("import")).clicked();
+                });
+            });
+        if !import {
+            return;
+        }
+        let path = self.import_path.trim().to_owned();
+        let result = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{path}: {e}"))
+            .and_then(|text| {
+                self.store
+                    .as_mut()
+                    .map(|s| s.import_contacts_csv(&text).map_err(|e| e.to_string()))
+                    .unwrap_or(Ok(0))
+            });
+        self.status = Some(match result {
+            Ok(n) => l.tr_with("imported", &[("count", n.to_string())]),
+            Err(e) => e,
+        });
     }
 
     /// The UI language.

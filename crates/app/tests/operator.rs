@@ -352,3 +352,36 @@ language = "et"
     let e = switchboard_desk::config::load(&path).unwrap_err();
     assert!(e.contains("line 2") && e.contains("wrap_up_sec"), "{e}");
 }
+
+#[test]
+fn contacts_are_imported_from_a_csv_file_and_bad_files_are_explained() {
+    let dir = std::env::temp_dir().join(format!("sb-app-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("contacts.csv");
+    std::fs::write(
+        &good,
+        "name,number,company\nMari Maasikas,+3725551234,Acme OÜ\n",
+    )
+    .unwrap();
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "name,number\nJaan\n").unwrap();
+    let import = |path: &std::path::Path, shown: &str| {
+        let mut h = harness(Some(Store::in_memory().unwrap()));
+        h.get_by_label("Contacts").click();
+        h.run();
+        h.get_by_label("CSV file:").click();
+        h.run();
+        h.get_by_label("CSV file:")
+            .type_text(&path.to_string_lossy());
+        h.run();
+        h.get_by_label("Import").click();
+        h.run();
+        h.get_by_label(shown);
+        h
+    };
+    import(&bad, "contacts CSV line 2: name or number missing");
+    let mut h = import(&good, "Imported 1 contacts.");
+    h.state_mut().handle_event(Instant::now(), &incoming(12));
+    h.run();
+    h.get_by_label("Contact: Mari Maasikas (Acme OÜ)");
+}
