@@ -510,3 +510,38 @@ pub fn find_in(sent: &[f64], got: &[f64], max_lag: usize) -> (usize, f64) {
     }
     best
 }
+
+/// How much of `sent` is heard in `got`: the share of half-second windows of
+/// `sent` (after the first quarter second) that appear somewhere in `got`
+/// within `max_lag` samples with a normalised correlation above `threshold`.
+/// Each window finds its own lag, so a jitter buffer that once inserted or
+/// skipped a frame (shifting everything after it) still counts as heard.
+pub fn share_heard(sent: &[f64], got: &[f64], max_lag: usize, threshold: f64) -> f64 {
+    let win = 4000;
+    let mut heard = 0;
+    let mut total = 0;
+    let mut start = 2000;
+    while start + win <= sent.len() {
+        let x = &sent[start..start + win];
+        let xx: f64 = x.iter().map(|v| v * v).sum();
+        if xx > 1e6 {
+            total += 1;
+            let found = (0..max_lag).any(|lag| {
+                got.get(start + lag..start + lag + win).is_some_and(|y| {
+                    let xy: f64 = x.iter().zip(y).map(|(a, b)| a * b).sum();
+                    let yy: f64 = y.iter().map(|v| v * v).sum();
+                    yy > 0.0 && xy / (xx * yy).sqrt() > threshold
+                })
+            });
+            if found {
+                heard += 1;
+            }
+        }
+        start += win;
+    }
+    if total == 0 {
+        0.0
+    } else {
+        f64::from(heard) / f64::from(total)
+    }
+}

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use switchboard_interop::{Agent, find_in, free_port, read_wav_8k, temp_dir, write_test_signal};
+use switchboard_interop::{
+    Agent, find_in, free_port, read_wav_8k, share_heard, temp_dir, write_test_signal,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -58,7 +60,13 @@ fn call_with_audio(codec: &str) {
     let got = read_wav_8k(&heard);
     assert!(got.len() >= 8000 * 2, "heard {} samples", got.len());
     let (lag, corr) = find_in(&said, &got, 4000);
-    assert!(corr > 0.9, "{codec}: correlation {corr} at lag {lag}");
+    // Every half second of what was said is heard (each with its own lag: a
+    // jitter buffer adapting to a scheduling hiccup may shift by a frame).
+    let heard = share_heard(&said, &got, 4000, 0.9);
+    assert!(
+        heard >= 0.8,
+        "{codec}: only {heard:.2} of the speech heard (first-window correlation {corr} at lag {lag})"
+    );
     // Mouth-to-ear from the files and the start stamps (measured, not judged:
     // the bench reports it; here it must merely be causal and finite).
     let offset = desk_started["speaker_start"].as_f64().unwrap_or(0.0)

@@ -185,8 +185,8 @@ mod audio {
     use std::time::Duration;
 
     use switchboard_interop::{
-        Agent, Baresip, BaresipAudio, find_in, free_port, read_wav_8k, temp_dir, write_test_signal,
-        write_test_signal_channels,
+        Agent, Baresip, BaresipAudio, find_in, free_port, read_wav_8k, share_heard, temp_dir,
+        write_test_signal, write_test_signal_channels,
     };
 
     const WAIT: Duration = Duration::from_secs(10);
@@ -241,11 +241,9 @@ mod audio {
         let said = read_wav_8k(&mic);
         let got = read_wav_8k(&received_file(&rec));
         let (lag, corr) = find_in(&said, &got, 4000);
-        eprintln!("to baresip, {codec}: correlation {corr:.3} at lag {lag}");
-        assert!(
-            corr > 0.85,
-            "{codec}: baresip heard something else (correlation {corr})"
-        );
+        let heard = share_heard(&said, &got, 4000, 0.85);
+        eprintln!("to baresip, {codec}: correlation {corr:.3} at lag {lag}, {heard:.2} heard");
+        assert!(heard >= 0.8, "{codec}: baresip heard only {heard:.2} of it");
     }
 
     fn baresip_calls_us(codec: &str, baresip_codecs: &str) {
@@ -292,11 +290,10 @@ mod audio {
         let said = read_wav_8k(&said);
         let got = read_wav_8k(&heard);
         let (lag, corr) = find_in(&said, &got, 8000);
-        eprintln!("from baresip, {codec}: correlation {corr:.3} at lag {lag}");
-        assert!(
-            corr > 0.85,
-            "{codec}: we heard something else (correlation {corr})"
-        );
+        // The call lasts about 3 s of the 4 s file: judge what it could carry.
+        let heard = share_heard(&said[..said.len().min(20_000)], &got, 8000, 0.85);
+        eprintln!("from baresip, {codec}: correlation {corr:.3} at lag {lag}, {heard:.2} heard");
+        assert!(heard >= 0.8, "{codec}: we heard only {heard:.2} of it");
     }
 
     #[test]
