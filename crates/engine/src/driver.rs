@@ -558,15 +558,21 @@ impl Driver {
         }
     }
 
-    /// Binds the RTP/RTCP pair and describes our side of a new call.
-    fn new_call_media(&mut self) -> Result<((StdUdp, StdUdp), LocalMedia), String> {
-        let (rtp, rtcp) = bind_rtp_pair(self.bind_ip).map_err(|e| format!("no RTP port: {e}"))?;
-        let port = rtp.local_addr().map(|a| a.port()).unwrap_or(0);
+    /// The next value of the driver's generator (an LCG seeded from the OS):
+    /// SDP session ids, SSRCs, first sequence numbers and timestamps.
+    fn next_random(&mut self) -> u64 {
         self.seed = self
             .seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        let session_id = self.seed >> 16;
+        self.seed
+    }
+
+    /// Binds the RTP/RTCP pair and describes our side of a new call.
+    fn new_call_media(&mut self) -> Result<((StdUdp, StdUdp), LocalMedia), String> {
+        let (rtp, rtcp) = bind_rtp_pair(self.bind_ip).map_err(|e| format!("no RTP port: {e}"))?;
+        let port = rtp.local_addr().map(|a| a.port()).unwrap_or(0);
+        let session_id = self.next_random() >> 16;
         let local = LocalMedia::new(self.codecs.clone(), self.advertised.ip(), port, session_id);
         Ok(((rtp, rtcp), local))
     }
@@ -611,11 +617,7 @@ impl Driver {
         let (Some(n), Some((rtp, rtcp))) = (info.negotiated.clone(), info.sockets.take()) else {
             return;
         };
-        self.seed = self
-            .seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let r = self.seed;
+        let r = self.next_random();
         let now = Instant::now();
         let wall = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
