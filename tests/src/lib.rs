@@ -81,44 +81,24 @@ impl Agent {
         }
         let mut child = cmd.spawn().expect("spawn switchboard-cli");
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(v) => {
-                        if tx.send(v).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => eprintln!("non-JSON line from switchboard-cli ({e}): {line}"),
-                }
-            }
-        });
         Agent {
             child,
-            events: rx,
+            events: json_lines(stdout, "switchboard-cli"),
             seen: Vec::new(),
         }
     }
 
     /// Waits up to `timeout` for an event named `name`; returns it.
     pub fn wait_for(&mut self, name: &str, timeout: Duration) -> Value {
-        let until = Instant::now() + timeout;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(v) => {
-                    self.seen.push(v.clone());
-                    if v["event"] == name {
-                        return v;
-                    }
-                }
-                Err(_) => panic!(
-                    "no `{name}` event within {timeout:?}; saw: {:#?}",
-                    self.seen
-                ),
-            }
-        }
+        wait_matching(&self.events, &mut self.seen, timeout, |v| {
+            v["event"] == name
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no `{name}` event within {timeout:?}; saw: {:#?}",
+                self.seen
+            )
+        })
     }
 
     /// Counts events named `name` seen so far (after draining what has arrived).
@@ -159,6 +139,47 @@ impl Drop for Agent {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Reads one JSON object per line from a child's output on a thread of its
+/// own; lines that are not JSON are reported and skipped.
+pub fn json_lines(
+    out: impl std::io::Read + Send + 'static,
+    who: &'static str,
+) -> mpsc::Receiver<Value> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            match serde_json::from_str::<Value>(&line) {
+                Ok(v) => {
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => eprintln!("non-JSON line from {who} ({e}): {line}"),
+            }
+        }
+    });
+    rx
+}
+
+/// Waits up to `timeout` for the first value that `matches`, keeping every
+/// value received in `seen`; `None` when time runs out.
+pub fn wait_matching(
+    events: &mpsc::Receiver<Value>,
+    seen: &mut Vec<Value>,
+    timeout: Duration,
+    matches: impl Fn(&Value) -> bool,
+) -> Option<Value> {
+    let until = Instant::now() + timeout;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let v = events.recv_timeout(left).ok()?;
+        seen.push(v.clone());
+        if matches(&v) {
+            return Some(v);
+        }
     }
 }
 
@@ -372,22 +393,15 @@ impl Baresip {
     /// Waits up to `timeout` for a call event of this type (`CALL_INCOMING`,
     /// `CALL_ESTABLISHED`, `CALL_CLOSED` ...); returns it.
     pub fn wait_event(&mut self, kind: &str, timeout: Duration) -> Value {
-        let until = Instant::now() + timeout;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(v) => {
-                    self.seen.push(v.clone());
-                    if v["event"] == true && v["type"] == kind {
-                        return v;
-                    }
-                }
-                Err(_) => panic!(
-                    "no baresip `{kind}` event within {timeout:?}; saw: {:#?}",
-                    self.seen
-                ),
-            }
-        }
+        wait_matching(&self.events, &mut self.seen, timeout, |v| {
+            v["event"] == true && v["type"] == kind
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no baresip `{kind}` event within {timeout:?}; saw: {:#?}",
+                self.seen
+            )
+        })
     }
 }
 

@@ -499,7 +499,6 @@ struct Pjsua {
 
 impl Pjsua {
     fn start(args: &[&str]) -> Pjsua {
-        use std::io::BufRead;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/pjsua_agent.py");
         let mut child = Command::new("python3")
             .arg(script)
@@ -509,29 +508,13 @@ impl Pjsua {
             .spawn()
             .expect("python3 with pjsua2 (scripts/bench.sh installs pjsua2-python)");
         let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str(&line)
-                    && tx.send(v).is_err()
-                {
-                    break;
-                }
-            }
-        });
+        let rx = switchboard_interop::json_lines(out, "pjsua_agent.py");
         Pjsua { child, events: rx }
     }
 
     fn wait_for(&mut self, name: &str, timeout: Duration) -> Option<serde_json::Value> {
-        let until = Instant::now() + timeout;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(v) if v["event"] == name => return Some(v),
-                Ok(_) => {}
-                Err(_) => return None,
-            }
-        }
+        let mut seen = Vec::new();
+        switchboard_interop::wait_matching(&self.events, &mut seen, timeout, |v| v["event"] == name)
     }
 }
 
