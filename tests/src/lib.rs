@@ -183,6 +183,29 @@ pub fn wait_matching(
     }
 }
 
+/// Whether a PulseAudio server answers (the headless sound card of the tests).
+pub fn sound_server_up() -> bool {
+    Command::new("pactl")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// For tests that need the sound card: true when it is there; otherwise says
+/// loudly that the test is skipped — and fails instead when the test command
+/// promised one (`SWITCHBOARD_REQUIRE_AUDIO`).
+pub fn sound_server_or_skip() -> bool {
+    if sound_server_up() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("SWITCHBOARD_REQUIRE_AUDIO").is_none(),
+        "no PulseAudio although the test command set one up"
+    );
+    eprintln!("\n*** SKIPPED: no PulseAudio (run scripts/headless-audio.sh) ***\n");
+    false
+}
+
 /// Sends a signal to a process.
 #[allow(unsafe_code)]
 pub fn signal(pid: i32, sig: i32) {

@@ -158,16 +158,7 @@ fn a_broken_microphone_file_is_refused_at_start_with_a_clear_reason() {
 /// sink set up by the test command); `parecord` records the card's monitor.
 #[test]
 fn the_callee_hears_the_call_on_the_sound_card() {
-    let has_pulse = std::process::Command::new("pactl")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_pulse {
-        assert!(
-            std::env::var_os("SWITCHBOARD_REQUIRE_AUDIO").is_none(),
-            "no PulseAudio although the test command set one up"
-        );
-        eprintln!("\n*** SKIPPED: no PulseAudio (run scripts/headless-audio.sh) ***\n");
+    if !switchboard_interop::sound_server_or_skip() {
         return;
     }
     let dir = temp_dir("audio-card");

@@ -10,21 +10,9 @@ use switchboard_interop::{Agent, free_port, temp_dir, write_test_signal};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn pactl_ok() -> bool {
-    std::process::Command::new("pactl")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn a_lost_sound_card_is_replaced_by_the_default_and_the_call_goes_on() {
-    if !pactl_ok() {
-        assert!(
-            std::env::var_os("SWITCHBOARD_REQUIRE_AUDIO").is_none(),
-            "no PulseAudio although the test command set one up"
-        );
-        eprintln!("\n*** SKIPPED: no PulseAudio (run scripts/headless-audio.sh) ***\n");
+    if !switchboard_interop::sound_server_or_skip() {
         return;
     }
     let dir = temp_dir("device-loss");
@@ -60,7 +48,10 @@ fn a_lost_sound_card_is_replaced_by_the_default_and_the_call_goes_on() {
         .arg(script)
         .status()
         .is_ok_and(|s| s.success());
-    assert!(restarted && pactl_ok(), "could not restart PulseAudio");
+    assert!(
+        restarted && switchboard_interop::sound_server_up(),
+        "could not restart PulseAudio"
+    );
     let lost = desk.wait_for("audio_device", WAIT);
     let error = lost["message"].as_str().unwrap_or("");
     assert!(error.contains("failed; switching to the default"), "{lost}");

@@ -12,16 +12,7 @@ fn rms(x: &[f64]) -> f64 {
 
 #[test]
 fn the_ringer_rings_on_the_sound_card_until_stopped() {
-    let pulse = std::process::Command::new("pactl")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !pulse {
-        assert!(
-            std::env::var_os("SWITCHBOARD_REQUIRE_AUDIO").is_none(),
-            "no PulseAudio although the test command set one up"
-        );
-        eprintln!("\n*** SKIPPED: no PulseAudio (run scripts/headless-audio.sh) ***\n");
+    if !switchboard_interop::sound_server_or_skip() {
         return;
     }
     let (engine, _events) = Engine::start(EngineConfig {
