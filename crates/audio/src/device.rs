@@ -65,7 +65,18 @@ pub struct DeviceInfo {
     pub output: bool,
 }
 
-/// Every device the default host offers.
+/// ALSA plugins that are not a place to hear or speak (rate converters,
+/// channel mixers, the null device): not offered to the operator.
+const NOT_DEVICES: &[&str] = &[
+    "Discard all samples",
+    "Rate Converter Plugin",
+    "Plugin using Speex DSP",
+    "Plugin for channel",
+    "JACK Audio Connection Kit",
+    "Open Sound System",
+];
+
+/// Every device the default host offers that an operator could choose.
 pub fn list_devices() -> Vec<DeviceInfo> {
     let host = cpal::default_host();
     let Ok(devices) = host.devices() else {
@@ -74,6 +85,9 @@ pub fn list_devices() -> Vec<DeviceInfo> {
     devices
         .filter_map(|d| {
             let name = d.description().ok()?.name().to_owned();
+            if NOT_DEVICES.iter().any(|n| name.starts_with(n)) {
+                return None;
+            }
             Some(DeviceInfo {
                 name,
                 input: d.supports_input(),

@@ -69,6 +69,26 @@ impl Tone {
         }
     }
 
+    /// The headset test: 523 Hz (C5), 600 ms on, 400 ms off — easy to hear,
+    /// and a steady level for the microphone meter when it loops back.
+    pub fn test() -> Tone {
+        Tone {
+            segments: vec![on(523.0, 600), off(400)],
+            repeat: true,
+            level: 0.3,
+        }
+    }
+
+    /// What a held caller hears instead of the operator: a soft rising
+    /// A-major arpeggio every two seconds (so they know the line is alive).
+    pub fn on_hold() -> Tone {
+        Tone {
+            segments: vec![on(440.0, 250), on(554.37, 250), on(659.25, 400), off(1100)],
+            repeat: true,
+            level: 0.12,
+        }
+    }
+
     /// Call waiting, played into an active call: 425 Hz, 200 ms twice, then 5 s quiet.
     pub fn call_waiting() -> Tone {
         Tone {
