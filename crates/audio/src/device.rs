@@ -28,8 +28,27 @@ pub struct Counters {
     pub underruns: AtomicU64,
     /// Input samples dropped because the ring was full.
     pub overruns: AtomicU64,
-    /// A stream reported an error (device gone).
+    /// Buffer under- or overruns the sound system reported and recovered
+    /// from by itself (a glitch, not a lost device).
+    pub xruns: AtomicU64,
+    /// A stream reported an error it does not recover from (device gone).
     pub failed: AtomicBool,
+}
+
+impl Counters {
+    /// Sorts a stream error: glitches the backend recovers from by itself
+    /// are counted; anything else means the device must be reopened.
+    fn stream_error(&self, e: &cpal::Error) {
+        use cpal::ErrorKind;
+        match e.kind() {
+            ErrorKind::Xrun => {
+                self.xruns.fetch_add(1, Ordering::Relaxed);
+            }
+            // The stream keeps running in both cases.
+            ErrorKind::DeviceChanged | ErrorKind::RealtimeDenied => {}
+            _ => self.failed.store(true, Ordering::Relaxed),
+        }
+    }
 }
 
 /// An open input/output device pair.
@@ -378,7 +397,7 @@ where
                 }
             }
         },
-        move |_e| err_counters.failed.store(true, Ordering::Relaxed),
+        move |e| err_counters.stream_error(&e),
         None,
     )
 }
@@ -415,7 +434,30 @@ where
                 counters.underruns.fetch_add(1, Ordering::Relaxed);
             }
         },
-        move |_e| err_counters.failed.store(true, Ordering::Relaxed),
+        move |e| err_counters.stream_error(&e),
         None,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_xrun_is_counted_and_does_not_lose_the_device() {
+        let c = Counters::default();
+        c.stream_error(&cpal::ErrorKind::Xrun.into());
+        c.stream_error(&cpal::ErrorKind::Xrun.into());
+        assert_eq!(c.xruns.load(Ordering::Relaxed), 2);
+        assert!(!c.failed.load(Ordering::Relaxed));
+        c.stream_error(&cpal::ErrorKind::DeviceNotAvailable.into());
+        assert!(c.failed.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn a_backend_error_means_the_device_is_reopened() {
+        let c = Counters::default();
+        c.stream_error(&cpal::ErrorKind::BackendError.into());
+        assert!(c.failed.load(Ordering::Relaxed));
+    }
 }

@@ -49,7 +49,7 @@ fn a_tone_played_to_the_output_comes_back_on_the_input() {
             recorded.extend_from_slice(&rec);
         }
     }
-    assert!(!dev.failed());
+    assert!(!dev.failed(), "the device was lost while playing");
     let tail = &recorded[recorded.len().saturating_sub(in_rate as usize)..];
     let level = Level::of(tail);
     assert!(
@@ -62,11 +62,14 @@ fn a_tone_played_to_the_output_comes_back_on_the_input() {
     let freq = crossings as f64 / 2.0 / seconds;
     assert!((950.0..1050.0).contains(&freq), "recorded {freq} Hz");
     eprintln!(
-        "devices {:?}: {freq:.0} Hz at {:.1} dBFS, underruns {}",
+        "devices {:?}: {freq:.0} Hz at {:.1} dBFS, underruns {}, xruns {}",
         dev.names(),
         level.rms_dbfs(),
         dev.counters()
             .underruns
+            .load(std::sync::atomic::Ordering::Relaxed),
+        dev.counters()
+            .xruns
             .load(std::sync::atomic::Ordering::Relaxed)
     );
 }
