@@ -256,6 +256,19 @@ pub struct Header {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers(Vec<Header>);
 
+/// A field added by us never carries a line break or other control
+/// character (tab aside), whatever it was built from — a value that came
+/// from the network unescaped (a Refer-To's `?Replaces=`) cannot smuggle a
+/// header into our message. Such characters become spaces.
+fn no_controls(s: String) -> String {
+    if s.chars().all(|c| c == '\t' || !c.is_control()) {
+        return s;
+    }
+    s.chars()
+        .map(|c| if c != '\t' && c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Expands a compact header name (RFC 3261 §7.3.3 and extensions) to its long form.
 pub fn canonical_name(name: &str) -> &str {
     if name.len() != 1 {
@@ -297,8 +310,8 @@ impl Headers {
     /// Appends a field.
     pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.0.push(Header {
-            name: name.into(),
-            value: value.into(),
+            name: no_controls(name.into()),
+            value: no_controls(value.into()),
         });
     }
 
@@ -307,8 +320,8 @@ impl Headers {
         self.0.insert(
             0,
             Header {
-                name: name.into(),
-                value: value.into(),
+                name: no_controls(name.into()),
+                value: no_controls(value.into()),
             },
         );
     }
@@ -884,5 +897,21 @@ Content-Length: 4\r\n\r\nv=0\n";
         assert!(Message::parse(s.as_bytes()).is_err());
         let h = salvage_request_headers(s.as_bytes()).unwrap();
         assert_eq!(h.get("Call-ID"), Some("a84b4c76e66710"));
+    }
+
+    #[test]
+    fn a_field_we_add_cannot_carry_a_line_break() {
+        let mut h = Headers::new();
+        h.push(
+            "Replaces",
+            "a@b;to-tag=1;from-tag=2\r\nP-Asserted-Identity: <sip:boss@x>",
+        );
+        h.push_front("X-Evil\r\nVia", "v");
+        let text: String = h
+            .iter()
+            .map(|f| format!("{}: {}\r\n", f.name, f.value))
+            .collect();
+        assert_eq!(text.matches("\r\n").count(), 2, "{text:?}");
+        assert!(h.get("P-Asserted-Identity").is_none());
     }
 }
