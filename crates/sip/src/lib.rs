@@ -22,7 +22,9 @@
 //! - [`transaction`]: the four RFC 3261 §17 machines (+RFC 6026).
 //! - [`dialog`]: RFC 3261 §12 dialog state.
 //! - [`auth`]: digest (MD5, SHA-256, qop=auth, nonce counting).
-//! - [`ua`]: the user agent tying them together, with the §8.2 UAS checks.
+//! - [`ua`]: the user agent tying them together, with the §8.2 UAS checks, and
+//!   call control inside a dialog (our re-INVITEs with 491 glare retries,
+//!   REFER both ways with NOTIFY sipfrag, Replaces matched the right way round).
 //!
 //! ## Run loop
 //! ```text

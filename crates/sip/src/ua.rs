@@ -7,6 +7,10 @@
 //! 2. drain [`UserAgent::poll_transmit`] and [`UserAgent::poll_event`] until `None`;
 //! 3. sleep until [`UserAgent::poll_timeout`] or the next datagram, and repeat.
 
+mod control;
+
+pub use control::{escape_header_value, split_refer_to};
+
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -135,6 +139,9 @@ pub enum Event {
         call: CallHandle,
         /// The INVITE.
         request: Box<Request>,
+        /// It carries Replaces naming this call of ours (attended transfer:
+        /// answer it and hang up the old one).
+        replaces: Option<CallHandle>,
     },
     /// Our outgoing call is ringing (180/183).
     Ringing {
@@ -158,6 +165,43 @@ pub enum Event {
         call: CallHandle,
         /// The offered SDP.
         offer: Vec<u8>,
+    },
+    /// The peer answered our re-INVITE ([`UserAgent::reoffer`]).
+    ReofferAnswered {
+        /// Handle.
+        call: CallHandle,
+        /// Its SDP answer.
+        answer: Vec<u8>,
+    },
+    /// The peer refused our re-INVITE; the previous description stays.
+    ReofferFailed {
+        /// Handle.
+        call: CallHandle,
+        /// Its final status (408 when it never answered).
+        status: u16,
+    },
+    /// How the transfer we asked for goes: 202 when the REFER is accepted,
+    /// then the status of the transfer target's call from each NOTIFY
+    /// (100, 180, 200 …). `done` on the last report; success is a 2xx.
+    TransferProgress {
+        /// Handle of the call we transfer.
+        call: CallHandle,
+        /// Status.
+        status: u16,
+        /// No more reports follow.
+        done: bool,
+    },
+    /// The peer asks us to call `target` (we are being transferred). Answer
+    /// with [`UserAgent::accept_refer`] or [`UserAgent::reject_refer`].
+    Referred {
+        /// Handle of the call the REFER came in.
+        call: CallHandle,
+        /// Whom to call (the Refer-To URI without its headers).
+        target: String,
+        /// The Replaces header the new INVITE must carry (attended transfer).
+        replaces: Option<String>,
+        /// Referred-By, to pass on.
+        referred_by: Option<String>,
     },
     /// A DTMF key arrived in a SIP INFO request.
     Dtmf {
@@ -200,6 +244,8 @@ pub enum UaError {
     TooManyCalls,
     /// A destination is a broadcast or unspecified address.
     ForbiddenDestination,
+    /// A request of this kind is still in progress in the call.
+    Pending,
 }
 
 impl fmt::Display for UaError {
@@ -210,6 +256,7 @@ impl fmt::Display for UaError {
             UaError::NotSipUri => "target is not a sip: or sips: URI",
             UaError::TooManyCalls => "call limit reached",
             UaError::ForbiddenDestination => "destination is a broadcast or unspecified address",
+            UaError::Pending => "the previous request of this kind is still in progress",
         })
     }
 }
@@ -252,8 +299,8 @@ pub struct Account {
     pub expires: u32,
 }
 
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
-const SUPPORTED_EXT: &[&str] = &[];
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY";
+const SUPPORTED_EXT: &[&str] = &["replaces"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owner {
@@ -321,10 +368,18 @@ struct Call {
     ok_give_up: Option<Instant>,
     /// UAC: the ACK for the 2xx, re-sent on 2xx retransmissions.
     ack: Option<Vec<u8>>,
+    /// The ACK for our latest re-INVITE's 2xx, with that INVITE's CSeq.
+    reack: Option<(u32, Vec<u8>)>,
     linger_until: Option<Instant>,
     /// A re-INVITE/UPDATE with an offer, waiting for `answer_reoffer`:
     /// its server transaction key and the request.
     reoffer: Option<(String, Request)>,
+    /// Our own re-INVITE (hold, resume) in flight or waiting after a 491.
+    local_reoffer: Option<control::LocalReoffer>,
+    /// Our REFER (we transfer the peer) and its subscription.
+    refer_out: Option<control::ReferOut>,
+    /// The peer's REFER (it transfers us).
+    refer_in: Option<control::ReferIn>,
 }
 
 impl Call {
@@ -355,8 +410,12 @@ impl Call {
             ok_interval: T1,
             ok_give_up: None,
             ack: None,
+            reack: None,
             linger_until: None,
             reoffer: None,
+            local_reoffer: None,
+            refer_out: None,
+            refer_in: None,
         }
     }
 }
@@ -644,7 +703,10 @@ impl UserAgent {
             .flat_map(|c| [c.ok_next, c.ok_give_up, c.linger_until])
             .flatten();
         let reg = self.registration.as_ref().and_then(|r| r.refresh_at);
-        tx.chain(calls).chain(reg).min()
+        tx.chain(calls)
+            .chain(reg)
+            .chain(self.control_deadlines())
+            .min()
     }
 
     fn send(&mut self, dest: (Transport, SocketAddr), payload: Vec<u8>) {
@@ -853,7 +915,10 @@ impl UserAgent {
                 ];
                 self.answer_simple(now, &key, 200, &extra);
             }
-            Method::Bye | Method::Info | Method::Update => self.answer_simple(now, &key, 481, &[]),
+            // No dialog, no subscription: nothing to act on.
+            Method::Bye | Method::Info | Method::Update | Method::Notify | Method::Refer => {
+                self.answer_simple(now, &key, 481, &[])
+            }
             _ => self.answer_simple(now, &key, 405, &[("Allow", ALLOW.to_owned())]),
         }
     }
@@ -868,8 +933,6 @@ impl UserAgent {
             Method::Extension(_) => return Some(501),
             Method::Register
             | Method::Subscribe
-            | Method::Notify
-            | Method::Refer
             | Method::Message
             | Method::Publish
             | Method::Prack => {
@@ -904,6 +967,7 @@ impl UserAgent {
                 || (req.method == Method::Info
                     && (mime.eq_ignore_ascii_case("application/dtmf-relay")
                         || mime.eq_ignore_ascii_case("application/dtmf")))
+                || (req.method == Method::Notify && mime.eq_ignore_ascii_case("message/sipfrag"))
                 || req.method != Method::Invite && mime.is_empty();
             if !ok {
                 return Some(415);
@@ -930,7 +994,17 @@ impl UserAgent {
         dest: (Transport, SocketAddr),
         req: Request,
     ) {
-        if self.active_calls() >= self.config.max_calls {
+        // Replaces (RFC 3891): the call it names must exist; it may take
+        // that call's place even at the call limit.
+        let replaces = match self.match_replaces(&req) {
+            Some(Ok(h)) => Some(h),
+            Some(Err(status)) => {
+                self.answer_simple(now, key, status, &[]);
+                return;
+            }
+            None => None,
+        };
+        if replaces.is_none() && self.active_calls() >= self.config.max_calls {
             self.answer_simple(now, key, 486, &[]);
             return;
         }
@@ -966,6 +1040,7 @@ impl UserAgent {
         self.events.push_back(Event::Incoming {
             call: handle,
             request: Box::new(req),
+            replaces,
         });
     }
 
@@ -1065,9 +1140,12 @@ impl UserAgent {
             }
             Method::Invite | Method::Update => {
                 // A target refresh, and with a body a new offer the application answers.
-                let busy = self.calls.get(&handle).is_some_and(|c| c.reoffer.is_some());
+                // RFC 3261 §14.2: an offer is already pending, theirs or ours
+                // (glare: both re-INVITEs get 491 and are retried later).
+                let busy = self.calls.get(&handle).is_some_and(|c| {
+                    c.reoffer.is_some() || c.local_reoffer.as_ref().is_some_and(|r| r.seq.is_some())
+                });
                 if busy {
-                    // RFC 3261 §14.2: an offer is already pending.
                     self.answer_simple(now, key, 491, &[]);
                     return;
                 }
@@ -1108,6 +1186,8 @@ impl UserAgent {
                 self.answer_simple(now, key, 200, &[]);
             }
             Method::Options => self.answer_simple(now, key, 200, &[]),
+            Method::Notify => self.handle_notify(now, key, handle, req),
+            Method::Refer => self.handle_refer(now, key, handle, req),
             _ => self.answer_simple(now, key, 405, &[("Allow", ALLOW.to_owned())]),
         }
     }
@@ -1164,6 +1244,8 @@ impl UserAgent {
         self.flush_tx();
         for (_, owner, method, _) in fired {
             match owner {
+                Owner::Call(h) if method == Method::Invite && self.reinvite_timed_out(now, h) => {}
+                Owner::Call(h) if method == Method::Refer => self.refer_timed_out(h),
                 Owner::Call(h) if method == Method::Invite => {
                     let state = self.calls.get(&h).map(|c| c.state);
                     let reason = match state {
@@ -1224,6 +1306,7 @@ impl UserAgent {
                 self.dialogs.remove(&d.id);
             }
         }
+        self.control_timeouts(now);
         if let Some(r) = self.registration.as_mut()
             && r.refresh_at.is_some_and(|d| d <= now)
         {
@@ -1562,18 +1645,24 @@ impl UserAgent {
         let Some((req, dest)) = self.in_dialog_request(handle, Method::Bye, None) else {
             return;
         };
+        self.start_in_dialog(now, handle, req, dest);
+    }
+
+    /// Starts the client transaction of an in-dialog request of `handle`'s.
+    fn start_in_dialog(
+        &mut self,
+        now: Instant,
+        handle: CallHandle,
+        req: Request,
+        dest: (Transport, SocketAddr),
+    ) {
         let branch = req
             .top_via()
             .ok()
             .and_then(|v| v.branch().map(str::to_owned))
             .unwrap_or_default();
-        self.start_client(
-            now,
-            client_key(&branch, &Method::Bye),
-            req,
-            dest,
-            Owner::Call(handle),
-        );
+        let key = client_key(&branch, &req.method);
+        self.start_client(now, key, req, dest, Owner::Call(handle));
     }
 
     /// The ACK for a 2xx is a request of its own (§13.2.2.4) with the INVITE's CSeq number.
@@ -1584,7 +1673,12 @@ impl UserAgent {
         };
         let bytes = ack.to_bytes();
         if let Some(c) = self.calls.get_mut(&handle) {
-            c.ack = Some(bytes.clone());
+            // Each 2xx gets the ACK of its own INVITE when it comes again.
+            if c.ack.is_none() {
+                c.ack = Some(bytes.clone());
+            } else {
+                c.reack = Some((seq, bytes.clone()));
+            }
         }
         self.send(dest, bytes);
     }
@@ -1611,13 +1705,26 @@ impl UserAgent {
             }
             return;
         }
+        if cseq_method == Method::Refer {
+            self.refer_response(handle, resp);
+            return;
+        }
         if cseq_method != Method::Invite {
+            return;
+        }
+        if self.is_reinvite_response(handle, resp) {
+            self.reinvite_response(now, handle, req, resp);
             return;
         }
         if (200..300).contains(&status) {
             if state == CallState::Ended || state == CallState::Established {
-                // 2xx retransmission: re-send our ACK.
-                if let Some(a) = call.ack.clone() {
+                // 2xx retransmission: re-send the ACK of that INVITE.
+                let seq = resp.cseq().map(|c| c.seq).ok();
+                let ack = match &call.reack {
+                    Some((s, a)) if Some(*s) == seq => Some(a.clone()),
+                    _ => call.ack.clone(),
+                };
+                if let Some(a) = ack {
                     self.send(dest, a);
                 }
                 return;
