@@ -40,6 +40,40 @@ pub struct DeskSection {
     pub quick_connect: Option<Vec<QuickConnect>>,
     /// UI language: en, et, ru or sl.
     pub language: Option<String>,
+    /// CRM lookup while a call rings.
+    pub crm: Option<CrmSection>,
+    /// When the other side asks to transfer us (REFER): accept, ask or reject.
+    pub transfer_policy: Option<String>,
+    /// Offer a second call while one is up, with a tone (true by default).
+    pub call_waiting: Option<bool>,
+}
+
+/// `[desk.crm]`: look the caller up in the CRM by URL template.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmSection {
+    /// Lookup URL answering JSON, e.g. `https://crm/api?phone={number}`.
+    pub url: String,
+    /// Page for people, shown as the card's link (the lookup URL if absent).
+    pub link: Option<String>,
+    /// JSON fields to show, as dotted paths; all top-level values if absent.
+    pub fields: Option<Vec<String>>,
+    /// Lookup timeout in milliseconds (2000 by default).
+    pub timeout_ms: Option<u64>,
+}
+
+impl CrmSection {
+    /// The checked settings.
+    pub fn build(&self) -> Result<crate::crm::Crm, crate::crm::CrmError> {
+        crate::crm::Crm::new(
+            &self.url,
+            self.link.as_deref(),
+            self.fields.clone().unwrap_or_default(),
+            self.timeout_ms
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(crate::crm::DEFAULT_TIMEOUT),
+        )
+    }
 }
 
 /// One caller-card rule.

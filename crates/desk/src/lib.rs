@@ -14,6 +14,8 @@
 //! - [`agent`]: agent states (Available, Break, Ringing, In call, Wrap-up,
 //!   Offline) and the rules for offering calls and after-call work.
 //! - [`context`]: who calls and why, from the INVITE before answering.
+//! - [`crm`]: the caller's CRM record by URL template (pure: URL and fields;
+//!   the desktop fetches on a worker thread).
 //! - [`config`]: the TOML file shared by the desktop and the headless agent.
 //! - [`store`]: durable data; a note being typed is a draft saved on change,
 //!   so a crash loses nothing that was on screen.
@@ -26,4 +28,5 @@
 pub mod agent;
 pub mod config;
 pub mod context;
+pub mod crm;
 pub mod store;
