@@ -110,6 +110,8 @@ pub struct Audio {
     pub input_device: Option<String>,
     /// Speaker device name (part of it).
     pub output_device: Option<String>,
+    /// Ringer device name (part of it); default: the system output.
+    pub ringer_device: Option<String>,
 }
 
 /// `[sip]`.
@@ -145,6 +147,189 @@ pub fn load(path: &Path) -> Result<File, String> {
     })
 }
 
+/// What the settings screen writes back into the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsEdit {
+    /// `[account] registrar`; `None` removes it (no registration).
+    pub registrar: Option<String>,
+    /// `[account] username`.
+    pub username: Option<String>,
+    /// `[sip] display_name`.
+    pub display_name: Option<String>,
+    /// `[audio] input_device`; `None`: system default.
+    pub input_device: Option<String>,
+    /// `[audio] output_device`.
+    pub output_device: Option<String>,
+    /// `[audio] ringer_device`.
+    pub ringer_device: Option<String>,
+    /// `[desk] wrap_up_secs`.
+    pub wrap_up_secs: u64,
+    /// `[desk] auto_available`.
+    pub auto_available: bool,
+    /// `[desk] dispositions`.
+    pub dispositions: Vec<String>,
+    /// `[desk] break_reasons`.
+    pub break_reasons: Vec<String>,
+    /// `[desk] header_rules` as (header, label).
+    pub header_rules: Vec<(String, String)>,
+    /// `[desk] quick_connect` as (label, uri).
+    pub quick_connect: Vec<(String, String)>,
+    /// `[desk] language`.
+    pub language: String,
+}
+
+impl SettingsEdit {
+    /// What the file says now (defaults for what it leaves out).
+    pub fn from_file(f: &File) -> SettingsEdit {
+        let account = f.account.as_ref();
+        let audio = f.audio.as_ref();
+        let desk = f.desk.as_ref();
+        SettingsEdit {
+            registrar: account.and_then(|a| a.registrar.clone()),
+            username: account.and_then(|a| a.username.clone()),
+            display_name: f.sip.as_ref().and_then(|s| s.display_name.clone()),
+            input_device: audio.and_then(|a| a.input_device.clone()),
+            output_device: audio.and_then(|a| a.output_device.clone()),
+            ringer_device: audio.and_then(|a| a.ringer_device.clone()),
+            wrap_up_secs: desk.and_then(|d| d.wrap_up_secs).unwrap_or(30),
+            auto_available: desk.and_then(|d| d.auto_available).unwrap_or(true),
+            dispositions: desk
+                .and_then(|d| d.dispositions.clone())
+                .unwrap_or_default(),
+            break_reasons: desk
+                .and_then(|d| d.break_reasons.clone())
+                .unwrap_or_default(),
+            header_rules: desk
+                .and_then(|d| d.header_rules.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| (r.header, r.label))
+                .collect(),
+            quick_connect: desk
+                .and_then(|d| d.quick_connect.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|q| (q.label, q.uri))
+                .collect(),
+            language: desk
+                .and_then(|d| d.language.clone())
+                .unwrap_or_else(|| "en".into()),
+        }
+    }
+}
+
+/// Writes the settings into the file at `path`, keeping everything else in
+/// it (other keys, comments, order). The new text is checked with [`load`]
+/// before it replaces the old file, and it replaces it in one rename, so a
+/// crash or a mistake never leaves a half-written or unreadable file.
+pub fn save(path: &Path, edit: &SettingsEdit) -> Result<(), String> {
+    use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
+    let old = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let mut doc: DocumentMut = old
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    fn table<'a>(doc: &'a mut DocumentMut, name: &str) -> Result<&'a mut Table, String> {
+        doc.entry(name)
+            .or_insert(Item::Table(Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("[{name}] is not a table"))
+    }
+    fn set_opt(t: &mut Table, key: &str, v: &Option<String>) {
+        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => {
+                t.insert(key, value(s));
+            }
+            None => {
+                t.remove(key);
+            }
+        }
+    }
+    fn strings(v: &[String]) -> Array {
+        v.iter().map(String::as_str).collect()
+    }
+    fn pairs(v: &[(String, String)], a: &str, b: &str) -> Array {
+        let mut arr = Array::new();
+        for (x, y) in v {
+            let mut t = InlineTable::new();
+            t.insert(a, x.as_str().into());
+            t.insert(b, y.as_str().into());
+            arr.push(t);
+        }
+        arr
+    }
+    let account = table(&mut doc, "account")?;
+    set_opt(account, "registrar", &edit.registrar);
+    set_opt(account, "username", &edit.username);
+    let sip = table(&mut doc, "sip")?;
+    set_opt(sip, "display_name", &edit.display_name);
+    let audio = table(&mut doc, "audio")?;
+    set_opt(audio, "input_device", &edit.input_device);
+    set_opt(audio, "output_device", &edit.output_device);
+    set_opt(audio, "ringer_device", &edit.ringer_device);
+    let desk = table(&mut doc, "desk")?;
+    desk.insert(
+        "wrap_up_secs",
+        value(i64::try_from(edit.wrap_up_secs).unwrap_or(i64::MAX)),
+    );
+    desk.insert("auto_available", value(edit.auto_available));
+    desk.insert("dispositions", value(strings(&edit.dispositions)));
+    desk.insert("break_reasons", value(strings(&edit.break_reasons)));
+    desk.insert(
+        "header_rules",
+        value(pairs(&edit.header_rules, "header", "label")),
+    );
+    desk.insert(
+        "quick_connect",
+        value(pairs(&edit.quick_connect, "label", "uri")),
+    );
+    desk.insert("language", value(edit.language.as_str()));
+    // Empty tables we created are left out.
+    for name in ["account", "sip", "audio"] {
+        if doc
+            .get(name)
+            .and_then(Item::as_table)
+            .is_some_and(Table::is_empty)
+        {
+            doc.remove(name);
+        }
+    }
+    // A linked configuration is written where the link points, so the link
+    // (and whatever else uses that file) stays.
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let tmp = path.with_extension("toml.new");
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        // The file keeps its permissions (an administrator may have locked it down).
+        if let Ok(meta) = std::fs::metadata(&path) {
+            f.set_permissions(meta.permissions())?;
+        }
+        f.write_all(doc.to_string().as_bytes())?;
+        f.sync_all()
+    };
+    write().map_err(|e| format!("{}: {e}", tmp.display()))?;
+    if let Err(e) = load(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The rename itself is made durable with its directory.
+    if let Some(dir) = dir
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +353,130 @@ mod tests {
         std::fs::write(&p, "[sip]\nbind = \"not an address\"\n").unwrap();
         let e = load(&p).unwrap_err();
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn crm_section_is_read_and_checked() {
+        let dir = std::env::temp_dir().join(format!("sb-cfg3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(
+            &p,
+            "[desk.crm]\nurl = \"https://crm.example.ee/api?phone={number}\"\nfields = [\"name\"]\ntimeout_ms = 500\n",
+        )
+        .unwrap();
+        let f = load(&p).unwrap();
+        let crm = f.desk.unwrap().crm.unwrap().build().unwrap();
+        assert_eq!(crm.timeout, std::time::Duration::from_millis(500));
+        assert_eq!(crm.fields, ["name"]);
+        std::fs::write(&p, "[desk.crm]\nurl = \"file:///etc/passwd\"\n").unwrap();
+        let e = load(&p)
+            .unwrap()
+            .desk
+            .unwrap()
+            .crm
+            .unwrap()
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("http://"), "{e}");
+    }
+
+    #[test]
+    fn settings_are_saved_keeping_the_rest_of_the_file() {
+        let dir = std::env::temp_dir().join(format!("sb-cfg4-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("config.toml");
+        std::fs::write(
+            &p,
+            "# our PBX\n[sip]\nbind = \"0.0.0.0:5062\"\n\n[audio]\ncodecs = [\"pcmu\"]  # the trunk wants G.711\n",
+        )
+        .unwrap();
+        let edit = SettingsEdit {
+            registrar: Some("sip:pbx.example.ee".into()),
+            username: Some("1001".into()),
+            display_name: None,
+            input_device: Some("Jabra".into()),
+            output_device: Some("Jabra".into()),
+            ringer_device: None,
+            wrap_up_secs: 45,
+            auto_available: false,
+            dispositions: vec!["Order".into(), "Arve \"küsimus\"".into()],
+            break_reasons: vec!["Lõuna".into()],
+            header_rules: vec![("X-Queue".into(), "Järjekord".into())],
+            quick_connect: vec![("Billing".into(), "sip:200@pbx".into())],
+            language: "et".into(),
+        };
+        save(&p, &edit).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("# our PBX"), "{text}");
+        assert!(text.contains("# the trunk wants G.711"), "{text}");
+        let f = load(&p).unwrap();
+        assert_eq!(f.sip.as_ref().unwrap().bind.unwrap().port(), 5062);
+        assert_eq!(
+            f.audio.as_ref().unwrap().codecs.as_deref(),
+            Some(&["pcmu".to_owned()][..])
+        );
+        assert_eq!(
+            f.audio.as_ref().unwrap().input_device.as_deref(),
+            Some("Jabra")
+        );
+        assert_eq!(
+            f.account.as_ref().unwrap().username.as_deref(),
+            Some("1001")
+        );
+        let d = f.desk.unwrap();
+        assert_eq!(d.wrap_up_secs, Some(45));
+        assert_eq!(d.auto_available, Some(false));
+        assert_eq!(d.dispositions.unwrap()[1], "Arve \"küsimus\"");
+        assert_eq!(d.header_rules.unwrap()[0].label, "Järjekord");
+        assert_eq!(d.quick_connect.unwrap()[0].uri, "sip:200@pbx");
+        assert_eq!(d.language.as_deref(), Some("et"));
+        // Saving again with no registrar removes it; a new file is made if missing.
+        save(
+            &p,
+            &SettingsEdit {
+                registrar: None,
+                ..edit.clone()
+            },
+        )
+        .unwrap();
+        assert!(load(&p).unwrap().account.unwrap().registrar.is_none());
+        let fresh = dir.join("sub/new.toml");
+        save(&fresh, &edit).unwrap();
+        assert_eq!(load(&fresh).unwrap().desk.unwrap().wrap_up_secs, Some(45));
+    }
+
+    #[test]
+    fn saving_keeps_the_file_mode_and_a_link_stays_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("sb-cfg6-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let real = dir.join("real.toml");
+        let link = dir.join("config.toml");
+        let _ = std::fs::remove_file(&link);
+        std::fs::write(&real, "[sip]\nuser = \"agent\"\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        save(&link, &SettingsEdit::default()).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(load(&link).unwrap().desk.is_some());
+    }
+
+    #[test]
+    fn a_file_that_is_not_toml_is_not_overwritten() {
+        let dir = std::env::temp_dir().join(format!("sb-cfg5-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("config.toml");
+        std::fs::write(&p, "[sip\nbroken").unwrap();
+        let e = save(&p, &SettingsEdit::default()).unwrap_err();
+        assert!(e.contains("config.toml"), "{e}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "[sip\nbroken");
     }
 }
