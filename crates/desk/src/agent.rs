@@ -68,6 +68,9 @@ impl AgentState {
     }
 }
 
+/// The longest after-call work the desk allows (a day).
+pub const MAX_WRAP_UP: Duration = Duration::from_secs(24 * 3600);
+
 /// Settings of the after-call-work rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -78,6 +81,9 @@ pub struct Policy {
     pub auto_available: bool,
     /// Status for calls that cannot be offered (486 Busy Here; 480, 603 …).
     pub busy_status: u16,
+    /// Offer a second call while one is up (call waiting), with a tone in
+    /// the operator's ear; answering it holds the first.
+    pub call_waiting: bool,
 }
 
 impl Default for Policy {
@@ -86,6 +92,7 @@ impl Default for Policy {
             wrap_up: Duration::from_secs(30),
             auto_available: true,
             busy_status: 486,
+            call_waiting: true,
         }
     }
 }
@@ -111,6 +118,16 @@ pub enum Input {
     SetState(AgentState),
     /// Time passed (the UI ticks while a deadline is pending).
     Tick,
+    /// The operator goes back to a held call (the one in hand is held).
+    Switch(CallRef),
+    /// An attended transfer to us replaced the call in hand with a new one
+    /// (same conversation, new peer).
+    Replaced {
+        /// The call that ends.
+        old: CallRef,
+        /// The call that takes its place.
+        new: CallRef,
+    },
 }
 
 /// What to do about it.
@@ -126,6 +143,10 @@ pub enum Effect {
     OpenWrapUp(CallRef),
     /// The state changed (for the status bar and the history of states).
     StateChanged(&'static str),
+    /// A second call waits while one is up: show it, sound the tone.
+    CallWaiting(CallRef),
+    /// No call waits any more: stop the tone.
+    WaitingOver,
 }
 
 /// The agent, its policy and its current state.
@@ -133,6 +154,10 @@ pub enum Effect {
 pub struct Agent {
     state: AgentState,
     policy: Policy,
+    /// A second call offered while in a call.
+    waiting: Option<CallRef>,
+    /// Calls on hold behind the one in hand, oldest first.
+    held: Vec<CallRef>,
 }
 
 impl Agent {
@@ -141,12 +166,30 @@ impl Agent {
         Agent {
             state: AgentState::Offline,
             policy,
+            waiting: None,
+            held: Vec::new(),
         }
     }
 
-    /// The current state.
+    /// New after-call-work rules (from the settings screen); a wrap-up in
+    /// progress keeps its deadline.
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+    }
+
+    /// The agent's state.
     pub fn state(&self) -> &AgentState {
         &self.state
+    }
+
+    /// The call waiting to be answered while one is up.
+    pub fn waiting(&self) -> Option<CallRef> {
+        self.waiting
+    }
+
+    /// Calls on hold behind the one in hand.
+    pub fn held(&self) -> &[CallRef] {
+        &self.held
     }
 
     /// The wrap-up time left at `now`, if in wrap-up.
@@ -179,8 +222,64 @@ impl Agent {
             (AgentState::Available, Input::Incoming(call)) => {
                 self.set(AgentState::Ringing { call }, &mut out);
             }
+            (AgentState::InCall { .. }, Input::Incoming(call))
+                if self.policy.call_waiting && self.waiting.is_none() =>
+            {
+                self.waiting = Some(call);
+                out.push(Effect::CallWaiting(call));
+            }
             (_, Input::Incoming(call)) => {
                 out.push(Effect::Reject(call, self.policy.busy_status));
+            }
+            (AgentState::InCall { .. }, Input::Answer) if self.waiting.is_some() => {
+                if let Some(w) = self.waiting {
+                    out.push(Effect::Answer(w));
+                }
+            }
+            (AgentState::InCall { .. }, Input::Decline) if self.waiting.is_some() => {
+                if let Some(w) = self.waiting.take() {
+                    out.push(Effect::Reject(w, 603));
+                    out.push(Effect::WaitingOver);
+                }
+            }
+            (AgentState::InCall { call }, Input::Established(c)) if self.waiting == Some(c) => {
+                // The engine holds the first call as it answers the second.
+                self.waiting = None;
+                self.held.push(call);
+                self.state = AgentState::InCall { call: c };
+                out.push(Effect::WaitingOver);
+            }
+            (_, Input::Ended(c)) if self.waiting == Some(c) => {
+                self.waiting = None;
+                out.push(Effect::WaitingOver);
+            }
+            (AgentState::InCall { .. }, Input::Ended(c)) if self.held.contains(&c) => {
+                // A held caller gave up.
+                self.held.retain(|h| *h != c);
+            }
+            (AgentState::InCall { call }, Input::Ended(c))
+                if c == call && self.held.is_empty() && self.waiting.is_some() =>
+            {
+                // The waiting call now rings as any call does; the wrap-up of
+                // the ended one opens beside it.
+                out.push(Effect::OpenWrapUp(call));
+                if let Some(w) = self.waiting.take() {
+                    self.set(AgentState::Ringing { call: w }, &mut out);
+                }
+            }
+            (AgentState::InCall { call }, Input::Ended(c))
+                if c == call && !self.held.is_empty() =>
+            {
+                // The held call comes back to hand (still on hold until resumed).
+                out.push(Effect::OpenWrapUp(call));
+                if let Some(next) = self.held.pop() {
+                    self.state = AgentState::InCall { call: next };
+                }
+            }
+            (AgentState::InCall { call }, Input::Switch(c)) if self.held.contains(&c) => {
+                self.held.retain(|h| *h != c);
+                self.held.push(call);
+                self.state = AgentState::InCall { call: c };
             }
             (AgentState::Ringing { call }, Input::Answer) => out.push(Effect::Answer(call)),
             (AgentState::Ringing { call }, Input::Decline) => {
@@ -194,9 +293,15 @@ impl Agent {
                 self.set(AgentState::Available, &mut out);
             }
             (AgentState::InCall { call }, Input::Hangup) => out.push(Effect::Hangup(call)),
+            (AgentState::InCall { call }, Input::Replaced { old, new }) if call == old => {
+                // No wrap-up: the conversation goes on.
+                self.state = AgentState::InCall { call: new };
+            }
             (AgentState::InCall { call }, Input::Ended(c)) if c == call => {
                 out.push(Effect::OpenWrapUp(call));
-                let deadline = now + self.policy.wrap_up;
+                let deadline = now
+                    .checked_add(self.policy.wrap_up)
+                    .unwrap_or(now + MAX_WRAP_UP);
                 self.set(AgentState::WrapUp { call, deadline }, &mut out);
             }
             (AgentState::WrapUp { .. }, Input::SaveWrapUp) => {
@@ -239,6 +344,86 @@ mod tests {
         let t = Instant::now();
         a.apply(t, Input::SetState(AgentState::Available));
         (a, t)
+    }
+
+    #[test]
+    fn call_waiting_offers_a_second_call_and_answering_it_holds_the_first() {
+        let (mut a, t) = agent();
+        let (c1, c2, c3) = (CallRef(1), CallRef(2), CallRef(3));
+        a.apply(t, Input::Incoming(c1));
+        a.apply(t, Input::Answer);
+        a.apply(t, Input::Established(c1));
+        assert_eq!(a.apply(t, Input::Incoming(c2)), [Effect::CallWaiting(c2)]);
+        // Only one call waits; a third is busy.
+        assert_eq!(a.apply(t, Input::Incoming(c3)), [Effect::Reject(c3, 486)]);
+        assert_eq!(a.apply(t, Input::Answer), [Effect::Answer(c2)]);
+        assert_eq!(a.apply(t, Input::Established(c2)), [Effect::WaitingOver]);
+        assert_eq!(a.state(), &AgentState::InCall { call: c2 });
+        assert_eq!(a.held(), [c1]);
+        // Back to the first; then the second hangs up: no wrap-up for a
+        // held call, the first stays in hand.
+        a.apply(t, Input::Switch(c1));
+        assert_eq!(a.state(), &AgentState::InCall { call: c1 });
+        assert_eq!(a.held(), [c2]);
+        assert!(a.apply(t, Input::Ended(c2)).is_empty());
+        assert!(a.held().is_empty());
+        // The first call ends: wrap-up as usual.
+        assert_eq!(
+            a.apply(t, Input::Ended(c1)),
+            [Effect::OpenWrapUp(c1), Effect::StateChanged("wrap_up")]
+        );
+    }
+
+    #[test]
+    fn a_waiting_call_rings_when_the_call_in_hand_ends() {
+        let (mut a, t) = agent();
+        let (c1, c2) = (CallRef(1), CallRef(2));
+        a.apply(t, Input::Incoming(c1));
+        a.apply(t, Input::Answer);
+        a.apply(t, Input::Established(c1));
+        a.apply(t, Input::Incoming(c2));
+        assert_eq!(
+            a.apply(t, Input::Ended(c1)),
+            [Effect::OpenWrapUp(c1), Effect::StateChanged("ringing")]
+        );
+        assert_eq!(a.state(), &AgentState::Ringing { call: c2 });
+        assert_eq!(a.apply(t, Input::Answer), [Effect::Answer(c2)]);
+    }
+
+    #[test]
+    fn a_waiting_call_can_be_declined_or_give_up_and_off_the_policy_is_busy() {
+        let (mut a, t) = agent();
+        let (c1, c2) = (CallRef(1), CallRef(2));
+        a.apply(t, Input::Incoming(c1));
+        a.apply(t, Input::Answer);
+        a.apply(t, Input::Established(c1));
+        a.apply(t, Input::Incoming(c2));
+        assert_eq!(
+            a.apply(t, Input::Decline),
+            [Effect::Reject(c2, 603), Effect::WaitingOver]
+        );
+        a.apply(t, Input::Incoming(c2));
+        assert_eq!(a.apply(t, Input::Ended(c2)), [Effect::WaitingOver]);
+        assert_eq!(a.waiting(), None);
+        a.set_policy(Policy {
+            call_waiting: false,
+            ..Policy::default()
+        });
+        assert_eq!(a.apply(t, Input::Incoming(c2)), [Effect::Reject(c2, 486)]);
+    }
+
+    #[test]
+    fn a_replaced_call_goes_on_without_a_wrap_up() {
+        let (mut a, t) = agent();
+        let (c1, c2) = (CallRef(1), CallRef(2));
+        a.apply(t, Input::Incoming(c1));
+        a.apply(t, Input::Answer);
+        a.apply(t, Input::Established(c1));
+        assert!(a.apply(t, Input::Replaced { old: c1, new: c2 }).is_empty());
+        assert_eq!(a.state(), &AgentState::InCall { call: c2 });
+        // The old call's end is not the end of the conversation.
+        assert!(a.apply(t, Input::Ended(c1)).is_empty());
+        assert_eq!(a.apply(t, Input::Hangup), [Effect::Hangup(c2)]);
     }
 
     #[test]

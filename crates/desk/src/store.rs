@@ -80,6 +80,8 @@ const MIGRATIONS: &[&str] = &[
         note TEXT
      );
      CREATE INDEX contacts_number ON contacts(number);",
+    // 2: the transfer chain of a call (one line per hop).
+    "ALTER TABLE calls ADD COLUMN transfers TEXT;",
 ];
 
 /// One call in the history.
@@ -107,6 +109,9 @@ pub struct CallRecord {
     pub ticket: Option<String>,
     /// Wrap-up note.
     pub note: Option<String>,
+    /// Where the call was transferred, one hop per line
+    /// (`blind to sip:200@pbx: 200`).
+    pub transfers: Option<String>,
 }
 
 /// A wrap-up being written.
@@ -152,11 +157,12 @@ fn row_to_call(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRecord> {
         disposition: r.get(8)?,
         ticket: r.get(9)?,
         note: r.get(10)?,
+        transfers: r.get(11)?,
     })
 }
 
 const CALL_COLUMNS: &str = "call_id, direction, number, name, queue, started_ms, answered_ms, \
-                            ended_ms, disposition, ticket, note";
+                            ended_ms, disposition, ticket, note, transfers";
 
 impl Store {
     /// Opens (creating and migrating) the database at `path`.
@@ -289,6 +295,26 @@ impl Store {
         tx.execute("DELETE FROM drafts WHERE call_id = ?1", params![call_id])?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Adds a hop to the call's transfer chain.
+    pub fn record_transfer(&self, call_id: &str, hop: &str) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE calls SET transfers = CASE WHEN transfers IS NULL THEN ?2
+                                               ELSE transfers || char(10) || ?2 END
+             WHERE call_id = ?1",
+            params![call_id, hop],
+        )?;
+        Ok(())
+    }
+
+    /// One call by its Call-ID.
+    pub fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
+        let mut st = self.db.prepare(&format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE call_id = ?1"
+        ))?;
+        let mut rows = st.query_map(params![call_id], row_to_call)?;
+        Ok(rows.next().transpose()?)
     }
 
     /// The latest calls with a number, newest first.
@@ -473,6 +499,39 @@ mod tests {
             s.search("100%_", 10).unwrap().is_empty(),
             "LIKE wildcards are escaped"
         );
+    }
+
+    #[test]
+    fn an_old_database_is_migrated_and_keeps_its_calls_and_transfer_chains_append() {
+        let dir = std::env::temp_dir().join(format!("sb-store-mig-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            // A database as the first release left it.
+            let db = Connection::open(&path).unwrap();
+            db.execute_batch(MIGRATIONS[0]).unwrap();
+            db.execute(
+                "INSERT INTO calls (call_id, direction, number, started_ms, note)
+                 VALUES ('old', 'in', '+3725550000', 5, 'kept')",
+                [],
+            )
+            .unwrap();
+            db.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let h = s.history("+3725550000", 1).unwrap();
+        assert_eq!(h[0].note.as_deref(), Some("kept"));
+        assert_eq!(h[0].transfers, None);
+        s.record_transfer("old", "consult → sip:200@pbx").unwrap();
+        s.record_transfer("old", "attended → sip:200@pbx: 200")
+            .unwrap();
+        let h = s.history("+3725550000", 1).unwrap();
+        assert_eq!(
+            h[0].transfers.as_deref(),
+            Some("consult → sip:200@pbx\nattended → sip:200@pbx: 200")
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
