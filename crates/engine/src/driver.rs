@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use switchboard_codec::Settings;
 use switchboard_media::offer_answer::{self, LocalMedia, Negotiated};
-use switchboard_media::sdp::SessionDescription;
+use switchboard_media::sdp::{Direction, SessionDescription};
 use switchboard_media::session::{RtpSession, SessionConfig};
 use switchboard_sip::message::Limits;
 use switchboard_sip::stream::{Frame, StreamFramer};
@@ -18,7 +18,9 @@ use tokio::sync::mpsc;
 
 use crate::events::{EngineEvent, EventKind, MediaStats};
 use crate::media::{self, AudioPaths, MediaCmd, MediaHandle, MediaNote};
-use crate::{AccountConfig, Command, EngineConfig, EngineError};
+use crate::{AccountConfig, Command, EngineConfig, EngineError, TransferPolicy};
+
+mod control;
 
 /// Keep-alive interval on TCP connections we opened (RFC 5626 §4.4.1 CRLF pings).
 const KEEPALIVE: Duration = Duration::from_secs(30);
@@ -78,6 +80,73 @@ struct CallInfo {
     we_offered: bool,
     negotiated: Option<Negotiated>,
     media: Option<MediaHandle>,
+    /// We hold the peer / the peer holds us.
+    hold_local: bool,
+    hold_remote: bool,
+    /// Our re-offer in flight: hold (true) or resume (false).
+    pending_hold: Option<bool>,
+    /// What the operator last asked for: held or not.
+    want_hold: bool,
+    /// The wish changed while an offer was in flight: offer again after it.
+    reoffer_again: bool,
+    /// This is a consultation call for that held call.
+    consult_of: Option<u64>,
+    /// We asked the peer to transfer (REFER sent); `Some(consult)` when it
+    /// replaces our consultation call.
+    transfer: Option<Option<u64>>,
+    /// We placed this call because the peer of that call asked us to.
+    transfer_for: Option<u64>,
+    /// A transfer request waiting for the operator: target, Replaces, Referred-By.
+    refer_request: Option<(String, Option<String>, Option<String>)>,
+    /// In a local conference with that call.
+    conference_with: Option<u64>,
+}
+
+impl CallInfo {
+    fn new(
+        sockets: (StdUdp, StdUdp),
+        call_id: String,
+        outgoing: bool,
+        local: LocalMedia,
+        local_sdp: Vec<u8>,
+        we_offered: bool,
+        negotiated: Option<Negotiated>,
+    ) -> CallInfo {
+        CallInfo {
+            sockets: Some(sockets),
+            call_id,
+            outgoing,
+            local,
+            local_sdp,
+            we_offered,
+            negotiated,
+            media: None,
+            hold_local: false,
+            hold_remote: false,
+            pending_hold: None,
+            want_hold: false,
+            reoffer_again: false,
+            consult_of: None,
+            transfer: None,
+            transfer_for: None,
+            refer_request: None,
+            conference_with: None,
+        }
+    }
+}
+
+/// Work an event asks for that needs the async side (placing a call may
+/// resolve a host name).
+#[derive(Debug)]
+enum Deferred {
+    /// Call `target` as the consultation for held `call`.
+    Consult { call: u64, target: String },
+    /// Call `target` because the peer of `from` asked us to.
+    TransferCall {
+        from: u64,
+        target: String,
+        headers: Vec<(String, String)>,
+    },
 }
 
 struct Driver {
@@ -98,10 +167,64 @@ struct Driver {
     devices: Option<crate::DeviceNames>,
     ringer: Option<String>,
     ringing: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    device_test: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     level_every: Option<u32>,
     notes_tx: mpsc::UnboundedSender<MediaNote>,
     seed: u64,
     stopping: Option<Instant>,
+    transfer_policy: TransferPolicy,
+    deferred: Vec<Deferred>,
+    /// Consultations waiting for their held call's hold to take effect.
+    waiting_consult: Vec<(u64, String)>,
+    /// Calls that have had a speaker file.
+    speaker_calls: u32,
+}
+
+/// Opens sound devices for a tone of the engine's own (ring, headset test);
+/// a failure is reported as an `audio_device` event, prefixed with `what`.
+fn open_or_report(
+    input: Option<&str>,
+    output: Option<&str>,
+    events: &mpsc::UnboundedSender<EngineEvent>,
+    what: &str,
+) -> Option<switchboard_audio::device::DeviceIo> {
+    match switchboard_audio::device::DeviceIo::open(input, output) {
+        Ok(io) => Some(io),
+        Err(e) => {
+            let _ = events.send(EngineEvent::now(EventKind::AudioDevice {
+                call: 0,
+                message: format!("{what}: {e}"),
+            }));
+            None
+        }
+    }
+}
+
+/// Plays `tone` on `io`'s output in 20 ms frames, paced by the clock, until
+/// `flag` is cleared (or `limit` passes); `tick` runs after each frame with
+/// its number (the headset test reads the microphone there).
+fn tone_loop(
+    io: &mut switchboard_audio::device::DeviceIo,
+    tone: switchboard_audio::tones::Tone,
+    flag: &std::sync::atomic::AtomicBool,
+    limit: Option<Duration>,
+    mut tick: impl FnMut(&mut switchboard_audio::device::DeviceIo, u32),
+) {
+    let rate = io.output_rate();
+    let mut tone = switchboard_audio::tones::ToneGenerator::new(tone, rate);
+    let mut frame = vec![0i16; (rate / 50) as usize];
+    let start = Instant::now();
+    let mut k = 0u32;
+    while flag.load(std::sync::atomic::Ordering::Relaxed)
+        && limit.is_none_or(|l| start.elapsed() < l)
+    {
+        tone.fill(&mut frame);
+        io.write(&frame, frame.len() * 5);
+        k += 1;
+        tick(io, k);
+        let due = start + Duration::from_millis(20 * u64::from(k));
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    }
 }
 
 fn registrar_of(a: &AccountConfig) -> Result<(SipUri, SocketAddr, Transport), EngineError> {
@@ -270,10 +393,15 @@ impl Engine {
                         devices,
                         ringer,
                         ringing: None,
+                        device_test: None,
                         level_every,
                         notes_tx,
                         seed,
                         stopping: None,
+                        transfer_policy: TransferPolicy::default(),
+                        deferred: Vec::new(),
+                        waiting_consult: Vec::new(),
+                        speaker_calls: 0,
                     };
                     d.run(cmd_rx, tcp_rx, notes_rx, local).await;
                 });
@@ -378,6 +506,7 @@ impl Driver {
         let now = Instant::now();
         match c {
             Command::Call { target, headers } => {
+                self.hold_others(now, u64::MAX);
                 if let Err(e) = self.place_call(now, &target, &headers).await {
                     self.emit(EventKind::CommandFailed {
                         command: format!("call {target}"),
@@ -386,6 +515,8 @@ impl Driver {
                 }
             }
             Command::Answer { call } => {
+                // A second call: the one in progress goes on hold first.
+                self.hold_others(now, call);
                 let sdp = self
                     .calls
                     .get(&call)
@@ -421,52 +552,191 @@ impl Driver {
                 self.to_media(call, what, MediaCmd::Mute(muted))
             }
             Command::Ring { on } => self.ring(on),
+            Command::ListDevices => {
+                // Enumerating ALSA can take a while: not on the SIP thread.
+                let events = self.events.clone();
+                let _ = std::thread::Builder::new()
+                    .name("switchboard-devices".into())
+                    .spawn(move || {
+                        let all = switchboard_audio::device::list_devices();
+                        let names = |f: fn(&switchboard_audio::device::DeviceInfo) -> bool| {
+                            all.iter()
+                                .filter(|d| f(d))
+                                .map(|d| d.name.clone())
+                                .collect()
+                        };
+                        let _ = events.send(EngineEvent::now(EventKind::Devices {
+                            inputs: names(|d| d.input),
+                            outputs: names(|d| d.output),
+                        }));
+                    });
+            }
+            Command::SetDevices {
+                input,
+                output,
+                ringer,
+            } => {
+                self.devices = Some(crate::DeviceNames { input, output });
+                self.ringer = ringer;
+            }
+            Command::DeviceTest { on } => self.device_test(on),
+            Command::Hold { call } => {
+                if let Err(e) = self.hold(now, call) {
+                    self.fail(format!("hold {call}"), e);
+                }
+            }
+            Command::Resume { call } => {
+                // Back to a held call: the one in progress waits instead.
+                self.hold_others(now, call);
+                if let Err(e) = self.resume(now, call) {
+                    self.fail(format!("resume {call}"), e);
+                }
+            }
+            Command::Transfer { call, target } => {
+                if let Err(e) = self.transfer(now, call, &target) {
+                    self.fail(format!("transfer {call} {target}"), e);
+                }
+            }
+            Command::Consult { call, target } => {
+                if let Err(e) = self.consult(now, call, &target) {
+                    self.fail(format!("consult {call} {target}"), e);
+                }
+            }
+            Command::CompleteTransfer { call, consult } => {
+                if let Err(e) = self.complete_transfer(now, call, consult) {
+                    self.fail(format!("complete-transfer {call} {consult}"), e);
+                }
+            }
+            Command::Conference { call, other } => {
+                if let Err(e) = self.conference(now, call, other) {
+                    self.fail(format!("conference {call} {other}"), e);
+                }
+            }
+            Command::CancelConsult { consult } => {
+                if let Err(e) = self.cancel_consult(now, consult) {
+                    self.fail(format!("cancel-consult {consult}"), e);
+                }
+            }
+            Command::AcceptTransfer { call } => {
+                if let Err(e) = self.accept_transfer(call) {
+                    self.fail(format!("accept-transfer {call}"), e);
+                }
+            }
+            Command::RejectTransfer { call } => {
+                if let Err(e) = self.reject_transfer(now, call) {
+                    self.fail(format!("reject-transfer {call}"), e);
+                }
+            }
+            Command::SetTransferPolicy(p) => self.transfer_policy = p,
             Command::Shutdown => self.begin_shutdown(),
         }
     }
 
     /// Plays the ring cadence on the ringer device from its own thread until
     /// told to stop. Without sound devices configured, ringing is silent.
+    /// While a call is up, the operator hears the call-waiting tone in that
+    /// call instead (the ringer stays quiet beside a talking operator).
     fn ring(&mut self, on: bool) {
         if let Some(flag) = self.ringing.take() {
             flag.store(false, std::sync::atomic::Ordering::Relaxed);
         }
-        if !on || self.devices.is_none() {
+        let mut in_call = false;
+        for info in self.calls.values() {
+            if let Some(m) = &info.media {
+                let alert = on && !info.hold_local;
+                in_call |= alert;
+                let _ = m.commands.send(MediaCmd::Alert(alert));
+            }
+        }
+        let Some(devices) = self.devices.clone() else {
+            return;
+        };
+        if !on || in_call {
             return;
         }
         let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         self.ringing = Some(flag.clone());
-        let device = self.ringer.clone();
+        // The ringer device rings; a separate headset rings too, softly in
+        // the ear, so an operator wearing it hears the call either way.
+        let mut outputs = vec![(self.ringer.clone(), switchboard_audio::tones::Tone::ring())];
+        if self.ringer.is_some() && self.ringer != devices.output {
+            let mut soft = switchboard_audio::tones::Tone::ring();
+            soft.level = 0.2;
+            outputs.push((devices.output.clone(), soft));
+        }
+        for (device, tone) in outputs {
+            let flag = flag.clone();
+            let events = self.events.clone();
+            let _ = std::thread::Builder::new()
+                .name("switchboard-ringer".into())
+                .spawn(move || {
+                    let Some(mut io) =
+                        open_or_report(None, device.as_deref(), &events, "cannot ring")
+                    else {
+                        return;
+                    };
+                    tone_loop(&mut io, tone, &flag, None, |_, _| {});
+                });
+        }
+    }
+
+    /// The headset test: a tone on the output, the microphone's level as
+    /// `mic_test` events, from its own thread until told to stop (or a minute).
+    fn device_test(&mut self, on: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Some(flag) = self.device_test.take() {
+            flag.store(false, Relaxed);
+        }
+        if !on {
+            return;
+        }
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        self.device_test = Some(flag.clone());
+        let names = self.devices.clone().unwrap_or_default();
         let events = self.events.clone();
         let _ = std::thread::Builder::new()
-            .name("switchboard-ringer".into())
+            .name("switchboard-device-test".into())
             .spawn(move || {
-                let mut io =
-                    match switchboard_audio::device::DeviceIo::open(None, device.as_deref()) {
-                        Ok(io) => io,
-                        Err(e) => {
-                            let _ = events.send(EngineEvent::now(EventKind::AudioDevice {
-                                call: 0,
-                                message: format!("cannot ring: {e}"),
-                            }));
-                            return;
+                let Some(mut io) = open_or_report(
+                    names.input.as_deref(),
+                    names.output.as_deref(),
+                    &events,
+                    "headset test",
+                ) else {
+                    return;
+                };
+                let (input, output) = {
+                    let (i, o) = io.names();
+                    (i.to_owned(), o.to_owned())
+                };
+                let mut mic = vec![0i16; (io.input_rate() / 50) as usize];
+                let mut loudest = -120f32;
+                tone_loop(
+                    &mut io,
+                    switchboard_audio::tones::Tone::test(),
+                    &flag,
+                    Some(Duration::from_secs(60)),
+                    |io, k| {
+                        let backlog = mic.len() * 10;
+                        loop {
+                            let n = io.read(&mut mic, backlog);
+                            if let Some(got) = mic.get(..n).filter(|g| !g.is_empty()) {
+                                loudest = loudest.max(switchboard_audio::Level::of(got).rms_dbfs());
+                            }
+                            if n < mic.len() {
+                                break;
+                            }
                         }
-                    };
-                let rate = io.output_rate();
-                let mut tone = switchboard_audio::tones::ToneGenerator::new(
-                    switchboard_audio::tones::Tone::ring(),
-                    rate,
+                        if k.is_multiple_of(5) {
+                            let _ = events.send(EngineEvent::now(EventKind::MicTest {
+                                mic_dbfs: loudest,
+                                input: input.clone(),
+                                output: output.clone(),
+                            }));
+                            loudest = -120.0;
+                        }
+                    },
                 );
-                let mut frame = vec![0i16; (rate / 50) as usize];
-                let start = Instant::now();
-                let mut k = 0u32;
-                while flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    tone.fill(&mut frame);
-                    io.write(&frame, frame.len() * 5);
-                    k += 1;
-                    let due = start + Duration::from_millis(20 * u64::from(k));
-                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                }
             });
     }
 
@@ -511,12 +781,9 @@ impl Driver {
                 call,
                 digit: key.to_string(),
             }),
-            MediaNote::MicEnded { call } => {
-                // A call we placed with a file microphone ends with the file.
-                if self.calls.get(&call).is_some_and(|c| c.outgoing) {
-                    let _ = self.ua.hangup(Instant::now(), CallHandle(call));
-                }
-            }
+            // The application decides: the CLI hangs up a call it placed
+            // when its file ends; the practice line's callers stay on.
+            MediaNote::MicEnded { call } => self.emit(EventKind::MicEnded { call }),
             MediaNote::Failed { call, error } => self.fail(format!("media {call}"), error),
             MediaNote::Device { call, message } => {
                 self.emit(EventKind::AudioDevice { call, message })
@@ -577,10 +844,13 @@ impl Driver {
         Ok(((rtp, rtcp), local))
     }
 
-    fn speaker_path(&self, call: u64) -> Option<std::path::PathBuf> {
+    /// The speaker file of a call: the configured one for the first call,
+    /// `NAME-CALL.wav` for every later one (a transfer or a second line never
+    /// writes into a file another call still writes).
+    fn speaker_path(&mut self, call: u64) -> Option<std::path::PathBuf> {
         let p = self.speaker.as_ref()?;
-        let busy = self.calls.values().filter(|c| c.media.is_some()).count();
-        if busy == 0 {
+        self.speaker_calls += 1;
+        if self.speaker_calls == 1 {
             return Some(p.clone());
         }
         let stem = p
@@ -667,7 +937,7 @@ impl Driver {
         now: Instant,
         target: &str,
         headers: &[(String, String)],
-    ) -> Result<(), String> {
+    ) -> Result<u64, String> {
         let uri = Uri::parse(target.trim()).map_err(|e| format!("bad target URI: {e}"))?;
         let sip = uri.as_sip().ok_or("target is not a sip: URI")?.clone();
         let next_hop = match &self.account {
@@ -689,16 +959,7 @@ impl Driver {
         };
         let (sockets, local) = self.new_call_media()?;
         let sdp = offer_answer::offer(&local).to_bytes();
-        let info = CallInfo {
-            sockets: Some(sockets),
-            call_id: String::new(),
-            outgoing: true,
-            local,
-            local_sdp: sdp.clone(),
-            we_offered: true,
-            negotiated: None,
-            media: None,
-        };
+        let info = CallInfo::new(sockets, String::new(), true, local, sdp, true, None);
         let handle = self
             .ua
             .call(now, uri, next_hop, info.local_sdp.clone(), headers)
@@ -710,19 +971,70 @@ impl Driver {
             target: target.to_owned(),
         });
         self.calls.insert(handle.0, CallInfo { call_id, ..info });
-        Ok(())
+        Ok(handle.0)
     }
 
     async fn drain(&mut self) {
-        while let Some(t) = self.ua.poll_transmit() {
-            self.transmit(t).await;
+        // Events may queue output, more events and deferred work; until quiet
+        // (bounded: each round consumes what the last produced).
+        for _ in 0..64 {
+            let mut busy = false;
+            while let Some(t) = self.ua.poll_transmit() {
+                busy = true;
+                self.transmit(t).await;
+            }
+            while let Some(e) = self.ua.poll_event() {
+                busy = true;
+                self.event(e);
+            }
+            for d in std::mem::take(&mut self.deferred) {
+                busy = true;
+                self.run_deferred(d).await;
+            }
+            if !busy {
+                break;
+            }
         }
-        while let Some(e) = self.ua.poll_event() {
-            self.event(e);
-        }
-        // Events may have queued more output (none today, but keep the loop honest).
-        while let Some(t) = self.ua.poll_transmit() {
-            self.transmit(t).await;
+    }
+
+    async fn run_deferred(&mut self, d: Deferred) {
+        let now = Instant::now();
+        match d {
+            Deferred::Consult { call, target } => {
+                let placed = match self.target_uri(&target, call) {
+                    Ok(uri) => self.place_call(now, &uri.to_string(), &[]).await,
+                    Err(e) => Err(e),
+                };
+                match placed {
+                    Ok(consult) => {
+                        if let Some(i) = self.calls.get_mut(&consult) {
+                            i.consult_of = Some(call);
+                        }
+                        self.emit(EventKind::Consulting { call, consult });
+                    }
+                    Err(e) => self.fail(format!("consult {call} {target}"), e),
+                }
+            }
+            Deferred::TransferCall {
+                from,
+                target,
+                headers,
+            } => match self.place_call(now, &target, &headers).await {
+                Ok(new_call) => {
+                    if let Some(i) = self.calls.get_mut(&new_call) {
+                        i.transfer_for = Some(from);
+                    }
+                    self.emit(EventKind::Transferred {
+                        call: from,
+                        new_call,
+                        target,
+                    });
+                }
+                Err(e) => {
+                    let _ = self.ua.notify_transfer(now, CallHandle(from), 503);
+                    self.fail(format!("transfer to {target}"), e);
+                }
+            },
         }
     }
 
@@ -752,7 +1064,11 @@ impl Driver {
             Event::RegistrationFailed { status, reason } => {
                 EventKind::RegistrationFailed { status, reason }
             }
-            Event::Incoming { call, request } => {
+            Event::Incoming {
+                call,
+                request,
+                replaces,
+            } => {
                 let (sockets, local) = match self.new_call_media() {
                     Ok(m) => m,
                     Err(e) => {
@@ -786,40 +1102,81 @@ impl Driver {
                 let call_id = request.call_id().to_owned();
                 self.calls.insert(
                     call.0,
-                    CallInfo {
-                        sockets: Some(sockets),
-                        call_id: call_id.clone(),
-                        outgoing: false,
+                    CallInfo::new(
+                        sockets,
+                        call_id.clone(),
+                        false,
                         local,
                         local_sdp,
                         we_offered,
                         negotiated,
-                        media: None,
-                    },
+                    ),
                 );
+                let headers: Vec<(String, String)> = request
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            switchboard_sip::message::canonical_name(&h.name).to_owned(),
+                            h.value.clone(),
+                        )
+                    })
+                    .collect();
+                if let Some(old) = replaces {
+                    // Attended transfer to us: it takes the place of the call
+                    // in hand, never of a held one (that caller would hear
+                    // the operator's other conversation).
+                    let in_hand = self
+                        .calls
+                        .get(&old.0)
+                        .is_some_and(|i| i.media.is_some() && !i.want_hold);
+                    if in_hand {
+                        self.replaced(Instant::now(), old.0, call.0, call_id, headers);
+                    } else {
+                        let _ = self.ua.reject(Instant::now(), call, 603);
+                        self.calls.remove(&call.0);
+                    }
+                    return;
+                }
                 EventKind::Incoming {
                     call: call.0,
                     call_id,
                     from: request.headers.get("From").unwrap_or("").to_owned(),
                     to: request.headers.get("To").unwrap_or("").to_owned(),
-                    headers: request
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                switchboard_sip::message::canonical_name(&h.name).to_owned(),
-                                h.value.clone(),
-                            )
-                        })
-                        .collect(),
+                    headers,
                 }
             }
-            Event::Ringing { call, status } => EventKind::Ringing {
-                call: call.0,
-                status,
-            },
+            Event::Ringing { call, status } => {
+                self.report_to_transferor(call.0, status);
+                EventKind::Ringing {
+                    call: call.0,
+                    status,
+                }
+            }
+            Event::ReofferAnswered { call, answer } => {
+                self.reoffer_answered(call.0, &answer);
+                return;
+            }
+            Event::ReofferFailed { call, status } => {
+                self.reoffer_failed(call.0, status);
+                return;
+            }
+            Event::TransferProgress { call, status, done } => {
+                self.transfer_progress(Instant::now(), call.0, status, done);
+                return;
+            }
+            Event::Referred {
+                call,
+                target,
+                replaces,
+                referred_by,
+            } => {
+                self.referred(Instant::now(), call.0, target, replaces, referred_by);
+                return;
+            }
             Event::Established { call, remote_sdp } => {
                 self.start_media(call.0, &remote_sdp);
+                self.report_to_transferor(call.0, 200);
                 let (call_id, outgoing) = self
                     .calls
                     .get(&call.0)
@@ -836,6 +1193,10 @@ impl Driver {
                 reason,
                 status,
             } => {
+                // A call placed for a transferor that never got up.
+                self.report_to_transferor(call.0, status.filter(|s| *s >= 300).unwrap_or(487));
+                self.waiting_consult.retain(|(c, _)| *c != call.0);
+                self.leave_conference(call.0);
                 let info = self.calls.remove(&call.0);
                 let stats = info
                     .as_ref()
@@ -880,9 +1241,29 @@ impl Driver {
                             codec: n.codec.to_string(),
                             direction: n.direction.as_str().to_owned(),
                         };
+                        let ours = n.direction;
                         info.negotiated = Some(n);
                         let _ = self.ua.answer_reoffer(Instant::now(), call, Ok(bytes));
-                        kind
+                        // Our own offer, waiting after a 491, goes with the
+                        // description's new version.
+                        if info.pending_hold.is_some() {
+                            let mut again = info.local.clone();
+                            again.direction = if info.want_hold {
+                                Direction::SendOnly
+                            } else {
+                                Direction::SendRecv
+                            };
+                            again.version += 1;
+                            if self
+                                .ua
+                                .refresh_reoffer(call, offer_answer::offer(&again).to_bytes())
+                            {
+                                info.local = again;
+                            }
+                        }
+                        self.emit(kind);
+                        self.remote_direction(call.0, ours);
+                        return;
                     }
                     Err(e) => {
                         let _ = self.ua.answer_reoffer(Instant::now(), call, Err(488));

@@ -138,6 +138,72 @@ pub enum EventKind {
         /// `sendrecv`, `sendonly`, `recvonly` or `inactive`.
         direction: String,
     },
+    /// The call's hold state changed: `local` when we hold the peer,
+    /// `remote` when the peer holds us.
+    Held {
+        /// Call handle.
+        call: u64,
+        /// We hold them (they hear the hold tone).
+        local: bool,
+        /// They hold us.
+        remote: bool,
+    },
+    /// A consultation call for an attended transfer was placed.
+    Consulting {
+        /// The held call to transfer.
+        call: u64,
+        /// The consultation call.
+        consult: u64,
+    },
+    /// A local three-way conference started (`on`) or ended.
+    Conference {
+        /// One call.
+        call: u64,
+        /// The other.
+        other: u64,
+        /// Started or ended.
+        on: bool,
+    },
+    /// How our transfer of `call` goes: 202 (accepted), then the target's
+    /// progress (100, 180, 200 …); `done` on the last report, success is 2xx.
+    TransferProgress {
+        /// Call handle.
+        call: u64,
+        /// SIP status.
+        status: u16,
+        /// The last report.
+        done: bool,
+    },
+    /// The peer asks us to call `target` (policy `ask`): answer with
+    /// `AcceptTransfer` or `RejectTransfer`.
+    TransferRequested {
+        /// Call handle.
+        call: u64,
+        /// Whom we would call.
+        target: String,
+    },
+    /// We are being transferred: the peer of `call` asked us to call
+    /// `target`, and `new_call` does.
+    Transferred {
+        /// The call the request came in.
+        call: u64,
+        /// Our new call to the target.
+        new_call: u64,
+        /// The target.
+        target: String,
+    },
+    /// An incoming call replaced one of ours (attended transfer to us):
+    /// `new` is answered, `old` ends.
+    Replaced {
+        /// The call that ends.
+        old: u64,
+        /// The call that takes its place.
+        new: u64,
+        /// The new call's SIP Call-ID.
+        call_id: String,
+        /// The new INVITE's header fields (who is on the line now).
+        headers: Vec<(String, String)>,
+    },
     /// Audio levels of a call for meters: the loudest 20 ms frame of each
     /// direction since the last report, RMS in dBFS (−120 is silence).
     Levels {
@@ -147,6 +213,28 @@ pub enum EventKind {
         mic_dbfs: f32,
         /// What the speaker plays.
         speaker_dbfs: f32,
+    },
+    /// A call's file microphone has played to its end (silence follows).
+    MicEnded {
+        /// Call handle.
+        call: u64,
+    },
+    /// The sound devices there are (answer to `ListDevices`).
+    Devices {
+        /// Devices that record.
+        inputs: Vec<String>,
+        /// Devices that play.
+        outputs: Vec<String>,
+    },
+    /// The headset test's microphone level (RMS of the loudest 20 ms frame in
+    /// the last 100 ms, dBFS) and the devices it runs on.
+    MicTest {
+        /// Level in dBFS (−120 is silence).
+        mic_dbfs: f32,
+        /// The microphone's name.
+        input: String,
+        /// The speaker's name.
+        output: String,
     },
     /// The call's sound card changed: lost (headset unplugged) and replaced by
     /// the default device, or restored. The call goes on either way.

@@ -17,6 +17,11 @@
 //! owns its RTP/RTCP sockets, a [`switchboard_media::session::RtpSession`], and
 //! its audio source and sink, paced every 20 ms like a sound card.
 //!
+//! Call control (hold with a hold tune, blind and attended transfer, being
+//! transferred by policy, Replaces, call waiting, a three-way conference mixed
+//! in a bridge between the pumps) lives in `driver/control.rs` and the pump's
+//! bridge; the SIP side of it is the UA's.
+//!
 //! Host names in targets are resolved here (the sans-IO core takes socket
 //! addresses). Responses follow RFC 3581: the core answers to the source
 //! port when the request asked for `rport`.
@@ -66,8 +71,9 @@ pub struct EngineConfig {
     pub codecs: Vec<Codec>,
     /// A WAV file used as every call's microphone (else the sound card).
     pub mic: Option<PathBuf>,
-    /// A WAV file receiving what each call plays (the second call at once
-    /// writes `NAME-2.wav`, and so on); else the sound card plays it.
+    /// A WAV file receiving what the first call plays (every later call
+    /// writes `NAME-CALL.wav`, CALL being its handle); else the sound card
+    /// plays it.
     pub speaker: Option<PathBuf>,
     /// The sound card for the sides without a file; `None`: no audio device
     /// (headless load generation, tests).
@@ -127,6 +133,25 @@ pub enum Command {
         /// Keys: 0-9 * # A-D.
         digits: String,
     },
+    /// Report the sound devices (a `devices` event).
+    ListDevices,
+    /// Use these devices from the next call (and for ringing and the device
+    /// test) on: parts of device names, `None` for the system default.
+    SetDevices {
+        /// Headset microphone.
+        input: Option<String>,
+        /// Headset speaker.
+        output: Option<String>,
+        /// Ringer.
+        ringer: Option<String>,
+    },
+    /// Start or stop the headset test: a tone on the output and `mic_test`
+    /// level events from the input, ten a second (stops by itself after a
+    /// minute).
+    DeviceTest {
+        /// Start or stop.
+        on: bool,
+    },
     /// Start or stop the ring tone on the ringer device (the desk decides
     /// whether a call is offered, so it decides when to ring).
     Ring {
@@ -140,8 +165,94 @@ pub enum Command {
         /// Muted or not.
         muted: bool,
     },
+    /// Put a call on hold (re-INVITE `sendonly`, or `inactive` when the
+    /// peer holds us too); the caller hears the hold tone, not us.
+    Hold {
+        /// Call handle.
+        call: u64,
+    },
+    /// Take a call off hold.
+    Resume {
+        /// Call handle.
+        call: u64,
+    },
+    /// Blind transfer: ask the peer (REFER) to call `target`; our leg ends
+    /// when the transfer succeeds, and the caller stays with us if it fails.
+    Transfer {
+        /// Call handle.
+        call: u64,
+        /// A SIP URI, or a number (dialled at the registrar, or at the peer's host).
+        target: String,
+    },
+    /// Attended transfer, first step: hold `call` and call `target`
+    /// (a `consulting` event gives the new call's handle).
+    Consult {
+        /// The call to transfer.
+        call: u64,
+        /// Whom to consult.
+        target: String,
+    },
+    /// Attended transfer, last step: the held caller is connected to the
+    /// consulted party (REFER with Replaces); both our legs end on success.
+    CompleteTransfer {
+        /// The held call.
+        call: u64,
+        /// The consultation call.
+        consult: u64,
+    },
+    /// Three-way conference, mixed here: `call` and `other` come off hold
+    /// and each hears the other and us. Hang up either to drop it, or
+    /// `CompleteTransfer` to leave the two talking.
+    Conference {
+        /// One call.
+        call: u64,
+        /// The other (usually the consultation).
+        other: u64,
+    },
+    /// End the consultation and return to the held caller.
+    CancelConsult {
+        /// The consultation call.
+        consult: u64,
+    },
+    /// Accept the peer's transfer request (with [`TransferPolicy::Ask`]).
+    AcceptTransfer {
+        /// Call handle.
+        call: u64,
+    },
+    /// Refuse the peer's transfer request (with [`TransferPolicy::Ask`]).
+    RejectTransfer {
+        /// Call handle.
+        call: u64,
+    },
+    /// What to do when a peer asks us to call someone else (REFER).
+    SetTransferPolicy(TransferPolicy),
     /// Hang up everything, unregister, and stop.
     Shutdown,
+}
+
+/// What to do when the peer of a call asks us to call someone else (we are
+/// being transferred).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TransferPolicy {
+    /// Go along (the request comes from the peer we are talking to).
+    #[default]
+    Accept,
+    /// Report `transfer_requested` and wait for `AcceptTransfer` or `RejectTransfer`.
+    Ask,
+    /// Refuse with 603.
+    Reject,
+}
+
+impl TransferPolicy {
+    /// From a configuration word: accept, ask or reject.
+    pub fn from_name(s: &str) -> Option<TransferPolicy> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "accept" => TransferPolicy::Accept,
+            "ask" => TransferPolicy::Ask,
+            "reject" => TransferPolicy::Reject,
+            _ => return None,
+        })
+    }
 }
 
 /// Errors starting the engine. Local I/O or configuration, never the network.

@@ -23,12 +23,77 @@ use switchboard_media::session::{MediaEvent, RtpSession, Stats};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+/// The far-end audio of each call in a local three-way conference, at
+/// 48 kHz, so every call can send the others' voices with the operator's.
+/// Each pump publishes what it decodes and takes what the others published;
+/// a queue keeps at most a few frames, so a stalled call adds no delay.
+#[derive(Debug, Default)]
+pub(crate) struct Bridge {
+    frames: Mutex<std::collections::HashMap<u64, std::collections::VecDeque<Vec<i16>>>>,
+}
+
+/// Frames a conference queue keeps (60 ms).
+const BRIDGE_DEPTH: usize = 3;
+/// The bridge's sample rate.
+const BRIDGE_RATE: u32 = 48_000;
+
+impl Bridge {
+    fn publish(&self, call: u64, frame: &[i16]) {
+        if let Ok(mut f) = self.frames.lock() {
+            let q = f.entry(call).or_default();
+            q.push_back(frame.to_vec());
+            while q.len() > BRIDGE_DEPTH {
+                q.pop_front();
+            }
+        }
+    }
+
+    /// Adds one frame of every other call's far end into `out`.
+    fn mix_others(&self, call: u64, out: &mut [i16]) {
+        if let Ok(mut f) = self.frames.lock() {
+            for (c, q) in f.iter_mut() {
+                if *c == call {
+                    continue;
+                }
+                if let Some(frame) = q.pop_front() {
+                    for (o, x) in out.iter_mut().zip(frame) {
+                        *o = o.saturating_add(x);
+                    }
+                }
+            }
+        }
+    }
+
+    fn leave(&self, call: u64) {
+        if let Ok(mut f) = self.frames.lock() {
+            f.remove(&call);
+        }
+    }
+}
+
+/// A pump's seat in a conference: the bridge and its rate converters.
+struct Seat {
+    bridge: Arc<Bridge>,
+    up: FrameResampler,
+    down: FrameResampler,
+    wide: Vec<i16>,
+    narrow: Vec<i16>,
+}
+
 /// Commands to a running pump.
 #[derive(Debug)]
 pub(crate) enum MediaCmd {
     Dtmf(String),
     Update(Box<switchboard_media::offer_answer::Negotiated>),
     Mute(bool),
+    /// We hold the peer: it hears the hold tone instead of our microphone,
+    /// and we no longer hear it.
+    Hold(bool),
+    /// The call-waiting tone in our ear while another call rings (or off).
+    Alert(bool),
+    /// Join a local conference: the other calls' far ends are mixed into
+    /// what this call sends; `None` leaves it.
+    Conference(Option<Arc<Bridge>>),
     Stop,
 }
 
@@ -181,6 +246,10 @@ pub(crate) fn start(
         levels: (Level::default(), Level::default(), 0),
         feedback: std::collections::VecDeque::new(),
         tone: None,
+        hold: None,
+        alert: None,
+        seat: None,
+        muted: false,
         card,
         card_retry: None,
         call,
@@ -206,6 +275,15 @@ struct Pump {
     /// Keys whose feedback tone is still to be heard, and the one playing.
     feedback: std::collections::VecDeque<char>,
     tone: Option<ToneGenerator>,
+    /// While we hold the peer: what it hears instead of the microphone.
+    hold: Option<ToneGenerator>,
+    /// While another call waits: the call-waiting tone in our ear.
+    alert: Option<ToneGenerator>,
+    /// In a local conference.
+    seat: Option<Seat>,
+    /// The operator's microphone is muted (in a conference the other
+    /// party's voice still goes out).
+    muted: bool,
     card: Option<Card>,
     /// When to try to reopen a lost card.
     card_retry: Option<Instant>,
@@ -261,6 +339,14 @@ impl Pump {
                         },
                     }
                     self.check_card(now);
+                    if let Some(h) = self.hold.as_mut() {
+                        h.fill(&mut mic_frame);
+                    } else {
+                        if self.muted && self.seat.is_some() {
+                            mic_frame.fill(0);
+                        }
+                        self.mix_conference(&mut mic_frame);
+                    }
                     let mic_time = wall();
                     self.meter(Some(&mic_frame), None);
                     self.session.send_frame(now, &mic_frame);
@@ -323,7 +409,17 @@ impl Pump {
                             });
                         }
                     }
-                    Some(MediaCmd::Mute(m)) => self.session.set_muted(m),
+                    Some(MediaCmd::Mute(m)) => {
+                        self.muted = m;
+                        self.apply_mute();
+                    }
+                    Some(MediaCmd::Conference(bridge)) => self.join(bridge),
+                    Some(MediaCmd::Alert(on)) => {
+                        self.alert = on.then(|| ToneGenerator::new(Tone::call_waiting(), self.session.codec().sample_rate()));
+                    }
+                    Some(MediaCmd::Hold(on)) => {
+                        self.hold = on.then(|| ToneGenerator::new(Tone::on_hold(), self.session.codec().sample_rate()));
+                    }
                     Some(MediaCmd::Update(n)) => {
                         if let Err(e) = self.session.update(&n, &switchboard_codec::Settings::default()) {
                             let _ = self.notes.send(MediaNote::Failed { call: self.call, error: e.to_string() });
@@ -334,8 +430,74 @@ impl Pump {
             }
         }
         self.publish();
+        if let Some(seat) = self.seat.take() {
+            seat.bridge.leave(self.call);
+        }
         if let Some(mut s) = self.speaker.take() {
             let _ = s.finish();
+        }
+    }
+
+    /// Mute silences what is sent, except in a conference: there only our
+    /// microphone is silenced, and the other party's voice still goes out.
+    fn apply_mute(&mut self) {
+        self.session.set_muted(self.muted && self.seat.is_none());
+    }
+
+    fn join(&mut self, bridge: Option<Arc<Bridge>>) {
+        if let Some(old) = self.seat.take() {
+            old.bridge.leave(self.call);
+        }
+        self.join_bridge(bridge);
+        self.apply_mute();
+    }
+
+    fn join_bridge(&mut self, bridge: Option<Arc<Bridge>>) {
+        let Some(bridge) = bridge else { return };
+        let rate = self.session.codec().sample_rate();
+        match (
+            FrameResampler::new(rate, BRIDGE_RATE),
+            FrameResampler::new(BRIDGE_RATE, rate),
+        ) {
+            (Ok(up), Ok(down)) => {
+                self.seat = Some(Seat {
+                    bridge,
+                    wide: vec![0; up.output_frame()],
+                    narrow: vec![0; down.output_frame()],
+                    up,
+                    down,
+                });
+            }
+            _ => {
+                let _ = self.notes.send(MediaNote::Failed {
+                    call: self.call,
+                    error: format!("no conference at {rate} Hz"),
+                });
+            }
+        }
+    }
+
+    /// The other conference calls' voices join what we send.
+    fn mix_conference(&mut self, mic: &mut [i16]) {
+        let Some(seat) = self.seat.as_mut() else {
+            return;
+        };
+        seat.wide.fill(0);
+        seat.bridge.mix_others(self.call, &mut seat.wide);
+        if seat.down.process(&seat.wide, &mut seat.narrow).is_ok() {
+            for (m, x) in mic.iter_mut().zip(seat.narrow.iter()) {
+                *m = m.saturating_add(*x);
+            }
+        }
+    }
+
+    /// What this call's far end says goes to the other conference calls.
+    fn publish_conference(&mut self, far: &[i16]) {
+        let Some(seat) = self.seat.as_mut() else {
+            return;
+        };
+        if seat.up.process(far, &mut seat.wide).is_ok() {
+            seat.bridge.publish(self.call, &seat.wide);
         }
     }
 
@@ -343,15 +505,24 @@ impl Pump {
     /// agent pressed mixed in (quietly, as a phone does).
     fn play(&mut self, now: Instant, out: &mut [i16]) {
         self.session.poll_playout(now, out);
+        if self.hold.is_some() {
+            // A held caller is not heard (even before the peer agrees).
+            out.fill(0);
+        }
+        self.publish_conference(out);
         if self.tone.as_ref().is_none_or(ToneGenerator::is_done)
             && let Some(k) = self.feedback.pop_front()
         {
             let rate = self.session.codec().sample_rate();
             self.tone = Tone::dtmf(k).map(|t| ToneGenerator::new(t, rate));
         }
-        if let Some(g) = self.tone.as_mut()
-            && !g.is_done()
+        for g in [self.tone.as_mut(), self.alert.as_mut()]
+            .into_iter()
+            .flatten()
         {
+            if g.is_done() {
+                continue;
+            }
             let mut beep = [0i16; 960];
             let n = out.len().min(beep.len());
             if let Some(b) = beep.get_mut(..n) {
