@@ -83,6 +83,9 @@ struct Cli {
     /// One JSON object per line on stdout for every event; stdin takes commands.
     #[arg(long, global = true)]
     events: bool,
+    /// When a peer asks us to call someone else (REFER): accept, ask or reject.
+    #[arg(long, global = true, default_value = "accept")]
+    transfer_policy: String,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -274,8 +277,16 @@ async fn drive(
     extra_headers: Vec<(String, String)>,
 ) -> Result<(), String> {
     let registering = config.account.is_some();
+    let policy =
+        switchboard_engine::TransferPolicy::from_name(&cli.transfer_policy).ok_or_else(|| {
+            format!(
+                "--transfer-policy {:?}: use accept, ask or reject",
+                cli.transfer_policy
+            )
+        })?;
     let (engine, mut events) = Engine::start(config).map_err(|e| e.to_string())?;
     let commands = engine.commander();
+    let _ = commands.send(Command::SetTransferPolicy(policy));
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = cli.events;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -307,7 +318,13 @@ async fn drive(
     let mut outcome: Result<(), String> = Ok(());
     let mut call_placed = matches!(cli.mode, Mode::Call { .. }) && !registering;
     let mut live: BTreeSet<u64> = BTreeSet::new();
+    // Calls we placed (not answered).
+    let mut placed: BTreeSet<u64> = BTreeSet::new();
     let mut ringing: Vec<u64> = Vec::new();
+    // (held call, consultation call) pairs of attended transfers under way.
+    let mut consults: Vec<(u64, u64)> = Vec::new();
+    // The call-waiting tone plays in the call that is up.
+    let mut waiting_tone = false;
     let mut established_once = false;
     let mut shutting_down = false;
     loop {
@@ -328,6 +345,11 @@ async fn drive(
                         shutting_down = true;
                     }
                     EventKind::Incoming { call, .. } => {
+                        // Call waiting: a tone in the call that is up.
+                        if !live.is_empty() && !auto_answer {
+                            let _ = commands.send(Command::Ring { on: true });
+                            waiting_tone = true;
+                        }
                         live.insert(*call);
                         if auto_answer {
                             let c = commands.clone();
@@ -340,8 +362,21 @@ async fn drive(
                             ringing.push(*call);
                         }
                     }
-                    EventKind::Calling { call, .. } => { live.insert(*call); }
-                    EventKind::Established { .. } => established_once = true,
+                    EventKind::Calling { call, .. } => { live.insert(*call); placed.insert(*call); }
+                    // A call we placed with a file microphone ends with the file.
+                    EventKind::MicEnded { call } if placed.contains(call) => {
+                        let _ = commands.send(Command::Hangup { call: *call });
+                    }
+                    EventKind::Consulting { call, consult } => consults.push((*call, *consult)),
+                    EventKind::Replaced { new, .. } => { live.insert(*new); }
+                    EventKind::Established { call, .. } => {
+                        established_once = true;
+                        ringing.retain(|c| c != call);
+                        if waiting_tone && ringing.is_empty() {
+                            let _ = commands.send(Command::Ring { on: false });
+                            waiting_tone = false;
+                        }
+                    }
                     EventKind::MediaStarted { call, .. } => {
                         if let Mode::Call { dtmf: Some(keys), .. } = &cli.mode {
                             let _ = commands.send(Command::Dtmf { call: *call, digits: keys.clone() });
@@ -350,7 +385,13 @@ async fn drive(
                     EventKind::Ended { call, reason, status, .. } => {
                         live.remove(call);
                         ringing.retain(|c| c != call);
-                        if matches!(cli.mode, Mode::Call { .. }) && !shutting_down {
+                        if waiting_tone && ringing.is_empty() {
+                            let _ = commands.send(Command::Ring { on: false });
+                            waiting_tone = false;
+                        }
+                        consults.retain(|(a, b)| a != call && b != call);
+                        // A transferred caller goes on with its new call.
+                        if matches!(cli.mode, Mode::Call { .. }) && !shutting_down && live.is_empty() {
                             if !established_once {
                                 outcome = Err(format!("call failed: {reason}{}", status.map(|s| format!(" ({s})")).unwrap_or_default()));
                             }
@@ -368,7 +409,7 @@ async fn drive(
                 }
             }
             line = stdin.next_line(), if stdin_open => match line {
-                Ok(Some(line)) => stdin_command(&line, &commands, &live, &mut ringing),
+                Ok(Some(line)) => stdin_command(&line, &commands, &live, &mut ringing, &consults),
                 _ => stdin_open = false,
             },
             _ = tokio::signal::ctrl_c() => {
@@ -394,6 +435,7 @@ fn stdin_command(
     commands: &tokio::sync::mpsc::UnboundedSender<Command>,
     live: &BTreeSet<u64>,
     ringing: &mut Vec<u64>,
+    consults: &[(u64, u64)],
 ) {
     let mut words = line.split_whitespace();
     let Some(verb) = words.next() else { return };
@@ -411,7 +453,6 @@ fn stdin_command(
         });
         println!("{}", ev.to_json());
     };
-    let reply_unsupported = |what: &str| reply(format!("{what} is not available yet"));
     match verb {
         "answer" => {
             let call = arg.and_then(|a| a.parse().ok()).or_else(|| ringing.pop());
@@ -440,8 +481,67 @@ fn stdin_command(
         "quit" | "exit" => {
             let _ = commands.send(Command::Shutdown);
         }
-        "hold" | "resume" | "transfer" | "consult" | "complete-transfer" | "cancel-consult" => {
-            reply_unsupported("call control (hold/transfer)")
+        "hold" | "resume" => {
+            if let Some(call) = target(arg) {
+                let _ = commands.send(if verb == "hold" {
+                    Command::Hold { call }
+                } else {
+                    Command::Resume { call }
+                });
+            }
+        }
+        "transfer" | "consult" => match (arg, target(words.next())) {
+            (Some(to), Some(call)) => {
+                let target = to.to_owned();
+                let _ = commands.send(if verb == "transfer" {
+                    Command::Transfer { call, target }
+                } else {
+                    Command::Consult { call, target }
+                });
+            }
+            _ => reply(format!("usage: {verb} TARGET [CALL]")),
+        },
+        "complete-transfer" => {
+            let explicit = arg
+                .and_then(|a| a.parse::<u64>().ok())
+                .zip(words.next().and_then(|b| b.parse::<u64>().ok()));
+            match explicit.or_else(|| consults.last().copied()) {
+                Some((call, consult)) => {
+                    let _ = commands.send(Command::CompleteTransfer { call, consult });
+                }
+                None => reply("no consultation under way (consult TARGET first)".to_owned()),
+            }
+        }
+        "conference" => {
+            let explicit = arg
+                .and_then(|a| a.parse::<u64>().ok())
+                .zip(words.next().and_then(|b| b.parse::<u64>().ok()));
+            match explicit.or_else(|| consults.last().copied()) {
+                Some((call, other)) => {
+                    let _ = commands.send(Command::Conference { call, other });
+                }
+                None => reply("usage: conference CALL OTHER (or consult first)".to_owned()),
+            }
+        }
+        "cancel-consult" => {
+            let consult = arg
+                .and_then(|a| a.parse::<u64>().ok())
+                .or_else(|| consults.last().map(|(_, c)| *c));
+            match consult {
+                Some(consult) => {
+                    let _ = commands.send(Command::CancelConsult { consult });
+                }
+                None => reply("no consultation under way".to_owned()),
+            }
+        }
+        "accept-transfer" | "reject-transfer" => {
+            if let Some(call) = target(arg) {
+                let _ = commands.send(if verb == "accept-transfer" {
+                    Command::AcceptTransfer { call }
+                } else {
+                    Command::RejectTransfer { call }
+                });
+            }
         }
         "mute" | "unmute" => {
             if let Some(call) = target(arg) {
