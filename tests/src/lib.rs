@@ -101,6 +101,39 @@ impl Agent {
         })
     }
 
+    /// Starts a CLI listening as `user` on a free loopback port with the
+    /// `listen` options `extra`, waits until it listens; returns it and its
+    /// address (`127.0.0.1:PORT`).
+    pub fn listening(user: &str, extra: &[&str]) -> (Agent, String) {
+        let bind = format!("127.0.0.1:{}", free_port());
+        let mut args = vec!["--bind", bind.as_str(), "--user", user, "listen"];
+        args.extend_from_slice(extra);
+        let mut agent = Agent::start(&args);
+        agent.wait_for("listening", Duration::from_secs(10));
+        (agent, bind)
+    }
+
+    /// Waits for the last `transfer_progress` report of a transfer we asked
+    /// for and returns it (its `status` tells success or failure).
+    pub fn wait_transfer_done(&mut self) -> Value {
+        loop {
+            let p = self.wait_for("transfer_progress", Duration::from_secs(10));
+            if p["done"] == true {
+                return p;
+            }
+        }
+    }
+
+    /// Waits for a `held` event saying we hold the peer (`local`) as given:
+    /// holding is reported at once and again when the peer has agreed, so
+    /// "the next `held`" is not enough to wait for a resume.
+    pub fn wait_held_local(&mut self, local: bool) -> Value {
+        wait_matching(&self.events, &mut self.seen, Duration::from_secs(10), |v| {
+            v["event"] == "held" && v["local"] == local
+        })
+        .unwrap_or_else(|| panic!("no `held` with local={local}; saw: {:#?}", self.seen))
+    }
+
     /// Counts events named `name` seen so far (after draining what has arrived).
     pub fn count(&mut self, name: &str) -> usize {
         while let Ok(v) = self.events.try_recv() {
@@ -463,6 +496,37 @@ fn read_netstrings(mut s: std::net::TcpStream, tx: &mpsc::Sender<Value>) {
 /// slow envelope, with a short pause every second so alignment is unambiguous).
 pub fn write_test_signal(path: &std::path::Path, rate: u32, secs: f64) {
     write_test_signal_channels(path, rate, secs, 1);
+}
+
+/// A test signal with its own "voice" (`voice` 0 is [`write_test_signal`]'s):
+/// other partials and another rhythm, so in a conference each party's
+/// signal can be told from the others' by correlation.
+pub fn write_test_voice(path: &std::path::Path, rate: u32, secs: f64, voice: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create test WAV");
+    let v = f64::from(voice);
+    let (base, partial, beat) = (310.0 + 170.0 * v, 770.0 + 230.0 * v, 1.3 + 0.4 * v);
+    let n = (f64::from(rate) * secs) as usize;
+    for i in 0..n {
+        let t = i as f64 / f64::from(rate);
+        let gate = if (t * (1.0 + 0.25 * v)).fract() > 0.85 {
+            0.0
+        } else {
+            1.0
+        };
+        let env = 0.55 + 0.45 * (t * 2.0 * std::f64::consts::PI * beat).sin();
+        let f = base + 40.0 * (t * 2.0 * std::f64::consts::PI * (0.7 + 0.2 * v)).sin();
+        let s = (t * 2.0 * std::f64::consts::PI * f).sin()
+            + 0.6 * (t * 2.0 * std::f64::consts::PI * partial).sin();
+        w.write_sample((s * env * gate * 9_000.0) as i16)
+            .expect("write test WAV");
+    }
+    w.finalize().expect("finish test WAV");
 }
 
 /// [`write_test_signal`] with the same signal on every one of `channels`

@@ -137,20 +137,24 @@ fn a_challenge_for_a_foreign_realm_is_not_answered() {
 
 /// An agent registered at the kamailio on `kport` as `user`, listening for calls.
 fn registered_listener(kport: u16, user: &str) -> Agent {
+    registered_listener_with(kport, user, &[])
+}
+
+/// [`registered_listener`] with more `listen` options (`--auto-answer`).
+fn registered_listener_with(kport: u16, user: &str, extra: &[&str]) -> Agent {
     let registrar = format!("sip:127.0.0.1:{kport}");
     let bind = format!("127.0.0.1:{}", free_port());
-    let mut agent = Agent::start_with_env(
-        &[
-            "--bind",
-            &bind,
-            "--registrar",
-            &registrar,
-            "--username",
-            user,
-            "listen",
-        ],
-        &[("SWITCHBOARD_PASSWORD", "secret")],
-    );
+    let mut args = vec![
+        "--bind",
+        bind.as_str(),
+        "--registrar",
+        registrar.as_str(),
+        "--username",
+        user,
+        "listen",
+    ];
+    args.extend_from_slice(extra);
+    let mut agent = Agent::start_with_env(&args, &[("SWITCHBOARD_PASSWORD", "secret")]);
     agent.wait_for("registered", Duration::from_secs(10));
     agent
 }
@@ -229,4 +233,60 @@ fn a_call_to_an_unregistered_user_fails_with_404() {
     assert_eq!(ended["reason"], "rejected", "{ended}");
     assert_eq!(ended["status"], 404, "{ended}");
     assert_ne!(alice.wait_exit(wait), 0);
+}
+
+/// The status of the transfer's last report.
+fn transfer_result(agent: &mut Agent) -> u64 {
+    agent.wait_transfer_done()["status"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn a_blind_transfer_by_extension_goes_through_the_proxy() {
+    let (_k, kport) = start_kamailio();
+    let wait = Duration::from_secs(10);
+    let mut carol = registered_listener_with(kport, "carol", &["--auto-answer"]);
+    let mut bob = registered_listener_with(kport, "bob", &["--auto-answer"]);
+    let mut alice = registered_caller(kport, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
+    alice.wait_for("established", wait);
+    let call = bob.wait_for("established", wait)["call"].as_u64().unwrap();
+    // The operator types just the extension: it is dialled at the registrar.
+    bob.command(&format!("transfer carol {call}"));
+    let t = alice.wait_for("transferred", wait);
+    assert_eq!(t["target"], format!("sip:carol@127.0.0.1:{kport}"), "{t}");
+    let inc = carol.wait_for("incoming", wait);
+    assert!(
+        inc["from"].as_str().unwrap_or("").contains("alice"),
+        "{inc}"
+    );
+    carol.wait_for("established", wait);
+    assert_eq!(transfer_result(&mut bob), 200);
+    assert_eq!(bob.wait_for("ended", wait)["reason"], "local_hangup");
+    alice.command(&format!("hangup {}", t["new_call"]));
+    assert_eq!(alice.wait_exit(wait), 0);
+}
+
+#[test]
+fn an_attended_transfer_with_replaces_goes_through_the_proxy() {
+    let (_k, kport) = start_kamailio();
+    let wait = Duration::from_secs(10);
+    let mut carol = registered_listener_with(kport, "carol", &["--auto-answer"]);
+    let mut bob = registered_listener_with(kport, "bob", &["--auto-answer"]);
+    let mut alice = registered_caller(kport, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
+    alice.wait_for("established", wait);
+    let call = bob.wait_for("established", wait)["call"].as_u64().unwrap();
+    bob.command(&format!("consult carol {call}"));
+    let consult = bob.wait_for("consulting", wait)["consult"]
+        .as_u64()
+        .unwrap();
+    let first = carol.wait_for("established", wait)["call"]
+        .as_u64()
+        .unwrap();
+    bob.command(&format!("complete-transfer {call} {consult}"));
+    // Carol's consultation with Bob is replaced by Alice, through the proxy.
+    let r = carol.wait_for("replaced", wait);
+    assert_eq!(r["old"].as_u64(), Some(first), "{r}");
+    assert_eq!(transfer_result(&mut bob), 200);
+    let t = alice.wait_for("transferred", wait);
+    alice.command(&format!("hangup {}", t["new_call"]));
+    assert_eq!(alice.wait_exit(wait), 0);
 }
