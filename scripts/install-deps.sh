@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh run|test|bench
 set -euo pipefail
 build=(pkg-config cmake libasound2-dev libxkbcommon-dev libwayland-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxi-dev)
-test=(sip-tester baresip kamailio iproute2 util-linux pulseaudio pulseaudio-utils libasound2-plugins alsa-utils)
+test=(sip-tester baresip kamailio iproute2 util-linux pulseaudio pulseaudio-utils libasound2-plugins alsa-utils dbus-daemon)
 bench=(sox espeak-ng python3-pip)
 case "${1:-test}" in
   run) want=("${build[@]}") ;;

@@ -53,6 +53,16 @@ impl Lang {
         }
     }
 
+    /// The configuration value for this language.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Et => "et",
+            Lang::Ru => "ru",
+            Lang::Sl => "sl",
+        }
+    }
+
     /// Reads a configuration value (`en`, `et`, `ru`, `sl`).
     pub fn from_code(code: &str) -> Option<Lang> {
         Some(match code.to_ascii_lowercase().as_str() {
@@ -94,7 +104,8 @@ mod tests {
         // Every variable any message uses, so each one formats completely.
         let args: Vec<(&str, String)> = [
             "state", "expires", "reason", "who", "number", "from", "time", "codec", "mos", "loss",
-            "jitter", "seconds", "count",
+            "jitter", "seconds", "count", "error", "level", "what", "line", "form", "value",
+            "name", "target", "status", "n", "chain",
         ]
         .iter()
         .map(|k| (*k, "1".to_owned()))

@@ -17,13 +17,20 @@
 //! saved as a draft while typing.
 #![deny(unsafe_code)]
 
+pub mod crm_worker;
 pub mod i18n;
+pub mod notify;
+pub mod practice;
+mod settings;
+
+pub use crm_worker::CrmWorker;
 
 pub use i18n::Lang;
 
 use std::time::{Duration, Instant};
 
 use switchboard_desk::agent::{Agent, AgentState, CallRef, Effect, Input, Policy};
+use switchboard_desk::config::SettingsEdit;
 use switchboard_desk::context::{CallerCard, HeaderRule, caller_card};
 use switchboard_desk::store::{CallRecord, Draft, Store};
 use switchboard_engine::Command;
@@ -53,13 +60,16 @@ impl DeskConfig {
             return (c, Lang::default());
         };
         if let Some(s) = d.wrap_up_secs {
-            c.policy.wrap_up = Duration::from_secs(s);
+            c.policy.wrap_up = Duration::from_secs(s).min(switchboard_desk::agent::MAX_WRAP_UP);
         }
         if let Some(a) = d.auto_available {
             c.policy.auto_available = a;
         }
         if let Some(b) = d.busy_status {
             c.policy.busy_status = b;
+        }
+        if let Some(w) = d.call_waiting {
+            c.policy.call_waiting = w;
         }
         if let Some(v) = d.dispositions {
             c.dispositions = v;
@@ -121,6 +131,21 @@ struct Ringing {
     card: CallerCard,
     history: Vec<CallRecord>,
     contact: Option<switchboard_desk::store::Contact>,
+    crm: Option<CrmView>,
+}
+
+/// The caller's CRM record as far as it is known.
+#[derive(Debug, Clone)]
+struct CrmView {
+    link: String,
+    state: CrmState,
+}
+
+#[derive(Debug, Clone)]
+enum CrmState {
+    Pending,
+    Fields(Vec<(String, String)>),
+    Failed(String),
 }
 
 #[derive(Debug, Clone)]
@@ -135,12 +160,34 @@ struct Active {
     quality: Option<(f64, f64, f64)>,
     /// Microphone and speaker level (dBFS) from the latest meter report.
     levels: Option<(f32, f32)>,
+    crm: Option<CrmView>,
+    /// We hold the caller / the caller holds us.
+    held: bool,
+    remote_held: bool,
+    /// An attended transfer's consultation call.
+    consult: Option<ConsultView>,
+    /// A transfer under way: kind (blind, attended), target, last status.
+    transfer: Option<(&'static str, String, Option<u16>)>,
+    /// The caller's side asks to transfer us to this target.
+    transfer_request: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct ConsultView {
+    /// The consultation call, once the engine has placed it.
+    call: Option<u64>,
+    target: String,
+    up: bool,
+    /// All three talk (mixed here).
+    conference: bool,
 }
 
 #[derive(Debug, Clone)]
 struct WrapUp {
     call_id: String,
     number: String,
+    /// Where the call was transferred (from the store), shown with the note.
+    transfers: Option<String>,
     draft: Draft,
     /// When the draft changed and was not yet saved.
     dirty_since: Option<Instant>,
@@ -160,16 +207,35 @@ pub enum Intent {
     Mute(bool),
     /// Send a DTMF key.
     Dtmf(char),
-    /// Hold or resume (arrives with call control).
+    /// Hold, or resume when held.
     Hold,
-    /// Transfer to this target (arrives with call control).
+    /// Transfer to this target: blind, or a consultation first when
+    /// "consult first" is ticked.
     Transfer(String),
+    /// Consult this target (the caller is held meanwhile).
+    Consult(String),
+    /// Connect the held caller to the consulted party.
+    CompleteTransfer,
+    /// End the consultation and return to the caller.
+    CancelConsult,
+    /// Join the caller and the consulted party in a three-way conference.
+    Conference,
+    /// Drop the consulted party from the conference (the caller stays).
+    DropConsult,
+    /// Answer the caller's side's request to transfer us.
+    AnswerTransferRequest(bool),
+    /// Go back to this held call (the one in hand is held).
+    Switch(u64),
     /// Place a call.
     Dial(String),
     /// Save the wrap-up.
     SaveWrapUp,
     /// Change the agent state.
     SetState(AgentState),
+    /// Save the settings screen.
+    SaveSettings,
+    /// Start or stop the headset test.
+    HeadsetTest(bool),
 }
 
 /// The desktop's state and logic, without I/O.
@@ -180,10 +246,16 @@ pub struct DeskApp {
     store: Option<Store>,
     registration: String,
     ringing: Option<Ringing>,
+    /// A second call offered while one is up (call waiting).
+    waiting: Option<Ringing>,
     active: Option<Active>,
+    /// Calls on hold behind the active one.
+    held_calls: Vec<Active>,
     wrap: Option<WrapUp>,
     dial: String,
     transfer_to: String,
+    /// Transfer buttons consult first (attended) instead of transferring blind.
+    consult_first: bool,
     search: String,
     import_path: String,
     status: Option<String>,
@@ -192,6 +264,15 @@ pub struct DeskApp {
     lang: Lang,
     /// The ringer was last told to ring (after the outbox was taken).
     ring_sent: bool,
+    crm: Option<CrmWorker>,
+    /// The call the desktop notification was shown for.
+    notified: Option<u64>,
+    settings: settings::Form,
+    /// Quick-connects of the practice line (shown, never saved to the file).
+    practice_targets: Vec<(String, String)>,
+    /// Where Save writes the settings, and what was saved last.
+    settings_file: Option<std::path::PathBuf>,
+    saved_settings: Option<SettingsEdit>,
 }
 
 fn now_ms() -> i64 {
@@ -200,6 +281,10 @@ fn now_ms() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(0))
         .unwrap_or(0)
 }
+
+/// Widget ids of the fields shortcuts move the focus to.
+const DIAL_FIELD: &str = "dial";
+const TRANSFER_FIELD: &str = "transfer-to";
 
 /// Drafts are written at most this long after a change.
 const DRAFT_DELAY: Duration = Duration::from_millis(300);
@@ -214,10 +299,13 @@ impl DeskApp {
             store,
             registration: String::new(),
             ringing: None,
+            waiting: None,
             active: None,
+            held_calls: Vec::new(),
             wrap: None,
             dial: String::new(),
             transfer_to: String::new(),
+            consult_first: false,
             search: String::new(),
             import_path: String::new(),
             status: None,
@@ -225,7 +313,14 @@ impl DeskApp {
             started: Instant::now(),
             lang: Lang::default(),
             ring_sent: false,
+            crm: None,
+            notified: None,
+            settings: settings::Form::default(),
+            practice_targets: Vec::new(),
+            settings_file: None,
+            saved_settings: None,
         };
+        app.settings = settings::Form::from_edit(&app.current_settings());
         app.recover_drafts();
         app
     }
@@ -239,10 +334,121 @@ impl DeskApp {
             self.wrap = Some(WrapUp {
                 call_id,
                 number: String::new(),
+                transfers: None,
                 draft,
                 dirty_since: None,
             });
             self.status = Some(Lang::default().tr("restored"));
+        }
+    }
+
+    /// The settings as they are in effect (desk rules from the config; the
+    /// account and devices as last saved).
+    fn current_settings(&self) -> SettingsEdit {
+        let base = self.saved_settings.clone().unwrap_or_default();
+        SettingsEdit {
+            wrap_up_secs: self.config.policy.wrap_up.as_secs(),
+            auto_available: self.config.policy.auto_available,
+            dispositions: self.config.dispositions.clone(),
+            break_reasons: self.config.break_reasons.clone(),
+            header_rules: self
+                .config
+                .header_rules
+                .iter()
+                .map(|r| (r.header.clone(), r.label.clone()))
+                .collect(),
+            quick_connect: self.config.quick_connect.clone(),
+            language: self.lang.code().to_owned(),
+            ..base
+        }
+    }
+
+    /// Where the settings screen saves, and the account and device settings
+    /// the file holds now.
+    pub fn set_settings_file(&mut self, path: Option<std::path::PathBuf>, current: SettingsEdit) {
+        self.settings_file = path;
+        self.saved_settings = Some(current);
+        self.settings = settings::Form::from_edit(&self.current_settings());
+    }
+
+    fn save_settings(&mut self) {
+        let l = self.lang;
+        let edit = match self.settings.to_edit(l) {
+            Ok(e) => e,
+            Err(e) => {
+                self.status = Some(e);
+                return;
+            }
+        };
+        self.config.policy.wrap_up = Duration::from_secs(edit.wrap_up_secs);
+        self.config.policy.auto_available = edit.auto_available;
+        self.agent.set_policy(self.config.policy.clone());
+        self.config.dispositions = edit.dispositions.clone();
+        self.config.break_reasons = edit.break_reasons.clone();
+        self.config.header_rules = edit
+            .header_rules
+            .iter()
+            .map(|(h, label)| HeaderRule {
+                header: h.clone(),
+                label: label.clone(),
+            })
+            .collect();
+        self.config.quick_connect = edit.quick_connect.clone();
+        self.outbox.push(Command::SetDevices {
+            input: edit.input_device.clone(),
+            output: edit.output_device.clone(),
+            ringer: edit.ringer_device.clone(),
+        });
+        let account_changed = self.saved_settings.as_ref().is_some_and(|s| {
+            (&s.registrar, &s.username, &s.display_name)
+                != (&edit.registrar, &edit.username, &edit.display_name)
+        });
+        self.status = Some(match &self.settings_file {
+            Some(path) => match switchboard_desk::config::save(path, &edit) {
+                Ok(()) if account_changed => l.tr("settings-saved-restart"),
+                Ok(()) => l.tr("settings-saved"),
+                Err(e) => e,
+            },
+            None => l.tr("settings-applied"),
+        });
+        self.saved_settings = Some(edit);
+    }
+
+    /// Extra quick-connect buttons for the practice line's colleagues; they
+    /// are not settings and are never written to the configuration file.
+    pub fn set_practice_targets(&mut self, targets: Vec<(String, String)>) {
+        self.practice_targets = targets;
+    }
+
+    /// Looks callers up in the CRM while their call rings.
+    pub fn set_crm(&mut self, worker: CrmWorker) {
+        self.crm = Some(worker);
+    }
+
+    /// Takes finished CRM lookups onto the card they belong to.
+    fn poll_crm(&mut self) {
+        let Some(w) = &self.crm else { return };
+        for done in w.poll() {
+            // Whichever card the call is on now: ringing, waiting, in hand or held.
+            let view = self
+                .ringing
+                .iter_mut()
+                .chain(self.waiting.iter_mut())
+                .filter(|r| r.call_id == done.call_id)
+                .find_map(|r| r.crm.as_mut())
+                .or_else(|| {
+                    self.active
+                        .iter_mut()
+                        .chain(self.held_calls.iter_mut())
+                        .filter(|a| a.call_id == done.call_id)
+                        .find_map(|a| a.crm.as_mut())
+                });
+            if let Some(v) = view {
+                v.state = match done.result {
+                    Ok(f) => CrmState::Fields(f),
+                    Err(e) => CrmState::Failed(e.to_string()),
+                };
+            }
         }
     }
 
@@ -269,10 +475,40 @@ impl DeskApp {
         std::mem::take(&mut self.outbox)
     }
 
+    /// Desktop notifications due since the last call: one when a call starts
+    /// ringing, a close when it stops.
+    pub fn take_notices(&mut self) -> Vec<notify::Notice> {
+        let mut out = Vec::new();
+        let ringing = self.ringing.as_ref().map(|r| r.call);
+        if ringing == self.notified {
+            return out;
+        }
+        if self.notified.is_some() {
+            out.push(notify::Notice::Close);
+        }
+        if let Some(r) = &self.ringing {
+            let l = self.lang;
+            let mut body = vec![l.tr_with("number", &[("number", r.card.number.clone())])];
+            body.extend(r.card.fields.iter().map(|(k, v)| format!("{k}: {v}")));
+            out.push(notify::Notice::Ringing {
+                summary: l.tr_with(
+                    "incoming",
+                    &[("who", r.card.name.clone().unwrap_or(r.card.number.clone()))],
+                ),
+                body: body.join("\n"),
+            });
+        }
+        self.notified = ringing;
+        out
+    }
+
     /// Whether something on screen changes with time (call timer, countdown),
     /// so the UI should repaint once a second; otherwise it sleeps.
     pub fn needs_clock(&self) -> bool {
-        self.active.is_some() || self.wrap.is_some() || self.ringing.is_some()
+        self.active.is_some()
+            || self.wrap.is_some()
+            || self.ringing.is_some()
+            || self.waiting.is_some()
     }
 
     fn effects(&mut self, fx: Vec<Effect>) {
@@ -287,7 +523,12 @@ impl DeskApp {
                     self.outbox.push(Command::Reject { call: c.0, status })
                 }
                 Effect::Hangup(c) => self.outbox.push(Command::Hangup { call: c.0 }),
-                Effect::OpenWrapUp(_) | Effect::StateChanged(_) => {}
+                // The engine turns ringing into the call-waiting tone while a call is up.
+                Effect::CallWaiting(_) => self.outbox.push(Command::Ring { on: true }),
+                Effect::WaitingOver if self.ringer_on() => {
+                    self.outbox.push(Command::Ring { on: false })
+                }
+                Effect::OpenWrapUp(_) | Effect::StateChanged(_) | Effect::WaitingOver => {}
             }
         }
     }
@@ -320,8 +561,9 @@ impl DeskApp {
                 let fx = self.agent.apply(now, Input::Incoming(CallRef(*call)));
                 let offered =
                     matches!(self.agent.state(), AgentState::Ringing { call: c } if c.0 == *call);
+                let waiting = self.agent.waiting() == Some(CallRef(*call));
                 self.effects(fx);
-                if offered {
+                if offered || waiting {
                     let history = self
                         .store
                         .as_ref()
@@ -346,19 +588,51 @@ impl DeskApp {
                         .store
                         .as_ref()
                         .and_then(|s| s.contact_by_number(&card.number).ok().flatten());
-                    self.ringing = Some(Ringing {
+                    let crm = self.crm.as_ref().map(|w| {
+                        w.lookup(call_id, w.crm().url_for(&card, call_id));
+                        CrmView {
+                            link: w.crm().link_for(&card, call_id),
+                            state: CrmState::Pending,
+                        }
+                    });
+                    let r = Ringing {
                         call: *call,
                         call_id: call_id.clone(),
                         card,
                         history,
                         contact,
-                    });
+                        crm,
+                    };
+                    if waiting {
+                        self.waiting = Some(r);
+                    } else {
+                        self.ringing = Some(r);
+                    }
+                }
+            }
+            EventKind::Established { call, .. }
+                if self
+                    .active
+                    .as_ref()
+                    .and_then(|a| a.consult.as_ref())
+                    .is_some_and(|c| c.call == Some(*call)) =>
+            {
+                if let Some(c) = self.active.as_mut().and_then(|a| a.consult.as_mut()) {
+                    c.up = true;
                 }
             }
             EventKind::Established { call, .. } => {
                 let fx = self.agent.apply(now, Input::Established(CallRef(*call)));
                 self.effects(fx);
-                if let Some(r) = self.ringing.take_if(|r| r.call == *call) {
+                let answered = match self.waiting.take_if(|r| r.call == *call) {
+                    Some(w) => {
+                        // The call in hand goes on hold behind the new one.
+                        self.held_calls.extend(self.active.take());
+                        Some(w)
+                    }
+                    None => self.ringing.take_if(|r| r.call == *call),
+                };
+                if let Some(r) = answered {
                     if let Some(s) = &self.store {
                         let _ = s.call_answered(&r.call_id, now_ms());
                     }
@@ -371,6 +645,12 @@ impl DeskApp {
                         codec: None,
                         quality: None,
                         levels: None,
+                        crm: r.crm,
+                        held: false,
+                        remote_held: false,
+                        consult: None,
+                        transfer: None,
+                        transfer_request: None,
                     });
                 }
             }
@@ -379,20 +659,60 @@ impl DeskApp {
                     a.codec = Some(codec.clone());
                 }
             }
+            EventKind::Ended { call, .. }
+                if self
+                    .active
+                    .as_ref()
+                    .and_then(|a| a.consult.as_ref())
+                    .is_some_and(|c| c.call == Some(*call)) =>
+            {
+                if let Some(a) = self.active.as_mut() {
+                    a.consult = None;
+                }
+            }
             EventKind::Ended { call, .. } => {
                 let fx = self.agent.apply(now, Input::Ended(CallRef(*call)));
                 self.ringing.take_if(|r| r.call == *call);
+                self.waiting.take_if(|r| r.call == *call);
+                if let Some(pos) = self.held_calls.iter().position(|h| h.call == *call) {
+                    // A held caller hung up.
+                    let h = self.held_calls.remove(pos);
+                    if let Some(s) = &self.store {
+                        let _ = s.call_ended(&h.call_id, now_ms());
+                    }
+                }
                 if let Some(a) = self.active.take_if(|a| a.call == *call) {
                     if let Some(s) = &self.store {
                         let _ = s.call_ended(&a.call_id, now_ms());
                     }
                     if fx.iter().any(|e| matches!(e, Effect::OpenWrapUp(_))) {
+                        // An older wrap-up still open is kept as typed.
+                        self.flush_draft(now, true);
+                        self.finish_wrap_up();
+                        let transfers = self
+                            .store
+                            .as_ref()
+                            .and_then(|s| s.call(&a.call_id).ok().flatten())
+                            .and_then(|c| c.transfers);
                         self.wrap = Some(WrapUp {
                             call_id: a.call_id,
                             number: a.card.number,
+                            transfers,
                             draft: Draft::default(),
                             dirty_since: None,
                         });
+                    }
+                    // A waiting call now rings as any call.
+                    if let AgentState::Ringing { call: w } = self.agent.state()
+                        && let Some(r) = self.waiting.take_if(|r| r.call == w.0)
+                    {
+                        self.ringing = Some(r);
+                    }
+                    // A held call comes back to hand (still on hold).
+                    if let AgentState::InCall { call: next } = self.agent.state()
+                        && let Some(pos) = self.held_calls.iter().position(|h| h.call == next.0)
+                    {
+                        self.active = Some(self.held_calls.remove(pos));
                     }
                 }
                 self.effects(fx);
@@ -413,19 +733,191 @@ impl DeskApp {
                 speaker_dbfs,
             } => {
                 if let Some(a) = self.active.as_mut().filter(|a| a.call == *call) {
-                    a.levels = Some((*mic_dbfs, *speaker_dbfs));
+                    let (mic, spk) = a.levels.unwrap_or((-120.0, -120.0));
+                    a.levels = Some((fall(mic, *mic_dbfs), fall(spk, *speaker_dbfs)));
                 }
             }
+            EventKind::Held {
+                call,
+                local,
+                remote,
+            } => {
+                for a in self.active.iter_mut().chain(self.held_calls.iter_mut()) {
+                    if a.call == *call {
+                        a.held = *local;
+                        a.remote_held = *remote;
+                    }
+                }
+            }
+            EventKind::Consulting { call, consult } => {
+                if let Some(c) = self
+                    .active
+                    .as_mut()
+                    .filter(|a| a.call == *call)
+                    .and_then(|a| a.consult.as_mut())
+                {
+                    c.call = Some(*consult);
+                }
+            }
+            EventKind::Conference { call, on, .. } => {
+                if let Some(a) = self.active.as_mut().filter(|a| a.call == *call) {
+                    if let Some(c) = a.consult.as_mut() {
+                        c.conference = *on;
+                    }
+                    // In the conference (and after it) the caller is not held.
+                    a.held = false;
+                }
+            }
+            EventKind::TransferProgress { call, status, done } => {
+                self.transfer_progress(*call, *status, *done);
+            }
+            EventKind::TransferRequested { call, target } => {
+                if let Some(a) = self.active.as_mut().filter(|a| a.call == *call) {
+                    a.transfer_request = Some(target.clone());
+                }
+            }
+            EventKind::Replaced {
+                old,
+                new,
+                call_id,
+                headers,
+            } => self.replaced(now, *old, *new, call_id, headers),
             EventKind::AudioDevice { message, .. } => self.status = Some(message.clone()),
+            EventKind::Devices { inputs, outputs } => {
+                self.settings.devices = Some((inputs.clone(), outputs.clone()));
+            }
+            EventKind::MicTest {
+                mic_dbfs,
+                input,
+                output,
+            } if self.settings.testing => {
+                let before = self.settings.mic.as_ref().map_or(-120.0, |m| m.0);
+                self.settings.mic = Some((fall(before, *mic_dbfs), input.clone(), output.clone()));
+            }
             EventKind::CommandFailed { command, error } => {
                 self.status = Some(format!("{command}: {error}"));
+                // A consultation that could not be placed is gone.
+                if command.starts_with("consult ")
+                    && let Some(a) = self.active.as_mut()
+                {
+                    a.consult.take_if(|c| c.call.is_none());
+                }
             }
+            EventKind::Transferred {
+                call,
+                new_call,
+                target,
+            } => self.transferred(now, *call, *new_call, target),
             _ => {}
+        }
+    }
+
+    fn transfer_progress(&mut self, call: u64, status: u16, done: bool) {
+        let l = self.lang;
+        let Some(a) = self.active.as_mut().filter(|a| a.call == call) else {
+            return;
+        };
+        let Some((kind, target, last)) = a.transfer.as_mut() else {
+            return;
+        };
+        *last = Some(status);
+        if !done {
+            return;
+        }
+        let hop = format!("{kind} to {target}: {status}");
+        if let Some(s) = &self.store {
+            let _ = s.record_transfer(&a.call_id, &hop);
+        }
+        if !(200..300).contains(&status) {
+            self.status = Some(l.tr_with("transfer-failed", &[("status", status.to_string())]));
+            a.transfer = None;
+        }
+    }
+
+    /// The conversation in hand goes on on call `new` with the peer `card`
+    /// (we were put through, or a caller was put through to us): the agent
+    /// stays in the call, the call panel follows; `hop` joins the old call's
+    /// transfer chain. Returns the old call's Call-ID.
+    fn take_over(
+        &mut self,
+        now: Instant,
+        old: u64,
+        new: u64,
+        card: CallerCard,
+        hop: &str,
+    ) -> Option<String> {
+        let fx = self.agent.apply(
+            now,
+            Input::Replaced {
+                old: CallRef(old),
+                new: CallRef(new),
+            },
+        );
+        self.effects(fx);
+        let a = self.active.as_mut().filter(|a| a.call == old)?;
+        if let Some(s) = &self.store {
+            let _ = s.record_transfer(&a.call_id, hop);
+        }
+        let old_id = a.call_id.clone();
+        a.call = new;
+        a.card = card;
+        a.held = false;
+        a.remote_held = false;
+        a.consult = None;
+        a.transfer = None;
+        a.transfer_request = None;
+        Some(old_id)
+    }
+
+    /// The other side put us through to `target` (we were transferred): the
+    /// desk must show the new call and be able to hang it up.
+    fn transferred(&mut self, now: Instant, old: u64, new: u64, target: &str) {
+        let card = CallerCard {
+            number: target.to_owned(),
+            ..CallerCard::default()
+        };
+        self.take_over(now, old, new, card, &format!("put through to {target}"));
+    }
+
+    /// An attended transfer to us: the same conversation goes on with the
+    /// caller who was put through (a call of its own in the history).
+    fn replaced(
+        &mut self,
+        now: Instant,
+        old: u64,
+        new: u64,
+        call_id: &str,
+        headers: &[(String, String)],
+    ) {
+        let mut h = switchboard_sip::message::Headers::new();
+        for (n, v) in headers {
+            h.push(n.clone(), v.clone());
+        }
+        let card = caller_card(&h, &self.config.header_rules);
+        let hop = format!("replaced by {}", card.number);
+        let Some(old_id) = self.take_over(now, old, new, card.clone(), &hop) else {
+            return;
+        };
+        if let Some(s) = &self.store {
+            let _ = s.call_ended(&old_id, now_ms());
+            let _ = s.record_call(&CallRecord {
+                call_id: call_id.to_owned(),
+                direction: "in".into(),
+                number: card.number.clone(),
+                name: card.name.clone(),
+                started_ms: now_ms(),
+                answered_ms: Some(now_ms()),
+                ..CallRecord::default()
+            });
+        }
+        if let Some(a) = self.active.as_mut() {
+            a.call_id = call_id.to_owned();
         }
     }
 
     /// Time passed: wrap-up deadline, and the draft written if it waited long enough.
     pub fn tick(&mut self, now: Instant) {
+        self.poll_crm();
         self.flush_draft(now, false);
         let fx = self.agent.apply(now, Input::Tick);
         if fx
@@ -464,6 +956,37 @@ impl DeskApp {
         }
     }
 
+    fn panels(&mut self, ui: &mut egui::Ui, now: Instant, intents: &mut Vec<Intent>) {
+        if let Some(r) = self.ringing.clone() {
+            incoming_banner(ui, self.lang, &r, false, intents);
+        }
+        if let Some(r) = self.waiting.clone() {
+            incoming_banner(ui, self.lang, &r, true, intents);
+        }
+        if let Some(a) = self.active.clone() {
+            self.call_panel(ui, &a, now, intents);
+        }
+        let l = self.lang;
+        for h in &self.held_calls {
+            ui.horizontal(|ui| {
+                let who = h.card.name.clone().unwrap_or(h.card.number.clone());
+                ui.label(l.tr_with("held-call", &[("who", who)]));
+                if ui.button(l.tr("resume")).clicked() {
+                    intents.push(Intent::Switch(h.call));
+                }
+            });
+        }
+        if self.wrap.is_some() {
+            self.wrap_up_panel(ui, now, intents);
+        }
+        if self.active.is_none() && self.ringing.is_none() {
+            self.dial_panel(ui, intents);
+        }
+        self.history_panel(ui);
+        self.contacts_panel(ui);
+        self.settings_panel(ui, intents);
+    }
+
     /// Carries out one intent.
     pub fn apply(&mut self, now: Instant, intent: Intent) {
         match intent {
@@ -486,6 +1009,18 @@ impl DeskApp {
                         call: a.call,
                         muted: m,
                     });
+                    // In a conference the operator is muted towards both.
+                    if let Some(other) = a
+                        .consult
+                        .as_ref()
+                        .filter(|c| c.conference)
+                        .and_then(|c| c.call)
+                    {
+                        self.outbox.push(Command::Mute {
+                            call: other,
+                            muted: m,
+                        });
+                    }
                 }
             }
             Intent::Dtmf(k) => {
@@ -496,8 +1031,115 @@ impl DeskApp {
                     });
                 }
             }
-            Intent::Hold | Intent::Transfer(_) => {
-                self.status = Some(self.lang.tr("not-yet"));
+            Intent::Hold => {
+                if let Some(a) = &self.active {
+                    self.outbox.push(if a.held {
+                        Command::Resume { call: a.call }
+                    } else {
+                        Command::Hold { call: a.call }
+                    });
+                }
+            }
+            Intent::Transfer(target) if self.consult_first => {
+                self.apply(now, Intent::Consult(target));
+            }
+            Intent::Transfer(target) => {
+                let target = target.trim().to_owned();
+                if let Some(a) = self.active.as_mut().filter(|_| !target.is_empty()) {
+                    self.outbox.push(Command::Transfer {
+                        call: a.call,
+                        target: target.clone(),
+                    });
+                    a.transfer = Some(("blind", target, None));
+                }
+            }
+            Intent::Consult(target) => {
+                let target = target.trim().to_owned();
+                if let Some(a) = self
+                    .active
+                    .as_mut()
+                    .filter(|a| !target.is_empty() && a.consult.is_none())
+                {
+                    self.outbox.push(Command::Consult {
+                        call: a.call,
+                        target: target.clone(),
+                    });
+                    if let Some(s) = &self.store {
+                        let _ = s.record_transfer(&a.call_id, &format!("consult with {target}"));
+                    }
+                    a.consult = Some(ConsultView {
+                        call: None,
+                        target,
+                        up: false,
+                        conference: false,
+                    });
+                }
+            }
+            Intent::CompleteTransfer => {
+                if let Some(a) = self.active.as_mut()
+                    && let Some(c) = &a.consult
+                    && let Some(consult) = c.call
+                {
+                    self.outbox.push(Command::CompleteTransfer {
+                        call: a.call,
+                        consult,
+                    });
+                    a.transfer = Some(("attended", c.target.clone(), None));
+                }
+            }
+            Intent::Conference => {
+                if let Some(a) = &self.active
+                    && let Some(other) = a.consult.as_ref().and_then(|c| c.call)
+                {
+                    self.outbox.push(Command::Conference {
+                        call: a.call,
+                        other,
+                    });
+                }
+            }
+            Intent::DropConsult => {
+                if let Some(consult) = self
+                    .active
+                    .as_ref()
+                    .and_then(|a| a.consult.as_ref())
+                    .and_then(|c| c.call)
+                {
+                    self.outbox.push(Command::Hangup { call: consult });
+                }
+            }
+            Intent::CancelConsult => {
+                let Some(a) = self.active.as_mut() else {
+                    return;
+                };
+                match a.consult.as_ref().and_then(|c| c.call) {
+                    Some(consult) => self.outbox.push(Command::CancelConsult { consult }),
+                    // Not placed yet: forget it and take the caller back.
+                    None => {
+                        a.consult = None;
+                        self.outbox.push(Command::Resume { call: a.call });
+                    }
+                }
+            }
+            Intent::Switch(call) => {
+                let Some(pos) = self.held_calls.iter().position(|h| h.call == call) else {
+                    return;
+                };
+                let fx = self.agent.apply(now, Input::Switch(CallRef(call)));
+                self.effects(fx);
+                self.outbox.push(Command::Resume { call });
+                let back = self.held_calls.remove(pos);
+                self.held_calls.extend(self.active.replace(back));
+            }
+            Intent::AnswerTransferRequest(yes) => {
+                if let Some(a) = self.active.as_mut()
+                    && a.transfer_request.take().is_some()
+                {
+                    self.outbox.push(if yes {
+                        Command::AcceptTransfer { call: a.call }
+                    } else {
+                        Command::RejectTransfer { call: a.call }
+                    });
+                }
             }
             Intent::Dial(target) => {
                 let target = target.trim().to_owned();
@@ -514,6 +1156,21 @@ impl DeskApp {
                 let fx = self.agent.apply(now, Input::SaveWrapUp);
                 self.effects(fx);
             }
+            Intent::SaveSettings => self.save_settings(),
+            Intent::HeadsetTest(on) => {
+                if on {
+                    // The test runs on the devices chosen on the screen.
+                    self.outbox.push(Command::SetDevices {
+                        input: Some(self.settings.input.clone()).filter(|s| !s.is_empty()),
+                        output: Some(self.settings.output.clone()).filter(|s| !s.is_empty()),
+                        ringer: Some(self.settings.ringer.clone()).filter(|s| !s.is_empty()),
+                    });
+                } else {
+                    self.settings.mic = None;
+                }
+                self.settings.testing = on;
+                self.outbox.push(Command::DeviceTest { on });
+            }
             Intent::SetState(s) => {
                 if matches!(s, AgentState::Offline | AgentState::Break { .. }) {
                     self.flush_draft(now, true);
@@ -526,19 +1183,51 @@ impl DeskApp {
     }
 
     /// Keyboard shortcuts (shown in the buttons' tooltips): F3 answer, F4 hang
-    /// up, F5 available, F6 hold, F7 mute, Ctrl+S save the wrap-up.
-    fn shortcuts(&self, ui: &egui::Ui, intents: &mut Vec<Intent>) {
-        let (f3, f4, f5, f6, f7, save) = ui.input(|i| {
+    /// up, F5 available, F6 hold, F7 mute, F8 transfer (to the number field),
+    /// F9 break, Ctrl+S save the wrap-up. Digits typed while no field has
+    /// the focus and no call is up go to the dial field (dial by typing).
+    fn shortcuts(&mut self, ui: &egui::Ui, intents: &mut Vec<Intent>) {
+        let (f3, f4, f5, f6, f7, f8, f9, save) = ui.input(|i| {
             (
                 i.key_pressed(egui::Key::F3),
                 i.key_pressed(egui::Key::F4),
                 i.key_pressed(egui::Key::F5),
                 i.key_pressed(egui::Key::F6),
                 i.key_pressed(egui::Key::F7),
+                i.key_pressed(egui::Key::F8),
+                i.key_pressed(egui::Key::F9),
                 i.modifiers.command && i.key_pressed(egui::Key::S),
             )
         });
-        if f3 && self.ringing.is_some() {
+        if f8 && self.active.is_some() {
+            ui.memory_mut(|m| m.request_focus(egui::Id::unique(TRANSFER_FIELD)));
+        }
+        if f9 && let Some(reason) = self.config.break_reasons.first() {
+            intents.push(Intent::SetState(AgentState::Break {
+                reason: reason.clone(),
+            }));
+        }
+        let idle = self.active.is_none() && self.ringing.is_none();
+        if idle && ui.memory(|m| m.focused().is_none()) {
+            let typed: String = ui.input(|i| {
+                i.events
+                    .iter()
+                    .filter_map(|e| match e {
+                        egui::Event::Text(t) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect()
+            });
+            if !typed.is_empty()
+                && typed
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'))
+            {
+                // The field takes focus and, in this same frame, the digits.
+                ui.memory_mut(|m| m.request_focus(egui::Id::unique(DIAL_FIELD)));
+            }
+        }
+        if f3 && (self.ringing.is_some() || self.waiting.is_some()) {
             intents.push(Intent::Answer);
         }
         if f4 && self.active.is_some() {
@@ -560,43 +1249,69 @@ impl DeskApp {
 
     /// Draws the desk and applies what the operator did.
     pub fn ui(&mut self, ui: &mut egui::Ui, now: Instant) {
+        self.poll_crm();
         let mut intents = Vec::new();
         self.shortcuts(ui, &mut intents);
-        self.top_bar(ui, &mut intents);
+        self.top_bar(ui, now, &mut intents);
         ui.separator();
         if let Some(msg) = &self.status {
             ui.colored_label(egui::Color32::from_rgb(200, 120, 0), msg);
         }
-        if let Some(r) = self.ringing.clone() {
-            incoming_banner(ui, self.lang, &r, &mut intents);
+        // Everything below the top bar and the status line scrolls.
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| self.panels(ui, now, &mut intents));
+        if !intents.is_empty() {
+            // What the operator did shows at once (state, status line).
+            ui.ctx().request_repaint();
         }
-        if let Some(a) = self.active.clone() {
-            self.call_panel(ui, &a, now, &mut intents);
-        }
-        if self.wrap.is_some() {
-            self.wrap_up_panel(ui, now, &mut intents);
-        }
-        if self.active.is_none() && self.ringing.is_none() {
-            ui.horizontal(|ui| {
-                let label = ui.label(self.lang.tr("dial"));
-                ui.text_edit_singleline(&mut self.dial)
-                    .labelled_by(label.id);
-                if ui.button(self.lang.tr("call")).clicked() {
-                    intents.push(Intent::Dial(self.dial.clone()));
-                }
-            });
-        }
-        self.history_panel(ui);
-        self.contacts_panel(ui);
         for i in intents {
             self.apply(now, i);
         }
         self.tick(now);
     }
 
-    fn top_bar(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+    /// Dial by typing (digits go here from anywhere) or with the dialpad;
+    /// Enter or Call dials.
+    fn dial_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
         let l = self.lang;
         ui.horizontal(|ui| {
+            let label = ui.label(l.tr("dial"));
+            let field = ui
+                .add(egui::TextEdit::singleline(&mut self.dial).id(egui::Id::unique(DIAL_FIELD)))
+                .labelled_by(label.id);
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button(l.tr("call")).clicked() || enter {
+                intents.push(Intent::Dial(self.dial.clone()));
+                self.dial.clear();
+            }
+        });
+        egui::CollapsingHeader::new(l.tr("dialpad"))
+            .default_open(false)
+            .show(ui, |ui| {
+                egui::Grid::new("dialpad").show(ui, |ui| {
+                    for row in ["123", "456", "789", "*0#"] {
+                        for k in row.chars() {
+                            if ui
+                                .add(
+                                    egui::Button::new(k.to_string())
+                                        .min_size(egui::vec2(36.0, 28.0)),
+                                )
+                                .clicked()
+                            {
+                                self.dial.push(k);
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+            });
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui, now: Instant, intents: &mut Vec<Intent>) {
+        let l = self.lang;
+        // Wraps on a narrow window instead of cutting off.
+        ui.horizontal_wrapped(|ui| {
             let reg = if self.registration.is_empty() {
                 l.tr("not-registered")
             } else {
@@ -604,7 +1319,12 @@ impl DeskApp {
             };
             ui.label(l.tr_with("account", &[("state", reg)]));
             ui.separator();
-            ui.label(l.tr_with("state", &[("state", state_label(l, self.agent.state()))]));
+            let mut state = state_label(l, self.agent.state());
+            if let Some(left) = self.agent.wrap_up_left(now) {
+                // The after-call-work countdown, where the state is shown.
+                state = format!("{state} ({} s)", left.as_secs());
+            }
+            ui.label(l.tr_with("state", &[("state", state)]));
             ui.separator();
             if ui
                 .button(l.tr("available"))
@@ -619,9 +1339,33 @@ impl DeskApp {
                         intents.push(Intent::SetState(AgentState::Break { reason: r.clone() }));
                     }
                 }
-            });
-            if ui.button(l.tr("offline")).clicked() {
+            })
+            .response
+            .on_hover_text(l.tr("break-tip"));
+            if ui
+                .button(l.tr("offline"))
+                .on_hover_text(l.tr("offline-tip"))
+                .clicked()
+            {
                 intents.push(Intent::SetState(AgentState::Offline));
+            }
+            ui.separator();
+            // Headset and microphone: the device in use and the live level
+            // (from the call, or from the headset test).
+            let headset = match &self.settings.mic {
+                Some((_, _, output)) => output.clone(),
+                None if !self.settings.output.is_empty() => self.settings.output.clone(),
+                None => l.tr("system-default"),
+            };
+            ui.label(l.tr_with("headset-indicator", &[("name", headset)]));
+            let level = self
+                .active
+                .as_ref()
+                .and_then(|a| a.levels.map(|(mic, _)| mic))
+                .or(self.settings.mic.as_ref().map(|m| m.0));
+            if let Some(db) = level {
+                ui.add(egui::ProgressBar::new(meter(db)).desired_width(60.0))
+                    .on_hover_text(l.tr_with("mic-level", &[("level", format!("{db:.0}"))]));
             }
             ui.separator();
             egui::ComboBox::from_label(l.tr("language"))
@@ -661,6 +1405,9 @@ impl DeskApp {
                                 r.disposition.as_deref().unwrap_or("—"),
                                 r.note.as_deref().unwrap_or("")
                             ));
+                            if let Some(t) = &r.transfers {
+                                ui.label(format!("   {}", t.replace('\n', " · ")));
+                            }
                         }
                     }
                     Err(e) => {
@@ -705,6 +1452,88 @@ impl DeskApp {
         });
     }
 
+    /// Settings: account, audio devices with the headset test, desk rules.
+    fn settings_panel(&mut self, ui: &mut egui::Ui, intents: &mut Vec<Intent>) {
+        let l = self.lang;
+        let shown = egui::CollapsingHeader::new(l.tr("settings"))
+            .default_open(false)
+            .show(ui, |ui| {
+                let f = &mut self.settings;
+                ui.strong(l.tr("account-settings"));
+                egui::Grid::new("account").num_columns(2).show(ui, |ui| {
+                    for (key, value) in [
+                        ("registrar", &mut f.registrar),
+                        ("username", &mut f.username),
+                        ("display-name", &mut f.display_name),
+                    ] {
+                        let label = ui.label(l.tr(key));
+                        ui.text_edit_singleline(value).labelled_by(label.id);
+                        ui.end_row();
+                    }
+                });
+                ui.separator();
+                ui.strong(l.tr("audio-settings"));
+                let inputs = f.devices.as_ref().map(|d| &d.0);
+                let outputs = f.devices.as_ref().map(|d| &d.1);
+                settings::Form::device_combo(ui, l, &l.tr("microphone"), &mut f.input, inputs);
+                settings::Form::device_combo(ui, l, &l.tr("speaker"), &mut f.output, outputs);
+                settings::Form::device_combo(ui, l, &l.tr("ringer"), &mut f.ringer, outputs);
+                ui.horizontal(|ui| {
+                    let (text, on) = if f.testing {
+                        (l.tr("stop-test"), false)
+                    } else {
+                        (l.tr("test-headset"), true)
+                    };
+                    if ui.button(text).on_hover_text(l.tr("test-tip")).clicked() {
+                        intents.push(Intent::HeadsetTest(on));
+                    }
+                    if let Some((db, input, output)) = &f.mic {
+                        ui.add(egui::ProgressBar::new(meter(*db)).desired_width(160.0));
+                        ui.label(l.tr_with("mic-level", &[("level", format!("{db:.0}"))]));
+                        ui.label(format!("{input} · {output}"));
+                    }
+                });
+                ui.separator();
+                ui.strong(l.tr("desk-settings"));
+                ui.horizontal(|ui| {
+                    let label = ui.label(l.tr("wrap-up-secs"));
+                    ui.add(egui::TextEdit::singleline(&mut f.wrap_up_secs).desired_width(60.0))
+                        .labelled_by(label.id);
+                    ui.checkbox(&mut f.auto_available, l.tr("auto-available"));
+                });
+                for (key, text) in [
+                    ("dispositions-edit", &mut f.dispositions),
+                    ("break-reasons-edit", &mut f.break_reasons),
+                    ("quick-connect-edit", &mut f.quick_connect),
+                    ("header-rules-edit", &mut f.header_rules),
+                ] {
+                    let label = ui.label(l.tr(key));
+                    ui.add(egui::TextEdit::multiline(text).desired_rows(3))
+                        .labelled_by(label.id);
+                }
+                if ui.button(l.tr("save-settings")).clicked() {
+                    intents.push(Intent::SaveSettings);
+                }
+            });
+        // Ask the engine for the device list the first time the screen opens.
+        if shown.body_returned.is_some() && !self.settings.devices_asked {
+            self.settings.devices_asked = true;
+            self.outbox.push(Command::ListDevices);
+        }
+    }
+
+    /// A transfer target as the operator knows it: the quick-connect's label
+    /// when it is one, else as typed.
+    fn target_label(&self, target: &str) -> String {
+        self.config
+            .quick_connect
+            .iter()
+            .chain(&self.practice_targets)
+            .find(|(_, uri)| uri == target)
+            .map(|(label, _)| label.clone())
+            .unwrap_or_else(|| target.to_owned())
+    }
+
     /// The UI language.
     pub fn lang(&self) -> Lang {
         self.lang
@@ -732,6 +1561,13 @@ impl DeskApp {
                     ("time", format!("{:02}:{:02}", secs / 60, secs % 60)),
                 ],
             ));
+            // The caller's context stays in view while talking.
+            let mut context = vec![a.card.number.clone()];
+            context.extend(a.card.fields.iter().map(|(k, v)| format!("{k}: {v}")));
+            ui.label(context.join(" · "));
+            if let Some(c) = &a.crm {
+                crm_block(ui, l, c);
+            }
             if let Some(c) = &a.codec {
                 ui.label(l.tr_with("codec", &[("codec", c.clone())]));
             }
@@ -746,8 +1582,7 @@ impl DeskApp {
                 ));
             }
             if let Some((mic, spk)) = a.levels {
-                // -60 dBFS and below shows empty, 0 dBFS full.
-                let bar = |db: f32| ((db + 60.0) / 60.0).clamp(0.0, 1.0);
+                let bar = meter;
                 ui.horizontal(|ui| {
                     ui.label(l.tr("mic"));
                     ui.add(egui::ProgressBar::new(bar(mic)).desired_width(120.0));
@@ -775,14 +1610,21 @@ impl DeskApp {
                 {
                     intents.push(Intent::Mute(!a.muted));
                 }
+                let hold_label = if a.held { l.tr("resume") } else { l.tr("hold") };
                 if ui
-                    .button(l.tr("hold"))
+                    .button(hold_label)
                     .on_hover_text(l.tr("hold-tip"))
                     .clicked()
                 {
                     intents.push(Intent::Hold);
                 }
             });
+            if a.held {
+                ui.colored_label(egui::Color32::from_rgb(200, 120, 0), l.tr("on-hold"));
+            }
+            if a.remote_held {
+                ui.label(l.tr("held-by-peer"));
+            }
             ui.horizontal(|ui| {
                 for k in "123456789*0#".chars() {
                     if ui.button(k.to_string()).clicked() {
@@ -792,17 +1634,105 @@ impl DeskApp {
             });
             ui.horizontal(|ui| {
                 let label = ui.label(l.tr("transfer-to"));
-                ui.text_edit_singleline(&mut self.transfer_to)
-                    .labelled_by(label.id);
-                if ui.button(l.tr("transfer")).clicked() {
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.transfer_to)
+                        .id(egui::Id::unique(TRANSFER_FIELD)),
+                )
+                .labelled_by(label.id);
+                if ui
+                    .button(l.tr("transfer"))
+                    .on_hover_text(l.tr("transfer-tip"))
+                    .clicked()
+                {
                     intents.push(Intent::Transfer(self.transfer_to.clone()));
                 }
-                for (label, uri) in &self.config.quick_connect {
-                    if ui.button(label).clicked() {
-                        intents.push(Intent::Transfer(uri.clone()));
-                    }
+                if ui.button(l.tr("consult")).clicked() {
+                    intents.push(Intent::Consult(self.transfer_to.clone()));
                 }
+                ui.checkbox(&mut self.consult_first, l.tr("consult-first"));
             });
+            if !self.config.quick_connect.is_empty() || !self.practice_targets.is_empty() {
+                ui.horizontal_wrapped(|ui| {
+                    for (label, uri) in self
+                        .config
+                        .quick_connect
+                        .iter()
+                        .chain(&self.practice_targets)
+                    {
+                        if ui.button(label).on_hover_text(uri).clicked() {
+                            intents.push(Intent::Transfer(uri.clone()));
+                        }
+                    }
+                });
+            }
+            if let Some(c) = &a.consult {
+                ui.group(|ui| {
+                    if c.conference {
+                        let who = self.target_label(&c.target);
+                        ui.label(l.tr_with("conference-on", &[("target", who.clone())]));
+                        ui.horizontal(|ui| {
+                            if ui.button(l.tr("leave-talking")).clicked() {
+                                intents.push(Intent::CompleteTransfer);
+                            }
+                            if ui.button(l.tr_with("drop", &[("who", who)])).clicked() {
+                                intents.push(Intent::DropConsult);
+                            }
+                        });
+                        return;
+                    }
+                    let state = if c.up {
+                        l.tr("consult-talking")
+                    } else {
+                        l.tr("consult-ringing")
+                    };
+                    ui.label(l.tr_with(
+                        "consulting",
+                        &[("target", self.target_label(&c.target)), ("state", state)],
+                    ));
+                    ui.horizontal(|ui| {
+                        if ui
+                            .add_enabled(c.up, egui::Button::new(l.tr("complete-transfer")))
+                            .clicked()
+                        {
+                            intents.push(Intent::CompleteTransfer);
+                        }
+                        if ui
+                            .add_enabled(c.up, egui::Button::new(l.tr("conference")))
+                            .clicked()
+                        {
+                            intents.push(Intent::Conference);
+                        }
+                        if ui.button(l.tr("back-to-caller")).clicked() {
+                            intents.push(Intent::CancelConsult);
+                        }
+                    });
+                });
+            }
+            if let Some((_, target, status)) = &a.transfer {
+                ui.label(l.tr_with(
+                    "transferring",
+                    &[
+                        ("target", self.target_label(target)),
+                        (
+                            "status",
+                            status.map(|s| s.to_string()).unwrap_or_else(|| "…".into()),
+                        ),
+                    ],
+                ));
+            }
+            if let Some(target) = &a.transfer_request {
+                ui.group(|ui| {
+                    ui.label(l.tr_with("transfer-request", &[("target", target.clone())]));
+                    ui.horizontal(|ui| {
+                        if ui.button(l.tr("accept")).clicked() {
+                            intents.push(Intent::AnswerTransferRequest(true));
+                        }
+                        if ui.button(l.tr("decline")).clicked() {
+                            intents.push(Intent::AnswerTransferRequest(false));
+                        }
+                    });
+                });
+            }
         });
     }
 
@@ -818,6 +1748,9 @@ impl DeskApp {
             });
             if !w.number.is_empty() {
                 ui.label(l.tr_with("call-with", &[("number", w.number.clone())]));
+            }
+            if let Some(t) = &w.transfers {
+                ui.label(l.tr_with("transfers", &[("chain", t.replace('\n', " · "))]));
             }
             let label = ui.label(l.tr("note"));
             let changed_note = ui
@@ -875,6 +1808,31 @@ impl DeskApp {
     }
 }
 
+/// How long ago, as an operator says it (no clock or time zone needed).
+fn age(l: Lang, ms: i64) -> String {
+    let min = ms / 60_000;
+    if min < 1 {
+        l.tr("just-now")
+    } else if min < 60 {
+        l.tr_with("ago-min", &[("n", min.to_string())])
+    } else if min < 48 * 60 {
+        l.tr_with("ago-h", &[("n", (min / 60).to_string())])
+    } else {
+        l.tr_with("ago-d", &[("n", (min / (24 * 60)).to_string())])
+    }
+}
+
+/// Meter ballistics: rises at once, falls 3 dB per report (30 dB/s at ten
+/// reports a second), so a pause between words does not blank the meter.
+fn fall(shown: f32, new: f32) -> f32 {
+    new.max(shown - 3.0)
+}
+
+/// A meter's fill: −60 dBFS and below empty, 0 dBFS full.
+fn meter(db: f32) -> f32 {
+    ((db + 60.0) / 60.0).clamp(0.0, 1.0)
+}
+
 fn state_label(l: Lang, s: &AgentState) -> String {
     match s {
         AgentState::Offline => l.tr("state-offline"),
@@ -886,12 +1844,21 @@ fn state_label(l: Lang, s: &AgentState) -> String {
     }
 }
 
-fn incoming_banner(ui: &mut egui::Ui, l: Lang, r: &Ringing, intents: &mut Vec<Intent>) {
+fn incoming_banner(
+    ui: &mut egui::Ui,
+    l: Lang,
+    r: &Ringing,
+    waiting: bool,
+    intents: &mut Vec<Intent>,
+) {
     ui.group(|ui| {
         ui.heading(l.tr_with(
-            "incoming",
+            if waiting { "call-waiting" } else { "incoming" },
             &[("who", r.card.name.clone().unwrap_or(r.card.number.clone()))],
         ));
+        if waiting {
+            ui.label(l.tr("call-waiting-tip"));
+        }
         ui.label(l.tr_with("number", &[("number", r.card.number.clone())]));
         for (k, v) in &r.card.fields {
             ui.label(format!("{k}: {v}"));
@@ -912,13 +1879,22 @@ fn incoming_banner(ui: &mut egui::Ui, l: Lang, r: &Ringing, intents: &mut Vec<In
         for l in &r.card.links {
             ui.hyperlink(l);
         }
+        if let Some(c) = &r.crm {
+            crm_block(ui, l, c);
+        }
         if !r.history.is_empty() {
             ui.label(l.tr("earlier-calls"));
             for h in &r.history {
+                let note = h
+                    .note
+                    .as_deref()
+                    .filter(|n| !n.trim().is_empty())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| l.tr("no-note"));
                 ui.label(format!(
-                    "• {} {}",
+                    "• {} · {} · {note}",
+                    age(l, now_ms().saturating_sub(h.started_ms)),
                     h.disposition.as_deref().unwrap_or("—"),
-                    h.note.as_deref().unwrap_or("")
                 ));
             }
         }
@@ -935,4 +1911,26 @@ fn incoming_banner(ui: &mut egui::Ui, l: Lang, r: &Ringing, intents: &mut Vec<In
             }
         });
     });
+}
+
+/// The CRM record on the card: a link to open it, then its fields, or why
+/// there are none.
+fn crm_block(ui: &mut egui::Ui, l: Lang, c: &CrmView) {
+    ui.hyperlink_to(l.tr("crm-record"), &c.link);
+    match &c.state {
+        CrmState::Pending => {
+            ui.label(l.tr("crm-looking"));
+        }
+        CrmState::Fields(f) => {
+            for (k, v) in f {
+                ui.label(format!("{k}: {v}"));
+            }
+        }
+        CrmState::Failed(e) => {
+            ui.colored_label(
+                egui::Color32::from_rgb(200, 120, 0),
+                l.tr_with("crm-failed", &[("error", e.clone())]),
+            );
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! `switchboard` — the desktop binary: starts the engine, runs the egui window.
 //!
 //! `switchboard --demo` needs no PBX: the desk listens on 127.0.0.1:5060 as
-//! `agent`, and a practice line inside the same process calls it every
-//! 20 seconds with a simulated caller (name, queue, IVR data in headers).
+//! `agent`, and a practice line inside the same process (see
+//! `switchboard::practice`) rings it with simulated callers who speak.
 
 #![forbid(unsafe_code)]
 
@@ -19,6 +19,7 @@ struct Gui {
     desk: DeskApp,
     events: mpsc::Receiver<EventKind>,
     commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    notifier: Option<switchboard::notify::Notifier>,
 }
 
 impl eframe::App for Gui {
@@ -30,6 +31,11 @@ impl eframe::App for Gui {
         egui::CentralPanel::default().show(ui, |ui| self.desk.ui(ui, now));
         for c in self.desk.take_commands() {
             let _ = self.commands.send(c);
+        }
+        for n in self.desk.take_notices() {
+            if let Some(notifier) = &self.notifier {
+                notifier.send(n);
+            }
         }
         // Repaint on events (the forwarder wakes us); once a second only while
         // a timer is on screen. Otherwise the idle desktop does not repaint.
@@ -49,62 +55,9 @@ fn data_dir() -> std::path::PathBuf {
     base.join("switchboard")
 }
 
-fn practice_line(desk_addr: SocketAddr, desk_user: String) {
-    let config = EngineConfig {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        user: "practice".into(),
-        display_name: Some("Practice line".into()),
-        max_calls: 4,
-        account: None,
-        codecs: Vec::new(),
-        mic: None,
-        speaker: None,
-        devices: None,
-        level_meter_ms: None,
-        ringer: None,
-    };
-    let Ok((engine, mut events)) = Engine::start(config) else {
-        eprintln!("switchboard: the practice line could not start");
-        return;
-    };
-    let callers = [
-        (
-            "Mari Maasikas",
-            "+3725551234",
-            "Billing",
-            "account=100200300",
-        ),
-        ("Ivan Petrov", "+3725559876", "Orders", "order=A-4711"),
-        ("Ana Novak", "+38615551234", "Support", "ticket=T-88"),
-    ];
-    std::thread::spawn(move || {
-        let mut k = 0usize;
-        loop {
-            let (name, number, queue, ivr) = callers[k % callers.len()];
-            k += 1;
-            let _ = engine.send(Command::Call {
-                target: format!("sip:{desk_user}@{desk_addr}"),
-                headers: vec![
-                    (
-                        "P-Asserted-Identity".into(),
-                        format!("\"{name}\" <sip:{number}@practice.invalid>"),
-                    ),
-                    ("X-Queue".into(), queue.into()),
-                    ("X-IVR-Data".into(), ivr.into()),
-                ],
-            });
-            // Each practice call lasts up to a minute; then wait and ring again.
-            let until = Instant::now() + Duration::from_secs(80);
-            while Instant::now() < until {
-                while events.try_recv().is_ok() {}
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            let _ = engine.send(Command::HangupAll);
-            std::thread::sleep(Duration::from_secs(20));
-        }
-    });
-}
-
+/// The configuration file: `--config FILE`, else
+/// `~/.config/switchboard/config.toml` (which need not exist yet: the
+/// settings screen creates it). `None` only without a home directory.
 fn config_path(args: &[String]) -> Option<std::path::PathBuf> {
     if let Some(p) = args
         .iter()
@@ -118,8 +71,7 @@ fn config_path(args: &[String]) -> Option<std::path::PathBuf> {
         .or_else(|| {
             std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config"))
         })?;
-    let p = base.join("switchboard/config.toml");
-    p.exists().then_some(p)
+    Some(base.join("switchboard/config.toml"))
 }
 
 /// The engine's settings: the file's `[sip]`, `[account]` and `[audio]`
@@ -186,23 +138,26 @@ fn engine_config(
             output: audio.and_then(|a| a.output_device.clone()),
         }),
         level_meter_ms: Some(100),
-        ringer: None,
+        ringer: audio.and_then(|a| a.ringer_device.clone()),
     })
 }
 
 fn main() -> eframe::Result {
     let args: Vec<String> = std::env::args().collect();
     let demo = args.iter().any(|a| a == "--demo");
-    let file = match config_path(&args) {
-        Some(p) => match switchboard_desk::config::load(&p) {
+    let path = config_path(&args);
+    let explicit = args.iter().any(|a| a == "--config");
+    let file = match &path {
+        Some(p) if explicit || p.exists() => match switchboard_desk::config::load(p) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("switchboard: {e}");
                 std::process::exit(2);
             }
         },
-        None => switchboard_desk::config::File::default(),
+        _ => switchboard_desk::config::File::default(),
     };
+    let current_settings = switchboard_desk::config::SettingsEdit::from_file(&file);
     let config = match engine_config(&args, &file) {
         Ok(c) => c,
         Err(e) => {
@@ -218,10 +173,23 @@ fn main() -> eframe::Result {
             std::process::exit(1);
         }
     };
-    if demo {
-        practice_line(engine.local_addr(), desk_user);
-    }
     let dir = data_dir();
+    let practice = if demo {
+        match switchboard::practice::start(
+            engine.local_addr(),
+            &desk_user,
+            &dir.join("practice"),
+            switchboard::practice::Pacing::default(),
+        ) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("switchboard: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let _ = std::fs::create_dir_all(&dir);
     let store = match Store::open(&dir.join("desk.db")) {
         Ok(s) => Some(s),
@@ -230,9 +198,44 @@ fn main() -> eframe::Result {
             None
         }
     };
+    let crm = match file
+        .desk
+        .as_ref()
+        .and_then(|d| d.crm.as_ref())
+        .map(|c| c.build())
+    {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => {
+            eprintln!("switchboard: [desk.crm]: {e}");
+            std::process::exit(2);
+        }
+        None => None,
+    };
+    let transfer_policy = match file
+        .desk
+        .as_ref()
+        .and_then(|d| d.transfer_policy.as_deref())
+    {
+        Some(p) => match switchboard_engine::TransferPolicy::from_name(p) {
+            Some(p) => p,
+            None => {
+                eprintln!("switchboard: [desk] transfer_policy {p:?}: use accept, ask or reject");
+                std::process::exit(2);
+            }
+        },
+        // The desk asks the operator unless told otherwise: a peer must not
+        // redirect an agent's line on its own.
+        None => switchboard_engine::TransferPolicy::Ask,
+    };
+    let _ = engine.send(Command::SetTransferPolicy(transfer_policy));
     let (desk_config, lang) = DeskConfig::from_file(file.desk);
     let mut desk = DeskApp::new(desk_config, store);
     desk.set_lang(lang);
+    desk.set_settings_file(path, current_settings);
+    if let Some(p) = &practice {
+        // Practice callers can be put through to simulated colleagues.
+        desk.set_practice_targets(p.colleagues.clone());
+    }
     // The desk starts available in the demo; otherwise the operator chooses.
     if demo {
         desk.apply(
@@ -244,9 +247,22 @@ fn main() -> eframe::Result {
     let commands = engine.commander();
     eframe::run_native(
         "Switchboard",
-        eframe::NativeOptions::default(),
+        eframe::NativeOptions {
+            viewport: egui::ViewportBuilder::default()
+                .with_title("Switchboard")
+                .with_inner_size([1040.0, 760.0])
+                .with_min_inner_size([640.0, 420.0]),
+            ..eframe::NativeOptions::default()
+        },
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
+            if let Some(crm) = crm {
+                let wake = ctx.clone();
+                match switchboard::CrmWorker::spawn(crm, Box::new(move || wake.request_repaint())) {
+                    Ok(w) => desk.set_crm(w),
+                    Err(e) => eprintln!("switchboard: CRM lookups off: {e}"),
+                }
+            }
             // Forward engine events and wake the UI only when one arrives.
             std::thread::spawn(move || {
                 while let Some(ev) = engine_events.blocking_recv() {
@@ -256,10 +272,18 @@ fn main() -> eframe::Result {
                     ctx.request_repaint();
                 }
             });
+            let notifier = match switchboard::notify::Notifier::session() {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    eprintln!("switchboard: no desktop notifications ({e})");
+                    None
+                }
+            };
             Ok(Box::new(Gui {
                 desk,
                 events: rx,
                 commands,
+                notifier,
             }))
         }),
     )

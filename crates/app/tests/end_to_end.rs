@@ -3,6 +3,8 @@
 //! sees the caller card and answers in the UI (egui_kittest); the CLI hears
 //! the desk's audio; the CLI hangs up and the operator saves the wrap-up.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -10,7 +12,9 @@ use egui_kittest::kittest::Queryable;
 use switchboard::{DeskApp, DeskConfig, Intent};
 use switchboard_desk::agent::AgentState;
 use switchboard_engine::{Engine, EngineConfig};
-use switchboard_interop::{Agent, find_in, free_port, read_wav_8k, temp_dir, write_test_signal};
+use switchboard_interop::{
+    Agent, free_port, read_wav_8k, share_heard, temp_dir, write_test_signal,
+};
 
 #[test]
 fn the_cli_calls_the_desktop_the_operator_answers_and_the_cli_hears_the_desk() {
@@ -20,17 +24,8 @@ fn the_cli_calls_the_desktop_the_operator_answers_and_the_cli_hears_the_desk() {
     write_test_signal(&desk_mic, 16_000, 8.0);
     let bind = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
     let (engine, mut events) = Engine::start(EngineConfig {
-        bind,
-        user: "agent".into(),
-        display_name: None,
-        max_calls: 2,
-        account: None,
-        codecs: Vec::new(),
         mic: Some(desk_mic.clone()),
-        speaker: None,
-        devices: None,
-        level_meter_ms: None,
-        ringer: None,
+        ..common::engine_config(bind)
     })
     .expect("engine");
     let mut desk = DeskApp::new(DeskConfig::default(), None);
@@ -97,8 +92,16 @@ fn the_cli_calls_the_desktop_the_operator_answers_and_the_cli_hears_the_desk() {
     // What the desk said reached the caller.
     let said = read_wav_8k(&desk_mic);
     let got = read_wav_8k(&heard);
-    let (_, corr) = find_in(&said, &got, 8000);
-    assert!(corr > 0.9, "the caller heard the desk (correlation {corr})");
+    // Judged window by window, so a jitter buffer that adapted once on a
+    // busy machine does not fail a call that was heard.
+    // The call lasted about four seconds: judge the first three said.
+    let said = said.get(..24_000).unwrap_or(&said);
+    let heard_share = share_heard(said, &got, 8000, 0.9);
+    assert!(
+        heard_share >= 0.8,
+        "the caller heard only {:.0} % of the desk",
+        heard_share * 100.0
+    );
     let _ = engine.send(switchboard_engine::Command::Shutdown);
     engine.join();
 }

@@ -1,6 +1,8 @@
 //! The desk driven as an operator drives it (egui_kittest: widgets found by
 //! their labels, clicked, typed into), with engine events fed in.
 
+mod common;
+
 use std::time::Instant;
 
 use egui_kittest::Harness;
@@ -12,21 +14,7 @@ use switchboard_engine::Command;
 use switchboard_engine::events::EventKind;
 
 fn incoming(call: u64) -> EventKind {
-    EventKind::Incoming {
-        call,
-        call_id: format!("call-{call}@test"),
-        from: "<sip:anonymous@pbx>;tag=1".into(),
-        to: "<sip:agent@pbx>".into(),
-        headers: vec![
-            ("From".into(), "<sip:anonymous@pbx>;tag=1".into()),
-            (
-                "P-Asserted-Identity".into(),
-                "\"Mari Maasikas\" <sip:+3725551234@pbx>".into(),
-            ),
-            ("X-Queue".into(), "Billing".into()),
-            ("X-IVR-Data".into(), "account=100200300".into()),
-        ],
-    }
+    common::incoming_in_queue(call, "Billing")
 }
 
 fn established(call: u64) -> EventKind {
@@ -384,4 +372,406 @@ fn contacts_are_imported_from_a_csv_file_and_bad_files_are_explained() {
     h.state_mut().handle_event(Instant::now(), &incoming(12));
     h.run();
     h.get_by_label("Contact: Mari Maasikas (Acme OÜ)");
+}
+
+fn desk_with_quick_connect(store: Option<Store>) -> Harness<'static, DeskApp> {
+    let config = DeskConfig {
+        quick_connect: vec![("Billing".into(), "sip:200@pbx".into())],
+        ..DeskConfig::default()
+    };
+    let mut app = DeskApp::new(config, store);
+    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
+    Harness::builder()
+        .with_size(egui::vec2(1000.0, 1200.0))
+        .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
+}
+
+fn in_call(h: &mut Harness<'static, DeskApp>, call: u64) {
+    h.state_mut().handle_event(Instant::now(), &incoming(call));
+    h.run();
+    h.get_by_label("Answer").click();
+    h.run();
+    h.state_mut()
+        .handle_event(Instant::now(), &established(call));
+    h.run();
+    h.state_mut().take_commands();
+}
+
+fn progress(call: u64, status: u16, done: bool) -> EventKind {
+    EventKind::TransferProgress { call, status, done }
+}
+
+#[test]
+fn hold_resume_and_a_one_click_transfer_whose_chain_is_kept_with_the_wrap_up() {
+    let mut h = desk_with_quick_connect(Some(Store::in_memory().unwrap()));
+    in_call(&mut h, 21);
+    h.get_by_label("Hold").click();
+    h.run();
+    assert_eq!(h.state_mut().take_commands(), [Command::Hold { call: 21 }]);
+    h.state_mut().handle_event(
+        Instant::now(),
+        &EventKind::Held {
+            call: 21,
+            local: true,
+            remote: false,
+        },
+    );
+    h.run();
+    h.get_by_label("On hold — the caller hears the hold tone.");
+    h.get_by_label("Resume").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Resume { call: 21 }]
+    );
+
+    // One click on a quick-connect: a blind transfer.
+    h.get_by_label("Billing").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Transfer {
+            call: 21,
+            target: "sip:200@pbx".into()
+        }]
+    );
+    for ev in [progress(21, 202, false), progress(21, 180, false)] {
+        h.state_mut().handle_event(Instant::now(), &ev);
+    }
+    h.run();
+    h.get_by_label("Transferring to Billing: 180");
+    h.state_mut()
+        .handle_event(Instant::now(), &progress(21, 200, true));
+    h.state_mut().handle_event(Instant::now(), &ended(21));
+    h.run();
+    // The wrap-up shows where the call went.
+    h.get_by_label("Transfers: blind to sip:200@pbx: 200");
+    h.get_by_label("Save wrap-up").click();
+    h.run();
+    let record = &h
+        .state()
+        .store()
+        .unwrap()
+        .history("+3725551234", 1)
+        .unwrap()[0];
+    assert_eq!(
+        record.transfers.as_deref(),
+        Some("blind to sip:200@pbx: 200")
+    );
+    assert_eq!(h.state().agent_state(), &AgentState::Available);
+}
+
+#[test]
+fn consult_then_complete_or_go_back_to_the_caller() {
+    let mut h = desk_with_quick_connect(None);
+    in_call(&mut h, 31);
+    h.get_by_label("consult first").click();
+    h.run();
+    h.get_by_label("Billing").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Consult {
+            call: 31,
+            target: "sip:200@pbx".into()
+        }]
+    );
+    h.state_mut().handle_event(
+        Instant::now(),
+        &EventKind::Consulting {
+            call: 31,
+            consult: 32,
+        },
+    );
+    h.run();
+    h.get_by_label("Consulting Billing: ringing");
+    h.state_mut().handle_event(
+        Instant::now(),
+        &EventKind::Established {
+            call: 32,
+            call_id: "consult@test".into(),
+            outgoing: true,
+        },
+    );
+    h.run();
+    h.get_by_label("Consulting Billing: talking");
+    // Still in the first call: the consultation is not a new customer call.
+    assert!(matches!(
+        h.state().agent_state(),
+        AgentState::InCall { call } if call.0 == 31
+    ));
+    h.get_by_label("Back to the caller").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::CancelConsult { consult: 32 }]
+    );
+    h.get_by_label("Complete transfer").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::CompleteTransfer {
+            call: 31,
+            consult: 32
+        }]
+    );
+    // The consultation ending does not end the customer call.
+    h.state_mut().handle_event(Instant::now(), &ended(32));
+    h.run();
+    assert!(matches!(h.state().agent_state(), AgentState::InCall { .. }));
+}
+
+#[test]
+fn a_failed_transfer_leaves_the_caller_with_the_operator() {
+    let mut h = desk_with_quick_connect(None);
+    in_call(&mut h, 41);
+    h.get_by_label("Transfer to:").click();
+    h.run();
+    h.get_by_label("Transfer to:").type_text("2100");
+    h.run();
+    h.get_by_label("Transfer").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Transfer {
+            call: 41,
+            target: "2100".into()
+        }]
+    );
+    h.state_mut()
+        .handle_event(Instant::now(), &progress(41, 486, true));
+    h.run();
+    h.get_by_label("The transfer failed (486); the caller is back with you.");
+    assert!(matches!(h.state().agent_state(), AgentState::InCall { .. }));
+}
+
+#[test]
+fn a_caller_put_through_to_us_replaces_the_consultation_on_screen() {
+    let mut h = desk_with_quick_connect(None);
+    in_call(&mut h, 51);
+    h.state_mut().handle_event(
+        Instant::now(),
+        &EventKind::Replaced {
+            old: 51,
+            new: 52,
+            call_id: "new@test".into(),
+            headers: vec![(
+                "From".into(),
+                "\"Ivan Petrov\" <sip:+3725559876@pbx>;tag=9".into(),
+            )],
+        },
+    );
+    h.state_mut().handle_event(Instant::now(), &ended(51));
+    h.run();
+    assert!(matches!(
+        h.state().agent_state(),
+        AgentState::InCall { call } if call.0 == 52
+    ));
+    h.get_by_label_contains("In call with Ivan Petrov");
+    h.get_by_label("Hang up").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Hangup { call: 52 }]
+    );
+}
+
+#[test]
+fn call_waiting_shows_the_second_caller_and_answering_keeps_the_first_on_hold() {
+    let mut h = desk_with_quick_connect(None);
+    in_call(&mut h, 61);
+    let mut second = incoming(62);
+    if let EventKind::Incoming { headers, .. } = &mut second {
+        headers[1].1 = "\"Ivan Petrov\" <sip:+3725559876@pbx>".into();
+    }
+    h.state_mut().handle_event(Instant::now(), &second);
+    h.run();
+    h.get_by_label("Call waiting: Ivan Petrov");
+    h.get_by_label("Answering puts the current call on hold.");
+    h.get_by_label("Answer").click();
+    h.run();
+    // The tone sounds while it waits; answering goes to the engine, which
+    // holds the first call itself.
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Ring { on: true }, Command::Answer { call: 62 }]
+    );
+    h.state_mut().handle_event(Instant::now(), &established(62));
+    h.run();
+    assert_eq!(h.state_mut().take_commands(), [Command::Ring { on: false }]);
+    h.get_by_label_contains("In call with Ivan Petrov");
+    h.get_by_label("On hold: Mari Maasikas");
+    // Back to Mari: Ivan waits on hold instead.
+    h.get_by_label("Resume").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Resume { call: 61 }]
+    );
+    h.get_by_label_contains("In call with Mari Maasikas");
+    h.get_by_label("On hold: Ivan Petrov");
+    // Ivan gives up while held; Mari's call goes on.
+    h.state_mut().handle_event(Instant::now(), &ended(62));
+    h.run();
+    assert!(h.query_by_label("On hold: Ivan Petrov").is_none());
+    assert!(matches!(
+        h.state().agent_state(),
+        AgentState::InCall { call } if call.0 == 61
+    ));
+}
+
+#[test]
+fn consult_into_a_conference_then_drop_the_colleague_or_leave_them_talking() {
+    let mut h = desk_with_quick_connect(None);
+    in_call(&mut h, 71);
+    h.get_by_label("Transfer to:").click();
+    h.run();
+    h.get_by_label("Transfer to:").type_text("sip:200@pbx");
+    h.run();
+    h.get_by_label("Consult").click();
+    h.run();
+    h.state_mut().take_commands();
+    for ev in [
+        EventKind::Consulting {
+            call: 71,
+            consult: 72,
+        },
+        EventKind::Established {
+            call: 72,
+            call_id: "c72@test".into(),
+            outgoing: true,
+        },
+    ] {
+        h.state_mut().handle_event(Instant::now(), &ev);
+    }
+    h.run();
+    h.get_by_label("Conference").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Conference {
+            call: 71,
+            other: 72
+        }]
+    );
+    h.state_mut().handle_event(
+        Instant::now(),
+        &EventKind::Conference {
+            call: 71,
+            other: 72,
+            on: true,
+        },
+    );
+    h.run();
+    h.get_by_label("Three-way conference with Billing");
+    h.get_by_label("Drop Billing").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Hangup { call: 72 }]
+    );
+    h.get_by_label("Leave them talking").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::CompleteTransfer {
+            call: 71,
+            consult: 72
+        }]
+    );
+}
+
+#[test]
+fn digits_typed_anywhere_go_to_the_dial_field_and_enter_dials() {
+    let mut h = harness(None);
+    h.run();
+    // No field has the focus: the operator just types the number.
+    h.key_press(egui::Key::Num5);
+    h.event(egui::Event::Text("5551234".into()));
+    h.run();
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Call {
+            target: "5551234".into(),
+            headers: Vec::new()
+        }]
+    );
+    // The dialpad adds digits too.
+    h.get_by_label("Dialpad").click();
+    h.run();
+    for k in ["1", "0", "0"] {
+        h.get_by_label(k).click();
+        h.run();
+    }
+    h.get_by_label("Call").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Call {
+            target: "100".into(),
+            headers: Vec::new()
+        }]
+    );
+}
+
+#[test]
+fn the_wrap_up_countdown_shows_in_the_top_bar() {
+    let mut h = harness(None);
+    h.state_mut().handle_event(Instant::now(), &incoming(81));
+    h.state_mut().apply(Instant::now(), Intent::Answer);
+    h.state_mut().handle_event(Instant::now(), &established(81));
+    h.state_mut().handle_event(Instant::now(), &ended(81));
+    h.run();
+    h.get_by_label_contains("State: Wrap-up (");
+}
+
+#[test]
+fn when_the_other_side_puts_us_through_the_desk_follows_the_new_call() {
+    let mut h = desk_with_quick_connect(None);
+    in_call(&mut h, 91);
+    h.state_mut().handle_event(
+        Instant::now(),
+        &EventKind::Transferred {
+            call: 91,
+            new_call: 92,
+            target: "sip:billing@pbx".into(),
+        },
+    );
+    // The transferor hangs up its leg; the conversation goes on.
+    h.state_mut().handle_event(Instant::now(), &ended(91));
+    h.run();
+    assert!(matches!(
+        h.state().agent_state(),
+        AgentState::InCall { call } if call.0 == 92
+    ));
+    h.get_by_label_contains("In call with sip:billing@pbx");
+    h.get_by_label("Hang up").click();
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Hangup { call: 92 }]
+    );
+}
+
+#[test]
+fn a_waiting_call_rings_as_usual_when_the_call_in_hand_ends() {
+    let mut h = desk_with_quick_connect(None);
+    in_call(&mut h, 95);
+    h.state_mut().handle_event(Instant::now(), &incoming(96));
+    h.run();
+    h.get_by_label_contains("Call waiting:");
+    h.state_mut().handle_event(Instant::now(), &ended(95));
+    h.run();
+    h.get_by_label("Incoming call: Mari Maasikas");
+    h.state_mut().take_commands();
+    h.get_by_label("Answer").click();
+    h.run();
+    assert!(
+        h.state_mut()
+            .take_commands()
+            .contains(&Command::Answer { call: 96 })
+    );
 }

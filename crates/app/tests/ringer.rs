@@ -1,10 +1,15 @@
 //! The ringer plays on the sound card while the desk says a call rings, and
 //! stops when told. Recorded from the headless PulseAudio null sink's monitor.
 
+mod common;
+
 use std::time::Duration;
 
 use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig};
 use switchboard_interop::{Guard, free_port, read_wav_8k, temp_dir};
+
+/// The two tests share the one sound card: they run one after the other.
+static SOUND_CARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn rms(x: &[f64]) -> f64 {
     (x.iter().map(|v| v * v).sum::<f64>() / x.len().max(1) as f64).sqrt()
@@ -15,18 +20,10 @@ fn the_ringer_rings_on_the_sound_card_until_stopped() {
     if !switchboard_interop::sound_server_or_skip() {
         return;
     }
+    let _one_at_a_time = SOUND_CARD.lock();
     let (engine, _events) = Engine::start(EngineConfig {
-        bind: std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
-        user: "agent".into(),
-        display_name: None,
-        max_calls: 2,
-        account: None,
-        codecs: Vec::new(),
-        mic: None,
-        speaker: None,
         devices: Some(DeviceNames::default()),
-        level_meter_ms: None,
-        ringer: None,
+        ..common::engine_config(std::net::SocketAddr::from(([127, 0, 0, 1], free_port())))
     })
     .expect("engine");
     let rec = temp_dir("ringer").join("ring.wav");
@@ -73,6 +70,58 @@ fn the_ringer_rings_on_the_sound_card_until_stopped() {
         (3..=9).contains(&last),
         "last tone lasted {last} × 100 ms: {loud:?}"
     );
+    let _ = engine.send(Command::Shutdown);
+    engine.join();
+}
+
+/// Playback streams the sound server has now.
+fn playback_streams() -> usize {
+    std::process::Command::new("pactl")
+        .args(["list", "short", "sink-inputs"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_separate_ringer_device_rings_and_the_headset_rings_too() {
+    if !switchboard_interop::sound_server_or_skip() {
+        return;
+    }
+    // The ringer is named (here the sound server, by part of its name); the
+    // headset is the default output: two devices as far as the desk knows,
+    // so both ring.
+    let _one_at_a_time = SOUND_CARD.lock();
+    let ringer = "pulseaudio sound server".to_owned();
+    let (engine, mut events) = Engine::start(EngineConfig {
+        devices: Some(DeviceNames::default()),
+        ringer: Some(ringer),
+        ..common::engine_config(std::net::SocketAddr::from(([127, 0, 0, 1], free_port())))
+    })
+    .expect("engine");
+    let before = playback_streams();
+    assert!(engine.send(Command::Ring { on: true }));
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    let mut most = before;
+    while std::time::Instant::now() < until && most < before + 2 {
+        most = most.max(playback_streams());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut said = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        said.push(e.kind);
+    }
+    assert_eq!(
+        most,
+        before + 2,
+        "the ringer and the headset each play the ring; engine said {said:?}"
+    );
+    assert!(engine.send(Command::Ring { on: false }));
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until && playback_streams() > before {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(playback_streams(), before, "both stop");
     let _ = engine.send(Command::Shutdown);
     engine.join();
 }

@@ -1,0 +1,265 @@
+//! The practice line behind `switchboard --demo`: simulated callers ring the
+//! desk on loopback, one after another, with what a real PBX would send —
+//! P-Asserted-Identity, `X-Queue`, `X-IVR-Data` — and speak their request
+//! (speech made by `scripts/make-practice-audio.sh`, compiled into the
+//! binary and written out next to the database on start).
+//!
+//! Each caller is its own engine with its own voice as microphone, so the
+//! practice line is the real SIP and RTP path: what a new operator does here
+//! is exactly what they will do with a PBX.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use switchboard_engine::events::EventKind;
+use switchboard_engine::{Command, Engine, EngineConfig};
+
+/// One simulated caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    /// Display name.
+    pub name: &'static str,
+    /// Number (in P-Asserted-Identity).
+    pub number: &'static str,
+    /// Queue (X-Queue).
+    pub queue: &'static str,
+    /// What the IVR collected (X-IVR-Data).
+    pub ivr: &'static str,
+    /// The caller's words (8 kHz WAV).
+    pub speech: &'static [u8],
+    /// File name for the speech.
+    pub file: &'static str,
+}
+
+/// The practice callers, each in their own language.
+pub const CALLERS: [Caller; 4] = [
+    Caller {
+        name: "Mari Maasikas",
+        number: "+3725551234",
+        queue: "Billing",
+        ivr: "account=100200300",
+        speech: include_bytes!("../../../assets/practice/mari.wav"),
+        file: "mari.wav",
+    },
+    Caller {
+        name: "Ivan Petrov",
+        number: "+3725559876",
+        queue: "Orders",
+        ivr: "order=A-4711",
+        speech: include_bytes!("../../../assets/practice/ivan.wav"),
+        file: "ivan.wav",
+    },
+    Caller {
+        name: "Ana Novak",
+        number: "+38615551234",
+        queue: "Support",
+        ivr: "ticket=T-88",
+        speech: include_bytes!("../../../assets/practice/ana.wav"),
+        file: "ana.wav",
+    },
+    Caller {
+        name: "John Smith",
+        number: "+442075550123",
+        queue: "Orders",
+        ivr: "order=B-1920",
+        speech: include_bytes!("../../../assets/practice/john.wav"),
+        file: "john.wav",
+    },
+];
+
+/// A simulated colleague: answers every call put through to it and says
+/// who it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Colleague {
+    /// Quick-connect label.
+    pub label: &'static str,
+    /// SIP user.
+    pub user: &'static str,
+    /// Greeting (8 kHz WAV).
+    pub speech: &'static [u8],
+    /// File name for the speech.
+    pub file: &'static str,
+}
+
+/// The colleagues the operator can transfer practice callers to.
+pub const COLLEAGUES: [Colleague; 2] = [
+    Colleague {
+        label: "Billing (practice)",
+        user: "billing",
+        speech: include_bytes!("../../../assets/practice/billing.wav"),
+        file: "billing.wav",
+    },
+    Colleague {
+        label: "Supervisor (practice)",
+        user: "supervisor",
+        speech: include_bytes!("../../../assets/practice/supervisor.wav"),
+        file: "supervisor.wav",
+    },
+];
+
+/// How the practice line paces its calls.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    /// Quiet time between one call's end and the next ring.
+    pub gap: Duration,
+    /// A call is ended by the caller after this long.
+    pub longest_call: Duration,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing {
+            gap: Duration::from_secs(20),
+            longest_call: Duration::from_secs(90),
+        }
+    }
+}
+
+/// The running practice line; dropping it stops the callers.
+#[derive(Debug)]
+pub struct PracticeLine {
+    stop: Arc<AtomicBool>,
+    /// Quick-connect buttons for the colleagues: label and SIP URI.
+    pub colleagues: Vec<(String, String)>,
+}
+
+impl Drop for PracticeLine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts calling `sip:{user}@{desk}`; the callers' speech is written into `dir`.
+pub fn start(
+    desk: SocketAddr,
+    user: &str,
+    dir: &Path,
+    pacing: Pacing,
+) -> Result<PracticeLine, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let voice = |file: &str, speech: &[u8]| -> Result<std::path::PathBuf, String> {
+        let path = dir.join(file);
+        let fresh = std::fs::read(&path).is_ok_and(|b| b == speech);
+        if !fresh {
+            std::fs::write(&path, speech).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(path)
+    };
+    let engine = |user: &str, name: &str, mic: std::path::PathBuf, calls: usize| {
+        Engine::start(EngineConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            user: user.into(),
+            display_name: Some(name.into()),
+            max_calls: calls,
+            account: None,
+            codecs: Vec::new(),
+            mic: Some(mic),
+            speaker: None,
+            devices: None,
+            level_meter_ms: None,
+            ringer: None,
+        })
+        .map_err(|e| format!("practice line: {e}"))
+    };
+    let mut lines = Vec::new();
+    for c in CALLERS {
+        let (e, events) = engine("practice", c.name, voice(c.file, c.speech)?, 2)?;
+        lines.push((c, e, events));
+    }
+    // Colleagues answer whatever is put through to them.
+    let mut colleagues = Vec::new();
+    let mut buttons = Vec::new();
+    for c in COLLEAGUES {
+        let (e, events) = engine(c.user, c.label, voice(c.file, c.speech)?, 8)?;
+        buttons.push((
+            c.label.to_owned(),
+            format!("sip:{}@{}", c.user, e.local_addr()),
+        ));
+        colleagues.push((e, events));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    let target = format!("sip:{user}@{desk}");
+    std::thread::Builder::new()
+        .name("practice".into())
+        .spawn(move || {
+            for k in (0..lines.len()).cycle() {
+                if stopping.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Some((c, engine, events)) = lines.get_mut(k) else {
+                    break;
+                };
+                while events.try_recv().is_ok() {}
+                let _ = engine.send(Command::Call {
+                    target: target.clone(),
+                    headers: vec![
+                        (
+                            "P-Asserted-Identity".into(),
+                            format!("\"{}\" <sip:{}@practice.invalid>", c.name, c.number),
+                        ),
+                        ("X-Queue".into(), c.queue.into()),
+                        ("X-IVR-Data".into(), c.ivr.into()),
+                    ],
+                });
+                // Until the desk (or the caller, after a while) ends the call.
+                let until = Instant::now() + pacing.longest_call;
+                let mut ended = false;
+                // A caller transferred to a colleague stays on with them.
+                let mut live = 0usize;
+                let mut started = false;
+                while Instant::now() < until && !ended && !stopping.load(Ordering::Relaxed) {
+                    while let Ok(ev) = events.try_recv() {
+                        match ev.kind {
+                            EventKind::Calling { .. } => {
+                                live += 1;
+                                started = true;
+                            }
+                            EventKind::Ended { .. } => {
+                                live = live.saturating_sub(1);
+                                ended = started && live == 0;
+                            }
+                            _ => {}
+                        }
+                    }
+                    answer_colleagues(&mut colleagues);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                let _ = engine.send(Command::HangupAll);
+                let until = Instant::now() + pacing.gap;
+                while Instant::now() < until && !stopping.load(Ordering::Relaxed) {
+                    answer_colleagues(&mut colleagues);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+            for engine in lines
+                .into_iter()
+                .map(|(_, e, _)| e)
+                .chain(colleagues.into_iter().map(|(e, _)| e))
+            {
+                let _ = engine.send(Command::Shutdown);
+                engine.join();
+            }
+        })
+        .map_err(|e| format!("practice line: {e}"))?;
+    Ok(PracticeLine {
+        stop,
+        colleagues: buttons,
+    })
+}
+
+type EngineEvents = tokio::sync::mpsc::UnboundedReceiver<switchboard_engine::EngineEvent>;
+
+/// Colleagues answer every call put through to them.
+fn answer_colleagues(colleagues: &mut [(switchboard_engine::EngineHandle, EngineEvents)]) {
+    for (engine, events) in colleagues.iter_mut() {
+        while let Ok(ev) = events.try_recv() {
+            if let EventKind::Incoming { call, .. } = ev.kind {
+                let _ = engine.send(Command::Answer { call });
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The practice line of `switchboard --demo` over real SIP and RTP on
+//! loopback: a simulated caller rings the desk's engine with the headers a
+//! PBX would send, speaks the request generated into assets/practice, and
+//! the next caller rings after the first call ends and is transferred to a
+//! simulated colleague, who takes the call.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use switchboard::practice::{self, CALLERS, COLLEAGUES, Pacing};
+use switchboard_engine::events::EventKind;
+use switchboard_engine::{Command, Engine, EngineConfig};
+use switchboard_interop::{find_in, free_port, read_wav_8k, temp_dir};
+
+#[test]
+fn a_practice_caller_rings_with_queue_headers_and_speaks() {
+    let dir = temp_dir("practice");
+    let heard = dir.join("desk-heard.wav");
+    let bind = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let (desk, mut events) = Engine::start(EngineConfig {
+        speaker: Some(heard.clone()),
+        ..common::engine_config(bind)
+    })
+    .expect("desk engine");
+    let line = practice::start(
+        bind,
+        "agent",
+        &dir.join("voices"),
+        Pacing {
+            gap: Duration::from_millis(500),
+            longest_call: Duration::from_secs(30),
+        },
+    )
+    .expect("practice line");
+
+    let mut next = |what: &str, pick: &dyn Fn(&EventKind) -> bool| -> EventKind {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            match events.try_recv() {
+                Ok(ev) if pick(&ev.kind) => return ev.kind,
+                Ok(_) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        panic!("no {what} within 15 s");
+    };
+    let header = |ev: &EventKind, name: &str| -> Option<String> {
+        let EventKind::Incoming { headers, .. } = ev else {
+            return None;
+        };
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+
+    let first = next("first call", &|k| matches!(k, EventKind::Incoming { .. }));
+    assert_eq!(header(&first, "X-Queue").as_deref(), Some(CALLERS[0].queue));
+    assert_eq!(
+        header(&first, "X-IVR-Data").as_deref(),
+        Some(CALLERS[0].ivr)
+    );
+    let pai = header(&first, "P-Asserted-Identity").unwrap_or_default();
+    assert!(
+        pai.contains(CALLERS[0].name) && pai.contains(CALLERS[0].number),
+        "{pai}"
+    );
+    let EventKind::Incoming { call, .. } = first else {
+        unreachable!()
+    };
+    assert!(desk.send(Command::Answer { call }));
+    next("media", &|k| matches!(k, EventKind::MediaStarted { .. }));
+    // The caller's words take about 14 s; listen to the first five.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(desk.send(Command::Hangup { call }));
+    next("end of the first call", &|k| {
+        matches!(k, EventKind::Ended { .. })
+    });
+
+    // The desk heard the caller's recorded speech.
+    let said = read_wav_8k(&dir.join("voices").join(CALLERS[0].file));
+    let got = read_wav_8k(&heard);
+    let (_, corr) = find_in(&said, &got, 16_000);
+    assert!(
+        corr > 0.8,
+        "the desk did not hear the caller (correlation {corr})"
+    );
+
+    // The next caller rings after the gap; the operator puts them through
+    // to a simulated colleague, who answers.
+    let second = next("second call", &|k| matches!(k, EventKind::Incoming { .. }));
+    assert_eq!(
+        header(&second, "X-Queue").as_deref(),
+        Some(CALLERS[1].queue)
+    );
+    let EventKind::Incoming { call, .. } = second else {
+        unreachable!()
+    };
+    assert!(desk.send(Command::Answer { call }));
+    next("media", &|k| matches!(k, EventKind::MediaStarted { .. }));
+    assert_eq!(line.colleagues.len(), COLLEAGUES.len());
+    let (label, billing) = line.colleagues[0].clone();
+    assert_eq!(label, "Billing (practice)");
+    assert!(desk.send(Command::Transfer {
+        call,
+        target: billing
+    }));
+    let done = next("the end of the transfer", &|k| {
+        matches!(k, EventKind::TransferProgress { done: true, .. })
+    });
+    assert!(
+        matches!(done, EventKind::TransferProgress { status: 200, .. }),
+        "the colleague took the call: {done:?}"
+    );
+    let EventKind::Ended { reason, .. } = next("the operator's leg ends", &|k| {
+        matches!(k, EventKind::Ended { .. })
+    }) else {
+        unreachable!()
+    };
+    assert_eq!(reason, "local_hangup");
+    drop(line);
+    let _ = desk.send(Command::Shutdown);
+    desk.join();
+}

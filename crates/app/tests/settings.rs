@@ -1,0 +1,199 @@
+//! The settings screen as an operator uses it: change quick-connects and
+//! dispositions, save, see them at work at once and in the file; a bad line
+//! is named and nothing is written; the headset test plays a tone through
+//! the real (headless) sound card and the microphone meter shows it coming
+//! back.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use switchboard::{DeskApp, DeskConfig, Intent};
+use switchboard_desk::agent::AgentState;
+use switchboard_desk::config::{self, SettingsEdit};
+use switchboard_engine::events::EventKind;
+use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig};
+use switchboard_interop::{free_port, sound_server_or_skip, temp_dir};
+
+fn desk(path: Option<std::path::PathBuf>) -> Harness<'static, DeskApp> {
+    let mut app = DeskApp::new(DeskConfig::default(), None);
+    app.set_settings_file(
+        path,
+        SettingsEdit {
+            registrar: Some("sip:pbx.example.ee".into()),
+            username: Some("1001".into()),
+            ..SettingsEdit::default()
+        },
+    );
+    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
+    // A tall window: the whole settings screen is on it.
+    Harness::builder()
+        .with_size(egui::vec2(1000.0, 1600.0))
+        .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
+}
+
+const QUICK: &str = "Quick-connects (Label = sip:200@pbx, one per line):";
+const DISPOSITIONS: &str = "Dispositions (one per line):";
+
+#[test]
+fn saved_settings_work_at_once_and_are_in_the_file() {
+    let dir = temp_dir("settings-save");
+    let path = dir.join("config.toml");
+    std::fs::write(&path, "# written by IT\n[sip]\nbind = \"127.0.0.1:5070\"\n").unwrap();
+    let mut h = desk(Some(path.clone()));
+    h.get_by_label("Settings").click();
+    h.run();
+    // Opening the screen asks the engine for the devices.
+    assert!(
+        h.state_mut()
+            .take_commands()
+            .contains(&Command::ListDevices)
+    );
+    h.get_by_label(QUICK).click();
+    h.run();
+    h.get_by_label(QUICK)
+        .type_text("Supervisor = sip:1100@pbx.example.ee");
+    h.run();
+    h.get_by_label(DISPOSITIONS).click();
+    h.run();
+    h.get_by_label(DISPOSITIONS)
+        .type_text("\nCallback promised");
+    h.run();
+    h.get_by_label("Save settings").click();
+    h.run();
+    h.get_by_label("Settings saved.");
+    assert!(
+        h.state_mut()
+            .take_commands()
+            .contains(&Command::SetDevices {
+                input: None,
+                output: None,
+                ringer: None
+            })
+    );
+
+    // In the file, next to what IT wrote.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("# written by IT"), "{text}");
+    let f = config::load(&path).unwrap();
+    assert_eq!(f.sip.unwrap().bind.unwrap().port(), 5070);
+    let d = f.desk.unwrap();
+    let q = d.quick_connect.unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        (q[0].label.as_str(), q[0].uri.as_str()),
+        ("Supervisor", "sip:1100@pbx.example.ee")
+    );
+    assert!(
+        d.dispositions
+            .unwrap()
+            .contains(&"Callback promised".to_owned())
+    );
+    assert_eq!(f.account.unwrap().username.as_deref(), Some("1001"));
+
+    // At work at once: the next call shows the new quick-connect button.
+    for ev in [
+        EventKind::Incoming {
+            call: 1,
+            call_id: "s1@test".into(),
+            from: "<sip:+3725551234@pbx>;tag=1".into(),
+            to: "<sip:agent@pbx>".into(),
+            headers: vec![("From".into(), "<sip:+3725551234@pbx>;tag=1".into())],
+        },
+        EventKind::Established {
+            call: 1,
+            call_id: "s1@test".into(),
+            outgoing: false,
+        },
+    ] {
+        h.state_mut().handle_event(Instant::now(), &ev);
+        h.run();
+    }
+    h.get_by_label("Supervisor");
+}
+
+#[test]
+fn a_bad_line_is_named_and_the_file_is_left_alone() {
+    let dir = temp_dir("settings-bad");
+    let path = dir.join("config.toml");
+    std::fs::write(&path, "[sip]\nuser = \"agent\"\n").unwrap();
+    let mut h = desk(Some(path.clone()));
+    h.get_by_label("Settings").click();
+    h.run();
+    h.get_by_label(QUICK).click();
+    h.run();
+    h.get_by_label(QUICK)
+        .type_text("Billing = sip:200@pbx\nSupervisor 1100");
+    h.run();
+    h.get_by_label("Save settings").click();
+    h.run();
+    h.get_by_label("Quick-connects, line 2: write it as “Label = sip:200@pbx”.");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "[sip]\nuser = \"agent\"\n"
+    );
+}
+
+#[test]
+fn the_headset_test_plays_a_tone_that_the_microphone_meter_shows() {
+    if !sound_server_or_skip() {
+        return;
+    }
+    let (engine, mut events) = Engine::start(EngineConfig {
+        devices: Some(DeviceNames::default()),
+        ..common::engine_config(std::net::SocketAddr::from(([127, 0, 0, 1], free_port())))
+    })
+    .expect("engine");
+    let mut h = desk(None);
+    // Runs frames, passing commands to the engine and events to the desk,
+    // until `done` (at most 15 s).
+    let mut pump = |h: &mut Harness<'static, DeskApp>,
+                    done: &dyn Fn(&Harness<'static, DeskApp>) -> bool| {
+        let until = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < until {
+            for c in h.state_mut().take_commands() {
+                assert!(engine.send(c));
+            }
+            while let Ok(ev) = events.try_recv() {
+                h.state_mut().handle_event(Instant::now(), &ev.kind);
+            }
+            h.run();
+            if done(h) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        false
+    };
+    h.get_by_label("Settings").click();
+    // The device list arrives and the test starts.
+    assert!(pump(&mut h, &|_| true));
+    h.get_by_label("Test headset").click();
+    h.run();
+    // The null sink plays the tone back into the default input: the meter
+    // must read well above silence (the tone is −10 dBFS RMS at the source).
+    let loud = pump(&mut h, &|h| {
+        h.query_all_by_label_contains("Microphone -").any(|n| {
+            let text = n.value().unwrap_or_default();
+            text.trim_start_matches("Microphone ")
+                .trim_end_matches(" dBFS")
+                .parse::<f32>()
+                .is_ok_and(|db| db > -30.0)
+        })
+    });
+    assert!(loud, "the microphone meter never showed the test tone");
+    h.get_by_label("Stop test").click();
+    h.run();
+    for c in h.state_mut().take_commands() {
+        engine.send(c);
+    }
+    assert!(
+        h.query_all_by_label_contains("Microphone -")
+            .next()
+            .is_none()
+    );
+    let _ = engine.send(Command::Shutdown);
+    engine.join();
+}
