@@ -427,7 +427,7 @@ fn a_three_way_conference_lets_everyone_hear_everyone_and_one_can_be_dropped() {
         .as_secs_f64();
     bob.agent.command(&format!("mute {call}"));
     bob.agent.command(&format!("mute {consult}"));
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(4));
     // Bob drops Carol; Alice and Bob go on.
     bob.agent.command(&format!("hangup {consult}"));
     assert_eq!(
@@ -455,7 +455,9 @@ fn a_three_way_conference_lets_everyone_hear_everyone_and_one_can_be_dropped() {
     };
     let alice_conf = part(&alice.heard, alice_start, conf_start + 1.0, muted_at - 0.25);
     let carol_conf = part(&carol.heard, carol_start, conf_start + 1.0, muted_at - 0.25);
-    let alice_muted = part(&alice.heard, alice_start, muted_at + 0.75, conf_end - 0.25);
+    // What was already in Alice's jitter buffer when Bob muted still plays
+    // out; on a loaded machine that buffer has grown, so judge from 1.5 s on.
+    let alice_muted = part(&alice.heard, alice_start, muted_at + 1.5, conf_end - 0.25);
     assert!(alice_conf.len() > 8000, "Alice's recording is too short");
     let a_hears_carol = mean_share(&alice_conf, 1230.0);
     let a_hears_bob = mean_share(&alice_conf, 770.0);
@@ -479,7 +481,15 @@ fn a_three_way_conference_lets_everyone_hear_everyone_and_one_can_be_dropped() {
     eprintln!("Bob muted: Alice hears Carol {m_carol:.3}, Bob {m_bob:.3}");
     assert!(m_carol > 0.05, "muting Bob cut Carol off from Alice");
     // (unmuted his voice scores about 0.12 here; mixing products stay under 0.01)
-    assert!(m_bob < 0.03, "Bob is heard although muted");
+    let windows: Vec<String> = alice_muted
+        .chunks(800)
+        .map(|w| format!("{:.2}", tone_share(w, 770.0, 8000.0)))
+        .collect();
+    assert!(
+        m_bob < 0.03,
+        "Bob is heard although muted (100 ms windows: {})",
+        windows.join(" ")
+    );
 }
 
 #[test]
