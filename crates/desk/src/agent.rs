@@ -254,8 +254,10 @@ impl Agent {
                 out.push(Effect::WaitingOver);
             }
             (AgentState::InCall { .. }, Input::Ended(c)) if self.held.contains(&c) => {
-                // A held caller gave up.
+                // A held caller hung up: the conversation with them is over
+                // and gets its wrap-up (filled in beside the call in hand).
                 self.held.retain(|h| *h != c);
+                out.push(Effect::OpenWrapUp(c));
             }
             (AgentState::InCall { call }, Input::Ended(c))
                 if c == call && self.held.is_empty() && self.waiting.is_some() =>
@@ -360,12 +362,13 @@ mod tests {
         assert_eq!(a.apply(t, Input::Established(c2)), [Effect::WaitingOver]);
         assert_eq!(a.state(), &AgentState::InCall { call: c2 });
         assert_eq!(a.held(), [c1]);
-        // Back to the first; then the second hangs up: no wrap-up for a
-        // held call, the first stays in hand.
+        // Back to the first; then the second hangs up while held: its
+        // wrap-up opens, the first stays in hand (no state change).
         a.apply(t, Input::Switch(c1));
         assert_eq!(a.state(), &AgentState::InCall { call: c1 });
         assert_eq!(a.held(), [c2]);
-        assert!(a.apply(t, Input::Ended(c2)).is_empty());
+        assert_eq!(a.apply(t, Input::Ended(c2)), [Effect::OpenWrapUp(c2)]);
+        assert_eq!(a.state(), &AgentState::InCall { call: c1 });
         assert!(a.held().is_empty());
         // The first call ends: wrap-up as usual.
         assert_eq!(
