@@ -37,6 +37,7 @@ transfer-to = Transfer to:
 transfer = Transfer
 wrap-up = Wrap-up
 wrap-up-left = Wrap-up — { $seconds } s left
+wrap-up-more = Waiting to be wrapped up after this one: { $n }
 call-with = Call with { $number }
 note = Note:
 disposition = Disposition

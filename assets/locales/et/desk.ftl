@@ -37,6 +37,7 @@ transfer-to = Suuna numbrile:
 transfer = Suuna ümber
 wrap-up = Järeltöö
 wrap-up-left = Järeltöö — { $seconds } s jäänud
+wrap-up-more = Pärast seda ootab järeltööd veel: { $n }
 call-with = Kõne numbriga { $number }
 note = Märkus:
 disposition = Tulemus

@@ -37,6 +37,7 @@ transfer-to = Перевести на:
 transfer = Перевести
 wrap-up = Постобработка
 wrap-up-left = Постобработка — осталось { $seconds } с
+wrap-up-more = После этого ждут постобработки: { $n }
 call-with = Звонок с номера { $number }
 note = Заметка:
 disposition = Результат

@@ -37,6 +37,7 @@ transfer-to = Preveži na:
 transfer = Preveži
 wrap-up = Zaključevanje
 wrap-up-left = Zaključevanje — še { $seconds } s
+wrap-up-more = Po tem čaka na zaključevanje še: { $n }
 call-with = Klic s številko { $number }
 note = Opomba:
 disposition = Izid

@@ -252,6 +252,9 @@ pub struct DeskApp {
     /// Calls on hold behind the active one.
     held_calls: Vec<Active>,
     wrap: Option<WrapUp>,
+    /// Wrap-ups of other calls waiting their turn (a held caller who hung
+    /// up while the operator was busy with another form), oldest first.
+    later: std::collections::VecDeque<WrapUp>,
     dial: String,
     transfer_to: String,
     /// Transfer buttons consult first (attended) instead of transferring blind.
@@ -303,6 +306,7 @@ impl DeskApp {
             active: None,
             held_calls: Vec::new(),
             wrap: None,
+            later: std::collections::VecDeque::new(),
             dial: String::new(),
             transfer_to: String::new(),
             consult_first: false,
@@ -328,16 +332,21 @@ impl DeskApp {
     /// A wrap-up left open by a crash comes back on screen as it was.
     fn recover_drafts(&mut self) {
         let Some(store) = &self.store else { return };
-        if let Ok(mut pending) = store.pending_drafts()
-            && let Some((call_id, draft)) = pending.pop()
-        {
-            self.wrap = Some(WrapUp {
+        let Ok(pending) = store.pending_drafts() else {
+            return;
+        };
+        let restored = !pending.is_empty();
+        // Every form left open comes back, the newest first.
+        for (call_id, draft) in pending.into_iter().rev() {
+            self.open_wrap_up(WrapUp {
                 call_id,
                 number: String::new(),
                 transfers: None,
                 draft,
                 dirty_since: None,
             });
+        }
+        if restored {
             self.status = Some(Lang::default().tr("restored"));
         }
     }
@@ -675,10 +684,15 @@ impl DeskApp {
                 self.ringing.take_if(|r| r.call == *call);
                 self.waiting.take_if(|r| r.call == *call);
                 if let Some(pos) = self.held_calls.iter().position(|h| h.call == *call) {
-                    // A held caller hung up.
+                    // A held caller hung up: their wrap-up opens beside the
+                    // call in hand (or waits behind a form already open).
                     let h = self.held_calls.remove(pos);
                     if let Some(s) = &self.store {
                         let _ = s.call_ended(&h.call_id, now_ms());
+                    }
+                    if fx.iter().any(|e| matches!(e, Effect::OpenWrapUp(_))) {
+                        let w = self.wrap_up_for(h.call_id, h.card.number);
+                        self.open_wrap_up(w);
                     }
                 }
                 if let Some(a) = self.active.take_if(|a| a.call == *call) {
@@ -686,21 +700,9 @@ impl DeskApp {
                         let _ = s.call_ended(&a.call_id, now_ms());
                     }
                     if fx.iter().any(|e| matches!(e, Effect::OpenWrapUp(_))) {
-                        // An older wrap-up still open is kept as typed.
-                        self.flush_draft(now, true);
-                        self.finish_wrap_up();
-                        let transfers = self
-                            .store
-                            .as_ref()
-                            .and_then(|s| s.call(&a.call_id).ok().flatten())
-                            .and_then(|c| c.transfers);
-                        self.wrap = Some(WrapUp {
-                            call_id: a.call_id,
-                            number: a.card.number,
-                            transfers,
-                            draft: Draft::default(),
-                            dirty_since: None,
-                        });
+                        // A form still open stays as it is; this one waits behind it.
+                        let w = self.wrap_up_for(a.call_id, a.card.number);
+                        self.open_wrap_up(w);
                     }
                     // A waiting call now rings as any call.
                     if let AgentState::Ringing { call: w } = self.agent.state()
@@ -925,7 +927,7 @@ impl DeskApp {
             .any(|e| matches!(e, Effect::StateChanged("available")))
         {
             // Auto-return: what was typed is kept as the note.
-            self.finish_wrap_up();
+            self.finish_all_wrap_ups();
         }
         self.effects(fx);
     }
@@ -953,6 +955,47 @@ impl DeskApp {
         {
             self.status = Some(format!("could not save the wrap-up: {e}"));
             self.wrap = Some(w);
+            return;
+        }
+        // The next form waiting its turn comes up.
+        self.wrap = self.later.pop_front();
+    }
+
+    /// Every open form saved as typed (the shift moves on: auto-return,
+    /// break, offline). Stops at the first one the store refuses, which
+    /// stays on screen with the reason.
+    fn finish_all_wrap_ups(&mut self) {
+        for _ in 0..=self.later.len() {
+            let before = self.later.len();
+            self.finish_wrap_up();
+            if self.wrap.is_none() || self.later.len() == before {
+                break;
+            }
+        }
+    }
+
+    /// A fresh wrap-up form for a call that ended, with its transfer chain.
+    fn wrap_up_for(&self, call_id: String, number: String) -> WrapUp {
+        let transfers = self
+            .store
+            .as_ref()
+            .and_then(|s| s.call(&call_id).ok().flatten())
+            .and_then(|c| c.transfers);
+        WrapUp {
+            call_id,
+            number,
+            transfers,
+            draft: Draft::default(),
+            dirty_since: None,
+        }
+    }
+
+    /// Shows a wrap-up form, or queues it behind the one being filled in.
+    fn open_wrap_up(&mut self, w: WrapUp) {
+        if self.wrap.is_none() {
+            self.wrap = Some(w);
+        } else {
+            self.later.push_back(w);
         }
     }
 
@@ -1153,8 +1196,11 @@ impl DeskApp {
             Intent::SaveWrapUp => {
                 self.flush_draft(now, true);
                 self.finish_wrap_up();
-                let fx = self.agent.apply(now, Input::SaveWrapUp);
-                self.effects(fx);
+                // After-call work ends with the last form saved.
+                if self.wrap.is_none() {
+                    let fx = self.agent.apply(now, Input::SaveWrapUp);
+                    self.effects(fx);
+                }
             }
             Intent::SaveSettings => self.save_settings(),
             Intent::HeadsetTest(on) => {
@@ -1174,7 +1220,7 @@ impl DeskApp {
             Intent::SetState(s) => {
                 if matches!(s, AgentState::Offline | AgentState::Break { .. }) {
                     self.flush_draft(now, true);
-                    self.finish_wrap_up();
+                    self.finish_all_wrap_ups();
                 }
                 let fx = self.agent.apply(now, Input::SetState(s));
                 self.effects(fx);
@@ -1740,6 +1786,7 @@ impl DeskApp {
         let left = self.agent.wrap_up_left(now);
         let dispositions = self.config.dispositions.clone();
         let l = self.lang;
+        let waiting = self.later.len();
         let Some(w) = self.wrap.as_mut() else { return };
         ui.group(|ui| {
             ui.heading(match left {
@@ -1751,6 +1798,9 @@ impl DeskApp {
             }
             if let Some(t) = &w.transfers {
                 ui.label(l.tr_with("transfers", &[("chain", t.replace('\n', " · "))]));
+            }
+            if waiting > 0 {
+                ui.label(l.tr_with("wrap-up-more", &[("n", waiting.to_string())]));
             }
             let label = ui.label(l.tr("note"));
             let changed_note = ui

@@ -775,3 +775,103 @@ fn a_waiting_call_rings_as_usual_when_the_call_in_hand_ends() {
             .contains(&Command::Answer { call: 96 })
     );
 }
+
+#[test]
+fn a_held_caller_who_hangs_up_gets_a_wrap_up_of_their_own() {
+    let mut h = desk_with_quick_connect(Some(Store::in_memory().unwrap()));
+    in_call(&mut h, 81);
+    let mut second = incoming(82);
+    if let EventKind::Incoming { headers, .. } = &mut second {
+        headers[1].1 = "\"Ivan Petrov\" <sip:+3725559876@pbx>".into();
+    }
+    h.state_mut().handle_event(Instant::now(), &second);
+    h.run();
+    h.get_by_label("Answer").click();
+    h.run();
+    h.state_mut().handle_event(Instant::now(), &established(82));
+    h.run();
+    h.get_by_label("On hold: Mari Maasikas");
+    // Mari, on hold, hangs up: her wrap-up opens while Ivan's call goes on.
+    h.state_mut().handle_event(Instant::now(), &ended(81));
+    h.run();
+    h.get_by_label("Call with +3725551234");
+    h.get_by_label_contains("In call with Ivan Petrov");
+    assert!(matches!(
+        h.state().agent_state(),
+        AgentState::InCall { call } if call.0 == 82
+    ));
+    h.get_by_label("Note:").click();
+    h.run();
+    h.get_by_label("Note:").type_text("Hung up while on hold");
+    h.run();
+    // Ivan's call ends before Mari's form is saved: his waits its turn.
+    h.state_mut().handle_event(Instant::now(), &ended(82));
+    h.run();
+    assert!(matches!(h.state().agent_state(), AgentState::WrapUp { .. }));
+    h.get_by_label("Call with +3725551234");
+    h.get_by_label("Waiting to be wrapped up after this one: 1");
+    h.get_by_label("Save wrap-up").click();
+    h.run();
+    // Mari's note is saved; Ivan's form is up and the agent still wraps up.
+    h.get_by_label("Call with +3725559876");
+    assert!(
+        h.query_by_label_contains("Waiting to be wrapped up")
+            .is_none()
+    );
+    assert!(matches!(h.state().agent_state(), AgentState::WrapUp { .. }));
+    h.get_by_label("Note:").click();
+    h.run();
+    h.get_by_label("Note:").type_text("Order 4711 changed");
+    h.run();
+    h.get_by_label("Disposition").click();
+    h.run();
+    h.get_by_label("Complaint").click();
+    h.run();
+    h.get_by_label("Save wrap-up").click();
+    h.run();
+    assert_eq!(h.state().agent_state(), &AgentState::Available);
+    let store = h.state().store().unwrap();
+    let mari = store.history("+3725551234", 5).unwrap();
+    assert_eq!(mari[0].note.as_deref(), Some("Hung up while on hold"));
+    let ivan = store.history("+3725559876", 5).unwrap();
+    assert_eq!(ivan[0].note.as_deref(), Some("Order 4711 changed"));
+    assert_eq!(ivan[0].disposition.as_deref(), Some("Complaint"));
+    assert!(store.pending_drafts().unwrap().is_empty());
+}
+
+#[test]
+fn every_wrap_up_left_open_by_a_crash_comes_back() {
+    let store = Store::in_memory().unwrap();
+    for (id, note, at) in [
+        ("a@x", "first call's note", 1),
+        ("b@x", "second call's note", 2),
+    ] {
+        let d = switchboard_desk::store::Draft {
+            note: note.into(),
+            ..Default::default()
+        };
+        store.save_draft(id, &d, at).unwrap();
+    }
+    let mut h = Harness::new_ui_state(
+        |ui, app: &mut DeskApp| app.ui(ui, Instant::now()),
+        DeskApp::new(DeskConfig::default(), Some(store)),
+    );
+    h.run();
+    h.get_by_label("A wrap-up note was restored after a restart.");
+    h.get_by_label("Waiting to be wrapped up after this one: 1");
+    assert!(h.query_all_by_value("second call's note").next().is_some());
+    h.get_by_label("Save wrap-up").click();
+    h.run();
+    assert!(h.query_all_by_value("first call's note").next().is_some());
+    h.get_by_label("Save wrap-up").click();
+    h.run();
+    assert!(
+        h.state()
+            .store()
+            .unwrap()
+            .pending_drafts()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(h.query_by_label("Save wrap-up").is_none());
+}
