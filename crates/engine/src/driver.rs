@@ -68,6 +68,16 @@ enum TcpIn {
     Closed(SocketAddr),
 }
 
+/// What the peer asked when it referred us to another party.
+struct TransferRequest {
+    /// Whom to call.
+    target: String,
+    /// The Replaces header the new INVITE carries (attended transfer).
+    replaces: Option<String>,
+    /// Referred-By, passed on.
+    referred_by: Option<String>,
+}
+
 struct CallInfo {
     /// RTP and RTCP sockets until the media pump takes them.
     sockets: Option<(StdUdp, StdUdp)>,
@@ -96,8 +106,8 @@ struct CallInfo {
     transfer: Option<Option<u64>>,
     /// We placed this call because the peer of that call asked us to.
     transfer_for: Option<u64>,
-    /// A transfer request waiting for the operator: target, Replaces, Referred-By.
-    refer_request: Option<(String, Option<String>, Option<String>)>,
+    /// A transfer request waiting for the operator.
+    refer_request: Option<TransferRequest>,
     /// In a local conference with that call.
     conference_with: Option<u64>,
 }
@@ -1171,7 +1181,12 @@ impl Driver {
                 replaces,
                 referred_by,
             } => {
-                self.referred(Instant::now(), call.0, target, replaces, referred_by);
+                let request = TransferRequest {
+                    target,
+                    replaces,
+                    referred_by,
+                };
+                self.referred(Instant::now(), call.0, request);
                 return;
             }
             Event::Established { call, remote_sdp } => {

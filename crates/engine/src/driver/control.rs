@@ -14,7 +14,7 @@ use switchboard_media::sdp::{Direction, SessionDescription};
 use switchboard_sip::ua::{CallHandle, UaError, escape_header_value};
 use switchboard_sip::uri::{SipUri, Uri};
 
-use super::{Deferred, Driver};
+use super::{Deferred, Driver, TransferRequest};
 use crate::TransferPolicy;
 use crate::events::EventKind;
 use crate::media::MediaCmd;
@@ -431,44 +431,37 @@ impl Driver {
 
     // ------------------------------------------------------------ transferee
 
-    /// The peer of `call` asks us to call `target`.
-    pub(super) fn referred(
-        &mut self,
-        now: Instant,
-        call: u64,
-        target: String,
-        replaces: Option<String>,
-        referred_by: Option<String>,
-    ) {
-        match self.transfer_policy {
-            TransferPolicy::Reject => {
-                let _ = self.ua.reject_refer(now, CallHandle(call), 603);
-            }
-            TransferPolicy::Ask => {
-                // Accepted at once (the REFER must not wait for a person);
-                // the operator's answer follows as NOTIFY: the call, or 603.
-                if let Err(e) = self.ua.accept_refer(now, CallHandle(call)) {
-                    self.fail(format!("transfer on call {call}"), e.to_string());
-                    return;
-                }
-                if let Some(info) = self.calls.get_mut(&call) {
-                    info.refer_request = Some((target.clone(), replaces, referred_by));
-                }
-                self.emit(EventKind::TransferRequested { call, target });
-            }
-            TransferPolicy::Accept => {
-                self.accept_transfer_now(now, call, target, replaces, referred_by)
-            }
+    /// The peer of `call` asks us to call another party.
+    pub(super) fn referred(&mut self, now: Instant, call: u64, request: TransferRequest) {
+        if self.transfer_policy == TransferPolicy::Reject {
+            let _ = self.ua.reject_refer(now, CallHandle(call), 603);
+            return;
         }
+        // Accepted at once under both other policies (the REFER must not
+        // wait for a person); with Ask the operator's answer follows as
+        // NOTIFY: the call, or 603.
+        if let Err(e) = self.ua.accept_refer(now, CallHandle(call)) {
+            self.fail(format!("transfer on call {call}"), e.to_string());
+            return;
+        }
+        if self.transfer_policy == TransferPolicy::Accept {
+            self.place_transfer_call(call, request);
+            return;
+        }
+        let target = request.target.clone();
+        if let Some(info) = self.calls.get_mut(&call) {
+            info.refer_request = Some(request);
+        }
+        self.emit(EventKind::TransferRequested { call, target });
     }
 
     pub(super) fn accept_transfer(&mut self, call: u64) -> Result<(), String> {
-        let (target, replaces, referred_by) = self
+        let request = self
             .calls
             .get_mut(&call)
             .and_then(|i| i.refer_request.take())
             .ok_or("no transfer request on this call")?;
-        self.place_transfer_call(call, target, replaces, referred_by);
+        self.place_transfer_call(call, request);
         Ok(())
     }
 
@@ -482,39 +475,18 @@ impl Driver {
             .map_err(|e| e.to_string())
     }
 
-    fn accept_transfer_now(
-        &mut self,
-        now: Instant,
-        call: u64,
-        target: String,
-        replaces: Option<String>,
-        referred_by: Option<String>,
-    ) {
-        if let Err(e) = self.ua.accept_refer(now, CallHandle(call)) {
-            self.fail(format!("transfer on call {call}"), e.to_string());
-            return;
-        }
-        self.place_transfer_call(call, target, replaces, referred_by);
-    }
-
     /// Calls the transfer target for the peer of `call`.
-    fn place_transfer_call(
-        &mut self,
-        call: u64,
-        target: String,
-        replaces: Option<String>,
-        referred_by: Option<String>,
-    ) {
+    fn place_transfer_call(&mut self, call: u64, request: TransferRequest) {
         let mut headers = Vec::new();
-        if let Some(r) = replaces {
+        if let Some(r) = request.replaces {
             headers.push(("Replaces".to_owned(), r));
         }
-        if let Some(b) = referred_by {
+        if let Some(b) = request.referred_by {
             headers.push(("Referred-By".to_owned(), b));
         }
         self.deferred.push(Deferred::TransferCall {
             from: call,
-            target,
+            target: request.target,
             headers,
         });
     }
