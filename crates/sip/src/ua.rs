@@ -513,6 +513,16 @@ fn response_destination(via: &Via, transport: Transport, source: SocketAddr) -> 
     SocketAddr::new(source.ip(), port)
 }
 
+/// `status` if it is an error (4xx–6xx), else `fallback`: what the caller
+/// of a refusing API passed is never sent as a success or a provisional.
+pub(crate) fn error_status(status: u16, fallback: u16) -> u16 {
+    if (400..700).contains(&status) {
+        status
+    } else {
+        fallback
+    }
+}
+
 /// The key of a DTMF INFO body: `application/dtmf-relay` (`Signal=5`) or
 /// `application/dtmf` (`5`).
 fn info_dtmf(req: &Request) -> Option<char> {
@@ -1484,12 +1494,7 @@ impl UserAgent {
                 self.respond(now, &key, &mut resp, &sdp, Some("application/sdp"));
             }
             Err(status) => {
-                let status = if (400..700).contains(&status) {
-                    status
-                } else {
-                    488
-                };
-                let mut resp = response_for(&req, status, Some(&tag));
+                let mut resp = response_for(&req, error_status(status, 488), Some(&tag));
                 self.respond(now, &key, &mut resp, &[], None);
             }
         }

@@ -20,7 +20,8 @@
 use std::time::{Duration, Instant};
 
 use super::{
-    ALLOW, CallHandle, CallState, EndReason, Event, Transport, UaError, UserAgent, response_for,
+    ALLOW, CallHandle, CallState, EndReason, Event, Transport, UaError, UserAgent, error_status,
+    response_for,
 };
 use crate::message::{Method, Request, Response};
 use crate::uri::{Uri, unescape};
@@ -600,12 +601,7 @@ impl UserAgent {
                 .ok_or(UaError::WrongState)?;
             (key, req, c.local_tag.clone())
         };
-        let status = if (400..700).contains(&status) {
-            status
-        } else {
-            603
-        };
-        let mut resp = response_for(&req, status, Some(&tag));
+        let mut resp = response_for(&req, error_status(status, 603), Some(&tag));
         self.respond(now, &key, &mut resp, &[], None);
         self.flush_tx();
         Ok(())
