@@ -619,13 +619,7 @@ impl DeskApp {
                     }
                 }
             }
-            EventKind::Established { call, .. }
-                if self
-                    .active
-                    .as_ref()
-                    .and_then(|a| a.consult.as_ref())
-                    .is_some_and(|c| c.call == Some(*call)) =>
-            {
+            EventKind::Established { call, .. } if self.consult_call() == Some(*call) => {
                 if let Some(c) = self.active.as_mut().and_then(|a| a.consult.as_mut()) {
                     c.up = true;
                 }
@@ -668,13 +662,7 @@ impl DeskApp {
                     a.codec = Some(codec.clone());
                 }
             }
-            EventKind::Ended { call, .. }
-                if self
-                    .active
-                    .as_ref()
-                    .and_then(|a| a.consult.as_ref())
-                    .is_some_and(|c| c.call == Some(*call)) =>
-            {
+            EventKind::Ended { call, .. } if self.consult_call() == Some(*call) => {
                 if let Some(a) = self.active.as_mut() {
                     a.consult = None;
                 }
@@ -948,30 +936,35 @@ impl DeskApp {
         }
     }
 
-    fn finish_wrap_up(&mut self) {
-        let Some(w) = self.wrap.take() else { return };
+    /// Saves the form on screen and brings up the next one waiting; false
+    /// when the store refused it (it stays on screen with the reason).
+    fn finish_wrap_up(&mut self) -> bool {
+        let Some(w) = self.wrap.take() else {
+            return true;
+        };
         if let Some(s) = self.store.as_mut()
             && let Err(e) = s.finish_wrap_up(&w.call_id, &w.draft)
         {
             self.status = Some(format!("could not save the wrap-up: {e}"));
             self.wrap = Some(w);
-            return;
+            return false;
         }
-        // The next form waiting its turn comes up.
         self.wrap = self.later.pop_front();
+        true
     }
 
     /// Every open form saved as typed (the shift moves on: auto-return,
-    /// break, offline). Stops at the first one the store refuses, which
-    /// stays on screen with the reason.
+    /// break, offline), up to one the store refuses.
     fn finish_all_wrap_ups(&mut self) {
-        for _ in 0..=self.later.len() {
-            let before = self.later.len();
-            self.finish_wrap_up();
-            if self.wrap.is_none() || self.later.len() == before {
-                break;
-            }
-        }
+        while self.wrap.is_some() && self.finish_wrap_up() {}
+    }
+
+    /// The engine's handle of the consultation call under way, once placed.
+    fn consult_call(&self) -> Option<u64> {
+        self.active
+            .as_ref()
+            .and_then(|a| a.consult.as_ref())
+            .and_then(|c| c.call)
     }
 
     /// A fresh wrap-up form for a call that ended, with its transfer chain.
@@ -1132,7 +1125,7 @@ impl DeskApp {
             }
             Intent::Conference => {
                 if let Some(a) = &self.active
-                    && let Some(other) = a.consult.as_ref().and_then(|c| c.call)
+                    && let Some(other) = self.consult_call()
                 {
                     self.outbox.push(Command::Conference {
                         call: a.call,
@@ -1141,12 +1134,7 @@ impl DeskApp {
                 }
             }
             Intent::DropConsult => {
-                if let Some(consult) = self
-                    .active
-                    .as_ref()
-                    .and_then(|a| a.consult.as_ref())
-                    .and_then(|c| c.call)
-                {
+                if let Some(consult) = self.consult_call() {
                     self.outbox.push(Command::Hangup { call: consult });
                 }
             }
