@@ -150,17 +150,10 @@ pub fn start(
     };
     let engine = |user: &str, name: &str, mic: std::path::PathBuf, calls: usize| {
         Engine::start(EngineConfig {
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            user: user.into(),
             display_name: Some(name.into()),
             max_calls: calls,
-            account: None,
-            codecs: Vec::new(),
             mic: Some(mic),
-            speaker: None,
-            devices: None,
-            level_meter_ms: None,
-            ringer: None,
+            ..EngineConfig::headless(SocketAddr::from(([127, 0, 0, 1], 0)), user)
         })
         .map_err(|e| format!("practice line: {e}"))
     };

@@ -25,7 +25,7 @@ fn the_cli_calls_the_desktop_the_operator_answers_and_the_cli_hears_the_desk() {
     let bind = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
     let (engine, mut events) = Engine::start(EngineConfig {
         mic: Some(desk_mic.clone()),
-        ..common::engine_config(bind)
+        ..EngineConfig::headless(bind, "agent")
     })
     .expect("engine");
     let mut desk = DeskApp::new(DeskConfig::default(), None);

@@ -21,7 +21,7 @@ fn a_practice_caller_rings_with_queue_headers_and_speaks() {
     let bind = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let (desk, mut events) = Engine::start(EngineConfig {
         speaker: Some(heard.clone()),
-        ..common::engine_config(bind)
+        ..EngineConfig::headless(bind, "agent")
     })
     .expect("desk engine");
     let line = practice::start(

@@ -23,7 +23,10 @@ fn the_ringer_rings_on_the_sound_card_until_stopped() {
     let _one_at_a_time = SOUND_CARD.lock();
     let (engine, _events) = Engine::start(EngineConfig {
         devices: Some(DeviceNames::default()),
-        ..common::engine_config(std::net::SocketAddr::from(([127, 0, 0, 1], free_port())))
+        ..EngineConfig::headless(
+            std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
+            "agent",
+        )
     })
     .expect("engine");
     let rec = temp_dir("ringer").join("ring.wav");
@@ -96,7 +99,10 @@ fn a_separate_ringer_device_rings_and_the_headset_rings_too() {
     let (engine, mut events) = Engine::start(EngineConfig {
         devices: Some(DeviceNames::default()),
         ringer: Some(ringer),
-        ..common::engine_config(std::net::SocketAddr::from(([127, 0, 0, 1], free_port())))
+        ..EngineConfig::headless(
+            std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
+            "agent",
+        )
     })
     .expect("engine");
     let before = playback_streams();

@@ -143,7 +143,10 @@ fn the_headset_test_plays_a_tone_that_the_microphone_meter_shows() {
     }
     let (engine, mut events) = Engine::start(EngineConfig {
         devices: Some(DeviceNames::default()),
-        ..common::engine_config(std::net::SocketAddr::from(([127, 0, 0, 1], free_port())))
+        ..EngineConfig::headless(
+            std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
+            "agent",
+        )
     })
     .expect("engine");
     let mut h = desk(None);

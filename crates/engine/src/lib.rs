@@ -86,6 +86,27 @@ pub struct EngineConfig {
     pub level_meter_ms: Option<u32>,
 }
 
+impl EngineConfig {
+    /// `user` on `bind` with nothing else: no registrar, the default codecs,
+    /// no files and no sound card, two calls at once. Callers set what they
+    /// need on top (`EngineConfig { mic, ..EngineConfig::headless(..) }`).
+    pub fn headless(bind: SocketAddr, user: impl Into<String>) -> EngineConfig {
+        EngineConfig {
+            bind,
+            user: user.into(),
+            display_name: None,
+            max_calls: 2,
+            account: None,
+            codecs: Vec::new(),
+            mic: None,
+            speaker: None,
+            devices: None,
+            ringer: None,
+            level_meter_ms: None,
+        }
+    }
+}
+
 /// Which sound devices to use: a case-insensitive part of their names, or the
 /// system default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

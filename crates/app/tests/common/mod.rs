@@ -1,10 +1,6 @@
-//! What the desk's tests share: a call as the engine reports it, and an
-//! engine configuration with no sound card and no files.
+//! What the desk's tests share: a call as the engine reports it.
 #![allow(dead_code)] // each test file uses some of these
 
-use std::net::SocketAddr;
-
-use switchboard_engine::EngineConfig;
 use switchboard_engine::events::EventKind;
 
 /// Mari Maasikas calls through the `queue` queue, as a PBX would announce
@@ -25,23 +21,5 @@ pub(crate) fn incoming_in_queue(call: u64, queue: &str) -> EventKind {
             ("X-Queue".into(), queue.into()),
             ("X-IVR-Data".into(), "account=100200300".into()),
         ],
-    }
-}
-
-/// An engine on `bind` as `agent`, with no sound card and no files; tests
-/// set what they need with struct update syntax.
-pub(crate) fn engine_config(bind: SocketAddr) -> EngineConfig {
-    EngineConfig {
-        bind,
-        user: "agent".into(),
-        display_name: None,
-        max_calls: 2,
-        account: None,
-        codecs: Vec::new(),
-        mic: None,
-        speaker: None,
-        devices: None,
-        level_meter_ms: None,
-        ringer: None,
     }
 }
