@@ -113,6 +113,18 @@ impl Agent {
         (agent, bind)
     }
 
+    /// Starts an agent as `user` on a free loopback port calling `uri`.
+    pub fn calling(user: &str, uri: &str) -> Agent {
+        let bind = format!("127.0.0.1:{}", free_port());
+        Agent::start(&["--bind", &bind, "--user", user, "call", uri])
+    }
+
+    /// The status of the last report of a transfer we asked for (0 if it
+    /// carried none).
+    pub fn transfer_status(&mut self) -> u64 {
+        self.wait_transfer_done()["status"].as_u64().unwrap_or(0)
+    }
+
     /// Waits for the last `transfer_progress` report of a transfer we asked
     /// for and returns it (its `status` tells success or failure).
     pub fn wait_transfer_done(&mut self) -> Value {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use switchboard_interop::{Agent, Baresip, free_port};
+use switchboard_interop::{Agent, Baresip};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -13,11 +13,6 @@ const WAIT: Duration = Duration::from_secs(10);
 fn listener(user: &str, extra: &[&str]) -> (Agent, String) {
     let (agent, bind) = Agent::listening(user, extra);
     (agent, format!("sip:{user}@{bind}"))
-}
-
-/// The status of the transfer's last report.
-fn transfer_result(agent: &mut Agent) -> u64 {
-    agent.wait_transfer_done()["status"].as_u64().unwrap_or(0)
 }
 
 #[test]
@@ -36,7 +31,7 @@ fn we_transfer_baresip_to_a_third_agent() {
         "{inc}"
     );
     carol.wait_for("established", WAIT);
-    assert_eq!(transfer_result(&mut bob), 200);
+    assert_eq!(bob.transfer_status(), 200);
     assert_eq!(bob.wait_for("ended", WAIT)["call"].as_u64(), Some(call));
     bs.command("hangup", "");
     carol.wait_for("ended", WAIT);
@@ -46,21 +41,14 @@ fn we_transfer_baresip_to_a_third_agent() {
 fn we_put_a_caller_through_to_baresip() {
     let (mut bob, bob_uri) = listener("bob", &["--auto-answer"]);
     let mut bs = Baresip::start("bs-target", "carol");
-    let mut alice = Agent::start(&[
-        "--bind",
-        &format!("127.0.0.1:{}", free_port()),
-        "--user",
-        "alice",
-        "call",
-        &bob_uri,
-    ]);
+    let mut alice = Agent::calling("alice", &bob_uri);
     alice.wait_for("established", WAIT);
     let call = bob.wait_for("established", WAIT)["call"].as_u64().unwrap();
     bob.command(&format!("transfer {} {call}", bs.uri()));
     bs.wait_event("CALL_INCOMING", WAIT);
     bs.command("accept", "");
     bs.wait_event("CALL_ESTABLISHED", WAIT);
-    assert_eq!(transfer_result(&mut bob), 200);
+    assert_eq!(bob.transfer_status(), 200);
     assert_eq!(
         alice.wait_for("transferred", WAIT)["target"],
         bs.uri().as_str()

@@ -235,11 +235,6 @@ fn a_call_to_an_unregistered_user_fails_with_404() {
     assert_ne!(alice.wait_exit(wait), 0);
 }
 
-/// The status of the transfer's last report.
-fn transfer_result(agent: &mut Agent) -> u64 {
-    agent.wait_transfer_done()["status"].as_u64().unwrap_or(0)
-}
-
 #[test]
 fn a_blind_transfer_by_extension_goes_through_the_proxy() {
     let (_k, kport) = start_kamailio();
@@ -259,7 +254,7 @@ fn a_blind_transfer_by_extension_goes_through_the_proxy() {
         "{inc}"
     );
     carol.wait_for("established", wait);
-    assert_eq!(transfer_result(&mut bob), 200);
+    assert_eq!(bob.transfer_status(), 200);
     assert_eq!(bob.wait_for("ended", wait)["reason"], "local_hangup");
     alice.command(&format!("hangup {}", t["new_call"]));
     assert_eq!(alice.wait_exit(wait), 0);
@@ -285,7 +280,7 @@ fn an_attended_transfer_with_replaces_goes_through_the_proxy() {
     // Carol's consultation with Bob is replaced by Alice, through the proxy.
     let r = carol.wait_for("replaced", wait);
     assert_eq!(r["old"].as_u64(), Some(first), "{r}");
-    assert_eq!(transfer_result(&mut bob), 200);
+    assert_eq!(bob.transfer_status(), 200);
     let t = alice.wait_for("transferred", wait);
     alice.command(&format!("hangup {}", t["new_call"]));
     assert_eq!(alice.wait_exit(wait), 0);

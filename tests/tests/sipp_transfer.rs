@@ -111,14 +111,7 @@ fn our_replaces_names_sipps_dialog_with_the_tags_the_right_way_round() {
     let mut sipp = Guard(sipp(&dir, "replaces-target.xml", sipp_port, &["-m", "2"]));
     std::thread::sleep(Duration::from_millis(300));
     let (mut bob, bob_bind) = Agent::listening("bob", &["--auto-answer"]);
-    let mut alice = Agent::start(&[
-        "--bind",
-        &format!("127.0.0.1:{}", free_port()),
-        "--user",
-        "alice",
-        "call",
-        &format!("sip:bob@{bob_bind}"),
-    ]);
+    let mut alice = Agent::calling("alice", &format!("sip:bob@{bob_bind}"));
     alice.wait_for("established", WAIT);
     let call = bob.wait_for("established", WAIT)["call"].as_u64().unwrap();
     bob.command(&format!("consult sip:carol@127.0.0.1:{sipp_port} {call}"));
