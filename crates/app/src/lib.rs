@@ -416,7 +416,7 @@ impl DeskApp {
             Some(path) => match switchboard_desk::config::save(path, &edit) {
                 Ok(()) if account_changed => l.tr("settings-saved-restart"),
                 Ok(()) => l.tr("settings-saved"),
-                Err(e) => e,
+                Err(e) => e.to_string(),
             },
             None => l.tr("settings-applied"),
         });
@@ -581,7 +581,7 @@ impl DeskApp {
                     if let Some(s) = &self.store {
                         let _ = s.record_call(&CallRecord {
                             call_id: call_id.clone(),
-                            direction: "in".into(),
+                            direction: switchboard_desk::store::Direction::In,
                             number: card.number.clone(),
                             name: card.name.clone(),
                             queue: card
@@ -892,7 +892,7 @@ impl DeskApp {
             let _ = s.call_ended(&old_id, now_ms());
             let _ = s.record_call(&CallRecord {
                 call_id: call_id.to_owned(),
-                direction: "in".into(),
+                direction: switchboard_desk::store::Direction::In,
                 number: card.number.clone(),
                 name: card.name.clone(),
                 started_ms: now_ms(),
@@ -1877,6 +1877,7 @@ fn state_label(l: Lang, s: &AgentState) -> String {
         AgentState::Available => l.tr("state-available"),
         AgentState::Break { reason } => l.tr_with("state-break", &[("reason", reason.clone())]),
         AgentState::Ringing { .. } => l.tr("state-ringing"),
+        AgentState::Dialing { .. } => l.tr("state-ringing"),
         AgentState::InCall { .. } => l.tr("state-in-call"),
         AgentState::WrapUp { .. } => l.tr("state-wrap-up"),
     }

@@ -337,7 +337,9 @@ language = "et"
     h.get_by_label("Arveldus");
     // A typo in the file is an error naming the line and the key.
     std::fs::write(&path, "[desk]\nwrap_up_sec = 5\n").unwrap();
-    let e = switchboard_desk::config::load(&path).unwrap_err();
+    let e = switchboard_desk::config::load(&path)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("line 2") && e.contains("wrap_up_sec"), "{e}");
 }
 

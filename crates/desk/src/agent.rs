@@ -10,7 +10,12 @@
 //!                                     └─ Break{reason}        Available ◀─Save── WrapUp{deadline}
 //!                                                                  ▲ (auto, at deadline) │
 //!                                                                  └──────────────────────┘
+//!  Available / Break / Offline / WrapUp ──Dial──▶ Dialing ──Established──▶ InCall
+//!                     ▲ (failed, cancelled: back)    │
+//!                     └──────────────────────────────┘
 //! ```
+//!
+//! A call placed from a break or offline returns there after its wrap-up.
 //!
 //! While the agent is not Available (break, wrap-up, offline, or already on a
 //! call when only one line is allowed) a new call is refused with the
@@ -33,6 +38,12 @@ pub enum AgentState {
     Break {
         /// Why (lunch, training, …).
         reason: String,
+    },
+    /// The operator placed a call: `None` until the phone has it under way.
+    /// No call is offered meanwhile.
+    Dialing {
+        /// Our call, once placed.
+        call: Option<CallRef>,
     },
     /// A call is ringing and has been offered.
     Ringing {
@@ -61,6 +72,7 @@ impl AgentState {
             AgentState::Offline => "offline",
             AgentState::Available => "available",
             AgentState::Break { .. } => "break",
+            AgentState::Dialing { .. } => "dialing",
             AgentState::Ringing { .. } => "ringing",
             AgentState::InCall { .. } => "in_call",
             AgentState::WrapUp { .. } => "wrap_up",
@@ -84,6 +96,8 @@ pub struct Policy {
     /// Offer a second call while one is up (call waiting), with a tone in
     /// the operator's ear; answering it holds the first.
     pub call_waiting: bool,
+    /// Calls the operator placed get a wrap-up too.
+    pub wrap_up_outgoing: bool,
 }
 
 impl Default for Policy {
@@ -93,6 +107,7 @@ impl Default for Policy {
             auto_available: true,
             busy_status: 486,
             call_waiting: true,
+            wrap_up_outgoing: true,
         }
     }
 }
@@ -112,6 +127,12 @@ pub enum Input {
     Decline,
     /// The operator hangs up the active call.
     Hangup,
+    /// The operator dialled (the phone has not placed the call yet).
+    Dial,
+    /// The phone placed the call the operator dialled.
+    Calling(CallRef),
+    /// The phone could not place it.
+    DialFailed,
     /// The operator saved the wrap-up record.
     SaveWrapUp,
     /// The operator chose a state (Available, Break with a reason, Offline).
@@ -158,6 +179,10 @@ pub struct Agent {
     waiting: Option<CallRef>,
     /// Calls on hold behind the one in hand, oldest first.
     held: Vec<CallRef>,
+    /// The state the operator dialled from (to go back to: a break stays a break).
+    before_dial: Option<AgentState>,
+    /// The call the operator placed, while it lasts.
+    placed: Option<CallRef>,
 }
 
 impl Agent {
@@ -168,7 +193,23 @@ impl Agent {
             policy,
             waiting: None,
             held: Vec::new(),
+            before_dial: None,
+            placed: None,
         }
+    }
+
+    /// Where after-call work (or a call placed from a break) returns to: a
+    /// break or offline the operator dialled from, else Available.
+    fn after_work(&mut self) -> AgentState {
+        match self.before_dial.take() {
+            Some(s @ (AgentState::Break { .. } | AgentState::Offline)) => s,
+            _ => AgentState::Available,
+        }
+    }
+
+    /// Whether `call` is the one the operator placed.
+    pub fn placed(&self) -> Option<CallRef> {
+        self.placed
     }
 
     /// New after-call-work rules (from the settings screen); a wrap-up in
@@ -230,6 +271,54 @@ impl Agent {
             }
             (_, Input::Incoming(call)) => {
                 out.push(Effect::Reject(call, self.policy.busy_status));
+            }
+            (
+                s @ (AgentState::Available
+                | AgentState::Break { .. }
+                | AgentState::Offline
+                | AgentState::WrapUp { .. }),
+                Input::Dial,
+            ) => {
+                self.before_dial = Some(s);
+                self.set(AgentState::Dialing { call: None }, &mut out);
+            }
+            (AgentState::Dialing { call: None }, Input::Calling(c)) => {
+                self.placed = Some(c);
+                self.state = AgentState::Dialing { call: Some(c) };
+            }
+            (AgentState::Dialing { call: None }, Input::DialFailed) => {
+                let back = self.before_dial.take().unwrap_or(AgentState::Available);
+                self.set(back, &mut out);
+            }
+            (AgentState::Dialing { call: Some(c) }, Input::Hangup) => {
+                out.push(Effect::Hangup(c));
+            }
+            (AgentState::Dialing { call: Some(c) }, Input::Established(e)) if c == e => {
+                self.set(AgentState::InCall { call: c }, &mut out);
+            }
+            (AgentState::Dialing { call: Some(c) }, Input::Ended(e)) if c == e => {
+                // Never connected: nothing to wrap up.
+                self.placed = None;
+                let back = self.before_dial.take().unwrap_or(AgentState::Available);
+                self.set(back, &mut out);
+            }
+            (AgentState::InCall { call }, Input::Ended(c))
+                if c == call
+                    && self.placed == Some(c)
+                    && !self.policy.wrap_up_outgoing
+                    && self.held.is_empty()
+                    && self.waiting.is_none() =>
+            {
+                self.placed = None;
+                let back = match self.before_dial.take() {
+                    Some(
+                        s @ (AgentState::WrapUp { .. }
+                        | AgentState::Break { .. }
+                        | AgentState::Offline),
+                    ) => s,
+                    _ => AgentState::Available,
+                };
+                self.set(back, &mut out);
             }
             (AgentState::InCall { .. }, Input::Answer) if self.waiting.is_some() => {
                 if let Some(w) = self.waiting {
@@ -300,6 +389,9 @@ impl Agent {
                 self.state = AgentState::InCall { call: new };
             }
             (AgentState::InCall { call }, Input::Ended(c)) if c == call => {
+                if self.placed == Some(c) {
+                    self.placed = None;
+                }
                 out.push(Effect::OpenWrapUp(call));
                 let deadline = now
                     .checked_add(self.policy.wrap_up)
@@ -307,12 +399,14 @@ impl Agent {
                 self.set(AgentState::WrapUp { call, deadline }, &mut out);
             }
             (AgentState::WrapUp { .. }, Input::SaveWrapUp) => {
-                self.set(AgentState::Available, &mut out);
+                let next = self.after_work();
+                self.set(next, &mut out);
             }
             (AgentState::WrapUp { deadline, .. }, Input::Tick)
                 if self.policy.auto_available && now >= deadline =>
             {
-                self.set(AgentState::Available, &mut out);
+                let next = self.after_work();
+                self.set(next, &mut out);
             }
             // A state chosen by the operator applies only when no call is in hand.
             (
@@ -329,6 +423,7 @@ impl Agent {
             (AgentState::WrapUp { .. }, Input::SetState(s))
                 if matches!(s, AgentState::Offline | AgentState::Break { .. }) =>
             {
+                self.before_dial = None;
                 self.set(s, &mut out);
             }
             _ => {}
@@ -505,6 +600,80 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(m.state().name(), "wrap_up");
+    }
+
+    #[test]
+    fn a_placed_call_is_wrapped_up_and_a_break_stays_a_break() {
+        let (mut a, t) = agent();
+        let c = CallRef(9);
+        assert_eq!(a.apply(t, Input::Dial), [Effect::StateChanged("dialing")]);
+        // Nobody is offered a call while the operator dials.
+        assert_eq!(
+            a.apply(t, Input::Incoming(CallRef(10))),
+            [Effect::Reject(CallRef(10), 486)]
+        );
+        a.apply(t, Input::Calling(c));
+        assert_eq!(a.state(), &AgentState::Dialing { call: Some(c) });
+        assert_eq!(a.placed(), Some(c));
+        assert_eq!(
+            a.apply(t, Input::Established(c)),
+            [Effect::StateChanged("in_call")]
+        );
+        assert_eq!(
+            a.apply(t, Input::Ended(c)),
+            [Effect::OpenWrapUp(c), Effect::StateChanged("wrap_up")]
+        );
+        a.apply(t, Input::SaveWrapUp);
+        assert_eq!(a.state(), &AgentState::Available);
+
+        // From a break: the call, its wrap-up, and the break again.
+        let lunch = AgentState::Break {
+            reason: "Lunch".into(),
+        };
+        a.apply(t, Input::SetState(lunch.clone()));
+        a.apply(t, Input::Dial);
+        a.apply(t, Input::Calling(CallRef(11)));
+        a.apply(t, Input::Established(CallRef(11)));
+        a.apply(t, Input::Ended(CallRef(11)));
+        a.apply(t, Input::SaveWrapUp);
+        assert_eq!(a.state(), &lunch);
+    }
+
+    #[test]
+    fn a_placed_call_that_fails_or_is_cancelled_goes_back_to_where_it_was() {
+        let (mut a, t) = agent();
+        a.apply(t, Input::Dial);
+        assert_eq!(
+            a.apply(t, Input::DialFailed),
+            [Effect::StateChanged("available")]
+        );
+        a.apply(t, Input::Dial);
+        a.apply(t, Input::Calling(CallRef(1)));
+        assert_eq!(a.apply(t, Input::Hangup), [Effect::Hangup(CallRef(1))]);
+        assert_eq!(
+            a.apply(t, Input::Ended(CallRef(1))),
+            [Effect::StateChanged("available")],
+            "never connected: no wrap-up"
+        );
+        // Without wrap-ups for placed calls, the agent is back at once; a
+        // call placed during after-call work returns to it.
+        a.set_policy(Policy {
+            wrap_up_outgoing: false,
+            ..Policy::default()
+        });
+        a.apply(t, Input::Incoming(CallRef(2)));
+        a.apply(t, Input::Established(CallRef(2)));
+        a.apply(t, Input::Ended(CallRef(2)));
+        let wrap = a.state().clone();
+        assert_eq!(wrap.name(), "wrap_up");
+        a.apply(t, Input::Dial);
+        a.apply(t, Input::Calling(CallRef(3)));
+        a.apply(t, Input::Established(CallRef(3)));
+        assert_eq!(
+            a.apply(t, Input::Ended(CallRef(3))),
+            [Effect::StateChanged("wrap_up")]
+        );
+        assert_eq!(a.state(), &wrap);
     }
 
     #[test]

@@ -18,6 +18,151 @@ pub struct File {
     pub account: Option<AccountSection>,
     pub audio: Option<Audio>,
     pub desk: Option<DeskSection>,
+    pub directory: Option<DirectorySection>,
+}
+
+/// Why the configuration cannot be used. The file's fault (or the disk's),
+/// never the program's; every variant names the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    Io {
+        /// Which file.
+        path: std::path::PathBuf,
+        /// The system's words.
+        error: String,
+    },
+    /// Not TOML, an unknown key, or a value of the wrong kind.
+    Syntax {
+        /// Which file.
+        path: std::path::PathBuf,
+        /// The line, when known.
+        line: Option<usize>,
+        /// What is wrong (names the key).
+        message: String,
+    },
+    /// A value that reads but cannot be used (`[directory.ldap] filter`).
+    Value {
+        /// The key, dotted (`directory.ldap.filter`).
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            ConfigError::Syntax {
+                path,
+                line: Some(l),
+                message,
+            } => write!(f, "{}, line {l}: {message}", path.display()),
+            ConfigError::Syntax {
+                path,
+                line: None,
+                message,
+            } => write!(f, "{}: {message}", path.display()),
+            ConfigError::Value { key, message } => write!(f, "{key}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<ConfigError> for String {
+    fn from(e: ConfigError) -> String {
+        e.to_string()
+    }
+}
+
+/// `[directory]`: the company directory for transfers and calls.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySection {
+    /// A TOML (`[[department]]`, `[[person]]`) or CSV file.
+    pub file: Option<std::path::PathBuf>,
+    /// An LDAP directory (Active Directory, OpenLDAP).
+    pub ldap: Option<LdapSection>,
+}
+
+/// `[directory.ldap]`. The bind password is never in the file: it comes
+/// from the keyring or `SWITCHBOARD_LDAP_PASSWORD`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapSection {
+    /// `ldap://host:389` or `ldaps://host:636`.
+    pub url: String,
+    /// The DN to bind as; anonymous when absent.
+    pub bind_dn: Option<String>,
+    /// Where people are, e.g. `ou=people,dc=example,dc=ee`.
+    pub base: String,
+    /// Which entries are people, e.g. `(objectClass=person)`.
+    pub filter: Option<String>,
+    /// Entries per page of the paged search (500 by default).
+    pub page_size: Option<u32>,
+    /// How often to fetch again, minutes (60 by default).
+    pub refresh_minutes: Option<u64>,
+    /// Which attribute holds what.
+    pub attributes: Option<LdapAttributes>,
+    /// Connection and search timeout, seconds (10 by default).
+    pub timeout_secs: Option<u64>,
+}
+
+/// `[directory.ldap.attributes]`: attribute names (defaults in brackets).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapAttributes {
+    /// Name shown (`displayName`, else `cn`).
+    pub name: Option<String>,
+    /// Desk phone (`telephoneNumber`).
+    pub extension: Option<String>,
+    /// Mobile (`mobile`).
+    pub mobile: Option<String>,
+    /// Title (`title`).
+    pub title: Option<String>,
+    /// Department (`department`, else `ou`).
+    pub department: Option<String>,
+    /// E-mail (`mail`).
+    pub email: Option<String>,
+    /// Presence note (`description`).
+    pub note: Option<String>,
+}
+
+/// `[desk.dial_plan]`: how typed numbers become SIP URIs.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialPlanSection {
+    /// Host for numbers (default: the registrar's).
+    pub domain: Option<String>,
+    /// Numbers this long or shorter are extensions (5 by default).
+    pub extension_digits: Option<usize>,
+    /// Dialled before outside numbers (`0`, `9`).
+    pub outside_prefix: Option<String>,
+    /// Replaces a leading `+` (`00`).
+    pub international_prefix: Option<String>,
+    /// Prefixes removed first (`+372`).
+    pub strip: Option<Vec<String>>,
+}
+
+impl DialPlanSection {
+    /// The plan, with the registrar's domain where none is set.
+    pub fn plan(&self, registrar: Option<&str>) -> crate::dialplan::DialPlan {
+        let d = crate::dialplan::DialPlan::default();
+        crate::dialplan::DialPlan {
+            domain: self
+                .domain
+                .clone()
+                .or_else(|| registrar.and_then(crate::dialplan::domain_of_registrar)),
+            extension_digits: self.extension_digits.unwrap_or(d.extension_digits),
+            outside_prefix: self.outside_prefix.clone().unwrap_or_default(),
+            international_prefix: self.international_prefix.clone(),
+            strip: self.strip.clone().unwrap_or_default(),
+            extensions: Vec::new(),
+        }
+    }
 }
 
 /// `[desk]`: the agent desktop.
@@ -46,6 +191,10 @@ pub struct DeskSection {
     pub transfer_policy: Option<String>,
     /// Offer a second call while one is up, with a tone (true by default).
     pub call_waiting: Option<bool>,
+    /// Calls the operator places get a wrap-up too (true by default).
+    pub wrap_up_outgoing: Option<bool>,
+    /// How typed numbers become SIP URIs.
+    pub dial_plan: Option<DialPlanSection>,
 }
 
 /// `[desk.crm]`: look the caller up in the CRM by URL template.
@@ -135,15 +284,17 @@ pub struct AccountSection {
 }
 
 /// Reads and checks the file.
-pub fn load(path: &Path) -> Result<File, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        let line = e
+pub fn load(path: &Path) -> Result<File, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+        path: path.to_path_buf(),
+        error: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line: e
             .span()
-            .map(|s| text.get(..s.start).unwrap_or("").matches('\n').count() + 1)
-            .map(|l| format!(", line {l}"))
-            .unwrap_or_default();
-        format!("{}{line}: {}", path.display(), e.message())
+            .map(|s| text.get(..s.start).unwrap_or("").matches('\n').count() + 1),
+        message: e.message().to_owned(),
     })
 }
 
@@ -222,21 +373,32 @@ impl SettingsEdit {
 /// it (other keys, comments, order). The new text is checked with [`load`]
 /// before it replaces the old file, and it replaces it in one rename, so a
 /// crash or a mistake never leaves a half-written or unreadable file.
-pub fn save(path: &Path, edit: &SettingsEdit) -> Result<(), String> {
+pub fn save(path: &Path, edit: &SettingsEdit) -> Result<(), ConfigError> {
     use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
+    let io = |p: &Path, e: &dyn std::fmt::Display| ConfigError::Io {
+        path: p.to_path_buf(),
+        error: e.to_string(),
+    };
     let old = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(io(path, &e)),
     };
-    let mut doc: DocumentMut = old
-        .parse()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    fn table<'a>(doc: &'a mut DocumentMut, name: &str) -> Result<&'a mut Table, String> {
+    let mut doc: DocumentMut =
+        old.parse()
+            .map_err(|e: toml_edit::TomlError| ConfigError::Syntax {
+                path: path.to_path_buf(),
+                line: None,
+                message: e.message().to_owned(),
+            })?;
+    fn table<'a>(doc: &'a mut DocumentMut, name: &str) -> Result<&'a mut Table, ConfigError> {
         doc.entry(name)
             .or_insert(Item::Table(Table::new()))
             .as_table_mut()
-            .ok_or_else(|| format!("[{name}] is not a table"))
+            .ok_or_else(|| ConfigError::Value {
+                key: name.to_owned(),
+                message: "is not a table".into(),
+            })
     }
     fn set_opt(t: &mut Table, key: &str, v: &Option<String>) {
         match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -302,7 +464,7 @@ pub fn save(path: &Path, edit: &SettingsEdit) -> Result<(), String> {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
     }
     let tmp = path.with_extension("toml.new");
     let write = || -> std::io::Result<()> {
@@ -315,12 +477,12 @@ pub fn save(path: &Path, edit: &SettingsEdit) -> Result<(), String> {
         f.write_all(doc.to_string().as_bytes())?;
         f.sync_all()
     };
-    write().map_err(|e| format!("{}: {e}", tmp.display()))?;
+    write().map_err(|e| io(&tmp, &e))?;
     if let Err(e) = load(&tmp) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io(&path, &e))?;
     // The rename itself is made durable with its directory.
     if let Some(dir) = dir
         && let Ok(d) = std::fs::File::open(dir)
@@ -340,7 +502,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("bad.toml");
         std::fs::write(&p, "[sip]\nuser = \"a\"\nbnd = \"127.0.0.1:5060\"\n").unwrap();
-        let e = load(&p).unwrap_err();
+        let e = load(&p).unwrap_err().to_string();
         assert!(e.contains("bad.toml, line 3"), "{e}");
         assert!(e.contains("bnd"), "{e}");
     }
@@ -351,7 +513,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("c.toml");
         std::fs::write(&p, "[sip]\nbind = \"not an address\"\n").unwrap();
-        let e = load(&p).unwrap_err();
+        let e = load(&p).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
     }
 
@@ -475,7 +637,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("config.toml");
         std::fs::write(&p, "[sip\nbroken").unwrap();
-        let e = save(&p, &SettingsEdit::default()).unwrap_err();
+        let e = save(&p, &SettingsEdit::default()).unwrap_err().to_string();
         assert!(e.contains("config.toml"), "{e}");
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "[sip\nbroken");
     }

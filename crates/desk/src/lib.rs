@@ -29,4 +29,8 @@ pub mod agent;
 pub mod config;
 pub mod context;
 pub mod crm;
+pub mod dialplan;
+pub mod directory;
 pub mod store;
+pub mod time;
+pub mod workspace;

@@ -82,15 +82,97 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX contacts_number ON contacts(number);",
     // 2: the transfer chain of a call (one line per hop).
     "ALTER TABLE calls ADD COLUMN transfers TEXT;",
+    // 3: how each call ended and when its wrap-up was saved (history rows,
+    // today's figures); the directory as last fetched (works with LDAP down).
+    "ALTER TABLE calls ADD COLUMN outcome TEXT;
+     ALTER TABLE calls ADD COLUMN outcome_detail TEXT;
+     ALTER TABLE calls ADD COLUMN wrapped_ms INTEGER;
+     CREATE INDEX calls_started ON calls(started_ms DESC);
+     CREATE TABLE directory_cache (
+        source TEXT PRIMARY KEY,
+        fetched_ms INTEGER NOT NULL,
+        entries TEXT NOT NULL
+     );",
 ];
+
+/// Which way a call went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// The caller rang us.
+    #[default]
+    In,
+    /// We placed it.
+    Out,
+}
+
+impl Direction {
+    /// The word kept in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+
+    fn from_db(s: &str) -> Direction {
+        if s == "out" {
+            Direction::Out
+        } else {
+            Direction::In
+        }
+    }
+}
+
+/// How a call ended, as the history shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Talked (in or out).
+    Answered,
+    /// Rang and was not answered (the caller gave up).
+    Missed,
+    /// The operator declined it.
+    Declined,
+    /// Put through to someone else (the detail says to whom).
+    Transferred,
+    /// Our call was not answered: busy, declined, not found … (detail: the status).
+    Failed,
+    /// We gave up calling before it was answered.
+    Cancelled,
+}
+
+impl Outcome {
+    /// The word kept in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Missed => "missed",
+            Outcome::Declined => "declined",
+            Outcome::Transferred => "transferred",
+            Outcome::Failed => "failed",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    fn from_db(s: &str) -> Option<Outcome> {
+        Some(match s {
+            "answered" => Outcome::Answered,
+            "missed" => Outcome::Missed,
+            "declined" => Outcome::Declined,
+            "transferred" => Outcome::Transferred,
+            "failed" => Outcome::Failed,
+            "cancelled" => Outcome::Cancelled,
+            _ => return None,
+        })
+    }
+}
 
 /// One call in the history.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallRecord {
     /// SIP Call-ID (unique per call).
     pub call_id: String,
-    /// `in` or `out`.
-    pub direction: String,
+    /// In or out.
+    pub direction: Direction,
     /// The other party's number.
     pub number: String,
     /// Their name, if known.
@@ -112,6 +194,26 @@ pub struct CallRecord {
     /// Where the call was transferred, one hop per line
     /// (`blind to sip:200@pbx: 200`).
     pub transfers: Option<String>,
+    /// How it ended (unknown for calls from before migration 3, or still up).
+    pub outcome: Option<Outcome>,
+    /// To whom it was transferred, or why it failed.
+    pub outcome_detail: Option<String>,
+    /// When its wrap-up was saved.
+    pub wrapped_ms: Option<i64>,
+}
+
+impl CallRecord {
+    /// Talk time: from answer to end.
+    pub fn talk_ms(&self) -> Option<i64> {
+        Some(self.ended_ms?.saturating_sub(self.answered_ms?).max(0))
+    }
+
+    /// The note's first line, if there is a note.
+    pub fn note_first_line(&self) -> Option<&str> {
+        self.note
+            .as_deref()
+            .and_then(|n| n.lines().map(str::trim).find(|l| !l.is_empty()))
+    }
 }
 
 /// A wrap-up being written.
@@ -125,8 +227,12 @@ pub struct Draft {
     pub ticket: Option<String>,
 }
 
+/// A contact's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContactId(pub i64);
+
 /// A contact.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Contact {
     /// Name.
     pub name: String,
@@ -138,6 +244,30 @@ pub struct Contact {
     pub note: Option<String>,
 }
 
+/// Which history rows to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct HistoryFilter {
+    /// Number, name or note containing this (case-insensitive); empty: all.
+    pub text: String,
+    /// Only calls that rang and were not answered.
+    pub missed_only: bool,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+/// The figures of a day (or a shift) so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayStats {
+    /// Calls talked (in and out).
+    pub handled: u32,
+    /// Incoming calls that rang and were not answered.
+    pub missed: u32,
+    /// Average handle time (talk plus after-call work) of the handled calls, ms.
+    pub average_handle_ms: i64,
+    /// Time spent in after-call work, ms.
+    pub after_call_ms: i64,
+}
+
 /// The open database.
 #[derive(Debug)]
 pub struct Store {
@@ -147,7 +277,7 @@ pub struct Store {
 fn row_to_call(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRecord> {
     Ok(CallRecord {
         call_id: r.get(0)?,
-        direction: r.get(1)?,
+        direction: Direction::from_db(&r.get::<_, String>(1)?),
         number: r.get(2)?,
         name: r.get(3)?,
         queue: r.get(4)?,
@@ -158,11 +288,30 @@ fn row_to_call(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRecord> {
         ticket: r.get(9)?,
         note: r.get(10)?,
         transfers: r.get(11)?,
+        outcome: r
+            .get::<_, Option<String>>(12)?
+            .as_deref()
+            .and_then(Outcome::from_db),
+        outcome_detail: r.get(13)?,
+        wrapped_ms: r.get(14)?,
     })
 }
 
 const CALL_COLUMNS: &str = "call_id, direction, number, name, queue, started_ms, answered_ms, \
-                            ended_ms, disposition, ticket, note, transfers";
+                            ended_ms, disposition, ticket, note, transfers, outcome, \
+                            outcome_detail, wrapped_ms";
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
 
 impl Store {
     /// Opens (creating and migrating) the database at `path`.
@@ -207,7 +356,7 @@ impl Store {
                 ended_ms = COALESCE(excluded.ended_ms, ended_ms)",
             params![
                 c.call_id,
-                c.direction,
+                c.direction.as_str(),
                 c.number,
                 c.name,
                 c.queue,
@@ -222,7 +371,7 @@ impl Store {
     /// Marks a call answered.
     pub fn call_answered(&self, call_id: &str, at_ms: i64) -> Result<(), StoreError> {
         self.db.execute(
-            "UPDATE calls SET answered_ms = ?2 WHERE call_id = ?1",
+            "UPDATE calls SET answered_ms = ?2, outcome = 'answered' WHERE call_id = ?1",
             params![call_id, at_ms],
         )?;
         Ok(())
@@ -233,6 +382,20 @@ impl Store {
         self.db.execute(
             "UPDATE calls SET ended_ms = ?2 WHERE call_id = ?1",
             params![call_id, at_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Sets how the call ended (and to whom, or why).
+    pub fn set_outcome(
+        &self,
+        call_id: &str,
+        outcome: Outcome,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE calls SET outcome = ?2, outcome_detail = ?3 WHERE call_id = ?1",
+            params![call_id, outcome.as_str(), detail],
         )?;
         Ok(())
     }
@@ -268,12 +431,39 @@ impl Store {
 
     /// Drafts left unfinished (after a crash or a closed window), oldest first.
     pub fn pending_drafts(&self) -> Result<Vec<(String, Draft)>, StoreError> {
-        let mut st = self
-            .db
-            .prepare("SELECT call_id, note, disposition, ticket FROM drafts ORDER BY updated_ms")?;
+        Ok(self
+            .pending_wrap_ups()?
+            .into_iter()
+            .map(|(c, d)| (c.call_id, d))
+            .collect())
+    }
+
+    /// Wrap-ups left unfinished, oldest first, each with its call as the
+    /// history has it (whose call, when) — a draft whose call row is gone
+    /// still comes back, with only its Call-ID.
+    pub fn pending_wrap_ups(&self) -> Result<Vec<(CallRecord, Draft)>, StoreError> {
+        let mut st = self.db.prepare(
+            "SELECT d.call_id, d.note, d.disposition, d.ticket, c.direction, c.number, c.name,
+                    c.queue, c.started_ms, c.answered_ms, c.ended_ms, c.transfers
+             FROM drafts d LEFT JOIN calls c ON c.call_id = d.call_id
+             ORDER BY d.updated_ms",
+        )?;
         let rows = st.query_map([], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                CallRecord {
+                    call_id: r.get(0)?,
+                    direction: Direction::from_db(
+                        &r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    ),
+                    number: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                    name: r.get(6)?,
+                    queue: r.get(7)?,
+                    started_ms: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
+                    answered_ms: r.get(9)?,
+                    ended_ms: r.get(10)?,
+                    transfers: r.get(11)?,
+                    ..CallRecord::default()
+                },
                 Draft {
                     note: r.get(1)?,
                     disposition: r.get(2)?,
@@ -287,10 +477,22 @@ impl Store {
     /// Writes the finished wrap-up into the call record and drops the draft,
     /// in one transaction.
     pub fn finish_wrap_up(&mut self, call_id: &str, d: &Draft) -> Result<(), StoreError> {
+        self.finish_wrap_up_at(call_id, d, None)
+    }
+
+    /// [`Store::finish_wrap_up`], noting when it was saved (after-call work
+    /// time in today's figures).
+    pub fn finish_wrap_up_at(
+        &mut self,
+        call_id: &str,
+        d: &Draft,
+        at_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
         let tx = self.db.transaction()?;
         tx.execute(
-            "UPDATE calls SET note = ?2, disposition = ?3, ticket = ?4 WHERE call_id = ?1",
-            params![call_id, d.note, d.disposition, d.ticket],
+            "UPDATE calls SET note = ?2, disposition = ?3, ticket = ?4,
+                              wrapped_ms = COALESCE(?5, wrapped_ms) WHERE call_id = ?1",
+            params![call_id, d.note, d.disposition, d.ticket, at_ms],
         )?;
         tx.execute("DELETE FROM drafts WHERE call_id = ?1", params![call_id])?;
         tx.commit()?;
@@ -318,34 +520,68 @@ impl Store {
     }
 
     /// The latest calls with a number, newest first.
-    pub fn history(&self, number: &str, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
+    pub fn history(&self, number: &str, n: usize) -> Result<Vec<CallRecord>, StoreError> {
         let mut st = self.db.prepare(&format!(
             "SELECT {CALL_COLUMNS} FROM calls WHERE number = ?1 ORDER BY started_ms DESC LIMIT ?2"
         ))?;
+        let rows = st.query_map(params![number, limit(n)], row_to_call)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Calls whose number, name or note contains `text` (case-insensitive), newest first.
+    pub fn search(&self, text: &str, n: usize) -> Result<Vec<CallRecord>, StoreError> {
+        self.history_rows(&HistoryFilter {
+            text: text.to_owned(),
+            missed_only: false,
+            limit: n,
+        })
+    }
+
+    /// The history as the History tab lists it.
+    pub fn history_rows(&self, f: &HistoryFilter) -> Result<Vec<CallRecord>, StoreError> {
+        let missed = if f.missed_only {
+            "AND direction = 'in' AND answered_ms IS NULL AND ended_ms IS NOT NULL \
+             AND COALESCE(outcome, 'missed') = 'missed'"
+        } else {
+            ""
+        };
+        let mut st = self.db.prepare(&format!(
+            "SELECT {CALL_COLUMNS} FROM calls
+             WHERE (number LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\' OR note LIKE ?1 ESCAPE '\\')
+             {missed}
+             ORDER BY started_ms DESC LIMIT ?2"
+        ))?;
         let rows = st.query_map(
-            params![number, i64::try_from(limit).unwrap_or(i64::MAX)],
+            params![like_pattern(f.text.trim()), limit(f.limit)],
             row_to_call,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Calls whose number, name or note contains `text` (case-insensitive), newest first.
-    pub fn search(&self, text: &str, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let mut st = self.db.prepare(&format!(
-            "SELECT {CALL_COLUMNS} FROM calls
-             WHERE number LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\' OR note LIKE ?1 ESCAPE '\\'
-             ORDER BY started_ms DESC LIMIT ?2"
-        ))?;
-        let rows = st.query_map(
-            params![pattern, i64::try_from(limit).unwrap_or(i64::MAX)],
-            row_to_call,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// The figures of the calls that started at or after `since_ms`.
+    pub fn day_stats(&self, since_ms: i64) -> Result<DayStats, StoreError> {
+        Ok(self.db.query_row(
+            "SELECT
+                COUNT(answered_ms),
+                SUM(CASE WHEN direction = 'in' AND answered_ms IS NULL
+                          AND COALESCE(outcome, 'missed') = 'missed' AND ended_ms IS NOT NULL
+                         THEN 1 ELSE 0 END),
+                AVG(CASE WHEN answered_ms IS NOT NULL AND ended_ms IS NOT NULL
+                         THEN MAX(ended_ms - answered_ms, 0)
+                              + COALESCE(MAX(wrapped_ms - ended_ms, 0), 0) END),
+                SUM(CASE WHEN wrapped_ms IS NOT NULL AND ended_ms IS NOT NULL
+                         THEN MAX(wrapped_ms - ended_ms, 0) ELSE 0 END)
+             FROM calls WHERE started_ms >= ?1",
+            params![since_ms],
+            |r| {
+                Ok(DayStats {
+                    handled: r.get::<_, Option<u32>>(0)?.unwrap_or(0),
+                    missed: r.get::<_, Option<u32>>(1)?.unwrap_or(0),
+                    average_handle_ms: r.get::<_, Option<f64>>(2)?.unwrap_or(0.0).round() as i64,
+                    after_call_ms: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                })
+            },
+        )?)
     }
 
     /// Imports contacts from CSV text with a header line naming at least
@@ -353,44 +589,7 @@ impl Store {
     /// commas and doubled quotes. All or nothing: a bad line imports nothing
     /// and names the line.
     pub fn import_contacts_csv(&mut self, text: &str) -> Result<usize, StoreError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
-        let Some((_, header)) = lines.next() else {
-            return Ok(0);
-        };
-        let cols: Vec<String> = csv_fields(header)
-            .map_err(|e| StoreError::Csv(1, e))?
-            .iter()
-            .map(|c| c.trim().to_ascii_lowercase())
-            .collect();
-        let at = |name: &str| cols.iter().position(|c| c == name);
-        let (Some(ni), Some(pi)) = (at("name"), at("number")) else {
-            return Err(StoreError::Csv(
-                1,
-                "header needs name and number columns".into(),
-            ));
-        };
-        let (ci, oi) = (at("company"), at("note"));
-        let mut contacts = Vec::new();
-        for (i, line) in lines {
-            let f = csv_fields(line).map_err(|e| StoreError::Csv(i + 1, e))?;
-            let get = |k: Option<usize>| {
-                k.and_then(|k| f.get(k))
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-            };
-            let (Some(name), Some(number)) = (get(Some(ni)), get(Some(pi))) else {
-                return Err(StoreError::Csv(i + 1, "name or number missing".into()));
-            };
-            contacts.push(Contact {
-                name,
-                number,
-                company: get(ci),
-                note: get(oi),
-            });
-        }
+        let contacts = parse_contacts_csv(text)?;
         let tx = self.db.transaction()?;
         for c in &contacts {
             tx.execute(
@@ -400,6 +599,71 @@ impl Store {
         }
         tx.commit()?;
         Ok(contacts.len())
+    }
+
+    /// Every contact as CSV (the header line the import reads, RFC 4180
+    /// quoting), sorted by name: export, then import elsewhere.
+    pub fn export_contacts_csv(&self) -> Result<String, StoreError> {
+        let mut out = String::from("name,number,company,note\n");
+        for (_, c) in self.contacts("")? {
+            let fields = [
+                c.name.as_str(),
+                c.number.as_str(),
+                c.company.as_deref().unwrap_or(""),
+                c.note.as_deref().unwrap_or(""),
+            ];
+            let line: Vec<String> = fields.iter().map(|f| csv_quote(f)).collect();
+            out.push_str(&line.join(","));
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    /// Contacts whose name, number, company or note contains `text`, by name.
+    pub fn contacts(&self, text: &str) -> Result<Vec<(ContactId, Contact)>, StoreError> {
+        let mut st = self.db.prepare(
+            "SELECT id, name, number, company, note FROM contacts
+             WHERE name LIKE ?1 ESCAPE '\\' OR number LIKE ?1 ESCAPE '\\'
+                OR company LIKE ?1 ESCAPE '\\' OR note LIKE ?1 ESCAPE '\\'
+             ORDER BY name COLLATE NOCASE, id",
+        )?;
+        let rows = st.query_map(params![like_pattern(text.trim())], |r| {
+            Ok((
+                ContactId(r.get(0)?),
+                Contact {
+                    name: r.get(1)?,
+                    number: r.get(2)?,
+                    company: r.get(3)?,
+                    note: r.get(4)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds a contact.
+    pub fn add_contact(&self, c: &Contact) -> Result<ContactId, StoreError> {
+        self.db.execute(
+            "INSERT INTO contacts (name, number, company, note) VALUES (?1, ?2, ?3, ?4)",
+            params![c.name, c.number, c.company, c.note],
+        )?;
+        Ok(ContactId(self.db.last_insert_rowid()))
+    }
+
+    /// Changes a contact.
+    pub fn update_contact(&self, id: ContactId, c: &Contact) -> Result<(), StoreError> {
+        self.db.execute(
+            "UPDATE contacts SET name = ?2, number = ?3, company = ?4, note = ?5 WHERE id = ?1",
+            params![id.0, c.name, c.number, c.company, c.note],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a contact.
+    pub fn delete_contact(&self, id: ContactId) -> Result<(), StoreError> {
+        self.db
+            .execute("DELETE FROM contacts WHERE id = ?1", params![id.0])?;
+        Ok(())
     }
 
     /// The contact with this number, if any.
@@ -420,10 +684,88 @@ impl Store {
             )
             .optional()?)
     }
+
+    /// Keeps a directory source's entries (JSON, as the directory module
+    /// writes them) with the time they were fetched.
+    pub fn save_directory(&self, source: &str, json: &str, at_ms: i64) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO directory_cache (source, fetched_ms, entries) VALUES (?1, ?2, ?3)
+             ON CONFLICT(source) DO UPDATE SET fetched_ms = excluded.fetched_ms,
+                entries = excluded.entries",
+            params![source, at_ms, json],
+        )?;
+        Ok(())
+    }
+
+    /// A directory source as last fetched: its JSON and when.
+    pub fn cached_directory(&self, source: &str) -> Result<Option<(String, i64)>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT entries, fetched_ms FROM directory_cache WHERE source = ?1",
+                params![source],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+}
+
+/// Reads contacts from CSV text (see [`Store::import_contacts_csv`]);
+/// nothing is written. A worker thread parses, the store imports.
+pub fn parse_contacts_csv(text: &str) -> Result<Vec<Contact>, StoreError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        return Ok(Vec::new());
+    };
+    let cols: Vec<String> = csv_fields(header)
+        .map_err(|e| StoreError::Csv(1, e))?
+        .iter()
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    let at = |name: &str| cols.iter().position(|c| c == name);
+    let (Some(ni), Some(pi)) = (at("name"), at("number")) else {
+        return Err(StoreError::Csv(
+            1,
+            "header needs name and number columns".into(),
+        ));
+    };
+    let (ci, oi) = (at("company"), at("note"));
+    let mut contacts = Vec::new();
+    for (i, line) in lines {
+        let f = csv_fields(line).map_err(|e| StoreError::Csv(i + 1, e))?;
+        let get = |k: Option<usize>| {
+            k.and_then(|k| f.get(k))
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
+        let (Some(name), Some(number)) = (get(Some(ni)), get(Some(pi))) else {
+            return Err(StoreError::Csv(i + 1, "name or number missing".into()));
+        };
+        contacts.push(Contact {
+            name,
+            number,
+            company: get(ci),
+            note: get(oi),
+        });
+    }
+    Ok(contacts)
+}
+
+/// One CSV field, quoted when it must be (RFC 4180).
+pub fn csv_quote(f: &str) -> String {
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_owned()
+    }
 }
 
 /// Splits one CSV line (RFC 4180 quoting).
-fn csv_fields(line: &str) -> Result<Vec<String>, String> {
+pub fn csv_fields(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -457,7 +799,7 @@ mod tests {
     fn call(id: &str, number: &str, t: i64) -> CallRecord {
         CallRecord {
             call_id: id.into(),
-            direction: "in".into(),
+            direction: Direction::In,
             number: number.into(),
             name: Some("Mari".into()),
             queue: Some("Arveldus".into()),
@@ -566,5 +908,62 @@ mod tests {
             "nothing imported"
         );
         assert!(s.import_contacts_csv("who,what\n").is_err());
+    }
+
+    #[test]
+    fn contacts_are_added_edited_deleted_and_exported_as_the_import_reads_them() {
+        let s = Store::in_memory().unwrap();
+        let id = s
+            .add_contact(&Contact {
+                name: "Tamm, Jaan".into(),
+                number: "+3725550001".into(),
+                company: Some("Acme \"OÜ\"".into()),
+                note: None,
+            })
+            .unwrap();
+        s.add_contact(&Contact {
+            name: "Ana Novak".into(),
+            number: "+38615551234".into(),
+            ..Contact::default()
+        })
+        .unwrap();
+        assert_eq!(s.contacts("").unwrap().len(), 2);
+        assert_eq!(s.contacts("acme").unwrap()[0].0, id);
+        s.update_contact(
+            id,
+            &Contact {
+                name: "Jaan Tamm".into(),
+                number: "+3725550001".into(),
+                company: Some("Acme \"OÜ\"".into()),
+                note: Some("prefers mornings".into()),
+            },
+        )
+        .unwrap();
+        let csv = s.export_contacts_csv().unwrap();
+        assert_eq!(
+            csv,
+            "name,number,company,note\nAna Novak,+38615551234,,\nJaan Tamm,+3725550001,\"Acme \"\"OÜ\"\"\",prefers mornings\n"
+        );
+        // What was exported imports elsewhere as it was.
+        let mut other = Store::in_memory().unwrap();
+        assert_eq!(other.import_contacts_csv(&csv).unwrap(), 2);
+        assert_eq!(
+            other.contact_by_number("+3725550001").unwrap(),
+            s.contact_by_number("+3725550001").unwrap()
+        );
+        s.delete_contact(id).unwrap();
+        assert_eq!(s.contacts("").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_directory_is_kept_with_its_age() {
+        let s = Store::in_memory().unwrap();
+        assert_eq!(s.cached_directory("ldap:x").unwrap(), None);
+        s.save_directory("ldap:x", "[1]", 10).unwrap();
+        s.save_directory("ldap:x", "[2]", 20).unwrap();
+        assert_eq!(
+            s.cached_directory("ldap:x").unwrap(),
+            Some(("[2]".to_owned(), 20))
+        );
     }
 }

@@ -1,0 +1,189 @@
+//! One live call as the operator sees it: who, which way, what phase, and
+//! what is going on with it (hold, consultation, transfer, quality).
+
+use std::time::Instant;
+
+use crate::agent::CallRef;
+use crate::context::CallerCard;
+use crate::store::{CallRecord, Contact, Direction};
+
+use super::ItemId;
+
+/// Where a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Ringing in, offered to the operator.
+    Offered,
+    /// Ringing in while the operator talks (call waiting).
+    Waiting,
+    /// Our call, not answered yet; `ringing` once the far end rings.
+    Dialing {
+        /// The far end rings (180/183).
+        ringing: bool,
+    },
+    /// Up: talking, or held behind the call in hand.
+    Talking,
+}
+
+/// The caller's CRM record as far as it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrmView {
+    /// The record's page, for people.
+    pub link: String,
+    /// The lookup's progress.
+    pub state: CrmState,
+}
+
+/// A CRM lookup's progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrmState {
+    /// Asked, no answer yet.
+    Pending,
+    /// The fields it gave.
+    Fields(Vec<(String, String)>),
+    /// Why there are none.
+    Failed(String),
+}
+
+/// An attended transfer's consultation call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consult {
+    /// The consultation call, once the phone has placed it.
+    pub call: Option<CallRef>,
+    /// Whom (a URI or number as dialled).
+    pub target: String,
+    /// How the operator knows them (a quick-connect's or directory label).
+    pub label: String,
+    /// The consulted party answered.
+    pub up: bool,
+    /// All three talk (mixed here).
+    pub conference: bool,
+}
+
+/// Blind or attended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferKind {
+    /// Straight to the target.
+    Blind,
+    /// After talking to the target.
+    Attended,
+}
+
+impl TransferKind {
+    /// The word in the transfer chain.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferKind::Blind => "blind",
+            TransferKind::Attended => "attended",
+        }
+    }
+}
+
+/// A transfer under way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// Blind or attended.
+    pub kind: TransferKind,
+    /// Target URI or number.
+    pub target: String,
+    /// Target as the operator knows it.
+    pub label: String,
+    /// The target's last status.
+    pub status: Option<u16>,
+}
+
+/// Live call quality.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quality {
+    /// E-model MOS.
+    pub mos: f64,
+    /// Loss so far, percent.
+    pub loss_percent: f64,
+    /// Jitter, ms.
+    pub jitter_ms: f64,
+}
+
+/// Meter levels, dBFS, with ballistics (rise at once, fall 3 dB a report).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Levels {
+    /// What the microphone sends.
+    pub mic_dbfs: f32,
+    /// What the headset plays.
+    pub speaker_dbfs: f32,
+}
+
+/// Meter ballistics: rises at once, falls 3 dB per report (30 dB/s at ten
+/// reports a second), so a pause between words does not blank the meter.
+pub fn fall(shown: f32, new: f32) -> f32 {
+    new.max(shown - 3.0)
+}
+
+/// One live call.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Its work-list item.
+    pub id: ItemId,
+    /// The phone's handle.
+    pub call: CallRef,
+    /// SIP Call-ID (the history's key).
+    pub call_id: String,
+    /// In or out.
+    pub direction: Direction,
+    /// Who: from the INVITE, or whom we dialled.
+    pub card: CallerCard,
+    /// Where it is.
+    pub phase: Phase,
+    /// When it started ringing or was placed.
+    pub since: Instant,
+    /// When it was answered.
+    pub answered: Option<Instant>,
+    /// When it started (Unix ms).
+    pub started_ms: i64,
+    /// The operator's microphone is muted.
+    pub muted: bool,
+    /// The codec in use.
+    pub codec: Option<String>,
+    /// Latest quality report.
+    pub quality: Option<Quality>,
+    /// Latest meter levels.
+    pub levels: Option<Levels>,
+    /// We hold the caller.
+    pub held: bool,
+    /// The caller holds us.
+    pub remote_held: bool,
+    /// A consultation under way.
+    pub consult: Option<Consult>,
+    /// A transfer under way.
+    pub transfer: Option<Transfer>,
+    /// The other side asks to transfer us there.
+    pub transfer_request: Option<String>,
+    /// The CRM record.
+    pub crm: Option<CrmView>,
+    /// Earlier calls with this number (the team's history as the store has it).
+    pub earlier: Vec<CallRecord>,
+    /// The contact with this number.
+    pub contact: Option<Contact>,
+    /// The operator declined it (not a missed call).
+    pub declined: bool,
+}
+
+impl Call {
+    /// Name if known, else number.
+    pub fn who(&self) -> &str {
+        self.card.name.as_deref().unwrap_or(&self.card.number)
+    }
+
+    /// The queue it came through (from the header rule labelled `Queue`).
+    pub fn queue(&self) -> Option<&str> {
+        self.card
+            .fields
+            .iter()
+            .find(|(k, _)| k == "Queue")
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The consultation's call, once placed.
+    pub fn consult_call(&self) -> Option<CallRef> {
+        self.consult.as_ref().and_then(|c| c.call)
+    }
+}

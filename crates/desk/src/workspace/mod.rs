@@ -1,0 +1,462 @@
+//! The operator's workspace as a reducer: every interaction in hand
+//! (ringing, dialling, talking, held, consulting), the wrap-ups waiting, the
+//! missed calls of the shift, which one is in the centre, the notices, and
+//! today's figures.
+//!
+//! ```text
+//!  PhoneEvent (what the phone reported) ──▶ ┌───────────── Workspace ─────────────┐
+//!  Op (what the operator did) ────────────▶ │ Agent (states, what is offered)     │ ──▶ Action
+//!  tick (the clock) ──────────────────────▶ │ calls · wrap-ups · missed · focus   │     (phone commands,
+//!                                           │ notices · figures                   │      CRM lookups)
+//!                                           └──── Store (history, drafts) ────────┘
+//! ```
+//!
+//! No screen and no sockets: the desktop renders [`Workspace`] and feeds
+//! it; the tests here drive it as the phone and the operator would. Store
+//! writes happen when something happens (a call rings, ends, a form is
+//! saved), never per frame. Drafts are written at most [`DRAFT_DELAY`] after
+//! the last change, so a crash loses nothing older than that.
+
+mod call;
+mod input;
+mod items;
+mod notice;
+mod operator;
+mod phone;
+mod wrap_up;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+pub use call::{
+    Call, Consult, CrmState, CrmView, Levels, Phase, Quality, Transfer, TransferKind, fall,
+};
+pub use input::{Action, Op, PhoneCommand, PhoneEvent};
+pub use items::{Focus, Missed, WorkItem, WorkKind, WrapUp};
+pub use notice::{EndReason, Notice, NoticeId, NoticeKind, Severity};
+
+use crate::agent::{Agent, AgentState, CallRef, Effect, Input, Policy};
+use crate::context::{CallerCard, HeaderRule, caller_card};
+use crate::crm::Crm;
+use crate::dialplan::{DialPlan, Dialled};
+use crate::store::{CallRecord, DayStats, Direction, Draft, Outcome, Store};
+use switchboard_sip::message::Headers;
+
+/// Drafts are written at most this long after a change.
+pub const DRAFT_DELAY: Duration = Duration::from_millis(300);
+
+/// Earlier calls shown on a caller's card.
+const EARLIER: usize = 5;
+
+/// A work-list item's id (a call, a wrap-up, a missed call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub u64);
+
+/// The time an input happens: the monotonic clock for deadlines and the
+/// wall clock for records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic.
+    pub at: Instant,
+    /// Unix ms.
+    pub unix_ms: i64,
+}
+
+impl Now {
+    /// Both clocks, now.
+    pub fn system() -> Now {
+        Now {
+            at: Instant::now(),
+            unix_ms: crate::time::unix_ms(),
+        }
+    }
+
+    /// `d` later on both clocks.
+    pub fn later(self, d: Duration) -> Now {
+        Now {
+            at: self.at + d,
+            unix_ms: self
+                .unix_ms
+                .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+/// The desk's rules (from the configuration).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// After-call work and what is offered.
+    pub policy: Policy,
+    /// Which headers show on the caller card, and how.
+    pub header_rules: Vec<HeaderRule>,
+    /// Wrap-up dispositions.
+    pub dispositions: Vec<String>,
+    /// Break reasons.
+    pub break_reasons: Vec<String>,
+    /// Quick-connects: label and target.
+    pub quick_connect: Vec<(String, String)>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            policy: Policy::default(),
+            header_rules: vec![
+                HeaderRule {
+                    header: "X-Queue".into(),
+                    label: "Queue".into(),
+                },
+                HeaderRule {
+                    header: "X-IVR-Data".into(),
+                    label: "IVR".into(),
+                },
+            ],
+            dispositions: Vec::new(),
+            break_reasons: Vec::new(),
+            quick_connect: Vec::new(),
+        }
+    }
+}
+
+/// The registration as the top bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Registration {
+    /// No account configured.
+    #[default]
+    None,
+    /// Registering.
+    Pending,
+    /// Registered.
+    Registered {
+        /// Granted lifetime, s.
+        expires: u32,
+    },
+    /// Failed.
+    Failed {
+        /// Status.
+        status: Option<u16>,
+        /// Why.
+        reason: String,
+    },
+}
+
+struct PendingDial {
+    uri: String,
+    number: String,
+    name: Option<String>,
+}
+
+/// The workspace.
+#[derive(Debug)]
+pub struct Workspace {
+    agent: Agent,
+    rules: Rules,
+    plan: DialPlan,
+    crm: Option<Crm>,
+    store: Option<Store>,
+    calls: Vec<Call>,
+    wraps: Vec<WrapUp>,
+    missed: Vec<Missed>,
+    selected: Option<ItemId>,
+    notices: Vec<Notice>,
+    dials: VecDeque<PendingDial>,
+    registration: Registration,
+    ringing: bool,
+    /// Calls that just ended, while the agent decides about their wrap-up.
+    ended_calls: Vec<Call>,
+    next_id: u64,
+    out: Vec<Action>,
+    records: u64,
+    stats: DayStats,
+    day_start_ms: i64,
+}
+
+impl std::fmt::Debug for PendingDial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingDial").field("uri", &"…").finish()
+    }
+}
+
+impl Workspace {
+    /// A workspace with its rules and (optionally) its database; wrap-ups
+    /// left open by a crash come back at once.
+    pub fn new(rules: Rules, store: Option<Store>, now: Now) -> Workspace {
+        let mut ws = Workspace {
+            agent: Agent::new(rules.policy.clone()),
+            rules,
+            plan: DialPlan::default(),
+            crm: None,
+            store,
+            calls: Vec::new(),
+            wraps: Vec::new(),
+            missed: Vec::new(),
+            selected: None,
+            notices: Vec::new(),
+            dials: VecDeque::new(),
+            registration: Registration::None,
+            ringing: false,
+            ended_calls: Vec::new(),
+            next_id: 1,
+            out: Vec::new(),
+            records: 0,
+            stats: DayStats::default(),
+            day_start_ms: crate::time::local_midnight(now.unix_ms),
+        };
+        ws.recover_drafts(now);
+        ws.refresh_stats(now);
+        ws
+    }
+
+    fn id(&mut self) -> ItemId {
+        let id = ItemId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    // ------------------------------------------------------------ getters
+
+    /// The agent's state.
+    pub fn agent_state(&self) -> &AgentState {
+        self.agent.state()
+    }
+
+    /// After-call work left, if in wrap-up.
+    pub fn wrap_up_left(&self, now: Instant) -> Option<Duration> {
+        self.agent.wrap_up_left(now)
+    }
+
+    /// The rules in effect.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The dial plan in effect.
+    pub fn dial_plan(&self) -> &DialPlan {
+        &self.plan
+    }
+
+    /// The database, if one is open.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// The database, for edits the desk makes (contacts).
+    pub fn store_mut(&mut self) -> Option<&mut Store> {
+        self.store.as_mut()
+    }
+
+    /// The registration.
+    pub fn registration(&self) -> &Registration {
+        &self.registration
+    }
+
+    /// Every live call.
+    pub fn calls(&self) -> &[Call] {
+        &self.calls
+    }
+
+    /// A live call by handle.
+    pub fn call(&self, call: CallRef) -> Option<&Call> {
+        self.calls.iter().find(|c| c.call == call)
+    }
+
+    fn call_mut(&mut self, call: CallRef) -> Option<&mut Call> {
+        self.calls.iter_mut().find(|c| c.call == call)
+    }
+
+    /// The call in hand: talking, or our call ringing out.
+    pub fn in_hand(&self) -> Option<&Call> {
+        match self.agent.state() {
+            AgentState::InCall { call } | AgentState::Dialing { call: Some(call) } => {
+                self.call(*call)
+            }
+            _ => None,
+        }
+    }
+
+    /// The call offered to the operator (ringing, or waiting while talking).
+    pub fn offered(&self) -> Option<&Call> {
+        self.calls
+            .iter()
+            .find(|c| matches!(c.phase, Phase::Offered | Phase::Waiting))
+    }
+
+    /// Calls held behind the one in hand.
+    pub fn held(&self) -> impl Iterator<Item = &Call> {
+        let hand = self.in_hand().map(|c| c.call);
+        self.calls
+            .iter()
+            .filter(move |c| c.phase == Phase::Talking && Some(c.call) != hand)
+    }
+
+    /// Open wrap-ups, in the order they are done.
+    pub fn wrap_ups(&self) -> &[WrapUp] {
+        &self.wraps
+    }
+
+    /// Missed calls of this shift, newest first.
+    pub fn missed(&self) -> &[Missed] {
+        &self.missed
+    }
+
+    /// The notices, oldest first.
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
+    }
+
+    /// Today's figures.
+    pub fn stats(&self) -> DayStats {
+        self.stats
+    }
+
+    /// Bumped whenever the history changes (views re-query when it moves).
+    pub fn records_version(&self) -> u64 {
+        self.records
+    }
+
+    /// Whether something on screen changes with time (a timer, a countdown).
+    pub fn needs_clock(&self) -> bool {
+        !self.calls.is_empty() || !self.wraps.is_empty()
+    }
+
+    /// A target as the operator knows it: a quick-connect's label, else as given.
+    pub fn target_label(&self, target: &str) -> String {
+        self.rules
+            .quick_connect
+            .iter()
+            .find(|(_, uri)| uri == target)
+            .map(|(label, _)| label.clone())
+            .unwrap_or_else(|| target.to_owned())
+    }
+
+    /// Actions produced since the last call.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.out)
+    }
+
+    // ------------------------------------------------------------ settings
+
+    /// New rules (from the settings screen); a wrap-up in progress keeps its deadline.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.agent.set_policy(rules.policy.clone());
+        self.rules = rules;
+    }
+
+    /// The dial plan.
+    pub fn set_dial_plan(&mut self, plan: DialPlan) {
+        self.plan = plan;
+    }
+
+    /// The CRM to look callers up in.
+    pub fn set_crm(&mut self, crm: Option<Crm>) {
+        self.crm = crm;
+    }
+
+    /// The account is being registered (or there is none).
+    pub fn set_registering(&mut self, account: bool) {
+        self.registration = if account {
+            Registration::Pending
+        } else {
+            Registration::None
+        };
+    }
+
+    /// A notice from the desktop (settings, keyring, directory, files).
+    pub fn notify(&mut self, now: Now, kind: NoticeKind) {
+        if let Some(last) = self.notices.last_mut()
+            && last.kind == kind
+        {
+            last.count += 1;
+            last.at_ms = now.unix_ms;
+            return;
+        }
+        let id = NoticeId(self.next_id);
+        self.next_id += 1;
+        self.notices.push(Notice {
+            id,
+            at_ms: now.unix_ms,
+            kind,
+            count: 1,
+        });
+        // A shift's worth is plenty; the oldest go first.
+        if self.notices.len() > 50 {
+            self.notices.remove(0);
+        }
+    }
+
+    /// A CRM lookup finished.
+    pub fn crm_result(&mut self, call_id: &str, result: Result<Vec<(String, String)>, String>) {
+        if let Some(v) = self
+            .calls
+            .iter_mut()
+            .find(|c| c.call_id == call_id)
+            .and_then(|c| c.crm.as_mut())
+        {
+            v.state = match result {
+                Ok(f) => CrmState::Fields(f),
+                Err(e) => CrmState::Failed(e),
+            };
+        }
+    }
+
+    // ------------------------------------------------------------ effects
+
+    fn phone(&mut self, c: PhoneCommand) {
+        if let PhoneCommand::Ring(on) = c {
+            self.ringing = on;
+        }
+        self.out.push(Action::Phone(c));
+    }
+
+    fn effects(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            match e {
+                Effect::StateChanged("ringing") => self.phone(PhoneCommand::Ring(true)),
+                Effect::StateChanged(_) if self.ringing => self.phone(PhoneCommand::Ring(false)),
+                Effect::Answer(c) => self.phone(PhoneCommand::Answer(c)),
+                Effect::Reject(c, status) => self.phone(PhoneCommand::Reject(c, status)),
+                Effect::Hangup(c) => self.phone(PhoneCommand::Hangup(c)),
+                // The phone turns ringing into the call-waiting tone while a call is up.
+                Effect::CallWaiting(_) => self.phone(PhoneCommand::Ring(true)),
+                Effect::WaitingOver if self.ringing => self.phone(PhoneCommand::Ring(false)),
+                Effect::OpenWrapUp(c) => self.open_wrap_up(c),
+                Effect::StateChanged(_) | Effect::WaitingOver => {}
+            }
+        }
+    }
+
+    fn store_do(
+        &mut self,
+        now: Now,
+        f: impl FnOnce(&Store) -> Result<(), crate::store::StoreError>,
+    ) {
+        let Some(s) = &self.store else { return };
+        if let Err(e) = f(s) {
+            self.notify(
+                now,
+                NoticeKind::StoreUnavailable {
+                    error: e.to_string(),
+                },
+            );
+        }
+        self.records += 1;
+    }
+
+    fn refresh_stats(&mut self, now: Now) {
+        self.day_start_ms = crate::time::local_midnight(now.unix_ms);
+        if let Some(s) = &self.store {
+            match s.day_stats(self.day_start_ms) {
+                Ok(st) => self.stats = st,
+                Err(e) => self.notify(
+                    now,
+                    NoticeKind::StoreUnavailable {
+                        error: e.to_string(),
+                    },
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,117 @@
+//! Wrap-up forms: drafts written while typing, saved one by one, every one
+//! a crash left open brought back.
+
+use super::*;
+
+impl Workspace {
+    pub(super) fn recover_drafts(&mut self, now: Now) {
+        let Some(store) = &self.store else { return };
+        let pending = match store.pending_wrap_ups() {
+            Ok(p) => p,
+            Err(e) => {
+                self.notify(
+                    now,
+                    NoticeKind::StoreUnavailable {
+                        error: e.to_string(),
+                    },
+                );
+                return;
+            }
+        };
+        let count = pending.len();
+        // Every form left open comes back, the newest first.
+        for (record, draft) in pending.into_iter().rev() {
+            let id = self.id();
+            self.wraps.push(WrapUp {
+                id,
+                call_id: record.call_id,
+                direction: record.direction,
+                number: record.number,
+                name: record.name,
+                started_ms: record.started_ms,
+                transfers: record.transfers,
+                draft,
+                restored: true,
+                dirty_since: None,
+            });
+        }
+        if count > 0 {
+            self.notify(now, NoticeKind::Restored { count });
+        }
+    }
+
+    // ------------------------------------------------------------ wrap-ups
+
+    /// Time passed: drafts written, the wrap-up deadline.
+    pub fn tick(&mut self, now: Now) {
+        self.flush_drafts(now, false);
+        let fx = self.agent.apply(now.at, Input::Tick);
+        if fx.iter().any(|e| matches!(e, Effect::StateChanged(_)))
+            && !matches!(self.agent.state(), AgentState::WrapUp { .. })
+        {
+            // Auto-return: what was typed is kept as the note.
+            self.finish_all_wrap_ups(now);
+        }
+        self.effects(fx);
+        if crate::time::local_midnight(now.unix_ms) != self.day_start_ms {
+            self.refresh_stats(now);
+        }
+    }
+
+    pub(super) fn flush_drafts(&mut self, now: Now, force: bool) {
+        let mut failed = None;
+        for w in &mut self.wraps {
+            let Some(since) = w.dirty_since else { continue };
+            if !force && now.at.duration_since(since) < DRAFT_DELAY {
+                continue;
+            }
+            match &self.store {
+                Some(s) => match s.save_draft(&w.call_id, &w.draft, now.unix_ms) {
+                    Ok(()) => w.dirty_since = None,
+                    Err(e) => failed = Some(e.to_string()),
+                },
+                None => w.dirty_since = None,
+            }
+        }
+        if let Some(error) = failed {
+            self.notify(now, NoticeKind::DraftNotSaved { error });
+        }
+    }
+
+    /// Saves one form; false when the store refused it (it stays open and
+    /// a notice says why).
+    pub(super) fn finish_wrap_up(&mut self, now: Now, id: ItemId) -> bool {
+        let Some(pos) = self.wraps.iter().position(|w| w.id == id) else {
+            return false;
+        };
+        let w = self.wraps.remove(pos);
+        if let Some(s) = self.store.as_mut()
+            && let Err(e) = s.finish_wrap_up_at(&w.call_id, &w.draft, Some(now.unix_ms))
+        {
+            self.wraps.insert(pos, w);
+            self.notify(
+                now,
+                NoticeKind::WrapUpNotSaved {
+                    error: e.to_string(),
+                },
+            );
+            return false;
+        }
+        self.records += 1;
+        if self.selected == Some(id) {
+            self.selected = None;
+        }
+        self.refresh_stats(now);
+        true
+    }
+
+    /// Every open form saved as typed (the shift moves on: auto-return,
+    /// break, offline), up to one the store refuses.
+    pub(super) fn finish_all_wrap_ups(&mut self, now: Now) {
+        while let Some(id) = self.wraps.first().map(|w| w.id) {
+            if !self.finish_wrap_up(now, id) {
+                break;
+            }
+        }
+    }
+}
