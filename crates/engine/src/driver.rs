@@ -167,7 +167,14 @@ struct Driver {
     tcp_tx: mpsc::UnboundedSender<TcpIn>,
     events: mpsc::UnboundedSender<EngineEvent>,
     calls: HashMap<u64, CallInfo>,
+    /// The account registered (its registrar resolved).
     account: Option<(Account, AccountConfig)>,
+    /// The account configured, resolved or not (Retry resolves it again).
+    account_config: Option<AccountConfig>,
+    /// Why registration could not start (reported once the loop runs).
+    start_failure: Option<String>,
+    /// The ringback tone playing on the headset for our call that rings.
+    ringback: Option<(u64, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
     advertised: SocketAddr,
     /// The address the SIP sockets are bound to; RTP binds there too.
     bind_ip: IpAddr,
@@ -237,7 +244,8 @@ fn tone_loop(
     }
 }
 
-fn registrar_of(a: &AccountConfig) -> Result<(SipUri, SocketAddr, Transport), EngineError> {
+/// The registrar's URI and transport; an error when it is not a SIP URI.
+fn registrar_uri(a: &AccountConfig) -> Result<(SipUri, Transport), EngineError> {
     let uri = Uri::parse(a.registrar.trim())
         .map_err(|_| EngineError::BadRegistrar(a.registrar.clone()))?;
     let sip = uri
@@ -245,18 +253,36 @@ fn registrar_of(a: &AccountConfig) -> Result<(SipUri, SocketAddr, Transport), En
         .cloned()
         .ok_or_else(|| EngineError::BadRegistrar(a.registrar.clone()))?;
     let transport = Transport::of_uri(&sip);
+    Ok((sip, transport))
+}
+
+/// The account as the UA takes it, with the registrar's address.
+fn account_at(a: &AccountConfig, sip: SipUri, addr: SocketAddr, transport: Transport) -> Account {
+    Account {
+        registrar: sip,
+        registrar_addr: addr,
+        transport,
+        username: a.username.clone(),
+        password: a.password.clone(),
+        realm: a.realm.clone(),
+        expires: a.expires,
+    }
+}
+
+/// Resolves the registrar at start (blocking: the engine is not running
+/// yet). `Err` is the reason registration cannot start, reported as an event.
+fn resolve_at_start(sip: &SipUri) -> Result<SocketAddr, String> {
     let port = sip.port.unwrap_or(5060);
-    let addr = match sip.host.ip() {
-        Some(ip) => SocketAddr::new(ip, port),
+    match sip.host.ip() {
+        Some(ip) => Ok(SocketAddr::new(ip, port)),
         None => {
             let host = sip.host.to_string();
             std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-                .map_err(|e| EngineError::Resolve(host.clone(), e))?
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
                 .next()
-                .ok_or_else(|| EngineError::Resolve(host, std::io::ErrorKind::NotFound.into()))?
+                .ok_or_else(|| format!("{host} has no address"))
         }
-    };
-    Ok((sip, addr, transport))
+    }
 }
 
 /// The address to advertise when bound to the unspecified address: the local
@@ -331,21 +357,17 @@ impl Engine {
         let tcp = std::net::TcpListener::bind(local).map_err(|e| EngineError::Bind(local, e))?;
         udp.set_nonblocking(true).map_err(EngineError::Runtime)?;
         tcp.set_nonblocking(true).map_err(EngineError::Runtime)?;
+        let mut start_failure = None;
         let account = match &config.account {
             Some(a) => {
-                let (registrar, registrar_addr, transport) = registrar_of(a)?;
-                Some((
-                    Account {
-                        registrar,
-                        registrar_addr,
-                        transport,
-                        username: a.username.clone(),
-                        password: a.password.clone(),
-                        realm: a.realm.clone(),
-                        expires: a.expires,
-                    },
-                    a.clone(),
-                ))
+                let (sip, transport) = registrar_uri(a)?;
+                match resolve_at_start(&sip) {
+                    Ok(addr) => Some((account_at(a, sip, addr, transport), a.clone())),
+                    Err(e) => {
+                        start_failure = Some(e);
+                        None
+                    }
+                }
             }
             None => None,
         };
@@ -395,6 +417,9 @@ impl Engine {
                         events: ev_tx,
                         calls: HashMap::new(),
                         account,
+                        account_config: config.account.clone(),
+                        start_failure,
+                        ringback: None,
                         advertised,
                         bind_ip: local.ip(),
                         codecs,
@@ -445,6 +470,12 @@ impl Driver {
         });
         if let Some((a, _)) = &self.account {
             self.ua.register(Instant::now(), a.clone());
+        }
+        if let Some(reason) = self.start_failure.take() {
+            self.emit(EventKind::RegistrationFailed {
+                status: None,
+                reason,
+            });
         }
         self.drain().await;
         let mut buf = vec![0u8; 65_536];
@@ -638,6 +669,20 @@ impl Driver {
                 }
             }
             Command::SetTransferPolicy(p) => self.transfer_policy = p,
+            Command::SetAccount(a) => {
+                if self.ua.registration_active() {
+                    self.ua.unregister(now);
+                }
+                self.account = None;
+                self.account_config = a;
+                self.register_configured(now).await;
+            }
+            Command::Register => {
+                if self.account_config.is_none() {
+                    self.fail("register".into(), "no account is configured".into());
+                }
+                self.register_configured(now).await;
+            }
             Command::Shutdown => self.begin_shutdown(),
         }
     }
@@ -938,6 +983,85 @@ impl Driver {
         }
     }
 
+    /// Registers the configured account: resolves its registrar (a failure
+    /// is a `registration_failed` event) and starts the REGISTER.
+    async fn register_configured(&mut self, now: Instant) {
+        let Some(cfg) = self.account_config.clone() else {
+            return;
+        };
+        let (sip, transport) = match registrar_uri(&cfg) {
+            Ok(r) => r,
+            Err(e) => {
+                self.emit(EventKind::RegistrationFailed {
+                    status: None,
+                    reason: e.to_string(),
+                });
+                return;
+            }
+        };
+        let port = sip.port.unwrap_or(5060);
+        let addr = match sip.host.ip() {
+            Some(ip) => Ok(SocketAddr::new(ip, port)),
+            None => match tokio::net::lookup_host((sip.host.to_string(), port)).await {
+                Ok(mut a) => a
+                    .next()
+                    .ok_or_else(|| format!("{} has no address", sip.host)),
+                Err(e) => Err(format!("cannot resolve {}: {e}", sip.host)),
+            },
+        };
+        match addr {
+            Ok(addr) => {
+                let account = account_at(&cfg, sip, addr, transport);
+                self.ua.register(now, account.clone());
+                self.account = Some((account, cfg));
+            }
+            Err(reason) => self.emit(EventKind::RegistrationFailed {
+                status: None,
+                reason,
+            }),
+        }
+    }
+
+    /// Plays ringback on the headset while our call `call` rings (we have
+    /// no early media to play instead); stops on answer or end.
+    fn ringback(&mut self, call: u64, on: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if !on {
+            if let Some((_, flag)) = self.ringback.take_if(|(c, _)| *c == call) {
+                flag.store(false, Relaxed);
+            }
+            return;
+        }
+        if self.ringback.as_ref().is_some_and(|(c, _)| *c == call) {
+            return;
+        }
+        let Some(devices) = self.devices.clone() else {
+            return;
+        };
+        if let Some((_, old)) = self.ringback.take() {
+            old.store(false, Relaxed);
+        }
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        self.ringback = Some((call, flag.clone()));
+        let events = self.events.clone();
+        let _ = std::thread::Builder::new()
+            .name("switchboard-ringback".into())
+            .spawn(move || {
+                let Some(mut io) =
+                    open_or_report(None, devices.output.as_deref(), &events, "ringback")
+                else {
+                    return;
+                };
+                tone_loop(
+                    &mut io,
+                    switchboard_audio::tones::Tone::ringback(),
+                    &flag,
+                    Some(Duration::from_secs(180)),
+                    |_, _| {},
+                );
+            });
+    }
+
     fn fail(&self, command: String, error: String) {
         self.emit(EventKind::CommandFailed { command, error });
     }
@@ -1158,6 +1282,9 @@ impl Driver {
             }
             Event::Ringing { call, status } => {
                 self.report_to_transferor(call.0, status);
+                if self.calls.get(&call.0).is_some_and(|c| c.outgoing) {
+                    self.ringback(call.0, true);
+                }
                 EventKind::Ringing {
                     call: call.0,
                     status,
@@ -1190,6 +1317,7 @@ impl Driver {
                 return;
             }
             Event::Established { call, remote_sdp } => {
+                self.ringback(call.0, false);
                 self.start_media(call.0, &remote_sdp);
                 self.report_to_transferor(call.0, 200);
                 let (call_id, outgoing) = self
@@ -1208,6 +1336,7 @@ impl Driver {
                 reason,
                 status,
             } => {
+                self.ringback(call.0, false);
                 // A call placed for a transferor that never got up.
                 self.report_to_transferor(call.0, status.filter(|s| *s >= 300).unwrap_or(487));
                 self.waiting_consult.retain(|(c, _)| *c != call.0);

@@ -40,7 +40,7 @@ use std::path::PathBuf;
 pub use switchboard_codec::Codec;
 
 /// A registrar account as configured.
-#[derive(Debug, Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AccountConfig {
     /// Registrar URI, e.g. `sip:pbx.example.com:5060` (`;transport=tcp` for TCP).
     pub registrar: String,
@@ -54,6 +54,19 @@ pub struct AccountConfig {
     pub expires: u32,
 }
 
+impl fmt::Debug for AccountConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The password never reaches a log.
+        f.debug_struct("AccountConfig")
+            .field("registrar", &self.registrar)
+            .field("username", &self.username)
+            .field("password", &"…")
+            .field("realm", &self.realm)
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
 /// What the engine needs to start.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -65,7 +78,9 @@ pub struct EngineConfig {
     pub display_name: Option<String>,
     /// How many calls at once (the desktop uses 2, a load target dozens).
     pub max_calls: usize,
-    /// Register here, if set.
+    /// Register here, if set. A registrar that is not a SIP URI is an error
+    /// at start; one that does not resolve is reported as
+    /// `registration_failed` and can be retried ([`Command::Register`]).
     pub account: Option<AccountConfig>,
     /// Codecs in preference order.
     pub codecs: Vec<Codec>,
@@ -247,6 +262,12 @@ pub enum Command {
     },
     /// What to do when a peer asks us to call someone else (REFER).
     SetTransferPolicy(TransferPolicy),
+    /// Use this account from now on (`None`: none). The current binding is
+    /// removed and the new account registers at once; a registrar that does
+    /// not resolve is a `registration_failed` event, not an error.
+    SetAccount(Option<AccountConfig>),
+    /// Register the account again now (after a failure: Retry).
+    Register,
     /// Hang up everything, unregister, and stop.
     Shutdown,
 }
@@ -284,8 +305,6 @@ pub enum EngineError {
     Bind(SocketAddr, std::io::Error),
     /// The registrar URI is not a usable SIP URI.
     BadRegistrar(String),
-    /// The registrar's host name did not resolve.
-    Resolve(String, std::io::Error),
     /// The engine thread or runtime could not start.
     Runtime(std::io::Error),
 }
@@ -297,7 +316,6 @@ impl fmt::Display for EngineError {
             EngineError::BadRegistrar(r) => {
                 write!(f, "registrar {r:?} is not a sip: URI with a host")
             }
-            EngineError::Resolve(h, e) => write!(f, "cannot resolve {h}: {e}"),
             EngineError::Runtime(e) => write!(f, "cannot start the engine: {e}"),
         }
     }

@@ -1232,12 +1232,17 @@ impl UserAgent {
     /// Runs everything due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut fired = Vec::new();
-        for (k, t) in self.client.iter_mut() {
+        for t in self.client.values_mut() {
             if t.tx.poll_timeout().is_some_and(|d| d <= now) {
                 t.tx.handle_timeout(now);
             }
             while let Some(e) = t.tx.poll_event() {
-                fired.push((k.clone(), t.owner, t.request.method.clone(), e));
+                fired.push((
+                    t.owner,
+                    t.request.method.clone(),
+                    t.request.call_id().to_owned(),
+                    e,
+                ));
             }
         }
         let mut no_ack = Vec::new();
@@ -1252,7 +1257,7 @@ impl UserAgent {
             }
         }
         self.flush_tx();
-        for (_, owner, method, _) in fired {
+        for (owner, method, call_id, _) in fired {
             match owner {
                 Owner::Call(h) if method == Method::Invite && self.reinvite_timed_out(now, h) => {}
                 Owner::Call(h) if method == Method::Refer => self.refer_timed_out(h),
@@ -1269,7 +1274,12 @@ impl UserAgent {
                         c.linger_until = Some(now);
                     }
                 }
-                Owner::Register => {
+                Owner::Register
+                    if self
+                        .registration
+                        .as_ref()
+                        .is_some_and(|r| r.call_id == call_id) =>
+                {
                     self.registration_failed(Some(408), "registrar did not answer".to_owned())
                 }
                 _ => {}
@@ -2046,6 +2056,11 @@ impl UserAgent {
         let Some(r) = self.registration.as_mut() else {
             return;
         };
+        if resp.call_id() != r.call_id {
+            // The answer to a registration since replaced (a new account):
+            // it must not move the new one's state.
+            return;
+        }
         let unregistering = r.state == RegState::Unregistering;
         match status {
             200..=299 => {

@@ -580,3 +580,64 @@ fn dtmf_in_sip_info_is_reported_and_answered() {
         "a text/plain INFO is refused"
     );
 }
+
+/// The operator changes the account in Settings while the old registrar's
+/// answer is still on its way: the late answer must not touch the new
+/// registration, which the new registrar accepts.
+#[test]
+fn a_late_answer_for_a_replaced_account_leaves_the_new_registration_alone() {
+    let (old_reg, new_reg) = (addr("127.0.0.1:5170"), addr("127.0.0.1:5171"));
+    let account = |at: SocketAddr, user: &str| Account {
+        registrar: SipUri::new(
+            None,
+            switchboard_sip::uri::Host::parse("127.0.0.1").unwrap(),
+            Some(at.port()),
+        ),
+        registrar_addr: at,
+        transport: Transport::Udp,
+        username: user.into(),
+        password: "secret".into(),
+        realm: None,
+        expires: 60,
+    };
+    let clock = VirtualClock::new();
+    let mut alice = ua(A, "alice", 11);
+    alice.register(clock.now(), account(old_reg, "old"));
+    let old = alice.poll_transmit().expect("the first REGISTER");
+    assert_eq!(old.destination, old_reg);
+    alice.register(clock.now(), account(new_reg, "new"));
+    let new = alice.poll_transmit().expect("the new REGISTER");
+    assert_eq!(new.destination, new_reg);
+    let answer = |req: &[u8], status: u16| {
+        let Ok(Message::Request(req)) = Message::parse(req) else {
+            panic!("not a request")
+        };
+        let mut r = response_for(&req, status, Some("reg"));
+        r.headers.push("Content-Length", "0");
+        r.to_bytes()
+    };
+    // The new registrar accepts; then the old one's refusal arrives late.
+    alice.handle_datagram(
+        clock.now(),
+        Transport::Udp,
+        new_reg,
+        &answer(&new.payload, 200),
+    );
+    alice.handle_datagram(
+        clock.now(),
+        Transport::Udp,
+        old_reg,
+        &answer(&old.payload, 403),
+    );
+    let mut events = Vec::new();
+    while let Some(e) = alice.poll_event() {
+        events.push(e);
+    }
+    assert!(alice.is_registered(), "{events:?}");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::RegistrationFailed { .. })),
+        "{events:?}"
+    );
+}
