@@ -3,6 +3,10 @@
 //! `switchboard --demo` needs no PBX: the desk listens on 127.0.0.1:5060 as
 //! `agent`, and a practice line inside the same process (see
 //! `switchboard::practice`) rings it with simulated callers who speak.
+//!
+//! Nothing found wrong at start stops the desk: a configuration error, a
+//! port in use, a missing keyring or an unreachable registrar opens the
+//! window with the reason in the notice area (and Settings at hand).
 
 #![forbid(unsafe_code)]
 
@@ -10,16 +14,30 @@ use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use switchboard::{DeskApp, DeskConfig};
+use switchboard::{AccountSettings, DeskApp, DeskConfig, Wake};
+use switchboard_desk::config::{ConfigError, File};
 use switchboard_desk::store::Store;
+use switchboard_desk::workspace::{NoticeKind, Severity};
 use switchboard_engine::events::EventKind;
 use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig};
 
 struct Gui {
     desk: DeskApp,
     events: mpsc::Receiver<EventKind>,
-    commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    engine: Option<switchboard_engine::EngineHandle>,
     notifier: Option<switchboard::notify::Notifier>,
+    _practice: Option<switchboard::practice::PracticeLine>,
+}
+
+impl Drop for Gui {
+    /// The window closes: calls are hung up and the account unregistered
+    /// (the engine waits a few seconds for the answers at most).
+    fn drop(&mut self) {
+        if let Some(e) = self.engine.take() {
+            let _ = e.send(Command::Shutdown);
+            e.join();
+        }
+    }
 }
 
 impl eframe::App for Gui {
@@ -28,9 +46,11 @@ impl eframe::App for Gui {
         while let Ok(ev) = self.events.try_recv() {
             self.desk.handle_event(now, &ev);
         }
-        egui::CentralPanel::default().show(ui, |ui| self.desk.ui(ui, now));
+        self.desk.ui(ui, now);
         for c in self.desk.take_commands() {
-            let _ = self.commands.send(c);
+            if let Some(e) = &self.engine {
+                let _ = e.send(c);
+            }
         }
         for n in self.desk.take_notices() {
             if let Some(notifier) = &self.notifier {
@@ -55,15 +75,17 @@ fn data_dir() -> std::path::PathBuf {
     base.join("switchboard")
 }
 
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+}
+
 /// The configuration file: `--config FILE`, else
 /// `~/.config/switchboard/config.toml` (which need not exist yet: the
 /// settings screen creates it). `None` only without a home directory.
 fn config_path(args: &[String]) -> Option<std::path::PathBuf> {
-    if let Some(p) = args
-        .iter()
-        .position(|a| a == "--config")
-        .and_then(|i| args.get(i + 1))
-    {
+    if let Some(p) = flag(args, "--config") {
         return Some(p.into());
     }
     let base = std::env::var_os("XDG_CONFIG_HOME")
@@ -74,72 +96,84 @@ fn config_path(args: &[String]) -> Option<std::path::PathBuf> {
     Some(base.join("switchboard/config.toml"))
 }
 
-/// The engine's settings: the file's `[sip]`, `[account]` and `[audio]`
-/// sections, `--bind` over them, and the embedded default (127.0.0.1:5060 as
-/// `agent`, no registrar) for what is left out.
-fn engine_config(
-    args: &[String],
-    file: &switchboard_desk::config::File,
-) -> Result<EngineConfig, String> {
+/// The engine's settings: the file's `[sip]` and `[audio]` sections,
+/// `--bind` over them, and the embedded default (127.0.0.1:5060 as `agent`)
+/// for what is left out. The account is given later (its password may
+/// come from the keyring), so none is set here.
+fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError>) {
+    let mut errors = Vec::new();
     let sip = file.sip.as_ref();
-    let flag_bind = args
-        .iter()
-        .position(|a| a == "--bind")
-        .and_then(|i| args.get(i + 1))
-        .map(|b| {
-            b.parse::<SocketAddr>()
-                .map_err(|e| format!("--bind {b}: {e}"))
-        })
-        .transpose()?;
+    let flag_bind = flag(args, "--bind").and_then(|b| match b.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(e) => {
+            errors.push(ConfigError::Value {
+                key: "--bind".into(),
+                message: format!("{b}: {e}"),
+            });
+            None
+        }
+    });
     let bind = flag_bind
         .or(sip.and_then(|s| s.bind))
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
-    let account = match file
-        .account
-        .as_ref()
-        .and_then(|a| a.registrar.clone().map(|r| (a, r)))
-    {
-        Some((a, registrar)) => Some(switchboard_engine::AccountConfig {
-            registrar,
-            username: a
-                .username
-                .clone()
-                .ok_or("account.registrar needs account.username")?,
-            password: std::env::var("SWITCHBOARD_PASSWORD")
-                .map_err(|_| "registering needs the password in SWITCHBOARD_PASSWORD")?,
-            realm: a.realm.clone(),
-            expires: a.expires.unwrap_or(600),
-        }),
-        None => None,
-    };
     let audio = file.audio.as_ref();
     let mut codecs = Vec::new();
     for name in audio.and_then(|a| a.codecs.clone()).unwrap_or_default() {
-        let c = switchboard_engine::Codec::from_name(&name)
-            .ok_or_else(|| format!("unknown codec {name:?} in audio.codecs"))?;
-        if !codecs.contains(&c) {
-            codecs.push(c);
+        match switchboard_engine::Codec::from_name(&name) {
+            Some(c) if !codecs.contains(&c) => codecs.push(c),
+            Some(_) => {}
+            None => errors.push(ConfigError::Value {
+                key: "audio.codecs".into(),
+                message: format!("unknown codec {name:?} (known: opus, g722, pcmu, pcma)"),
+            }),
         }
     }
-    Ok(EngineConfig {
-        bind,
+    let username = file.account.as_ref().and_then(|a| a.username.clone());
+    let config = EngineConfig {
         user: sip
             .and_then(|s| s.user.clone())
-            .or_else(|| account.as_ref().map(|a| a.username.clone()))
+            .or(username)
             .unwrap_or_else(|| "agent".into()),
         display_name: sip.and_then(|s| s.display_name.clone()),
         max_calls: sip.and_then(|s| s.max_calls).unwrap_or(2),
-        account,
         codecs,
-        mic: None,
-        speaker: None,
         devices: Some(DeviceNames {
             input: audio.and_then(|a| a.input_device.clone()),
             output: audio.and_then(|a| a.output_device.clone()),
         }),
         level_meter_ms: Some(100),
         ringer: audio.and_then(|a| a.ringer_device.clone()),
-    })
+        ..EngineConfig::headless(bind, "agent")
+    };
+    (config, errors)
+}
+
+/// The account to register, if the file has one.
+fn account(file: &File) -> Result<Option<AccountSettings>, ConfigError> {
+    let Some(a) = file.account.as_ref() else {
+        return Ok(None);
+    };
+    let Some(registrar) = a.registrar.clone() else {
+        return Ok(None);
+    };
+    let username = a.username.clone().ok_or_else(|| ConfigError::Value {
+        key: "account.username".into(),
+        message: "account.registrar needs account.username".into(),
+    })?;
+    Ok(Some(AccountSettings {
+        registrar,
+        username,
+        realm: a.realm.clone(),
+        expires: a.expires.unwrap_or(600),
+    }))
+}
+
+fn config_notice(desk: &mut DeskApp, e: &ConfigError) {
+    desk.notify(
+        "config-error",
+        vec![("error", e.to_string())],
+        Severity::Error,
+    );
 }
 
 fn main() -> eframe::Result {
@@ -147,131 +181,171 @@ fn main() -> eframe::Result {
     let demo = args.iter().any(|a| a == "--demo");
     let path = config_path(&args);
     let explicit = args.iter().any(|a| a == "--config");
+    let mut problems: Vec<ConfigError> = Vec::new();
     let file = match &path {
         Some(p) if explicit || p.exists() => match switchboard_desk::config::load(p) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("switchboard: {e}");
-                std::process::exit(2);
+                // The desk opens anyway, with the defaults and the reason.
+                problems.push(e);
+                File::default()
             }
         },
-        _ => switchboard_desk::config::File::default(),
+        _ => File::default(),
     };
     let current_settings = switchboard_desk::config::SettingsEdit::from_file(&file);
-    let config = match engine_config(&args, &file) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("switchboard: {e}");
-            std::process::exit(2);
-        }
-    };
-    let desk_user = config.user.clone();
-    let (engine, mut engine_events) = match Engine::start(config) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("switchboard: {e}");
-            std::process::exit(1);
-        }
-    };
-    let dir = data_dir();
-    let practice = if demo {
-        match switchboard::practice::start(
-            engine.local_addr(),
-            &desk_user,
-            &dir.join("practice"),
-            switchboard::practice::Pacing::default(),
-        ) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                eprintln!("switchboard: {e}");
-                None
-            }
-        }
-    } else {
+    let (config, errors) = engine_config(&args, &file);
+    problems.extend(errors);
+    let account = account(&file).unwrap_or_else(|e| {
+        problems.push(e);
         None
-    };
+    });
+    let desk_user = config.user.clone();
+    let bind = config.bind;
+    let engine = Engine::start(config);
+    let dir = data_dir();
     let _ = std::fs::create_dir_all(&dir);
-    let store = match Store::open(&dir.join("desk.db")) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            eprintln!("switchboard: {e}; notes will not be kept");
-            None
-        }
+    let (store, store_error) = match Store::open(&dir.join("desk.db")) {
+        Ok(s) => (Some(s), None),
+        Err(e) => (None, Some(e.to_string())),
     };
-    let crm = match file
+    let registrar = account.as_ref().map(|a| a.registrar.clone());
+    let (desk_config, lang) = DeskConfig::from_file(file.desk.as_ref(), registrar.as_deref());
+    let (tx, rx) = mpsc::channel();
+    let crm = file
         .desk
         .as_ref()
         .and_then(|d| d.crm.as_ref())
-        .map(|c| c.build())
-    {
-        Some(Ok(c)) => Some(c),
-        Some(Err(e)) => {
-            eprintln!("switchboard: [desk.crm]: {e}");
-            std::process::exit(2);
-        }
-        None => None,
-    };
-    let transfer_policy = match file
-        .desk
-        .as_ref()
-        .and_then(|d| d.transfer_policy.as_deref())
-    {
-        Some(p) => match switchboard_engine::TransferPolicy::from_name(p) {
-            Some(p) => p,
-            None => {
-                eprintln!("switchboard: [desk] transfer_policy {p:?}: use accept, ask or reject");
-                std::process::exit(2);
-            }
-        },
-        // The desk asks the operator unless told otherwise: a peer must not
-        // redirect an agent's line on its own.
-        None => switchboard_engine::TransferPolicy::Ask,
-    };
-    let _ = engine.send(Command::SetTransferPolicy(transfer_policy));
-    let (desk_config, lang) = DeskConfig::from_file(file.desk);
-    let mut desk = DeskApp::new(desk_config, store);
-    desk.set_lang(lang);
-    desk.set_settings_file(path, current_settings);
-    if let Some(p) = &practice {
-        // Practice callers can be put through to simulated colleagues.
-        desk.set_practice_targets(p.colleagues.clone());
-    }
-    // The desk starts available in the demo; otherwise the operator chooses.
-    if demo {
-        desk.apply(
-            Instant::now(),
-            switchboard::Intent::SetState(switchboard_desk::agent::AgentState::Available),
-        );
-    }
-    let (tx, rx) = mpsc::channel();
-    let commands = engine.commander();
+        .map(|c| c.build());
+    let transfer_policy = file.desk.as_ref().and_then(|d| d.transfer_policy.clone());
+    let directory = file.directory.clone();
     eframe::run_native(
         "Switchboard",
         eframe::NativeOptions {
             viewport: egui::ViewportBuilder::default()
                 .with_title("Switchboard")
-                .with_inner_size([1040.0, 760.0])
-                .with_min_inner_size([640.0, 420.0]),
+                .with_app_id("switchboard")
+                .with_inner_size([1280.0, 720.0])
+                .with_min_inner_size([800.0, 480.0]),
+            persist_window: true,
             ..eframe::NativeOptions::default()
         },
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
-            if let Some(crm) = crm {
-                let wake = ctx.clone();
-                match switchboard::CrmWorker::spawn(crm, Box::new(move || wake.request_repaint())) {
-                    Ok(w) => desk.set_crm(w),
-                    Err(e) => eprintln!("switchboard: CRM lookups off: {e}"),
+            // Light or dark, as the desktop is.
+            ctx.set_theme(egui::ThemePreference::System);
+            let wake = {
+                let ctx = ctx.clone();
+                Wake::new(move || ctx.request_repaint())
+            };
+            let mut desk = DeskApp::with_wake(desk_config, store, wake);
+            desk.set_lang(lang);
+            desk.set_settings_file(path, current_settings);
+            for p in &problems {
+                config_notice(&mut desk, p);
+            }
+            if let Some(e) = store_error {
+                desk.notify_kind(NoticeKind::StoreUnavailable { error: e });
+            }
+            let (engine, engine_events) = match engine {
+                Ok(e) => (Some(e.0), Some(e.1)),
+                Err(e) => {
+                    desk.notify(
+                        "engine-failed",
+                        vec![("error", e.to_string()), ("address", bind.to_string())],
+                        Severity::Error,
+                    );
+                    (None, None)
                 }
+            };
+            let policy = match transfer_policy.as_deref() {
+                Some(p) => switchboard_engine::TransferPolicy::from_name(p).unwrap_or_else(|| {
+                    config_notice(
+                        &mut desk,
+                        &ConfigError::Value {
+                            key: "desk.transfer_policy".into(),
+                            message: format!("{p:?}: use accept, ask or reject"),
+                        },
+                    );
+                    switchboard_engine::TransferPolicy::Ask
+                }),
+                // The desk asks the operator unless told otherwise: a peer must not
+                // redirect an agent's line on its own.
+                None => switchboard_engine::TransferPolicy::Ask,
+            };
+            if let Some(e) = &engine {
+                let _ = e.send(Command::SetTransferPolicy(policy));
+            }
+            match crm {
+                Some(Ok(crm)) => {
+                    let wake = ctx.clone();
+                    match switchboard::CrmWorker::spawn(
+                        crm,
+                        Box::new(move || wake.request_repaint()),
+                    ) {
+                        Ok(w) => desk.set_crm(w),
+                        Err(e) => desk.notify(
+                            "crm-off",
+                            vec![("error", e.to_string())],
+                            Severity::Warning,
+                        ),
+                    }
+                }
+                Some(Err(e)) => config_notice(
+                    &mut desk,
+                    &ConfigError::Value {
+                        key: "desk.crm".into(),
+                        message: e.to_string(),
+                    },
+                ),
+                None => {}
+            }
+            if let Some(d) = &directory {
+                desk.set_directory(d);
+            }
+            let practice = match (&engine, demo) {
+                (Some(e), true) => match switchboard::practice::start(
+                    e.local_addr(),
+                    &desk_user,
+                    &dir.join("practice"),
+                    switchboard::practice::Pacing::default(),
+                ) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        desk.notify("practice-failed", vec![("error", e)], Severity::Warning);
+                        None
+                    }
+                },
+                _ => None,
+            };
+            if let Some(p) = &practice {
+                // Practice callers can be put through to simulated colleagues.
+                desk.set_practice(p.extensions.clone());
+            }
+            // The password: SWITCHBOARD_PASSWORD for headless use, else the keyring.
+            desk.set_account(account, std::env::var("SWITCHBOARD_PASSWORD").ok());
+            if !problems.is_empty() {
+                desk.open_settings();
+            }
+            // The desk starts available in the demo; otherwise the operator chooses.
+            if demo {
+                desk.apply(
+                    Instant::now(),
+                    switchboard::Intent::SetState(switchboard_desk::agent::AgentState::Available),
+                );
             }
             // Forward engine events and wake the UI only when one arrives.
-            std::thread::spawn(move || {
-                while let Some(ev) = engine_events.blocking_recv() {
-                    if tx.send(ev.kind).is_err() {
-                        break;
+            if let Some(mut events) = engine_events {
+                let ctx = ctx.clone();
+                std::thread::spawn(move || {
+                    while let Some(ev) = events.blocking_recv() {
+                        if tx.send(ev.kind).is_err() {
+                            break;
+                        }
+                        ctx.request_repaint();
                     }
-                    ctx.request_repaint();
-                }
-            });
+                });
+            }
             let notifier = match switchboard::notify::Notifier::session() {
                 Ok(n) => Some(n),
                 Err(e) => {
@@ -282,8 +356,9 @@ fn main() -> eframe::Result {
             Ok(Box::new(Gui {
                 desk,
                 events: rx,
-                commands,
+                engine,
                 notifier,
+                _practice: practice,
             }))
         }),
     )

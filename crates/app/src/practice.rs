@@ -70,33 +70,50 @@ pub const CALLERS: [Caller; 4] = [
     },
 ];
 
-/// A simulated colleague: answers every call put through to it and says
-/// who it is.
+/// A simulated colleague (or customer): answers every call put through to
+/// it, or placed to it, and says who it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Colleague {
     /// Quick-connect label.
     pub label: &'static str,
     /// SIP user.
     pub user: &'static str,
+    /// The extension the operator dials.
+    pub extension: &'static str,
+    /// A colleague callers are put through to (else a customer to call).
+    pub colleague: bool,
     /// Greeting (8 kHz WAV).
     pub speech: &'static [u8],
     /// File name for the speech.
     pub file: &'static str,
 }
 
-/// The colleagues the operator can transfer practice callers to.
-pub const COLLEAGUES: [Colleague; 2] = [
+/// The colleagues the operator can transfer practice callers to, and a
+/// customer to call back: all dialable by extension.
+pub const COLLEAGUES: [Colleague; 3] = [
     Colleague {
         label: "Billing (practice)",
         user: "billing",
+        extension: "201",
+        colleague: true,
         speech: include_bytes!("../../../assets/practice/billing.wav"),
         file: "billing.wav",
     },
     Colleague {
         label: "Supervisor (practice)",
         user: "supervisor",
+        extension: "202",
+        colleague: true,
         speech: include_bytes!("../../../assets/practice/supervisor.wav"),
         file: "supervisor.wav",
+    },
+    Colleague {
+        label: "Customer Mari (practice)",
+        user: "customer",
+        extension: "300",
+        colleague: false,
+        speech: include_bytes!("../../../assets/practice/mari.wav"),
+        file: "customer-mari.wav",
     },
 ];
 
@@ -118,12 +135,26 @@ impl Default for Pacing {
     }
 }
 
+/// One of the practice line's numbers, as the desk offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extension {
+    /// Who answers.
+    pub label: String,
+    /// What the operator dials.
+    pub extension: String,
+    /// Where it rings.
+    pub uri: String,
+    /// A colleague to put callers through to (a quick-connect); else a
+    /// customer to call back.
+    pub colleague: bool,
+}
+
 /// The running practice line; dropping it stops the callers.
 #[derive(Debug)]
 pub struct PracticeLine {
     stop: Arc<AtomicBool>,
-    /// Quick-connect buttons for the colleagues: label and SIP URI.
-    pub colleagues: Vec<(String, String)>,
+    /// The colleagues and the customer.
+    pub extensions: Vec<Extension>,
 }
 
 impl Drop for PracticeLine {
@@ -167,10 +198,12 @@ pub fn start(
     let mut buttons = Vec::new();
     for c in COLLEAGUES {
         let (e, events) = engine(c.user, c.label, voice(c.file, c.speech)?, 8)?;
-        buttons.push((
-            c.label.to_owned(),
-            format!("sip:{}@{}", c.user, e.local_addr()),
-        ));
+        buttons.push(Extension {
+            label: c.label.to_owned(),
+            extension: c.extension.to_owned(),
+            uri: format!("sip:{}@{}", c.user, e.local_addr()),
+            colleague: c.colleague,
+        });
         colleagues.push((e, events));
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -240,7 +273,7 @@ pub fn start(
         .map_err(|e| format!("practice line: {e}"))?;
     Ok(PracticeLine {
         stop,
-        colleagues: buttons,
+        extensions: buttons,
     })
 }
 

@@ -23,6 +23,8 @@ pub(crate) struct Form {
     pub(crate) break_reasons: String,
     pub(crate) quick_connect: String,
     pub(crate) header_rules: String,
+    /// A new password (masked on screen; to the keyring on Save, never to the file).
+    pub(crate) password: String,
     /// Devices the engine reported: (inputs, outputs).
     pub(crate) devices: Option<(Vec<String>, Vec<String>)>,
     pub(crate) devices_asked: bool,
@@ -165,27 +167,13 @@ impl Form {
         })
     }
 
-    /// A device chooser: "System default" or one of the names.
-    pub(crate) fn device_combo(
-        ui: &mut egui::Ui,
-        l: Lang,
-        label: &str,
-        value: &mut String,
-        names: Option<&Vec<String>>,
-    ) {
-        let shown = if value.is_empty() {
-            l.tr("system-default")
-        } else {
-            value.clone()
-        };
-        egui::ComboBox::from_label(label)
-            .selected_text(shown)
-            .show_ui(ui, |ui| {
-                ui.selectable_value(value, String::new(), l.tr("system-default"));
-                for n in names.into_iter().flatten() {
-                    ui.selectable_value(value, n.clone(), n);
-                }
-            });
+    /// The headset in use, as the top bar names it.
+    pub(crate) fn headset_name(&self, l: Lang) -> String {
+        match &self.mic {
+            Some((_, _, output)) => output.clone(),
+            None if !self.output.is_empty() => self.output.clone(),
+            None => l.tr("system-default"),
+        }
     }
 }
 

@@ -143,11 +143,18 @@ fn judge() {
 
     // The next start of the desk shows the note.
     drop(store);
-    let mut h = Harness::new_ui_state(
-        |ui, app: &mut DeskApp| app.ui(ui, Instant::now()),
-        DeskApp::new(DeskConfig::default(), Some(Store::open(&db).unwrap())),
-    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .build_ui_state(
+            |ui, app: &mut DeskApp| app.ui(ui, Instant::now()),
+            DeskApp::new(DeskConfig::default(), Some(Store::open(&db).unwrap())),
+        );
     h.run();
-    h.get_by_label("A wrap-up note was restored after a restart.");
+    h.get_by_label("Wrap-ups restored after a restart: 1.");
+    // What was on disk is on the screen, in the form, ready to finish.
+    assert!(
+        h.query_all_by_value(saved).next().is_some(),
+        "the restored note is in the form"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

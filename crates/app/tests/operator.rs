@@ -1,15 +1,18 @@
 //! The desk driven as an operator drives it (egui_kittest: widgets found by
-//! their labels, clicked, typed into), with engine events fed in.
+//! their labels, clicked, typed into), with engine events fed in, on the
+//! 1280×720 screen a contact center's desk PC has.
 
 mod common;
 
 use std::time::Instant;
 
+use common::{click, desk, desk_with, ended, established, feed};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use switchboard::{DeskApp, DeskConfig, Intent};
 use switchboard_desk::agent::AgentState;
-use switchboard_desk::store::Store;
+use switchboard_desk::store::{Direction, Outcome, Store};
+use switchboard_desk::workspace::Op;
 use switchboard_engine::Command;
 use switchboard_engine::events::EventKind;
 
@@ -17,42 +20,22 @@ fn incoming(call: u64) -> EventKind {
     common::incoming_in_queue(call, "Billing")
 }
 
-fn established(call: u64) -> EventKind {
-    EventKind::Established {
-        call,
-        call_id: format!("call-{call}@test"),
-        outgoing: false,
-    }
-}
-
-fn ended(call: u64) -> EventKind {
-    EventKind::Ended {
-        call,
-        call_id: format!("call-{call}@test"),
-        reason: "remote_hangup".into(),
-        status: None,
-        stats: Default::default(),
-    }
-}
-
-fn harness(store: Option<Store>) -> Harness<'static, DeskApp> {
-    let mut app = DeskApp::new(DeskConfig::default(), store);
-    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
-    Harness::new_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
+fn ivan(call: u64) -> EventKind {
+    common::incoming_from(call, "Ivan Petrov", "+3725559876", "Orders")
 }
 
 #[test]
 fn the_caller_card_shows_before_answering_and_answer_sends_the_command() {
-    let mut h = harness(None);
-    h.state_mut().handle_event(Instant::now(), &incoming(1));
-    h.run();
+    let mut h = desk(None);
+    feed(&mut h, &[incoming(1)]);
     h.get_by_label("Incoming call: Mari Maasikas");
     h.get_by_label("Number: +3725551234");
     h.get_by_label("Queue: Billing");
     h.get_by_label("IVR: account=100200300");
-    h.get_by_label("Answer").click();
-    h.run();
-    // The ringer rang while the banner showed; answering is sent to the engine.
+    // The work list shows it ringing.
+    h.get_by_label("Ringing · Mari Maasikas");
+    click(&mut h, "Answer");
+    // The ringer rang while the card showed; answering is sent to the engine.
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Ring { on: true }, Command::Answer { call: 1 }]
@@ -62,19 +45,17 @@ fn the_caller_card_shows_before_answering_and_answer_sends_the_command() {
 #[test]
 fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
     let store = Store::in_memory().unwrap();
-    let mut h = harness(Some(store));
-    h.state_mut().handle_event(Instant::now(), &incoming(2));
+    let mut h = desk(Some(store));
+    feed(&mut h, &[incoming(2)]);
+    click(&mut h, "Answer");
+    feed(&mut h, &[established(2)]);
+    click(&mut h, "Mute");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Unmute");
+    click(&mut h, "Unmute");
+    h.get_by_label("Keypad (tones)").click();
     h.run();
-    h.get_by_label("Answer").click();
-    h.run();
-    h.state_mut().handle_event(Instant::now(), &established(2));
-    h.run();
-    h.get_by_label("Mute").click();
-    h.run();
-    h.get_by_label("5").click();
-    h.run();
-    h.get_by_label("Hang up").click();
-    h.run();
+    click(&mut h, "5");
+    click(&mut h, "Hang up");
     let sent = h.state_mut().take_commands();
     assert_eq!(
         sent,
@@ -86,6 +67,10 @@ fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
                 call: 2,
                 muted: true
             },
+            Command::Mute {
+                call: 2,
+                muted: false
+            },
             Command::Dtmf {
                 call: 2,
                 digits: "5".into()
@@ -93,9 +78,9 @@ fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
             Command::Hangup { call: 2 }
         ]
     );
-    h.state_mut().handle_event(Instant::now(), &ended(2));
-    h.run();
+    feed(&mut h, &[ended(2)]);
     assert!(matches!(h.state().agent_state(), AgentState::WrapUp { .. }));
+    h.get_by_label("Call with Mari Maasikas (+3725551234)");
     h.get_by_label("Note:").click();
     h.run();
     h.get_by_label("Note:")
@@ -105,8 +90,7 @@ fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
     h.run();
     h.get_by_label("Complaint").click();
     h.run();
-    h.get_by_label("Save wrap-up").click();
-    h.run();
+    click(&mut h, "Save wrap-up");
     assert_eq!(h.state().agent_state(), &AgentState::Available);
     let store = h.state().store().unwrap();
     let calls = store.history("+3725551234", 5).unwrap();
@@ -116,25 +100,28 @@ fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
         Some("Parcel resent to the office")
     );
     assert_eq!(calls[0].disposition.as_deref(), Some("Complaint"));
+    assert_eq!(calls[0].outcome, Some(Outcome::Answered));
     assert!(calls[0].answered_ms.is_some() && calls[0].ended_ms.is_some());
     assert!(
         store.pending_drafts().unwrap().is_empty(),
         "the draft is gone once saved"
     );
+    // Today's figures count it.
+    h.get_by_label("Handled");
+    assert_eq!(h.state().workspace().stats().handled, 1);
 }
 
 #[test]
 fn on_break_a_call_is_refused_with_486_and_never_shown() {
-    let mut h = harness(None);
+    let mut h = desk(None);
     h.state_mut().apply(
         Instant::now(),
         Intent::SetState(AgentState::Break {
             reason: "Lunch".into(),
         }),
     );
-    h.state_mut().handle_event(Instant::now(), &incoming(3));
-    h.run();
-    assert!(h.query_by_label("Answer").is_none(), "no banner on break");
+    feed(&mut h, &[incoming(3)]);
+    assert!(h.query_by_label("Answer").is_none(), "no card on break");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Reject {
@@ -145,19 +132,16 @@ fn on_break_a_call_is_refused_with_486_and_never_shown() {
 }
 
 #[test]
-fn a_note_being_typed_is_saved_as_a_draft_and_comes_back_after_a_crash() {
+fn a_note_being_typed_is_saved_as_a_draft_and_comes_back_after_a_crash_saying_whose_call() {
     let dir = std::env::temp_dir().join(format!("sb-app-draft-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("desk.db");
     let _ = std::fs::remove_file(&path);
     {
-        let mut h = harness(Some(Store::open(&path).unwrap()));
-        for ev in [incoming(4), established(4)] {
-            h.state_mut().handle_event(Instant::now(), &ev);
-        }
-        h.state_mut().apply(Instant::now(), Intent::Hangup);
-        h.state_mut().handle_event(Instant::now(), &ended(4));
-        h.run();
+        let mut h = desk(Some(Store::open(&path).unwrap()));
+        feed(&mut h, &[incoming(4), established(4)]);
+        h.state_mut().apply(Instant::now(), Intent::Op(Op::Hangup));
+        feed(&mut h, &[ended(4)]);
         h.get_by_label("Note:").click();
         h.run();
         h.get_by_label("Note:")
@@ -171,25 +155,33 @@ fn a_note_being_typed_is_saved_as_a_draft_and_comes_back_after_a_crash() {
         assert_eq!(drafts[0].1.note, "Caller wants a callback at 15:00");
         // … and the process dies without saving the wrap-up.
     }
-    let mut h = Harness::new_ui_state(
-        |ui, app: &mut DeskApp| app.ui(ui, Instant::now()),
-        DeskApp::new(DeskConfig::default(), Some(Store::open(&path).unwrap())),
-    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .build_ui_state(
+            |ui, app: &mut DeskApp| app.ui(ui, Instant::now()),
+            DeskApp::new(DeskConfig::default(), Some(Store::open(&path).unwrap())),
+        );
     h.run();
-    h.get_by_label("A wrap-up note was restored after a restart.");
-    h.get_by_label("Save wrap-up");
+    h.get_by_label("Wrap-ups restored after a restart: 1.");
+    // The form says whose call it was and when.
+    h.get_by_label("Call with Mari Maasikas (+3725551234)");
+    h.get_by_label_contains("incoming · ");
+    h.get_by_label("Restored after a restart.");
+    assert!(
+        h.query_all_by_value("Caller wants a callback at 15:00")
+            .next()
+            .is_some()
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn the_keyboard_answers_and_hangs_up() {
-    let mut h = harness(None);
-    h.state_mut().handle_event(Instant::now(), &incoming(5));
-    h.run();
+    let mut h = desk(None);
+    feed(&mut h, &[incoming(5)]);
     h.key_press(egui::Key::F3);
     h.run();
-    h.state_mut().handle_event(Instant::now(), &established(5));
-    h.run();
+    feed(&mut h, &[established(5)]);
     h.key_press(egui::Key::F7);
     h.run();
     h.key_press(egui::Key::F4);
@@ -211,47 +203,72 @@ fn the_keyboard_answers_and_hangs_up() {
 
 #[test]
 fn call_quality_and_levels_show_in_the_call_panel() {
-    let mut h = harness(None);
-    for ev in [incoming(6), established(6)] {
-        h.state_mut().handle_event(Instant::now(), &ev);
-    }
-    h.state_mut().handle_event(
-        Instant::now(),
-        &EventKind::Quality {
-            call: 6,
-            stats: Default::default(),
-            loss_percent: 1.5,
-            mos: 4.1,
-        },
+    let mut h = desk(None);
+    feed(
+        &mut h,
+        &[
+            incoming(6),
+            established(6),
+            EventKind::Quality {
+                call: 6,
+                stats: Default::default(),
+                loss_percent: 1.5,
+                mos: 4.1,
+            },
+            EventKind::Levels {
+                call: 6,
+                mic_dbfs: -20.0,
+                speaker_dbfs: -30.0,
+            },
+        ],
     );
-    h.state_mut().handle_event(
-        Instant::now(),
-        &EventKind::Levels {
-            call: 6,
-            mic_dbfs: -20.0,
-            speaker_dbfs: -30.0,
-        },
-    );
-    h.run();
     h.get_by_label("Quality: MOS 4.1 · loss 1.5 % · jitter 0.0 ms");
+    // The meters show the levels as reported: −20 dBFS is two thirds full.
+    let mic = h.state().workspace().in_hand().unwrap().levels.unwrap();
+    assert_eq!((mic.mic_dbfs, mic.speaker_dbfs), (-20.0, -30.0));
     h.get_by_label("Mic");
+    // A quieter report falls 3 dB at a time, so a pause does not blank it.
+    feed(
+        &mut h,
+        &[EventKind::Levels {
+            call: 6,
+            mic_dbfs: -120.0,
+            speaker_dbfs: -120.0,
+        }],
+    );
+    let after = h.state().workspace().in_hand().unwrap().levels.unwrap();
+    assert_eq!(after.mic_dbfs, -23.0);
 }
 
 #[test]
 fn the_desk_speaks_estonian_russian_and_slovenian() {
     use switchboard::Lang;
-    for (lang, incoming_label, answer) in [
-        (Lang::Et, "Sissetulev kõne: Mari Maasikas", "Vasta"),
-        (Lang::Ru, "Входящий вызов: Mari Maasikas", "Ответить"),
-        (Lang::Sl, "Dohodni klic: Mari Maasikas", "Sprejmi"),
+    for (lang, incoming_label, answer, work) in [
+        (
+            Lang::Et,
+            "Sissetulev kõne: Mari Maasikas",
+            "Vasta",
+            "Töönimekiri",
+        ),
+        (
+            Lang::Ru,
+            "Входящий вызов: Mari Maasikas",
+            "Ответить",
+            "Список дел",
+        ),
+        (
+            Lang::Sl,
+            "Dohodni klic: Mari Maasikas",
+            "Sprejmi",
+            "Seznam opravil",
+        ),
     ] {
-        let mut h = harness(None);
+        let mut h = desk(None);
         h.state_mut().set_lang(lang);
-        h.state_mut().handle_event(Instant::now(), &incoming(8));
-        h.run();
+        feed(&mut h, &[incoming(8)]);
         h.get_by_label(incoming_label);
-        h.get_by_label(answer).click();
-        h.run();
+        h.get_by_label(work);
+        click(&mut h, answer);
         assert_eq!(
             h.state_mut().take_commands(),
             [Command::Ring { on: true }, Command::Answer { call: 8 }]
@@ -260,81 +277,146 @@ fn the_desk_speaks_estonian_russian_and_slovenian() {
 }
 
 #[test]
-fn a_known_caller_is_recognised_and_past_calls_are_searchable() {
+fn a_known_caller_is_recognised_and_earlier_notes_show_before_answering_and_in_history() {
     let mut store = Store::in_memory().unwrap();
     store
         .import_contacts_csv("name,number,company\nMari Maasikas,+3725551234,Acme OÜ\n")
         .unwrap();
-    let mut h = harness(Some(store));
-    h.state_mut().handle_event(Instant::now(), &incoming(9));
-    h.run();
+    let mut h = desk(Some(store));
+    feed(&mut h, &[incoming(9)]);
     h.get_by_label("Contact: Mari Maasikas (Acme OÜ)");
-    h.get_by_label("Answer").click();
-    h.run();
-    for ev in [established(9), ended(9)] {
-        h.state_mut().handle_event(Instant::now(), &ev);
-    }
-    h.run();
+    click(&mut h, "Answer");
+    feed(&mut h, &[established(9), ended(9)]);
     h.get_by_label("Note:").click();
     h.run();
-    h.get_by_label("Note:").type_text("wants invoice copy");
+    h.get_by_label("Note:")
+        .type_text("wants invoice copy\nsend by mail");
     h.run();
-    h.get_by_label("Save wrap-up").click();
-    h.run();
+    click(&mut h, "Save wrap-up");
+    // She calls again: the earlier note is on the card before answering,
+    // and in the Customer tab.
+    feed(&mut h, &[incoming(10)]);
+    h.get_by_label_contains("· wants invoice copy");
+    assert!(
+        h.query_all_by_label("wants invoice copy\nsend by mail")
+            .next()
+            .is_some(),
+        "the whole note in the Customer tab"
+    );
+    click(&mut h, "Decline");
+    feed(&mut h, &[ended(10)]);
+    // History: when, which way, who, how long, how it ended, the note's
+    // first line; search by note text.
     h.get_by_label("History").click();
     h.run();
     h.get_by_label("Search:").click();
     h.run();
     h.get_by_label("Search:").type_text("invoice");
     h.run();
-    h.get_by_label("+3725551234 Mari Maasikas · — · wants invoice copy");
+    h.get_by_label("Mari Maasikas · +3725551234");
+    h.get_by_label_contains("answered · 0:00 · —");
+    h.get_by_label("wants invoice copy");
+    assert!(
+        h.query_by_label_contains("declined").is_none(),
+        "the search leaves out the declined call"
+    );
+    h.get_by_label("Search:").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.run();
+    h.get_by_label_contains("declined ·");
 }
 
 #[test]
-fn the_ringer_stops_when_the_caller_gives_up() {
-    let mut h = harness(None);
-    h.state_mut().handle_event(Instant::now(), &incoming(10));
-    h.run();
-    h.state_mut().handle_event(Instant::now(), &ended(10));
-    h.run();
+fn the_ringer_stops_when_the_caller_gives_up_and_the_call_is_missed_until_called_back() {
+    let mut h = desk(Some(Store::in_memory().unwrap()));
+    feed(&mut h, &[incoming(10), ended(10)]);
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Ring { on: true }, Command::Ring { on: false }]
     );
     assert_eq!(h.state().agent_state(), &AgentState::Available);
+    // The missed call waits in the work list; one click shows it, Call back dials.
+    h.get_by_label("Missed · Mari Maasikas").click();
+    h.run();
+    h.get_by_label("Missed call: Mari Maasikas");
+    click(&mut h, "Call back");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Call {
+            target: "sip:+3725551234@pbx.example.ee".into(),
+            headers: Vec::new()
+        }]
+    );
+    feed(
+        &mut h,
+        &[EventKind::Calling {
+            call: 11,
+            call_id: "out-11@test".into(),
+            target: "sip:+3725551234@pbx.example.ee".into(),
+        }],
+    );
+    assert!(h.query_by_label("Missed · Mari Maasikas").is_none());
+    h.get_by_label("Calling Mari Maasikas…");
+    assert_eq!(h.state().workspace().stats().missed, 1);
 }
 
 #[test]
-fn the_configuration_file_sets_rules_buttons_dispositions_and_language() {
+fn the_configuration_file_sets_rules_buttons_dispositions_dial_plan_and_language() {
     let dir = std::env::temp_dir().join(format!("sb-app-cfg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("config.toml");
     std::fs::write(
         &path,
         r#"
+[account]
+registrar = "sip:pbx.example.ee"
+username = "1001"
+
 [desk]
 wrap_up_secs = 5
 dispositions = ["Arve", "Tellimus"]
 header_rules = [{ header = "X-Queue", label = "Järjekord" }]
 quick_connect = [{ label = "Arveldus", uri = "sip:200@pbx" }]
 language = "et"
+
+[desk.dial_plan]
+outside_prefix = "0"
 "#,
     )
     .unwrap();
     let file = switchboard_desk::config::load(&path).unwrap();
-    let (config, lang) = DeskConfig::from_file(file.desk);
-    let mut app = DeskApp::new(config, None);
-    app.set_lang(lang);
-    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
-    let mut h = Harness::new_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app);
-    h.state_mut().handle_event(Instant::now(), &incoming(11));
-    h.run();
+    let registrar = file.account.as_ref().and_then(|a| a.registrar.clone());
+    let (config, lang) = DeskConfig::from_file(file.desk.as_ref(), registrar.as_deref());
+    let mut h = desk_with(config, None);
+    h.state_mut().set_lang(lang);
+    feed(&mut h, &[incoming(11)]);
     h.get_by_label("Järjekord: Billing");
-    h.get_by_label("Vasta").click();
+    click(&mut h, "Vasta");
+    feed(&mut h, &[established(11)]);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Arveldus");
+    click(&mut h, "Lõpeta kõne");
+    feed(&mut h, &[ended(11)]);
+    h.get_by_label("Tulemus").click();
     h.run();
-    h.state_mut().handle_event(Instant::now(), &established(11));
-    h.run();
-    h.get_by_label("Arveldus");
+    h.get_by_label("Tellimus");
+    // The dial plan: an outside number gets the prefix, at the registrar's domain.
+    click(&mut h, "Salvesta");
+    h.state_mut().take_commands();
+    h.state_mut().apply(
+        Instant::now(),
+        Intent::Dial {
+            input: "555 1234".into(),
+            name: None,
+        },
+    );
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Call {
+            target: "sip:05551234@pbx.example.ee".into(),
+            headers: Vec::new()
+        }]
+    );
     // A typo in the file is an error naming the line and the key.
     std::fs::write(&path, "[desk]\nwrap_up_sec = 5\n").unwrap();
     let e = switchboard_desk::config::load(&path)
@@ -343,59 +425,10 @@ language = "et"
     assert!(e.contains("line 2") && e.contains("wrap_up_sec"), "{e}");
 }
 
-#[test]
-fn contacts_are_imported_from_a_csv_file_and_bad_files_are_explained() {
-    let dir = std::env::temp_dir().join(format!("sb-app-csv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let good = dir.join("contacts.csv");
-    std::fs::write(
-        &good,
-        "name,number,company\nMari Maasikas,+3725551234,Acme OÜ\n",
-    )
-    .unwrap();
-    let bad = dir.join("bad.csv");
-    std::fs::write(&bad, "name,number\nJaan\n").unwrap();
-    let import = |path: &std::path::Path, shown: &str| {
-        let mut h = harness(Some(Store::in_memory().unwrap()));
-        h.get_by_label("Contacts").click();
-        h.run();
-        h.get_by_label("CSV file:").click();
-        h.run();
-        h.get_by_label("CSV file:")
-            .type_text(&path.to_string_lossy());
-        h.run();
-        h.get_by_label("Import").click();
-        h.run();
-        h.get_by_label(shown);
-        h
-    };
-    import(&bad, "contacts CSV line 2: name or number missing");
-    let mut h = import(&good, "Imported 1 contacts.");
-    h.state_mut().handle_event(Instant::now(), &incoming(12));
-    h.run();
-    h.get_by_label("Contact: Mari Maasikas (Acme OÜ)");
-}
-
-fn desk_with_quick_connect(store: Option<Store>) -> Harness<'static, DeskApp> {
-    let config = DeskConfig {
-        quick_connect: vec![("Billing".into(), "sip:200@pbx".into())],
-        ..DeskConfig::default()
-    };
-    let mut app = DeskApp::new(config, store);
-    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
-    Harness::builder()
-        .with_size(egui::vec2(1000.0, 1200.0))
-        .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
-}
-
 fn in_call(h: &mut Harness<'static, DeskApp>, call: u64) {
-    h.state_mut().handle_event(Instant::now(), &incoming(call));
-    h.run();
-    h.get_by_label("Answer").click();
-    h.run();
-    h.state_mut()
-        .handle_event(Instant::now(), &established(call));
-    h.run();
+    feed(h, &[incoming(call)]);
+    click(h, "Answer");
+    feed(h, &[established(call)]);
     h.state_mut().take_commands();
 }
 
@@ -403,33 +436,38 @@ fn progress(call: u64, status: u16, done: bool) -> EventKind {
     EventKind::TransferProgress { call, status, done }
 }
 
+fn with_billing(store: Option<Store>) -> Harness<'static, DeskApp> {
+    desk_with(
+        DeskConfig {
+            quick_connect: vec![("Billing".into(), "sip:200@pbx".into())],
+            ..common::config()
+        },
+        store,
+    )
+}
+
 #[test]
 fn hold_resume_and_a_one_click_transfer_whose_chain_is_kept_with_the_wrap_up() {
-    let mut h = desk_with_quick_connect(Some(Store::in_memory().unwrap()));
+    let mut h = with_billing(Some(Store::in_memory().unwrap()));
     in_call(&mut h, 21);
-    h.get_by_label("Hold").click();
-    h.run();
+    click(&mut h, "Hold");
     assert_eq!(h.state_mut().take_commands(), [Command::Hold { call: 21 }]);
-    h.state_mut().handle_event(
-        Instant::now(),
-        &EventKind::Held {
+    feed(
+        &mut h,
+        &[EventKind::Held {
             call: 21,
             local: true,
             remote: false,
-        },
+        }],
     );
-    h.run();
     h.get_by_label("On hold — the caller hears the hold tone.");
-    h.get_by_label("Resume").click();
-    h.run();
+    click(&mut h, "Resume");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Resume { call: 21 }]
     );
-
     // One click on a quick-connect: a blind transfer.
-    h.get_by_label("Billing").click();
-    h.run();
+    click(&mut h, "Billing");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Transfer {
@@ -437,19 +475,15 @@ fn hold_resume_and_a_one_click_transfer_whose_chain_is_kept_with_the_wrap_up() {
             target: "sip:200@pbx".into()
         }]
     );
-    for ev in [progress(21, 202, false), progress(21, 180, false)] {
-        h.state_mut().handle_event(Instant::now(), &ev);
-    }
-    h.run();
+    feed(
+        &mut h,
+        &[progress(21, 202, false), progress(21, 180, false)],
+    );
     h.get_by_label("Transferring to Billing: 180");
-    h.state_mut()
-        .handle_event(Instant::now(), &progress(21, 200, true));
-    h.state_mut().handle_event(Instant::now(), &ended(21));
-    h.run();
+    feed(&mut h, &[progress(21, 200, true), ended(21)]);
     // The wrap-up shows where the call went.
     h.get_by_label("Transfers: blind to sip:200@pbx: 200");
-    h.get_by_label("Save wrap-up").click();
-    h.run();
+    click(&mut h, "Save wrap-up");
     let record = &h
         .state()
         .store()
@@ -460,17 +494,18 @@ fn hold_resume_and_a_one_click_transfer_whose_chain_is_kept_with_the_wrap_up() {
         record.transfers.as_deref(),
         Some("blind to sip:200@pbx: 200")
     );
+    assert_eq!(record.outcome, Some(Outcome::Transferred));
+    assert_eq!(record.outcome_detail.as_deref(), Some("Billing"));
     assert_eq!(h.state().agent_state(), &AgentState::Available);
 }
 
 #[test]
 fn consult_then_complete_or_go_back_to_the_caller() {
-    let mut h = desk_with_quick_connect(None);
+    let mut h = with_billing(None);
     in_call(&mut h, 31);
     h.get_by_label("consult first").click();
     h.run();
-    h.get_by_label("Billing").click();
-    h.run();
+    click(&mut h, "Billing");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Consult {
@@ -478,38 +513,35 @@ fn consult_then_complete_or_go_back_to_the_caller() {
             target: "sip:200@pbx".into()
         }]
     );
-    h.state_mut().handle_event(
-        Instant::now(),
-        &EventKind::Consulting {
+    feed(
+        &mut h,
+        &[EventKind::Consulting {
             call: 31,
             consult: 32,
-        },
+        }],
     );
-    h.run();
     h.get_by_label("Consulting Billing: ringing");
-    h.state_mut().handle_event(
-        Instant::now(),
-        &EventKind::Established {
+    h.get_by_label("Consulting · Mari Maasikas");
+    feed(
+        &mut h,
+        &[EventKind::Established {
             call: 32,
             call_id: "consult@test".into(),
             outgoing: true,
-        },
+        }],
     );
-    h.run();
     h.get_by_label("Consulting Billing: talking");
     // Still in the first call: the consultation is not a new customer call.
     assert!(matches!(
         h.state().agent_state(),
         AgentState::InCall { call } if call.0 == 31
     ));
-    h.get_by_label("Back to the caller").click();
-    h.run();
+    click(&mut h, "Back to the caller");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::CancelConsult { consult: 32 }]
     );
-    h.get_by_label("Complete transfer").click();
-    h.run();
+    click(&mut h, "Complete transfer");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::CompleteTransfer {
@@ -518,60 +550,66 @@ fn consult_then_complete_or_go_back_to_the_caller() {
         }]
     );
     // The consultation ending does not end the customer call.
-    h.state_mut().handle_event(Instant::now(), &ended(32));
-    h.run();
+    feed(&mut h, &[ended(32)]);
     assert!(matches!(h.state().agent_state(), AgentState::InCall { .. }));
 }
 
 #[test]
-fn a_failed_transfer_leaves_the_caller_with_the_operator() {
-    let mut h = desk_with_quick_connect(None);
+fn a_failed_transfer_leaves_the_caller_with_the_operator_and_the_notice_stays_until_read() {
+    let mut h = with_billing(None);
     in_call(&mut h, 41);
     h.get_by_label("Transfer to:").click();
     h.run();
     h.get_by_label("Transfer to:").type_text("2100");
     h.run();
-    h.get_by_label("Transfer").click();
-    h.run();
+    click(&mut h, "Transfer");
+    // A number typed goes through the dial plan.
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Transfer {
             call: 41,
-            target: "2100".into()
+            target: "sip:2100@pbx.example.ee".into()
         }]
     );
-    h.state_mut()
-        .handle_event(Instant::now(), &progress(41, 486, true));
-    h.run();
-    h.get_by_label("The transfer failed (486); the caller is back with you.");
+    feed(&mut h, &[progress(41, 486, true)]);
+    let notice = "The transfer failed (486); the caller is back with you.";
+    h.get_by_label(notice);
+    h.get_by_label("The caller is back with you: try another number or take a message.");
     assert!(matches!(h.state().agent_state(), AgentState::InCall { .. }));
+    // It stays, frame after frame, until dismissed.
+    for _ in 0..5 {
+        h.run();
+    }
+    h.get_by_label(notice);
+    click(&mut h, "Dismiss");
+    assert!(h.query_by_label(notice).is_none());
 }
 
 #[test]
 fn a_caller_put_through_to_us_replaces_the_consultation_on_screen() {
-    let mut h = desk_with_quick_connect(None);
+    let mut h = with_billing(None);
     in_call(&mut h, 51);
-    h.state_mut().handle_event(
-        Instant::now(),
-        &EventKind::Replaced {
-            old: 51,
-            new: 52,
-            call_id: "new@test".into(),
-            headers: vec![(
-                "From".into(),
-                "\"Ivan Petrov\" <sip:+3725559876@pbx>;tag=9".into(),
-            )],
-        },
+    feed(
+        &mut h,
+        &[
+            EventKind::Replaced {
+                old: 51,
+                new: 52,
+                call_id: "new@test".into(),
+                headers: vec![(
+                    "From".into(),
+                    "\"Ivan Petrov\" <sip:+3725559876@pbx>;tag=9".into(),
+                )],
+            },
+            ended(51),
+        ],
     );
-    h.state_mut().handle_event(Instant::now(), &ended(51));
-    h.run();
     assert!(matches!(
         h.state().agent_state(),
         AgentState::InCall { call } if call.0 == 52
     ));
     h.get_by_label_contains("In call with Ivan Petrov");
-    h.get_by_label("Hang up").click();
-    h.run();
+    click(&mut h, "Hang up");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Hangup { call: 52 }]
@@ -579,43 +617,44 @@ fn a_caller_put_through_to_us_replaces_the_consultation_on_screen() {
 }
 
 #[test]
-fn call_waiting_shows_the_second_caller_and_answering_keeps_the_first_on_hold() {
-    let mut h = desk_with_quick_connect(None);
+fn call_waiting_shows_the_second_caller_and_the_work_list_switches_between_the_two() {
+    let mut h = with_billing(None);
     in_call(&mut h, 61);
-    let mut second = incoming(62);
-    if let EventKind::Incoming { headers, .. } = &mut second {
-        headers[1].1 = "\"Ivan Petrov\" <sip:+3725559876@pbx>".into();
-    }
-    h.state_mut().handle_event(Instant::now(), &second);
-    h.run();
+    feed(&mut h, &[ivan(62)]);
     h.get_by_label("Call waiting: Ivan Petrov");
     h.get_by_label("Answering puts the current call on hold.");
-    h.get_by_label("Answer").click();
-    h.run();
+    h.get_by_label("Waiting · Ivan Petrov");
+    click(&mut h, "Answer");
     // The tone sounds while it waits; answering goes to the engine, which
     // holds the first call itself.
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Ring { on: true }, Command::Answer { call: 62 }]
     );
-    h.state_mut().handle_event(Instant::now(), &established(62));
-    h.run();
+    feed(&mut h, &[established(62)]);
     assert_eq!(h.state_mut().take_commands(), [Command::Ring { on: false }]);
     h.get_by_label_contains("In call with Ivan Petrov");
-    h.get_by_label("On hold: Mari Maasikas");
-    // Back to Mari: Ivan waits on hold instead.
-    h.get_by_label("Resume").click();
+    // The work list has both; one click brings Mari into the centre,
+    // where Resume takes her back (Ivan is held instead).
+    h.get_by_label("In call · Ivan Petrov");
+    h.get_by_label("On hold · Mari Maasikas").click();
     h.run();
+    h.get_by_label("On hold: Mari Maasikas");
+    click(&mut h, "Resume");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Resume { call: 61 }]
     );
     h.get_by_label_contains("In call with Mari Maasikas");
-    h.get_by_label("On hold: Ivan Petrov");
-    // Ivan gives up while held; Mari's call goes on.
-    h.state_mut().handle_event(Instant::now(), &ended(62));
+    h.get_by_label("On hold · Ivan Petrov");
+    // Alt+2 shows Ivan (the second row) without touching the calls.
+    h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::Num2);
     h.run();
-    assert!(h.query_by_label("On hold: Ivan Petrov").is_none());
+    h.get_by_label("On hold: Ivan Petrov");
+    assert!(h.state_mut().take_commands().is_empty());
+    // Ivan gives up while held; Mari's call goes on.
+    feed(&mut h, &[ended(62)]);
+    assert!(h.query_by_label("On hold · Ivan Petrov").is_none());
     assert!(matches!(
         h.state().agent_state(),
         AgentState::InCall { call } if call.0 == 61
@@ -624,31 +663,29 @@ fn call_waiting_shows_the_second_caller_and_answering_keeps_the_first_on_hold() 
 
 #[test]
 fn consult_into_a_conference_then_drop_the_colleague_or_leave_them_talking() {
-    let mut h = desk_with_quick_connect(None);
+    let mut h = with_billing(None);
     in_call(&mut h, 71);
     h.get_by_label("Transfer to:").click();
     h.run();
     h.get_by_label("Transfer to:").type_text("sip:200@pbx");
     h.run();
-    h.get_by_label("Consult").click();
-    h.run();
+    click(&mut h, "Consult");
     h.state_mut().take_commands();
-    for ev in [
-        EventKind::Consulting {
-            call: 71,
-            consult: 72,
-        },
-        EventKind::Established {
-            call: 72,
-            call_id: "c72@test".into(),
-            outgoing: true,
-        },
-    ] {
-        h.state_mut().handle_event(Instant::now(), &ev);
-    }
-    h.run();
-    h.get_by_label("Conference").click();
-    h.run();
+    feed(
+        &mut h,
+        &[
+            EventKind::Consulting {
+                call: 71,
+                consult: 72,
+            },
+            EventKind::Established {
+                call: 72,
+                call_id: "c72@test".into(),
+                outgoing: true,
+            },
+        ],
+    );
+    click(&mut h, "Conference");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Conference {
@@ -656,24 +693,21 @@ fn consult_into_a_conference_then_drop_the_colleague_or_leave_them_talking() {
             other: 72
         }]
     );
-    h.state_mut().handle_event(
-        Instant::now(),
-        &EventKind::Conference {
+    feed(
+        &mut h,
+        &[EventKind::Conference {
             call: 71,
             other: 72,
             on: true,
-        },
+        }],
     );
-    h.run();
     h.get_by_label("Three-way conference with Billing");
-    h.get_by_label("Drop Billing").click();
-    h.run();
+    click(&mut h, "Drop Billing");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Hangup { call: 72 }]
     );
-    h.get_by_label("Leave them talking").click();
-    h.run();
+    click(&mut h, "Leave them talking");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::CompleteTransfer {
@@ -684,8 +718,8 @@ fn consult_into_a_conference_then_drop_the_colleague_or_leave_them_talking() {
 }
 
 #[test]
-fn digits_typed_anywhere_go_to_the_dial_field_and_enter_dials() {
-    let mut h = harness(None);
+fn digits_typed_anywhere_go_to_the_dial_field_and_enter_dials_through_the_dial_plan() {
+    let mut h = desk(None);
     h.run();
     // No field has the focus: the operator just types the number.
     h.key_press(egui::Key::Num5);
@@ -697,61 +731,247 @@ fn digits_typed_anywhere_go_to_the_dial_field_and_enter_dials() {
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Call {
-            target: "5551234".into(),
+            target: "sip:5551234@pbx.example.ee".into(),
             headers: Vec::new()
         }]
     );
+    // The phone could not place it: the desk is free again and says why.
+    feed(
+        &mut h,
+        &[EventKind::CommandFailed {
+            command: "call sip:5551234@pbx.example.ee".into(),
+            error: "cannot resolve pbx.example.ee".into(),
+        }],
+    );
+    assert_eq!(h.state().agent_state(), &AgentState::Available);
+    h.get_by_label_contains("cannot resolve pbx.example.ee");
     // The dialpad adds digits too.
     h.get_by_label("Dialpad").click();
     h.run();
     for k in ["1", "0", "0"] {
-        h.get_by_label(k).click();
-        h.run();
+        click(&mut h, k);
     }
-    h.get_by_label("Call").click();
-    h.run();
+    click(&mut h, "Call");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Call {
-            target: "100".into(),
+            target: "sip:100@pbx.example.ee".into(),
             headers: Vec::new()
         }]
     );
 }
 
 #[test]
-fn the_wrap_up_countdown_shows_in_the_top_bar() {
-    let mut h = harness(None);
-    h.state_mut().handle_event(Instant::now(), &incoming(81));
-    h.state_mut().apply(Instant::now(), Intent::Answer);
-    h.state_mut().handle_event(Instant::now(), &established(81));
-    h.state_mut().handle_event(Instant::now(), &ended(81));
+fn what_cannot_be_dialled_is_explained_and_nothing_is_sent() {
+    let mut h = desk_with(DeskConfig::default(), None);
+    h.get_by_label("Dial:").click();
     h.run();
+    h.get_by_label("Dial:").type_text("+372 555 1234");
+    h.run();
+    click(&mut h, "Call");
+    assert!(h.state_mut().take_commands().is_empty());
+    h.get_by_label("+372 555 1234 is a number, but there is no account to dial it through.");
+    h.get_by_label("Check the registrar, user name and password in Settings.");
+    h.get_by_label("Dial:").click();
+    h.run();
+    h.get_by_label("Dial:").type_text("Mari");
+    h.run();
+    click(&mut h, "Call");
+    h.get_by_label("“Mari” is not a number or a SIP address.");
+    assert!(h.state_mut().take_commands().is_empty());
+}
+
+/// An outgoing call placed by number, as the new user tried it: its panel
+/// while it rings, hang up, the wrap-up, and the row in History.
+#[test]
+fn an_outgoing_call_has_its_panel_its_wrap_up_and_its_history_row() {
+    let mut h = desk(Some(Store::in_memory().unwrap()));
+    h.get_by_label("Dial:").click();
+    h.run();
+    h.get_by_label("Dial:").type_text("+372 555 9876");
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    let target = "sip:+3725559876@pbx.example.ee";
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Call {
+            target: target.into(),
+            headers: Vec::new()
+        }]
+    );
+    feed(
+        &mut h,
+        &[
+            EventKind::Calling {
+                call: 81,
+                call_id: "out-81@test".into(),
+                target: target.into(),
+            },
+            EventKind::Ringing {
+                call: 81,
+                status: 180,
+            },
+        ],
+    );
+    h.get_by_label("Ringing at +3725559876…");
+    h.get_by_label("Calling · +3725559876");
+    h.get_by_label_contains("State: Calling");
+    feed(
+        &mut h,
+        &[EventKind::Established {
+            call: 81,
+            call_id: "out-81@test".into(),
+            outgoing: true,
+        }],
+    );
+    h.get_by_label_contains("In call with +3725559876");
+    h.get_by_label_contains("outgoing · +3725559876");
+    click(&mut h, "Hold");
+    click(&mut h, "Hang up");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Hold { call: 81 }, Command::Hangup { call: 81 }]
+    );
+    feed(
+        &mut h,
+        &[EventKind::Ended {
+            call: 81,
+            call_id: "out-81@test".into(),
+            reason: "local_hangup".into(),
+            status: None,
+            stats: Default::default(),
+        }],
+    );
+    h.get_by_label("Call with +3725559876");
+    h.get_by_label("Note:").click();
+    h.run();
+    h.get_by_label("Note:")
+        .type_text("Confirmed the delivery date");
+    h.run();
+    click(&mut h, "Save wrap-up");
+    assert_eq!(h.state().agent_state(), &AgentState::Available);
+    let r = &h
+        .state()
+        .store()
+        .unwrap()
+        .history("+3725559876", 1)
+        .unwrap()[0];
+    assert_eq!(r.direction, Direction::Out);
+    assert_eq!(r.outcome, Some(Outcome::Answered));
+    assert_eq!(r.note.as_deref(), Some("Confirmed the delivery date"));
+    h.get_by_label("History").click();
+    h.run();
+    h.get_by_label("outgoing");
+    h.get_by_label("Confirmed the delivery date");
+    h.get_by_label_contains("answered · 0:00");
+    // Call back from History.
+    click(&mut h, "Call back");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Call {
+            target: target.into(),
+            headers: Vec::new()
+        }]
+    );
+}
+
+#[test]
+fn an_outgoing_call_that_fails_says_why_and_a_cancelled_one_leaves_nothing_to_do() {
+    let mut h = desk(Some(Store::in_memory().unwrap()));
+    h.state_mut().apply(
+        Instant::now(),
+        Intent::Dial {
+            input: "204".into(),
+            name: None,
+        },
+    );
+    h.state_mut().take_commands();
+    feed(
+        &mut h,
+        &[EventKind::Calling {
+            call: 91,
+            call_id: "out-91@test".into(),
+            target: "sip:204@pbx.example.ee".into(),
+        }],
+    );
+    click(&mut h, "Cancel call");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Hangup { call: 91 }]
+    );
+    feed(
+        &mut h,
+        &[EventKind::Ended {
+            call: 91,
+            call_id: "out-91@test".into(),
+            reason: "cancelled".into(),
+            status: Some(487),
+            stats: Default::default(),
+        }],
+    );
+    assert_eq!(h.state().agent_state(), &AgentState::Available);
+    assert!(h.query_by_label("Save wrap-up").is_none());
+    h.state_mut().apply(
+        Instant::now(),
+        Intent::Dial {
+            input: "204".into(),
+            name: None,
+        },
+    );
+    feed(
+        &mut h,
+        &[
+            EventKind::Calling {
+                call: 92,
+                call_id: "out-92@test".into(),
+                target: "sip:204@pbx.example.ee".into(),
+            },
+            EventKind::Ended {
+                call: 92,
+                call_id: "out-92@test".into(),
+                reason: "rejected".into(),
+                status: Some(486),
+                stats: Default::default(),
+            },
+        ],
+    );
+    h.get_by_label("204 is busy (486).");
+    h.get_by_label("The line is busy: try again in a few minutes.");
+    assert_eq!(h.state().agent_state(), &AgentState::Available);
+}
+
+#[test]
+fn the_wrap_up_countdown_shows_in_the_top_bar() {
+    let mut h = desk(None);
+    h.state_mut().handle_event(Instant::now(), &incoming(81));
+    h.state_mut().apply(Instant::now(), Intent::Op(Op::Answer));
+    feed(&mut h, &[established(81), ended(81)]);
     h.get_by_label_contains("State: Wrap-up (");
 }
 
 #[test]
 fn when_the_other_side_puts_us_through_the_desk_follows_the_new_call() {
-    let mut h = desk_with_quick_connect(None);
+    let mut h = with_billing(None);
     in_call(&mut h, 91);
-    h.state_mut().handle_event(
-        Instant::now(),
-        &EventKind::Transferred {
-            call: 91,
-            new_call: 92,
-            target: "sip:billing@pbx".into(),
-        },
-    );
     // The transferor hangs up its leg; the conversation goes on.
-    h.state_mut().handle_event(Instant::now(), &ended(91));
-    h.run();
+    feed(
+        &mut h,
+        &[
+            EventKind::Transferred {
+                call: 91,
+                new_call: 92,
+                target: "sip:billing@pbx".into(),
+            },
+            ended(91),
+        ],
+    );
     assert!(matches!(
         h.state().agent_state(),
         AgentState::InCall { call } if call.0 == 92
     ));
     h.get_by_label_contains("In call with sip:billing@pbx");
-    h.get_by_label("Hang up").click();
-    h.run();
+    click(&mut h, "Hang up");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Hangup { call: 92 }]
@@ -760,62 +980,56 @@ fn when_the_other_side_puts_us_through_the_desk_follows_the_new_call() {
 
 #[test]
 fn a_waiting_call_rings_as_usual_when_the_call_in_hand_ends() {
-    let mut h = desk_with_quick_connect(None);
+    let mut h = with_billing(None);
     in_call(&mut h, 95);
-    h.state_mut().handle_event(Instant::now(), &incoming(96));
-    h.run();
+    feed(&mut h, &[incoming(96)]);
     h.get_by_label_contains("Call waiting:");
-    h.state_mut().handle_event(Instant::now(), &ended(95));
-    h.run();
+    feed(&mut h, &[ended(95)]);
     h.get_by_label("Incoming call: Mari Maasikas");
     h.state_mut().take_commands();
-    h.get_by_label("Answer").click();
-    h.run();
+    click(&mut h, "Answer");
     assert!(
         h.state_mut()
             .take_commands()
             .contains(&Command::Answer { call: 96 })
     );
+    // The first call's wrap-up waits in the work list.
+    h.get_by_label("Wrap-up · Mari Maasikas");
 }
 
 #[test]
 fn a_held_caller_who_hangs_up_gets_a_wrap_up_of_their_own() {
-    let mut h = desk_with_quick_connect(Some(Store::in_memory().unwrap()));
+    let mut h = with_billing(Some(Store::in_memory().unwrap()));
     in_call(&mut h, 81);
-    let mut second = incoming(82);
-    if let EventKind::Incoming { headers, .. } = &mut second {
-        headers[1].1 = "\"Ivan Petrov\" <sip:+3725559876@pbx>".into();
-    }
-    h.state_mut().handle_event(Instant::now(), &second);
-    h.run();
-    h.get_by_label("Answer").click();
-    h.run();
-    h.state_mut().handle_event(Instant::now(), &established(82));
-    h.run();
-    h.get_by_label("On hold: Mari Maasikas");
-    // Mari, on hold, hangs up: her wrap-up opens while Ivan's call goes on.
-    h.state_mut().handle_event(Instant::now(), &ended(81));
-    h.run();
-    h.get_by_label("Call with +3725551234");
+    feed(&mut h, &[ivan(82)]);
+    click(&mut h, "Answer");
+    feed(&mut h, &[established(82)]);
+    h.get_by_label("On hold · Mari Maasikas");
+    // Mari, on hold, hangs up: her wrap-up waits in the work list while
+    // Ivan's call stays in the centre.
+    feed(&mut h, &[ended(81)]);
     h.get_by_label_contains("In call with Ivan Petrov");
     assert!(matches!(
         h.state().agent_state(),
         AgentState::InCall { call } if call.0 == 82
     ));
+    h.get_by_label("Wrap-up · Mari Maasikas").click();
+    h.run();
+    h.get_by_label("Call with Mari Maasikas (+3725551234)");
+    // Ivan's call stays at hand above the form.
+    h.get_by_label_contains("In hand: Ivan Petrov");
     h.get_by_label("Note:").click();
     h.run();
     h.get_by_label("Note:").type_text("Hung up while on hold");
     h.run();
     // Ivan's call ends before Mari's form is saved: his waits its turn.
-    h.state_mut().handle_event(Instant::now(), &ended(82));
-    h.run();
+    feed(&mut h, &[ended(82)]);
     assert!(matches!(h.state().agent_state(), AgentState::WrapUp { .. }));
-    h.get_by_label("Call with +3725551234");
+    h.get_by_label("Call with Mari Maasikas (+3725551234)");
     h.get_by_label("Waiting to be wrapped up after this one: 1");
-    h.get_by_label("Save wrap-up").click();
-    h.run();
+    click(&mut h, "Save wrap-up");
     // Mari's note is saved; Ivan's form is up and the agent still wraps up.
-    h.get_by_label("Call with +3725559876");
+    h.get_by_label("Call with Ivan Petrov (+3725559876)");
     assert!(
         h.query_by_label_contains("Waiting to be wrapped up")
             .is_none()
@@ -829,8 +1043,7 @@ fn a_held_caller_who_hangs_up_gets_a_wrap_up_of_their_own() {
     h.run();
     h.get_by_label("Complaint").click();
     h.run();
-    h.get_by_label("Save wrap-up").click();
-    h.run();
+    click(&mut h, "Save wrap-up");
     assert_eq!(h.state().agent_state(), &AgentState::Available);
     let store = h.state().store().unwrap();
     let mari = store.history("+3725551234", 5).unwrap();
@@ -854,19 +1067,13 @@ fn every_wrap_up_left_open_by_a_crash_comes_back() {
         };
         store.save_draft(id, &d, at).unwrap();
     }
-    let mut h = Harness::new_ui_state(
-        |ui, app: &mut DeskApp| app.ui(ui, Instant::now()),
-        DeskApp::new(DeskConfig::default(), Some(store)),
-    );
-    h.run();
-    h.get_by_label("A wrap-up note was restored after a restart.");
+    let mut h = desk(Some(store));
+    h.get_by_label("Wrap-ups restored after a restart: 2.");
     h.get_by_label("Waiting to be wrapped up after this one: 1");
     assert!(h.query_all_by_value("second call's note").next().is_some());
-    h.get_by_label("Save wrap-up").click();
-    h.run();
+    click(&mut h, "Save wrap-up");
     assert!(h.query_all_by_value("first call's note").next().is_some());
-    h.get_by_label("Save wrap-up").click();
-    h.run();
+    click(&mut h, "Save wrap-up");
     assert!(
         h.state()
             .store()

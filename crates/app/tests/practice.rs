@@ -100,12 +100,19 @@ fn a_practice_caller_rings_with_queue_headers_and_speaks() {
     };
     assert!(desk.send(Command::Answer { call }));
     next("media", &|k| matches!(k, EventKind::MediaStarted { .. }));
-    assert_eq!(line.colleagues.len(), COLLEAGUES.len());
-    let (label, billing) = line.colleagues[0].clone();
-    assert_eq!(label, "Billing (practice)");
+    assert_eq!(line.extensions.len(), COLLEAGUES.len());
+    let billing = line.extensions[0].clone();
+    assert_eq!(
+        (
+            billing.label.as_str(),
+            billing.extension.as_str(),
+            billing.colleague
+        ),
+        ("Billing (practice)", "201", true)
+    );
     assert!(desk.send(Command::Transfer {
         call,
-        target: billing
+        target: billing.uri
     }));
     let done = next("the end of the transfer", &|k| {
         matches!(k, EventKind::TransferProgress { done: true, .. })

@@ -129,7 +129,9 @@ fn a_bad_line_is_named_and_the_file_is_left_alone() {
     h.run();
     h.get_by_label("Save settings").click();
     h.run();
-    h.get_by_label("Quick-connects, line 2: write it as “Label = sip:200@pbx”.");
+    h.get_by_label(
+        "Settings not saved: Quick-connects, line 2: write it as “Label = sip:200@pbx”.",
+    );
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         "[sip]\nuser = \"agent\"\n"

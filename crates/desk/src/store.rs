@@ -590,8 +590,13 @@ impl Store {
     /// and names the line.
     pub fn import_contacts_csv(&mut self, text: &str) -> Result<usize, StoreError> {
         let contacts = parse_contacts_csv(text)?;
+        self.add_contacts(&contacts)
+    }
+
+    /// Adds contacts in one transaction (all or nothing).
+    pub fn add_contacts(&mut self, contacts: &[Contact]) -> Result<usize, StoreError> {
         let tx = self.db.transaction()?;
-        for c in &contacts {
+        for c in contacts {
             tx.execute(
                 "INSERT INTO contacts (name, number, company, note) VALUES (?1, ?2, ?3, ?4)",
                 params![c.name, c.number, c.company, c.note],

@@ -1,12 +1,26 @@
-//! What the desk's tests share: a call as the engine reports it.
+//! What the desk's tests share: a call as the engine reports it, and a desk
+//! on a 1280×720 screen, driven through egui_kittest.
 #![allow(dead_code)] // each test file uses some of these
 
+use std::time::Instant;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use switchboard::{DeskApp, DeskConfig, Intent};
+use switchboard_desk::agent::AgentState;
+use switchboard_desk::dialplan::DialPlan;
+use switchboard_desk::store::Store;
 use switchboard_engine::events::EventKind;
 
 /// Mari Maasikas calls through the `queue` queue, as a PBX would announce
 /// her (P-Asserted-Identity over an anonymous From, queue and IVR headers);
 /// the SIP Call-ID is `call-CALL@test`.
 pub(crate) fn incoming_in_queue(call: u64, queue: &str) -> EventKind {
+    incoming_from(call, "Mari Maasikas", "+3725551234", queue)
+}
+
+/// A call from `name` at `number` through `queue`.
+pub(crate) fn incoming_from(call: u64, name: &str, number: &str, queue: &str) -> EventKind {
     EventKind::Incoming {
         call,
         call_id: format!("call-{call}@test"),
@@ -16,10 +30,68 @@ pub(crate) fn incoming_in_queue(call: u64, queue: &str) -> EventKind {
             ("From".into(), "<sip:anonymous@pbx>;tag=1".into()),
             (
                 "P-Asserted-Identity".into(),
-                "\"Mari Maasikas\" <sip:+3725551234@pbx>".into(),
+                format!("\"{name}\" <sip:{number}@pbx>"),
             ),
             ("X-Queue".into(), queue.into()),
             ("X-IVR-Data".into(), "account=100200300".into()),
         ],
     }
+}
+
+pub(crate) fn established(call: u64) -> EventKind {
+    EventKind::Established {
+        call,
+        call_id: format!("call-{call}@test"),
+        outgoing: false,
+    }
+}
+
+pub(crate) fn ended(call: u64) -> EventKind {
+    EventKind::Ended {
+        call,
+        call_id: format!("call-{call}@test"),
+        reason: "remote_hangup".into(),
+        status: None,
+        stats: Default::default(),
+    }
+}
+
+/// The desk's configuration in the tests: numbers go to `pbx.example.ee`.
+pub(crate) fn config() -> DeskConfig {
+    DeskConfig {
+        dial_plan: DialPlan {
+            domain: Some("pbx.example.ee".into()),
+            ..DialPlan::default()
+        },
+        ..DeskConfig::default()
+    }
+}
+
+/// An available desk on a 1280×720 screen.
+pub(crate) fn desk_with(config: DeskConfig, store: Option<Store>) -> Harness<'static, DeskApp> {
+    let mut app = DeskApp::new(config, store);
+    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
+}
+
+/// [`desk_with`] the tests' configuration.
+pub(crate) fn desk(store: Option<Store>) -> Harness<'static, DeskApp> {
+    desk_with(config(), store)
+}
+
+/// Clicks the button labelled `label` (there may be text with the same words).
+pub(crate) fn click(h: &mut Harness<'static, DeskApp>, label: &str) {
+    h.get_by_role_and_label(egui::accesskit::Role::Button, label)
+        .click();
+    h.run();
+}
+
+/// Feeds engine events and runs a frame.
+pub(crate) fn feed(h: &mut Harness<'static, DeskApp>, events: &[EventKind]) {
+    for ev in events {
+        h.state_mut().handle_event(Instant::now(), ev);
+    }
+    h.run();
 }

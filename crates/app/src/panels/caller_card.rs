@@ -1,0 +1,99 @@
+//! Who calls and why, before answering: name and number, queue and IVR
+//! data from the PBX's headers, who forwarded it, the contact, the CRM
+//! record and the earlier calls with their notes; Answer and Decline.
+
+use switchboard_desk::workspace::{Call, CrmState, CrmView, Op, Phase};
+
+use super::Cx;
+use crate::{Intent, Lang, text};
+
+pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, r: &Call, out: &mut Vec<Intent>) {
+    let l = cx.l;
+    let waiting = r.phase == Phase::Waiting;
+    ui.heading(l.tr_with(
+        if waiting { "call-waiting" } else { "incoming" },
+        &[("who", r.who().to_owned())],
+    ));
+    if waiting {
+        ui.label(l.tr("call-waiting-tip"));
+    }
+    ui.horizontal(|ui| {
+        if ui
+            .add(egui::Button::new(l.tr("answer")).min_size(egui::vec2(120.0, 36.0)))
+            .on_hover_text(l.tr("answer-tip"))
+            .clicked()
+        {
+            out.push(Op::Answer.into());
+        }
+        if ui
+            .add(egui::Button::new(l.tr("decline")).min_size(egui::vec2(90.0, 36.0)))
+            .clicked()
+        {
+            out.push(Op::Decline.into());
+        }
+    });
+    ui.separator();
+    card(ui, l, r);
+    if !r.earlier.is_empty() {
+        ui.label(l.tr("earlier-calls"));
+        for h in &r.earlier {
+            let note = h
+                .note_first_line()
+                .map(str::to_owned)
+                .unwrap_or_else(|| l.tr("no-note"));
+            ui.label(format!(
+                "• {} · {} · {note}",
+                text::ago(l, cx.now.unix_ms.saturating_sub(h.started_ms)),
+                h.disposition.as_deref().unwrap_or("—"),
+            ));
+        }
+    }
+}
+
+/// The card's lines: number, header fields, forwarding, contact, links, CRM.
+pub(crate) fn card(ui: &mut egui::Ui, l: Lang, r: &Call) {
+    ui.label(l.tr_with("number", &[("number", r.card.number.clone())]));
+    for (k, v) in &r.card.fields {
+        ui.label(format!("{k}: {v}"));
+    }
+    for f in &r.card.forwarded_from {
+        ui.label(l.tr_with("forwarded", &[("from", f.clone())]));
+    }
+    if let Some(c) = &r.contact {
+        let who = match &c.company {
+            Some(co) => format!("{} ({co})", c.name),
+            None => c.name.clone(),
+        };
+        ui.label(l.tr_with("contact", &[("who", who)]));
+        if let Some(n) = &c.note {
+            ui.label(n);
+        }
+    }
+    for link in &r.card.links {
+        ui.hyperlink(link);
+    }
+    if let Some(c) = &r.crm {
+        crm(ui, l, c);
+    }
+}
+
+/// The CRM record: a link to open it, then its fields, or why there are none.
+pub(crate) fn crm(ui: &mut egui::Ui, l: Lang, c: &CrmView) {
+    ui.hyperlink_to(l.tr("crm-record"), &c.link);
+    match &c.state {
+        CrmState::Pending => {
+            ui.label(l.tr("crm-looking"));
+        }
+        CrmState::Fields(f) => {
+            for (k, v) in f {
+                ui.label(format!("{k}: {v}"));
+            }
+        }
+        CrmState::Failed(e) => {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                l.tr_with("crm-failed", &[("error", e.clone())]),
+            );
+        }
+    }
+}

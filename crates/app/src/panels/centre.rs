@@ -1,0 +1,37 @@
+//! The centre: the interaction in hand. Above it, a strip for a call that
+//! rings and a strip for the call in hand when something else is shown;
+//! then the focus — a call, its caller card while it rings, a wrap-up, a
+//! missed call, the dial pad when nothing is in hand, or Settings.
+
+use switchboard_desk::workspace::{Focus, Phase};
+
+use super::{Cx, View, call, caller_card, dial, missed, settings, strips, wrap_up};
+use crate::Intent;
+
+pub(crate) fn ui(
+    ui: &mut egui::Ui,
+    cx: &Cx<'_>,
+    view: &mut View,
+    form: &mut crate::settings::Form,
+    out: &mut Vec<Intent>,
+) {
+    let focus = cx.ws.focus();
+    strips::ui(ui, cx, &focus, out);
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            if cx.settings_open {
+                settings::ui(ui, cx, form, out);
+                return;
+            }
+            match focus {
+                Focus::Call(c) if matches!(c.phase, Phase::Offered | Phase::Waiting) => {
+                    caller_card::ui(ui, cx, c, out)
+                }
+                Focus::Call(c) => call::ui(ui, cx, c, view, out),
+                Focus::WrapUp(w) => wrap_up::ui(ui, cx, w, view, out),
+                Focus::Missed(m) => missed::ui(ui, cx, m, out),
+                Focus::Idle => dial::ui(ui, cx, view, out),
+            }
+        });
+}

@@ -1,0 +1,107 @@
+//! Customer: who is in the centre — the contact, the CRM record, the PBX's
+//! data — and their earlier interactions with notes and dispositions.
+
+use switchboard_desk::store::{CallRecord, Contact};
+use switchboard_desk::workspace::Focus;
+
+use super::ContextTab;
+use crate::panels::{Cached, Cx};
+use crate::{Intent, Lang, text};
+
+/// Earlier calls shown.
+const EARLIER: usize = 20;
+
+/// The tab, with the last lookup kept until the number or the history changes.
+#[derive(Default)]
+pub(crate) struct Customer {
+    cached: Cached<(String, u64), (Option<Contact>, Vec<CallRecord>)>,
+}
+
+impl Customer {
+    fn lookup(&mut self, cx: &Cx<'_>, number: &str) -> (Option<Contact>, Vec<CallRecord>) {
+        let store = cx.ws.store();
+        self.cached
+            .get((number.to_owned(), cx.ws.records_version()), |(n, _)| {
+                let contact = store.and_then(|s| s.contact_by_number(n).ok().flatten());
+                let calls = store
+                    .and_then(|s| s.history(n, EARLIER).ok())
+                    .unwrap_or_default();
+                (contact, calls)
+            })
+            .clone()
+    }
+}
+
+impl ContextTab for Customer {
+    fn title(&self, l: Lang) -> String {
+        l.tr("tab-customer")
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, _out: &mut Vec<Intent>) {
+        let l = cx.l;
+        let (number, name) = match cx.ws.focus() {
+            Focus::Call(c) => {
+                // The card, the contact and the CRM record are in the
+                // centre; here the history behind them.
+                ui.strong(c.who());
+                ui.label(&c.card.number);
+                (c.card.number.clone(), c.card.name.clone())
+            }
+            Focus::WrapUp(w) => (w.number.clone(), w.name.clone()),
+            Focus::Missed(m) => (m.number.clone(), m.name.clone()),
+            Focus::Idle => {
+                ui.weak(l.tr("customer-none"));
+                return;
+            }
+        };
+        if number.is_empty() {
+            return;
+        }
+        let (contact, calls) = self.lookup(cx, &number);
+        if !matches!(cx.ws.focus(), Focus::Call(_)) {
+            ui.strong(name.unwrap_or_else(|| number.clone()));
+            ui.label(&number);
+            if let Some(c) = &contact {
+                ui.label(l.tr_with("contact", &[("who", c.name.clone())]));
+            }
+        }
+        ui.separator();
+        ui.strong(l.tr("earlier-interactions"));
+        // The call in the centre is not "earlier".
+        let current = match cx.ws.focus() {
+            Focus::Call(c) => Some(c.call_id.clone()),
+            Focus::WrapUp(w) => Some(w.call_id.clone()),
+            _ => None,
+        };
+        let earlier: Vec<&CallRecord> = calls
+            .iter()
+            .filter(|r| Some(&r.call_id) != current.as_ref())
+            .collect();
+        if earlier.is_empty() {
+            ui.weak(l.tr("no-earlier"));
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("customer-earlier")
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                for r in earlier {
+                    ui.group(|ui| {
+                        ui.label(format!(
+                            "{} · {} · {} · {}",
+                            text::when(l, r.started_ms, cx.now.unix_ms),
+                            text::direction(l, r.direction),
+                            text::outcome(l, r),
+                            r.disposition.as_deref().unwrap_or("—"),
+                        ));
+                        match r.note.as_deref().filter(|n| !n.trim().is_empty()) {
+                            Some(n) => ui.label(n),
+                            None => ui.weak(l.tr("no-note")),
+                        };
+                        if let Some(t) = &r.transfers {
+                            ui.weak(l.tr_with("transfers", &[("chain", t.replace('\n', " · "))]));
+                        }
+                    });
+                }
+            });
+    }
+}

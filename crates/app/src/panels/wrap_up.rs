@@ -1,0 +1,98 @@
+//! The wrap-up form: whose call it was and when, where it was transferred,
+//! the note (saved as a draft while typing), the disposition, a ticket or
+//! order number; Save (Ctrl+S). Forms waiting after this one are counted.
+
+use switchboard_desk::workspace::{Op, WrapUp};
+
+use super::{Cx, View};
+use crate::{Intent, text};
+
+pub(crate) fn ui(
+    ui: &mut egui::Ui,
+    cx: &Cx<'_>,
+    w: &WrapUp,
+    view: &mut View,
+    out: &mut Vec<Intent>,
+) {
+    let l = cx.l;
+    if view.draft.as_ref().map(|(id, _)| *id) != Some(w.id) {
+        view.draft = Some((w.id, w.draft.clone()));
+    }
+    let Some((_, d)) = view.draft.as_mut() else {
+        return;
+    };
+    let in_acw = cx.ws.wrap_up_left(cx.now.at);
+    ui.heading(match in_acw {
+        Some(left) => l.tr_with("wrap-up-left", &[("seconds", left.as_secs().to_string())]),
+        None => l.tr("wrap-up"),
+    });
+    let who = match &w.name {
+        Some(n) if !w.number.is_empty() => format!("{n} ({})", w.number),
+        Some(n) => n.clone(),
+        None if w.number.is_empty() => l.tr("unknown-caller"),
+        None => w.number.clone(),
+    };
+    ui.label(l.tr_with("call-with", &[("who", who)]));
+    if w.started_ms > 0 {
+        ui.weak(format!(
+            "{} · {}",
+            text::direction(l, w.direction),
+            text::when(l, w.started_ms, cx.now.unix_ms)
+        ));
+    }
+    if w.restored {
+        ui.colored_label(ui.visuals().warn_fg_color, l.tr("wrap-up-restored"));
+    }
+    if let Some(t) = &w.transfers {
+        ui.label(l.tr_with("transfers", &[("chain", t.replace('\n', " · "))]));
+    }
+    let waiting = cx.ws.wrap_ups().len().saturating_sub(1);
+    if waiting > 0 {
+        ui.label(l.tr_with("wrap-up-more", &[("n", waiting.to_string())]));
+    }
+    let label = ui.label(l.tr("note"));
+    let mut changed = ui
+        .add(
+            egui::TextEdit::multiline(&mut d.note)
+                .desired_rows(6)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id)
+        .changed();
+    let current = d.disposition.clone().unwrap_or_default();
+    egui::ComboBox::from_label(l.tr("disposition"))
+        .selected_text(if current.is_empty() { "—" } else { &current })
+        .show_ui(ui, |ui| {
+            for disp in cx.dispositions {
+                if ui
+                    .selectable_label(d.disposition.as_deref() == Some(disp), disp)
+                    .clicked()
+                {
+                    d.disposition = Some(disp.clone());
+                    changed = true;
+                }
+            }
+        });
+    ui.horizontal(|ui| {
+        let label = ui.label(l.tr("ticket"));
+        let mut ticket = d.ticket.clone().unwrap_or_default();
+        if ui
+            .text_edit_singleline(&mut ticket)
+            .labelled_by(label.id)
+            .changed()
+        {
+            d.ticket = (!ticket.is_empty()).then_some(ticket);
+            changed = true;
+        }
+    });
+    if changed {
+        out.push(Op::EditDraft(w.id, d.clone()).into());
+    }
+    if ui
+        .add(egui::Button::new(l.tr("save-wrap-up")).min_size(egui::vec2(140.0, 32.0)))
+        .on_hover_text(l.tr("save-wrap-up-tip"))
+        .clicked()
+    {
+        out.push(Op::SaveWrapUp(w.id).into());
+    }
+}
