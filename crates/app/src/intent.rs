@@ -1,0 +1,205 @@
+//! What the operator asks for, and how the desk carries it out.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use switchboard_desk::agent::AgentState;
+use switchboard_desk::store::{Contact, ContactId};
+use switchboard_desk::workspace::{ItemId, NoticeKind, Now, Op};
+use switchboard_engine::Command;
+
+use crate::{DeskApp, Lang, settings, workers};
+
+/// What the operator asked for in this frame (panels return these; they are
+/// applied after the frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    /// Something for the workspace (answer, hold, transfer …).
+    Op(Op),
+    /// Change the agent state.
+    SetState(AgentState),
+    /// Dial what was typed or clicked; the name is looked up when not given.
+    Dial {
+        /// A number, an extension or a SIP URI.
+        input: String,
+        /// Whom, if known.
+        name: Option<String>,
+    },
+    /// Save the wrap-up in the centre.
+    SaveWrapUp,
+    /// Bring the n-th work-list item into the centre (Alt+1…9).
+    SelectNth(usize),
+    /// Open or close the settings screen.
+    Settings(bool),
+    /// Save the settings screen.
+    SaveSettings,
+    /// Start or stop the headset test.
+    HeadsetTest(bool),
+    /// Register again now.
+    RetryRegistration,
+    /// Import contacts from a CSV file.
+    ImportContacts(PathBuf),
+    /// Export the contacts to a CSV file.
+    ExportContacts(PathBuf),
+    /// Add (no id) or change a contact.
+    SaveContact(Option<ContactId>, Contact),
+    /// Remove a contact.
+    DeleteContact(ContactId),
+    /// Switch the UI language.
+    SetLang(Lang),
+}
+
+impl From<Op> for Intent {
+    fn from(op: Op) -> Intent {
+        Intent::Op(op)
+    }
+}
+
+impl DeskApp {
+    /// Carries out one intent.
+    pub fn apply(&mut self, now: Instant, intent: Intent) {
+        let now = Now {
+            at: now,
+            unix_ms: switchboard_desk::time::unix_ms(),
+        };
+        match intent {
+            Intent::Op(op) => self.ws.apply(now, op),
+            Intent::SetState(s) => self.ws.apply(now, Op::SetState(s)),
+            Intent::Dial { input, name } => {
+                let name = name.or_else(|| self.name_for(&input));
+                self.ws.apply(now, Op::Dial { input, name });
+            }
+            Intent::SaveWrapUp => {
+                if let Some(id) = self.ws.focused_wrap_up().map(|w| w.id) {
+                    self.ws.apply(now, Op::SaveWrapUp(id));
+                }
+            }
+            Intent::SelectNth(n) => {
+                if let Some(id) = self.ws.work_list().get(n).map(|i| i.id) {
+                    self.select(now, id);
+                }
+            }
+            Intent::Settings(open) => {
+                self.settings_open = open;
+                if open {
+                    self.settings = settings::Form::from_edit(&self.current_settings());
+                    if !self.settings.devices_asked {
+                        self.settings.devices_asked = true;
+                        self.outbox.push(Command::ListDevices);
+                    }
+                } else if self.settings.testing {
+                    self.apply(now.at, Intent::HeadsetTest(false));
+                }
+            }
+            Intent::SaveSettings => self.save_settings(now),
+            Intent::HeadsetTest(on) => {
+                if on {
+                    // The test runs on the devices chosen on the screen.
+                    self.outbox.push(Command::SetDevices {
+                        input: Some(self.settings.input.clone()).filter(|s| !s.is_empty()),
+                        output: Some(self.settings.output.clone()).filter(|s| !s.is_empty()),
+                        ringer: Some(self.settings.ringer.clone()).filter(|s| !s.is_empty()),
+                    });
+                } else {
+                    self.settings.mic = None;
+                }
+                self.settings.testing = on;
+                self.outbox.push(Command::DeviceTest { on });
+            }
+            Intent::RetryRegistration => {
+                if self.account.is_some() && self.password.is_some() {
+                    self.ws.set_registering(true);
+                    self.outbox.push(Command::Register);
+                } else {
+                    let (a, p) = (self.account.clone(), self.password.clone());
+                    self.set_account(a, p);
+                }
+            }
+            Intent::ImportContacts(path) => {
+                self.work
+                    .spawn("contacts-import", move || workers::Done::ContactsRead {
+                        result: std::fs::read_to_string(&path)
+                            .map_err(|e| e.to_string())
+                            .and_then(|t| {
+                                switchboard_desk::store::parse_contacts_csv(&t)
+                                    .map_err(|e| e.to_string())
+                            }),
+                        path: path.clone(),
+                    });
+            }
+            Intent::ExportContacts(path) => {
+                let csv = self
+                    .ws
+                    .store()
+                    .ok_or_else(|| "no database".to_owned())
+                    .and_then(|s| s.export_contacts_csv().map_err(|e| e.to_string()));
+                self.work.spawn("contacts-export", move || {
+                    let result = csv.clone().and_then(|text| {
+                        write_atomically(&path, &text)?;
+                        Ok(text.lines().count().saturating_sub(1))
+                    });
+                    workers::Done::ContactsWritten {
+                        path: path.clone(),
+                        result,
+                    }
+                });
+            }
+            Intent::SaveContact(id, c) => {
+                let r = match (self.ws.store(), id) {
+                    (Some(s), Some(id)) => s.update_contact(id, &c).map(|_| ()),
+                    (Some(s), None) => s.add_contact(&c).map(|_| ()),
+                    (None, _) => Ok(()),
+                };
+                if let Err(e) = r {
+                    self.ws.notify(
+                        now,
+                        NoticeKind::StoreUnavailable {
+                            error: e.to_string(),
+                        },
+                    );
+                }
+                self.contacts_version += 1;
+            }
+            Intent::DeleteContact(id) => {
+                if let Some(Err(e)) = self.ws.store().map(|s| s.delete_contact(id)) {
+                    self.ws.notify(
+                        now,
+                        NoticeKind::StoreUnavailable {
+                            error: e.to_string(),
+                        },
+                    );
+                }
+                self.contacts_version += 1;
+            }
+            Intent::SetLang(l) => self.lang = l,
+        }
+        self.drain_actions();
+    }
+
+    fn select(&mut self, now: Now, id: ItemId) {
+        self.ws.apply(now, Op::Select(id));
+    }
+
+    /// The name for a number dialled: a contact's, else a directory entry's.
+    fn name_for(&self, input: &str) -> Option<String> {
+        let number = switchboard_desk::dialplan::clean_number(input)?;
+        self.ws
+            .store()
+            .and_then(|s| s.contact_by_number(&number).ok().flatten())
+            .map(|c| c.name)
+            .or_else(|| self.directory.by_number(&number).map(|e| e.name.clone()))
+    }
+}
+
+/// Writes a file so a crash leaves the old one or the new one, never half.
+fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let run = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    run().map_err(|e| format!("{}: {e}", path.display()))
+}
