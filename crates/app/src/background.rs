@@ -191,12 +191,7 @@ impl DeskApp {
         }
     }
 
-    fn directory_done(
-        &mut self,
-        now: Now,
-        kind: SourceKind,
-        result: Result<Vec<Entry>, String>,
-    ) {
+    fn directory_done(&mut self, now: Now, kind: SourceKind, result: Result<Vec<Entry>, String>) {
         match result {
             Ok(entries) => {
                 let s = Source {

@@ -40,6 +40,7 @@ mod panels;
 pub mod practice;
 pub mod secrets;
 mod settings;
+pub mod startup;
 mod text;
 mod workers;
 

@@ -866,7 +866,7 @@ fn an_outgoing_call_has_its_panel_its_wrap_up_and_its_history_row() {
     h.get_by_label("Confirmed the delivery date");
     h.get_by_label_contains("answered · 0:00");
     // Call back from History.
-    click(&mut h, "Call back");
+    click(&mut h, "Call back +3725559876");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Call {

@@ -249,3 +249,17 @@ impl<K: PartialEq, V> Cached<K, V> {
         v
     }
 }
+
+/// A button in a list row: it shows `text` ("Call"), and tells assistive
+/// technology (and tests) whose row it is ("Call Jüri Õunapuu").
+pub(crate) fn row_button(
+    ui: &mut egui::Ui,
+    enabled: bool,
+    text: &str,
+    whose: &str,
+) -> egui::Response {
+    let r = ui.add_enabled(enabled, egui::Button::new(text));
+    let label = format!("{text} {whose}");
+    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, &label));
+    r
+}

@@ -4,7 +4,7 @@
 use switchboard_desk::store::{Contact, ContactId};
 
 use super::ContextTab;
-use crate::panels::{Cached, Cx};
+use crate::panels::{Cached, Cx, row_button};
 use crate::{Intent, Lang};
 
 /// The tab: search, the form being edited, the file paths typed.
@@ -100,8 +100,7 @@ impl ContextTab for Contacts {
                                 ui.weak(n);
                             }
                             ui.horizontal(|ui| {
-                                if ui
-                                    .add_enabled(cx.ws.can_dial(), egui::Button::new(l.tr("call")))
+                                if row_button(ui, cx.ws.can_dial(), &l.tr("call"), &c.name)
                                     .clicked()
                                 {
                                     out.push(Intent::Dial {
@@ -109,10 +108,10 @@ impl ContextTab for Contacts {
                                         name: Some(c.name.clone()),
                                     });
                                 }
-                                if ui.button(l.tr("edit")).clicked() {
+                                if row_button(ui, true, &l.tr("edit"), &c.name).clicked() {
                                     self.editing = Some((Some(*id), c.clone()));
                                 }
-                                if ui.button(l.tr("delete")).clicked() {
+                                if row_button(ui, true, &l.tr("delete"), &c.name).clicked() {
                                     out.push(Intent::DeleteContact(*id));
                                 }
                             });

@@ -7,7 +7,7 @@ use switchboard_desk::directory::{Entry, EntryKind, SourceKind, SourceState};
 use switchboard_desk::workspace::Op;
 
 use super::ContextTab;
-use crate::panels::{Cached, Cx};
+use crate::panels::{Cached, Cx, row_button};
 use crate::{Intent, Lang, text};
 
 /// Rows shown at most.
@@ -121,8 +121,7 @@ fn row(ui: &mut egui::Ui, cx: &Cx<'_>, e: &Entry, in_call: bool, out: &mut Vec<I
             return;
         };
         ui.horizontal(|ui| {
-            if ui
-                .add_enabled(cx.ws.can_dial(), egui::Button::new(l.tr("call")))
+            if row_button(ui, cx.ws.can_dial(), &l.tr("call"), &e.name)
                 .on_hover_text(target)
                 .clicked()
             {
@@ -131,10 +130,7 @@ fn row(ui: &mut egui::Ui, cx: &Cx<'_>, e: &Entry, in_call: bool, out: &mut Vec<I
                     name: Some(e.name.clone()),
                 });
             }
-            if ui
-                .add_enabled(in_call, egui::Button::new(l.tr("transfer")))
-                .clicked()
-            {
+            if row_button(ui, in_call, &l.tr("transfer"), &e.name).clicked() {
                 out.push(
                     Op::Transfer {
                         target: target.to_owned(),
@@ -143,10 +139,7 @@ fn row(ui: &mut egui::Ui, cx: &Cx<'_>, e: &Entry, in_call: bool, out: &mut Vec<I
                     .into(),
                 );
             }
-            if ui
-                .add_enabled(in_call, egui::Button::new(l.tr("consult")))
-                .clicked()
-            {
+            if row_button(ui, in_call, &l.tr("consult"), &e.name).clicked() {
                 out.push(
                     Op::Consult {
                         target: target.to_owned(),

@@ -6,7 +6,7 @@
 use switchboard_desk::store::{CallRecord, HistoryFilter};
 
 use super::ContextTab;
-use crate::panels::{Cached, Cx};
+use crate::panels::{Cached, Cx, row_button};
 use crate::{Intent, Lang, text};
 
 /// Rows listed.
@@ -96,8 +96,8 @@ fn row(ui: &mut egui::Ui, cx: &Cx<'_>, r: &CallRecord, out: &mut Vec<Intent>) {
         if let Some(t) = &r.transfers {
             ui.weak(t.replace('\n', " · "));
         }
-        if ui
-            .add_enabled(cx.ws.can_dial(), egui::Button::new(l.tr("call-back")))
+        let whose = r.name.as_deref().unwrap_or(&r.number);
+        if row_button(ui, cx.ws.can_dial(), &l.tr("call-back"), whose)
             .on_hover_text(&r.number)
             .clicked()
         {

@@ -1,0 +1,288 @@
+//! Putting the desk together from the command line and the configuration
+//! file, as the binary does — here so that tests can do it too, without a
+//! window.
+//!
+//! Nothing found wrong at start stops the desk: a configuration error, a
+//! port in use, a missing keyring or an unreachable registrar opens it with
+//! the reason in the notice area (and Settings open when the file is wrong).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use switchboard_desk::agent::AgentState;
+use switchboard_desk::config::{ConfigError, File, SettingsEdit};
+use switchboard_desk::store::Store;
+use switchboard_desk::workspace::{NoticeKind, Severity};
+use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig, EngineEvent, EngineHandle};
+
+use crate::{AccountSettings, DeskApp, DeskConfig, Intent, Wake, practice};
+
+/// A desk and what runs beside it.
+#[derive(Debug)]
+pub struct Started {
+    /// The desk.
+    pub desk: DeskApp,
+    /// The phone, unless it could not start (the desk says why).
+    pub engine: Option<EngineHandle>,
+    /// The phone's events.
+    pub events: Option<tokio::sync::mpsc::UnboundedReceiver<EngineEvent>>,
+    /// The practice line (`--demo`).
+    pub practice: Option<practice::PracticeLine>,
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+}
+
+/// Where the desk keeps its database: `--data-dir DIR`, else
+/// `$XDG_DATA_HOME/switchboard` (`~/.local/share/switchboard`).
+pub fn data_dir(args: &[String]) -> PathBuf {
+    if let Some(d) = flag(args, "--data-dir") {
+        return d.into();
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("switchboard")
+}
+
+/// The configuration file: `--config FILE`, else
+/// `~/.config/switchboard/config.toml` (which need not exist yet: the
+/// settings screen creates it). `None` only without a home directory.
+pub fn config_path(args: &[String]) -> Option<PathBuf> {
+    if let Some(p) = flag(args, "--config") {
+        return Some(p.into());
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("switchboard/config.toml"))
+}
+
+/// The engine's settings: the file's `[sip]` and `[audio]` sections,
+/// `--bind` over them, and the embedded default (127.0.0.1:5060 as `agent`)
+/// for what is left out. The account is given later (its password may
+/// come from the keyring), so none is set here.
+fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError>) {
+    let mut errors = Vec::new();
+    let sip = file.sip.as_ref();
+    let flag_bind = flag(args, "--bind").and_then(|b| match b.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(e) => {
+            errors.push(ConfigError::Value {
+                key: "--bind".into(),
+                message: format!("{b}: {e}"),
+            });
+            None
+        }
+    });
+    let bind = flag_bind
+        .or(sip.and_then(|s| s.bind))
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
+    let audio = file.audio.as_ref();
+    let mut codecs = Vec::new();
+    for name in audio.and_then(|a| a.codecs.clone()).unwrap_or_default() {
+        match switchboard_engine::Codec::from_name(&name) {
+            Some(c) if !codecs.contains(&c) => codecs.push(c),
+            Some(_) => {}
+            None => errors.push(ConfigError::Value {
+                key: "audio.codecs".into(),
+                message: format!("unknown codec {name:?} (known: opus, g722, pcmu, pcma)"),
+            }),
+        }
+    }
+    let username = file.account.as_ref().and_then(|a| a.username.clone());
+    let devices = !args.iter().any(|a| a == "--no-devices");
+    let config = EngineConfig {
+        user: sip
+            .and_then(|s| s.user.clone())
+            .or(username)
+            .unwrap_or_else(|| "agent".into()),
+        display_name: sip.and_then(|s| s.display_name.clone()),
+        max_calls: sip.and_then(|s| s.max_calls).unwrap_or(2),
+        codecs,
+        mic: audio.and_then(|a| a.mic.clone()),
+        speaker: audio.and_then(|a| a.speaker.clone()),
+        devices: devices.then(|| DeviceNames {
+            input: audio.and_then(|a| a.input_device.clone()),
+            output: audio.and_then(|a| a.output_device.clone()),
+        }),
+        level_meter_ms: Some(100),
+        ringer: audio.and_then(|a| a.ringer_device.clone()),
+        ..EngineConfig::headless(bind, "agent")
+    };
+    (config, errors)
+}
+
+/// The account to register, if the file has one.
+fn account(file: &File) -> Result<Option<AccountSettings>, ConfigError> {
+    let Some(a) = file.account.as_ref() else {
+        return Ok(None);
+    };
+    let Some(registrar) = a.registrar.clone() else {
+        return Ok(None);
+    };
+    let username = a.username.clone().ok_or_else(|| ConfigError::Value {
+        key: "account.username".into(),
+        message: "account.registrar needs account.username".into(),
+    })?;
+    Ok(Some(AccountSettings {
+        registrar,
+        username,
+        realm: a.realm.clone(),
+        expires: a.expires.unwrap_or(600),
+    }))
+}
+
+fn config_notice(desk: &mut DeskApp, e: &ConfigError) {
+    desk.notify(
+        "config-error",
+        vec![("error", e.to_string())],
+        Severity::Error,
+    );
+}
+
+/// The desk for `args` (the binary's own: `--config`, `--bind`,
+/// `--data-dir`, `--demo`, `--no-devices`), its phone and practice line.
+/// `wake` wakes the window when background work is done.
+pub fn start(args: &[String], wake: Wake) -> Started {
+    let demo = args.iter().any(|a| a == "--demo");
+    let path = config_path(args);
+    let explicit = flag(args, "--config").is_some();
+    let mut problems: Vec<ConfigError> = Vec::new();
+    let file = match &path {
+        Some(p) if explicit || p.exists() => match switchboard_desk::config::load(p) {
+            Ok(f) => f,
+            Err(e) => {
+                // The desk opens anyway, with the defaults and the reason.
+                problems.push(e);
+                File::default()
+            }
+        },
+        _ => File::default(),
+    };
+    let current_settings = SettingsEdit::from_file(&file);
+    let (config, errors) = engine_config(args, &file);
+    problems.extend(errors);
+    let account = account(&file).unwrap_or_else(|e| {
+        problems.push(e);
+        None
+    });
+    let desk_user = config.user.clone();
+    let bind = config.bind;
+    let dir = data_dir(args);
+    let _ = std::fs::create_dir_all(&dir);
+    let (store, store_error) = match Store::open(&dir.join("desk.db")) {
+        Ok(s) => (Some(s), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let registrar = account.as_ref().map(|a| a.registrar.clone());
+    let (desk_config, lang) = DeskConfig::from_file(file.desk.as_ref(), registrar.as_deref());
+    let mut desk = DeskApp::with_wake(desk_config, store, wake.clone());
+    desk.set_lang(lang);
+    desk.set_settings_file(path, current_settings);
+    for p in &problems {
+        config_notice(&mut desk, p);
+    }
+    if let Some(e) = store_error {
+        desk.notify_kind(NoticeKind::StoreUnavailable { error: e });
+    }
+    let (engine, events) = match Engine::start(config) {
+        Ok((e, ev)) => (Some(e), Some(ev)),
+        Err(e) => {
+            desk.notify(
+                "engine-failed",
+                vec![("error", e.to_string()), ("address", bind.to_string())],
+                Severity::Error,
+            );
+            (None, None)
+        }
+    };
+    let policy = match file
+        .desk
+        .as_ref()
+        .and_then(|d| d.transfer_policy.as_deref())
+    {
+        Some(p) => switchboard_engine::TransferPolicy::from_name(p).unwrap_or_else(|| {
+            config_notice(
+                &mut desk,
+                &ConfigError::Value {
+                    key: "desk.transfer_policy".into(),
+                    message: format!("{p:?}: use accept, ask or reject"),
+                },
+            );
+            switchboard_engine::TransferPolicy::Ask
+        }),
+        // The desk asks the operator unless told otherwise: a peer must not
+        // redirect an agent's line on its own.
+        None => switchboard_engine::TransferPolicy::Ask,
+    };
+    if let Some(e) = &engine {
+        let _ = e.send(Command::SetTransferPolicy(policy));
+    }
+    match file
+        .desk
+        .as_ref()
+        .and_then(|d| d.crm.as_ref())
+        .map(|c| c.build())
+    {
+        Some(Ok(crm)) => {
+            let w = wake.clone();
+            match crate::CrmWorker::spawn(crm, Box::new(move || w.wake())) {
+                Ok(worker) => desk.set_crm(worker),
+                Err(e) => desk.notify("crm-off", vec![("error", e.to_string())], Severity::Warning),
+            }
+        }
+        Some(Err(e)) => config_notice(
+            &mut desk,
+            &ConfigError::Value {
+                key: "desk.crm".into(),
+                message: e.to_string(),
+            },
+        ),
+        None => {}
+    }
+    if let Some(d) = &file.directory {
+        desk.set_directory(d);
+    }
+    let practice = match (&engine, demo) {
+        (Some(e), true) => match practice::start(
+            e.local_addr(),
+            &desk_user,
+            &dir.join("practice"),
+            practice::Pacing::default(),
+        ) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                desk.notify("practice-failed", vec![("error", e)], Severity::Warning);
+                None
+            }
+        },
+        _ => None,
+    };
+    if let Some(p) = &practice {
+        // Practice callers can be put through to simulated colleagues.
+        desk.set_practice(p.extensions.clone());
+    }
+    if engine.is_some() {
+        // The password: SWITCHBOARD_PASSWORD for headless use, else the keyring.
+        desk.set_account(account, std::env::var("SWITCHBOARD_PASSWORD").ok());
+    }
+    if !problems.is_empty() {
+        desk.open_settings();
+    }
+    // The desk starts available in the demo; otherwise the operator chooses.
+    if demo {
+        desk.apply(Instant::now(), Intent::SetState(AgentState::Available));
+    }
+    Started {
+        desk,
+        engine,
+        events,
+        practice,
+    }
+}
