@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh run|test|bench
 set -euo pipefail
 build=(pkg-config cmake libasound2-dev libxkbcommon-dev libwayland-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxi-dev)
-test=(sip-tester baresip kamailio iproute2 util-linux pulseaudio pulseaudio-utils libasound2-plugins alsa-utils dbus-daemon)
+test=(sip-tester baresip kamailio iproute2 util-linux pulseaudio pulseaudio-utils libasound2-plugins alsa-utils dbus-daemon slapd ldap-utils gnome-keyring libsecret-tools xvfb xauth xdotool imagemagick x11-utils libgl1-mesa-dri libegl1)
 bench=(sox espeak-ng python3-pip)
 case "${1:-test}" in
   run) want=("${build[@]}") ;;
@@ -18,5 +18,16 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing: ${missing[*]}" >&2
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# Daemons (slapd, kamailio) must not start their stock service on every
+# interface when installed: tests start their own on 127.0.0.1. A
+# policy-rc.d that says 101 stops that; one we put there is removed after.
+ours=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  ours=1
+fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -n "$ours" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+exit 0

@@ -658,3 +658,123 @@ pub fn share_heard(sent: &[f64], got: &[f64], max_lag: usize, threshold: f64) ->
         f64::from(heard) / f64::from(total)
     }
 }
+
+/// An OpenLDAP `slapd` of the test's own on 127.0.0.1, with `ldif` loaded
+/// under `dc=switchboard,dc=test` (admin `cn=admin,dc=switchboard,dc=test`,
+/// password `admin-secret`); stopped (SIGTERM, then SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct Slapd {
+    child: Option<Child>,
+    /// `ldap://127.0.0.1:PORT`.
+    pub url: String,
+    /// Where its database and log are.
+    pub dir: PathBuf,
+}
+
+impl Slapd {
+    /// The base DN.
+    pub const BASE: &'static str = "dc=switchboard,dc=test";
+    /// The admin's DN.
+    pub const ADMIN: &'static str = "cn=admin,dc=switchboard,dc=test";
+
+    /// Starts slapd with `ldif` loaded (a fresh database every time).
+    pub fn start(tag: &str, ldif: &std::path::Path) -> Slapd {
+        require("slapd");
+        let dir = temp_dir(tag);
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).expect("slapd data dir");
+        let conf = dir.join("slapd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "include /etc/ldap/schema/core.schema\n\
+                 include /etc/ldap/schema/cosine.schema\n\
+                 include /etc/ldap/schema/inetorgperson.schema\n\
+                 include /etc/ldap/schema/nis.schema\n\
+                 pidfile {dir}/slapd.pid\n\
+                 modulepath /usr/lib/ldap\n\
+                 moduleload back_mdb\n\
+                 loglevel none\n\
+                 database mdb\n\
+                 maxsize 10485760\n\
+                 suffix \"{base}\"\n\
+                 rootdn \"{admin}\"\n\
+                 rootpw admin-secret\n\
+                 directory {data}\n\
+                 index objectClass eq\n\
+                 index cn,sn,displayName eq,sub\n\
+                 access to * by * read\n",
+                dir = dir.display(),
+                base = Self::BASE,
+                admin = Self::ADMIN,
+                data = data.display()
+            ),
+        )
+        .expect("slapd.conf");
+        let out = Command::new("/usr/sbin/slapadd")
+            .args(["-q", "-f"])
+            .arg(&conf)
+            .arg("-l")
+            .arg(ldif)
+            .output()
+            .expect("slapadd");
+        assert!(
+            out.status.success(),
+            "slapadd failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let url = format!("ldap://127.0.0.1:{port}");
+        let log = std::fs::File::create(dir.join("slapd.log")).expect("slapd log");
+        let child = Command::new("/usr/sbin/slapd")
+            .args(["-d", "0", "-h", &format!("{url}/"), "-f"])
+            .arg(&conf)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("slapd");
+        let mut s = Slapd {
+            child: Some(child),
+            url,
+            dir,
+        };
+        // Up when it accepts connections (bounded).
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let dead = s
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            assert!(
+                !dead && Instant::now() < until,
+                "slapd did not come up: {}",
+                std::fs::read_to_string(s.dir.join("slapd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    /// Stops it (its PID: SIGTERM, a few seconds' grace, then SIGKILL).
+    pub fn stop(&mut self) {
+        let Some(mut c) = self.child.take() else {
+            return;
+        };
+        signal(i32::try_from(c.id()).unwrap_or(0), libc::SIGTERM);
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = c.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -97,13 +97,13 @@ pub(crate) fn workspace(
     shortcuts(ui, cx, out);
     let width = ui.available_width();
     egui::Panel::top("top-bar").show(ui, |ui| top_bar::ui(ui, cx, out));
-    if !cx.ws.notices().is_empty() {
-        egui::Panel::bottom("notices")
-            .resizable(true)
-            .default_size(96.0)
-            .size_range(48.0..=320.0)
-            .show(ui, |ui| notices::ui(ui, cx, out));
-    }
+    // Always there, so a notice arriving never moves what the operator
+    // is about to click.
+    egui::Panel::bottom("notices")
+        .resizable(true)
+        .default_size(72.0)
+        .size_range(28.0..=320.0)
+        .show(ui, |ui| notices::ui(ui, cx, out));
     egui::Panel::left("work-list")
         .resizable(true)
         .default_size((width * 0.18).clamp(170.0, 280.0))

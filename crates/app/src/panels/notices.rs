@@ -11,6 +11,9 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
     egui::ScrollArea::vertical()
         .auto_shrink([false, true])
         .show(ui, |ui| {
+            if cx.ws.notices().is_empty() {
+                ui.weak(l.tr("notices-none"));
+            }
             for n in cx.ws.notices().iter().rev() {
                 let (message, advice) = text::notice(l, &n.kind);
                 let color = match n.kind.severity() {
