@@ -778,3 +778,90 @@ impl Drop for Slapd {
         self.stop();
     }
 }
+
+/// kamailio as registrar and proxy with digest auth (any user, password
+/// `secret`) on a free port of 127.0.0.1, from `tests/peers/kamailio-registrar.cfg`.
+/// Stopped with SIGTERM to its main process, which takes its forked workers
+/// down with it (SIGKILL would leave them running), then SIGKILL if it lingers.
+#[derive(Debug)]
+pub struct Kamailio {
+    child: Option<Child>,
+    /// Its SIP port.
+    pub port: u16,
+    /// Its log (what the cfg's `xlog` lines say).
+    pub log: PathBuf,
+}
+
+impl Kamailio {
+    /// Starts it and waits until it answers OPTIONS (bounded).
+    pub fn start() -> Kamailio {
+        require("kamailio");
+        let port = free_port();
+        let dir = temp_dir("kamailio");
+        let cfg =
+            include_str!("../peers/kamailio-registrar.cfg").replace("PORT", &port.to_string());
+        let path = dir.join("kamailio.cfg");
+        std::fs::write(&path, cfg).expect("write cfg");
+        let log = dir.join("kamailio.log");
+        let child = Command::new("kamailio")
+            .arg("-f")
+            .arg(&path)
+            .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(&log).expect("kamailio log"),
+            ))
+            .spawn()
+            .expect("spawn kamailio");
+        let k = Kamailio {
+            child: Some(child),
+            port,
+            log,
+        };
+        let probe = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        probe
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let options = format!(
+            "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {0};branch=z9hG4bKprobe\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            probe.local_addr().expect("addr")
+        );
+        for _ in 0..50 {
+            let _ = probe.send_to(options.as_bytes(), ("127.0.0.1", port));
+            let mut buf = [0u8; 2048];
+            if probe.recv_from(&mut buf).is_ok() {
+                return k;
+            }
+        }
+        panic!("kamailio did not start on port {port}");
+    }
+
+    /// `sip:127.0.0.1:PORT`.
+    pub fn uri(&self) -> String {
+        format!("sip:127.0.0.1:{}", self.port)
+    }
+
+    /// What it logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let Some(mut c) = self.child.take() else {
+            return;
+        };
+        signal(i32::try_from(c.id()).unwrap_or(0), libc::SIGTERM);
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = c.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}

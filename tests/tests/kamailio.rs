@@ -1,51 +1,17 @@
 //! kamailio as a registrar with digest auth on 127.0.0.1.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use switchboard_interop::{Agent, Guard, free_port, require, temp_dir};
+use switchboard_interop::{Agent, Kamailio, free_port};
 
-/// Starts kamailio on a free port; returns it, the port and the path of its log.
-fn start_kamailio_logged() -> (Guard, u16, std::path::PathBuf) {
-    require("kamailio");
-    let port = free_port();
-    let dir = temp_dir("kamailio");
-    let cfg = include_str!("../peers/kamailio-registrar.cfg").replace("PORT", &port.to_string());
-    let path = dir.join("kamailio.cfg");
-    std::fs::write(&path, cfg).expect("write cfg");
-    let child = Guard(
-        Command::new("kamailio")
-            .arg("-f")
-            .arg(&path)
-            .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.join("kamailio.log")).expect("kamailio log"),
-            ))
-            .spawn()
-            .expect("spawn kamailio"),
-    );
-    // Wait until it answers on its port (bounded).
-    let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    probe
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .expect("timeout");
-    let options = format!(
-        "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {0};branch=z9hG4bKprobe\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-        probe.local_addr().expect("addr")
-    );
-    for _ in 0..50 {
-        let _ = probe.send_to(options.as_bytes(), ("127.0.0.1", port));
-        let mut buf = [0u8; 2048];
-        if probe.recv_from(&mut buf).is_ok() {
-            return (child, port, dir.join("kamailio.log"));
-        }
-    }
-    panic!("kamailio did not start on port {port}");
+/// kamailio, its port and its log.
+fn start_kamailio_logged() -> (Kamailio, u16, std::path::PathBuf) {
+    let k = Kamailio::start();
+    let (port, log) = (k.port, k.log.clone());
+    (k, port, log)
 }
 
-fn start_kamailio() -> (Guard, u16) {
+fn start_kamailio() -> (Kamailio, u16) {
     let (k, port, _) = start_kamailio_logged();
     (k, port)
 }
