@@ -22,12 +22,12 @@ fn the_cli_calls_the_desktop_the_operator_answers_and_the_cli_hears_the_desk() {
     let desk_mic = dir.join("desk-says.wav");
     let heard = dir.join("cli-heard.wav");
     write_test_signal(&desk_mic, 16_000, 8.0);
-    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
     let (engine, mut events) = Engine::start(EngineConfig {
         mic: Some(desk_mic.clone()),
-        ..EngineConfig::headless(bind, "agent")
+        ..EngineConfig::headless(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), "agent")
     })
     .expect("engine");
+    let bind = engine.local_addr();
     let mut desk = DeskApp::new(DeskConfig::default(), None);
     desk.apply(Instant::now(), Intent::SetState(AgentState::Available));
     let mut h = Harness::new_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), desk);

@@ -12,18 +12,18 @@ use std::time::{Duration, Instant};
 use switchboard::practice::{self, CALLERS, COLLEAGUES, Pacing};
 use switchboard_engine::events::EventKind;
 use switchboard_engine::{Command, Engine, EngineConfig};
-use switchboard_interop::{find_in, free_port, read_wav_8k, temp_dir};
+use switchboard_interop::{find_in, read_wav_8k, temp_dir};
 
 #[test]
 fn a_practice_caller_rings_with_queue_headers_and_speaks() {
     let dir = temp_dir("practice");
     let heard = dir.join("desk-heard.wav");
-    let bind = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let (desk, mut events) = Engine::start(EngineConfig {
         speaker: Some(heard.clone()),
-        ..EngineConfig::headless(bind, "agent")
+        ..EngineConfig::headless(SocketAddr::from(([127, 0, 0, 1], 0)), "agent")
     })
     .expect("desk engine");
+    let bind = desk.local_addr();
     let line = practice::start(
         bind,
         "agent",
@@ -130,4 +130,96 @@ fn a_practice_caller_rings_with_queue_headers_and_speaks() {
     drop(line);
     let _ = desk.send(Command::Shutdown);
     desk.join();
+}
+
+/// With no account, the practice line's colleagues and customer are
+/// dialable by extension: the operator declines a practice caller, dials
+/// `300`, and the practice customer answers.
+#[test]
+fn the_practice_customer_and_colleagues_are_dialled_by_extension() {
+    use switchboard::Intent;
+    use switchboard_desk::agent::AgentState;
+    use switchboard_desk::workspace::Op;
+    let dir = temp_dir("practice-dial");
+    let args: Vec<String> = [
+        "switchboard",
+        "--demo",
+        "--config",
+        dir.join("none-yet.toml").to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--no-devices",
+    ]
+    .map(String::from)
+    .to_vec();
+    // The named file need not exist for this test; its absence is a notice.
+    let mut s = switchboard::startup::start(&args, switchboard::Wake::none());
+    let engine = s.engine.take().expect("engine");
+    let mut events = s.events.take().expect("events");
+    let mut desk = s.desk;
+    for (ext, user) in [
+        ("201", "billing@"),
+        ("202", "supervisor@"),
+        ("300", "customer@"),
+    ] {
+        let uri = desk
+            .workspace()
+            .dial_plan()
+            .resolve(ext)
+            .unwrap_or_else(|e| panic!("{ext}: {e}"))
+            .uri;
+        assert!(uri.contains(user), "{ext} → {uri}");
+    }
+    let mut pump = |desk: &mut switchboard::DeskApp,
+                    what: &str,
+                    done: &dyn Fn(&switchboard::DeskApp) -> bool| {
+        let until = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < until {
+            for c in desk.take_commands() {
+                assert!(engine.send(c));
+            }
+            while let Ok(ev) = events.try_recv() {
+                desk.handle_event(Instant::now(), &ev.kind);
+            }
+            desk.tick(Instant::now());
+            if done(desk) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{what}: not within 15 s ({:?})", desk.agent_state());
+    };
+    // The first practice caller rings at once; the operator declines.
+    pump(&mut desk, "a practice caller rings", &|d| {
+        matches!(d.agent_state(), AgentState::Ringing { .. })
+    });
+    desk.apply(Instant::now(), Intent::Op(Op::Decline));
+    pump(&mut desk, "declined", &|d| {
+        d.agent_state() == &AgentState::Available
+    });
+    desk.apply(
+        Instant::now(),
+        Intent::Dial {
+            input: "300".into(),
+            name: None,
+        },
+    );
+    pump(&mut desk, "the practice customer answers", &|d| {
+        matches!(d.agent_state(), AgentState::InCall { .. })
+    });
+    let who = desk.workspace().in_hand().map(|c| c.who().to_owned());
+    assert_eq!(
+        who.as_deref(),
+        Some("Customer Mari (practice)"),
+        "named from the directory"
+    );
+    desk.apply(Instant::now(), Intent::Op(Op::Hangup));
+    pump(&mut desk, "wrap-up", &|d| {
+        matches!(d.agent_state(), AgentState::WrapUp { .. })
+    });
+    drop(s.practice.take());
+    let _ = engine.send(Command::Shutdown);
+    engine.join();
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig};
-use switchboard_interop::{Guard, free_port, read_wav_8k, temp_dir};
+use switchboard_interop::{Guard, read_wav_8k, temp_dir};
 
 /// The two tests share the one sound card: they run one after the other.
 static SOUND_CARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -23,10 +23,7 @@ fn the_ringer_rings_on_the_sound_card_until_stopped() {
     let _one_at_a_time = SOUND_CARD.lock();
     let (engine, _events) = Engine::start(EngineConfig {
         devices: Some(DeviceNames::default()),
-        ..EngineConfig::headless(
-            std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
-            "agent",
-        )
+        ..EngineConfig::headless(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), "agent")
     })
     .expect("engine");
     let rec = temp_dir("ringer").join("ring.wav");
@@ -99,10 +96,7 @@ fn a_separate_ringer_device_rings_and_the_headset_rings_too() {
     let (engine, mut events) = Engine::start(EngineConfig {
         devices: Some(DeviceNames::default()),
         ringer: Some(ringer),
-        ..EngineConfig::headless(
-            std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
-            "agent",
-        )
+        ..EngineConfig::headless(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), "agent")
     })
     .expect("engine");
     let before = playback_streams();
@@ -134,3 +128,49 @@ fn a_separate_ringer_device_rings_and_the_headset_rings_too() {
 
 /// SIGINT, which makes parecord finish its WAV header.
 const SIGINT: i32 = 2;
+
+#[test]
+fn our_call_that_rings_plays_ringback_on_the_headset_until_it_is_answered_or_refused() {
+    if !switchboard_interop::sound_server_or_skip() {
+        return;
+    }
+    let _one_at_a_time = SOUND_CARD.lock();
+    let (mut far, far_addr) = switchboard_interop::Agent::listening("shop", &[]);
+    let far_uri = format!("sip:shop@{far_addr}");
+    let (engine, mut events) = Engine::start(EngineConfig {
+        devices: Some(DeviceNames::default()),
+        ..EngineConfig::headless(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), "agent")
+    })
+    .expect("engine");
+    let before = playback_streams();
+    assert!(engine.send(Command::Call {
+        target: far_uri,
+        headers: Vec::new()
+    }));
+    far.wait_for("incoming", Duration::from_secs(10));
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    let mut most = before;
+    while std::time::Instant::now() < until && most <= before {
+        most = most.max(playback_streams());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        most,
+        before + 1,
+        "ringback plays on the headset while it rings"
+    );
+    // The far end refuses: the ringback stops with the call.
+    far.command("hangup");
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let mut ended = false;
+    while std::time::Instant::now() < until && !(ended && playback_streams() == before) {
+        while let Ok(e) = events.try_recv() {
+            ended |= matches!(e.kind, switchboard_engine::events::EventKind::Ended { .. });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ended, "the call ended");
+    assert_eq!(playback_streams(), before, "the ringback stopped");
+    let _ = engine.send(Command::Shutdown);
+    engine.join();
+}

@@ -15,7 +15,7 @@ use switchboard_desk::agent::AgentState;
 use switchboard_desk::config::{self, SettingsEdit};
 use switchboard_engine::events::EventKind;
 use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig};
-use switchboard_interop::{free_port, sound_server_or_skip, temp_dir};
+use switchboard_interop::{sound_server_or_skip, temp_dir};
 
 fn desk(path: Option<std::path::PathBuf>) -> Harness<'static, DeskApp> {
     let mut app = DeskApp::new(DeskConfig::default(), None);
@@ -145,10 +145,7 @@ fn the_headset_test_plays_a_tone_that_the_microphone_meter_shows() {
     }
     let (engine, mut events) = Engine::start(EngineConfig {
         devices: Some(DeviceNames::default()),
-        ..EngineConfig::headless(
-            std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
-            "agent",
-        )
+        ..EngineConfig::headless(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), "agent")
     })
     .expect("engine");
     let mut h = desk(None);
