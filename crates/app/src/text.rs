@@ -162,6 +162,15 @@ pub(crate) fn when(l: Lang, ms: i64, now_ms: i64) -> String {
     }
 }
 
+/// [`when`], with how long ago for today's: `14:05 · 12 min ago`.
+pub(crate) fn stamp(l: Lang, ms: i64, now_ms: i64) -> String {
+    let at = when(l, ms, now_ms);
+    match local_time(ms, now_ms) {
+        Some(t) if t.days_ago == 0 => format!("{at} · {}", ago(l, now_ms.saturating_sub(ms))),
+        _ => at,
+    }
+}
+
 /// A date in the language's usual form.
 pub(crate) fn date(l: Lang, t: &LocalTime) -> String {
     match l {

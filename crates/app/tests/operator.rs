@@ -81,16 +81,16 @@ fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
     feed(&mut h, &[ended(2)]);
     assert!(matches!(h.state().agent_state(), AgentState::WrapUp { .. }));
     h.get_by_label("Call with Mari Maasikas (+3725551234)");
-    h.get_by_label("Note:").click();
-    h.run();
-    h.get_by_label("Note:")
-        .type_text("Parcel resent to the office");
+    // The note has the focus: the operator just types.
+    h.event(egui::Event::Text("Parcel resent to the office".into()));
     h.run();
     h.get_by_label("Disposition").click();
     h.run();
     h.get_by_label("Complaint").click();
     h.run();
-    click(&mut h, "Save wrap-up");
+    // Ctrl+S saves, with the note still being typed into.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
     assert_eq!(h.state().agent_state(), &AgentState::Available);
     let store = h.state().store().unwrap();
     let calls = store.history("+3725551234", 5).unwrap();

@@ -109,11 +109,14 @@ fn controls(ui: &mut egui::Ui, cx: &Cx<'_>, c: &Call, out: &mut Vec<Intent>) {
     let l = cx.l;
     let big = egui::vec2(100.0, 32.0);
     ui.horizontal_wrapped(|ui| {
-        if ui
-            .add(egui::Button::new(l.tr("hang-up")).min_size(big))
-            .on_hover_text(l.tr("hang-up-tip"))
-            .clicked()
-        {
+        let hang_up = egui::Button::new(
+            egui::RichText::new(l.tr("hang-up"))
+                .strong()
+                .color(egui::Color32::WHITE),
+        )
+        .fill(super::HANG_UP_RED)
+        .min_size(big);
+        if ui.add(hang_up).on_hover_text(l.tr("hang-up-tip")).clicked() {
             out.push(Op::Hangup.into());
         }
         let mute = if c.muted {

@@ -10,23 +10,31 @@ use crate::{Intent, Lang, text};
 pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, r: &Call, out: &mut Vec<Intent>) {
     let l = cx.l;
     let waiting = r.phase == Phase::Waiting;
-    ui.heading(l.tr_with(
-        if waiting { "call-waiting" } else { "incoming" },
-        &[("who", r.who().to_owned())],
-    ));
+    ui.label(
+        egui::RichText::new(l.tr_with(
+            if waiting { "call-waiting" } else { "incoming" },
+            &[("who", r.who().to_owned())],
+        ))
+        .size(22.0)
+        .strong(),
+    );
     if waiting {
         ui.label(l.tr("call-waiting-tip"));
     }
+    ui.add_space(4.0);
     ui.horizontal(|ui| {
-        if ui
-            .add(egui::Button::new(l.tr("answer")).min_size(egui::vec2(120.0, 36.0)))
-            .on_hover_text(l.tr("answer-tip"))
-            .clicked()
-        {
+        let answer = egui::Button::new(
+            egui::RichText::new(l.tr("answer"))
+                .strong()
+                .color(egui::Color32::WHITE),
+        )
+        .fill(super::ANSWER_GREEN)
+        .min_size(egui::vec2(140.0, 40.0));
+        if ui.add(answer).on_hover_text(l.tr("answer-tip")).clicked() {
             out.push(Op::Answer.into());
         }
         if ui
-            .add(egui::Button::new(l.tr("decline")).min_size(egui::vec2(90.0, 36.0)))
+            .add(egui::Button::new(l.tr("decline")).min_size(egui::vec2(100.0, 40.0)))
             .clicked()
         {
             out.push(Op::Decline.into());

@@ -119,9 +119,10 @@ pub(crate) fn workspace(
 
 /// Keyboard shortcuts (shown in the buttons' tooltips): F3 answer, F4 hang
 /// up, F5 available, F6 hold, F7 mute, F8 transfer (to the number field),
-/// F9 break, Ctrl+S save the wrap-up, Alt+1…9 a work-list item. Digits
-/// typed while no field has the focus and nothing is in hand go to the
-/// dial field (dial by typing).
+/// F9 break, Ctrl+S save the wrap-up, Ctrl+, settings, Alt+1…9 a
+/// work-list item. What is
+/// typed while no field has the focus and the dial pad is in the centre
+/// goes to the dial field (dial by typing).
 fn shortcuts(ui: &egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
     use egui::Key;
     let (pressed, save, alt) = ui.input(|i| {
@@ -148,8 +149,17 @@ fn shortcuts(ui: &egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
         ]
         .iter()
         .position(|k| i.modifiers.alt && i.key_pressed(*k));
-        (keys, i.modifiers.command && i.key_pressed(Key::S), alt)
+        let settings = i.modifiers.command && i.key_pressed(Key::Comma);
+        (
+            keys,
+            (i.modifiers.command && i.key_pressed(Key::S), settings),
+            alt,
+        )
     });
+    let (save, settings) = save;
+    if settings {
+        out.push(Intent::Settings(!cx.settings_open));
+    }
     let [f3, f4, f5, f6, f7, f8, f9] = pressed;
     let ws = cx.ws;
     let hand = ws.in_hand();
@@ -166,22 +176,17 @@ fn shortcuts(ui: &egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
             },
         ));
     }
-    if ws.can_dial() && alt.is_none() && ui.memory(|m| m.focused().is_none()) {
-        let typed: String = ui.input(|i| {
+    let dial_shown =
+        matches!(ws.focus(), switchboard_desk::workspace::Focus::Idle) && !cx.settings_open;
+    if dial_shown && alt.is_none() && ui.memory(|m| m.focused().is_none()) {
+        let typed = ui.input(|i| {
             i.events
                 .iter()
-                .filter_map(|e| match e {
-                    egui::Event::Text(t) => Some(t.as_str()),
-                    _ => None,
-                })
-                .collect()
+                .any(|e| matches!(e, egui::Event::Text(t) if !t.trim().is_empty()))
         });
-        if !typed.is_empty()
-            && typed
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'))
-        {
-            // The field takes focus and, in this same frame, the digits.
+        if typed {
+            // The field takes focus and, in this same frame, what was typed
+            // (a number, or a `sip:` address).
             ui.memory_mut(|m| m.request_focus(egui::Id::unique(DIAL_FIELD)));
         }
     }
@@ -207,6 +212,11 @@ fn shortcuts(ui: &egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
         out.push(Intent::SaveWrapUp);
     }
 }
+
+/// Answer buttons: green, white text, readable in light and dark themes.
+pub(crate) const ANSWER_GREEN: egui::Color32 = egui::Color32::from_rgb(30, 130, 60);
+/// Hang-up buttons.
+pub(crate) const HANG_UP_RED: egui::Color32 = egui::Color32::from_rgb(180, 40, 40);
 
 /// A meter's fill: −60 dBFS and below empty, 0 dBFS full.
 pub(crate) fn meter(db: f32) -> f32 {

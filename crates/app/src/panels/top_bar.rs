@@ -78,6 +78,7 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
         }
         if ui
             .selectable_label(cx.settings_open, l.tr("settings"))
+            .on_hover_text(l.tr("settings-tip"))
             .clicked()
         {
             out.push(Intent::Settings(!cx.settings_open));

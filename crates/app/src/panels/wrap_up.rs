@@ -15,8 +15,11 @@ pub(crate) fn ui(
     out: &mut Vec<Intent>,
 ) {
     let l = cx.l;
+    let note_id = egui::Id::unique("wrap-up-note");
     if view.draft.as_ref().map(|(id, _)| *id) != Some(w.id) {
         view.draft = Some((w.id, w.draft.clone()));
+        // A form coming into the centre is typed into at once.
+        ui.memory_mut(|m| m.request_focus(note_id));
     }
     let Some((_, d)) = view.draft.as_mut() else {
         return;
@@ -54,6 +57,7 @@ pub(crate) fn ui(
     let mut changed = ui
         .add(
             egui::TextEdit::multiline(&mut d.note)
+                .id(note_id)
                 .desired_rows(6)
                 .desired_width(f32::INFINITY),
         )

@@ -88,7 +88,7 @@ impl ContextTab for Customer {
                     ui.group(|ui| {
                         ui.label(format!(
                             "{} · {} · {} · {}",
-                            text::when(l, r.started_ms, cx.now.unix_ms),
+                            text::stamp(l, r.started_ms, cx.now.unix_ms),
                             text::direction(l, r.direction),
                             text::outcome(l, r),
                             r.disposition.as_deref().unwrap_or("—"),

@@ -77,7 +77,7 @@ fn row(ui: &mut egui::Ui, cx: &Cx<'_>, r: &CallRecord, out: &mut Vec<Intent>) {
             None => r.number.clone(),
         };
         ui.horizontal_wrapped(|ui| {
-            ui.weak(text::when(l, r.started_ms, cx.now.unix_ms));
+            ui.weak(text::stamp(l, r.started_ms, cx.now.unix_ms));
             ui.label(text::direction(l, r.direction));
             ui.strong(who);
         });

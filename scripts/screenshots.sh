@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Makes docs/screenshots/*.png: the desktop in its practice mode under Xvfb,
+# driven with xdotool the way an operator works (keys and clicks on a
+# 1280×720 screen), captured with ImageMagick's import. Clicks go to where
+# the English layout puts the buttons; xdotool's synthetic Ctrl chords do
+# not always reach winit, so buttons are clicked instead of Ctrl+S.
+# Usage: scripts/screenshots.sh [OUT_DIR]   (default docs/screenshots)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-docs/screenshots}
+scripts/install-deps.sh test
+cargo build -q -p switchboard -p switchboard-cli
+bin=target/debug
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/switchboard-xdg-$(id -u)}"
+scripts/headless-audio.sh
+display=:77
+Xvfb "$display" -screen 0 1280x720x24 -nolisten tcp >/dev/null 2>&1 & pids+=($!)
+export DISPLAY=$display
+up=""
+for _ in $(seq 200); do xdpyinfo >/dev/null 2>&1 && { up=1; break; }; sleep 0.1; done
+[ -n "$up" ] || { echo "Xvfb did not start on $display" >&2; exit 1; }
+
+# A company directory and a configuration that uses it.
+cat > "$tmp/directory.toml" <<'TOML'
+[[department]]
+name = "Arveldus / Billing"
+extension = "201"
+note = "E–R 8–17"
+
+[[person]]
+name = "Jüri Õunapuu"
+extension = "1201"
+title = "Klienditeeninduse juht"
+department = "Klienditeenindus"
+mobile = "+372 5550 1201"
+
+[[person]]
+name = "Ирина Смирнова"
+extension = "1202"
+title = "Бухгалтер"
+department = "Бухгалтерия"
+
+[[person]]
+name = "Žiga Čebular"
+extension = "1203"
+title = "Serviser"
+department = "Podpora"
+note = "Na dopustu do 12. 12."
+TOML
+cat > "$tmp/config.toml" <<TOML
+[directory]
+file = "$tmp/directory.toml"
+
+[desk]
+wrap_up_secs = 120
+TOML
+# A shop that rings and rings (for the outgoing call while it rings).
+$bin/switchboard-cli --bind 127.0.0.1:5195 --user shop listen >/dev/null 2>&1 & pids+=($!)
+HOME=$tmp XDG_CONFIG_HOME=$tmp/config XDG_DATA_HOME=$tmp/data \
+  $bin/switchboard --demo --config "$tmp/config.toml" --data-dir "$tmp/data" \
+  --bind 127.0.0.1:5190 >"$tmp/desk.log" 2>&1 & pids+=($!)
+win=""
+for _ in $(seq 100); do win=$(xdotool search --name '^Switchboard$' 2>/dev/null | head -1) && [ -n "$win" ] && break; sleep 0.1; done
+[ -n "$win" ] || { echo "no window" >&2; cat "$tmp/desk.log" >&2; exit 1; }
+xdotool windowsize "$win" 1280 720 windowmove "$win" 0 0
+focus() { xdotool windowfocus --sync "$win"; }
+shot() { sleep "${2:-1}"; import -window root "$out/$1.png"; echo "$out/$1.png"; }
+key() { focus; xdotool key "$@"; }
+click() { focus; xdotool mousemove "$1" "$2" click 1; }
+type_text() { focus; xdotool type --delay 60 "$1"; }
+mkdir -p "$out"
+rm -f "$out"/*.png
+
+shot ringing 4                        # the first practice caller rings
+key F3; shot in-call 4                # answered: the call in hand
+key F8; type_text 201; sleep 0.5      # transfer field: Billing's extension
+click 603 198; shot consult 3          # Consult: Billing answers, the caller waits
+click 416 287; shot conference 2       # all three talk
+click 307 269; sleep 2                 # leave them talking: put through
+type_text "Asked for a copy of the November invoice; put through to Billing."; sleep 0.5
+shot wrap-up 1                         # the wrap-up, with the transfer chain
+click 308 287; shot idle 1             # saved: ready for the next call
+type_text "sip:shop@127.0.0.1:5195"; key Return
+shot outgoing 2                        # our call rings at the shop
+key F4; sleep 1                        # cancelled
+click 1020 37; sleep 0.5               # the Directory tab
+click 1180 66; type_text "juri"; shot directory 1
+click 1092 37; shot history 1          # the History tab
+click 856 12; shot settings 1          # Settings
+kill "${pids[-1]}"; sleep 2            # the desk closes (hangs up, unregisters)
+
+# The same desk in Slovenian, a caller ringing.
+printf '\n[desk]\nlanguage = "sl"\n' > "$tmp/config-sl.toml"
+HOME=$tmp XDG_CONFIG_HOME=$tmp/config XDG_DATA_HOME=$tmp/data \
+  $bin/switchboard --demo --config "$tmp/config-sl.toml" --data-dir "$tmp/data-sl" \
+  --bind 127.0.0.1:5191 >"$tmp/desk-sl.log" 2>&1 & pids+=($!)
+win=""
+for _ in $(seq 100); do win=$(xdotool search --name '^Switchboard$' 2>/dev/null | head -1) && [ -n "$win" ] && break; sleep 0.1; done
+[ -n "$win" ] || { echo "no window" >&2; cat "$tmp/desk-sl.log" >&2; exit 1; }
+xdotool windowsize "$win" 1280 720 windowmove "$win" 0 0
+shot incoming-slovenian 4
