@@ -1,18 +1,27 @@
 //! # switchboard-desk — the agent's domain
 //!
 //! ```text
-//!  engine events ─┐                      ┌─▶ engine commands (answer, reject 486 …)
-//!  UI commands  ──┼─▶ agent::Agent ──────┤
-//!  clock ticks  ──┘   (pure reducer)     └─▶ UI effects (open wrap-up, state changed)
+//!  phone events ─┐   ┌──────────── workspace::Workspace ────────────┐   ┌─▶ phone commands
+//!  operator Ops ─┼──▶│ agent::Agent · calls · work list · wrap-ups   │───┤   (answer, dial, hold …)
+//!  clock ticks  ─┘   │ missed calls · notices · today's figures      │   └─▶ CRM lookups
+//!                    └──────── store::Store (SQLite, WAL) ───────────┘
 //!  INVITE headers + header rules ─▶ context::caller_card ─▶ the caller card
-//!  store::Store (SQLite, WAL): history, wrap-up notes and their drafts, contacts
+//!  what the operator types ─▶ dialplan::DialPlan ─▶ a SIP URI
+//!  directory files, LDAP results ─▶ directory::Directory ─▶ search without diacritics
 //! ```
 //!
 //! Nothing here knows about egui or sockets: the desktop and the CLI feed it
-//! and carry out what it returns.
+//! and carry out what it returns. A screen renders the [`workspace`] and
+//! hands it the operator's operations; every rule that is not about pixels
+//! (which call is in hand, the wrap-up queue, held and consult bookkeeping,
+//! history and figures) is here, tested without a window.
 //!
-//! - [`agent`]: agent states (Available, Break, Ringing, In call, Wrap-up,
-//!   Offline) and the rules for offering calls and after-call work.
+//! - [`workspace`]: the operator's workspace as a reducer.
+//! - [`agent`]: agent states (Available, Break, Dialing, Ringing, In call,
+//!   Wrap-up, Offline) and the rules for offering calls and after-call work.
+//! - [`dialplan`]: numbers, extensions and addresses as typed, to SIP URIs.
+//! - [`directory`]: the company directory and its search.
+//! - [`time`]: local times for display.
 //! - [`context`]: who calls and why, from the INVITE before answering.
 //! - [`crm`]: the caller's CRM record by URL template (pure: URL and fields;
 //!   the desktop fetches on a worker thread).
