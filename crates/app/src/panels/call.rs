@@ -54,9 +54,6 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, c: &Call, view: &mut View, out:
     ];
     context.extend(c.card.fields.iter().map(|(k, v)| format!("{k}: {v}")));
     ui.label(context.join(" · "));
-    if let Some(v) = &c.crm {
-        caller_card::crm(ui, l, v);
-    }
     ui.horizontal_wrapped(|ui| {
         if let Some(codec) = &c.codec {
             ui.label(l.tr_with("codec", &[("codec", codec.clone())]));

@@ -1,6 +1,7 @@
 //! Who calls and why, before answering: name and number, queue and IVR
-//! data from the PBX's headers, who forwarded it, the contact, the CRM
-//! record and the earlier calls with their notes; Answer and Decline.
+//! data from the PBX's headers, who forwarded it, the last call's note;
+//! Answer and Decline. (The contact, the CRM record and the whole history
+//! are in the Customer tab beside it.)
 
 use switchboard_desk::workspace::{Call, CrmState, CrmView, Op, Phase};
 
@@ -42,23 +43,31 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, r: &Call, out: &mut Vec<Intent>
     });
     ui.separator();
     card(ui, l, r);
-    if !r.earlier.is_empty() {
-        ui.label(l.tr("earlier-calls"));
-        for h in &r.earlier {
-            let note = h
-                .note_first_line()
-                .map(str::to_owned)
-                .unwrap_or_else(|| l.tr("no-note"));
-            ui.label(format!(
-                "• {} · {} · {note}",
-                text::ago(l, cx.now.unix_ms.saturating_sub(h.started_ms)),
-                h.disposition.as_deref().unwrap_or("—"),
-            ));
-        }
+    // The last call, at a glance; the whole history is in the Customer tab.
+    if let Some(h) = r.earlier.first() {
+        let note = h
+            .note_first_line()
+            .map(str::to_owned)
+            .unwrap_or_else(|| l.tr("no-note"));
+        ui.label(l.tr_with(
+            "last-call",
+            &[
+                (
+                    "when",
+                    text::ago(l, cx.now.unix_ms.saturating_sub(h.started_ms)),
+                ),
+                (
+                    "disposition",
+                    h.disposition.clone().unwrap_or_else(|| "—".into()),
+                ),
+                ("note", note),
+                ("n", r.earlier.len().to_string()),
+            ],
+        ));
     }
 }
 
-/// The card's lines: number, header fields, forwarding, contact, links, CRM.
+/// The call's own lines: number, header fields, forwarding, links.
 pub(crate) fn card(ui: &mut egui::Ui, l: Lang, r: &Call) {
     ui.label(l.tr_with("number", &[("number", r.card.number.clone())]));
     for (k, v) in &r.card.fields {
@@ -67,21 +76,8 @@ pub(crate) fn card(ui: &mut egui::Ui, l: Lang, r: &Call) {
     for f in &r.card.forwarded_from {
         ui.label(l.tr_with("forwarded", &[("from", f.clone())]));
     }
-    if let Some(c) = &r.contact {
-        let who = match &c.company {
-            Some(co) => format!("{} ({co})", c.name),
-            None => c.name.clone(),
-        };
-        ui.label(l.tr_with("contact", &[("who", who)]));
-        if let Some(n) = &c.note {
-            ui.label(n);
-        }
-    }
     for link in &r.card.links {
         ui.hyperlink(link);
-    }
-    if let Some(c) = &r.crm {
-        crm(ui, l, c);
     }
 }
 

@@ -71,6 +71,8 @@ pub(crate) struct View {
     pub(crate) tab: usize,
     /// The context tabs.
     pub(crate) tabs: Vec<Box<dyn ContextTab>>,
+    /// The call that last rang (the Customer tab comes up for a new one).
+    pub(crate) rang: Option<switchboard_desk::agent::CallRef>,
 }
 
 impl std::fmt::Debug for View {
@@ -94,6 +96,16 @@ pub(crate) fn workspace(
     if view.tabs.is_empty() {
         view.tabs = tabs::all();
     }
+    // A call ringing with nothing in hand: the Customer tab shows who it is.
+    let ringing = cx
+        .ws
+        .offered()
+        .filter(|_| cx.ws.in_hand().is_none())
+        .map(|c| c.call);
+    if ringing.is_some() && ringing != view.rang {
+        view.tab = 0;
+    }
+    view.rang = ringing;
     shortcuts(ui, cx, out);
     let width = ui.available_width();
     egui::Panel::top("top-bar").show(ui, |ui| top_bar::ui(ui, cx, out));

@@ -5,7 +5,7 @@ use switchboard_desk::store::{CallRecord, Contact};
 use switchboard_desk::workspace::Focus;
 
 use super::ContextTab;
-use crate::panels::{Cached, Cx};
+use crate::panels::{Cached, Cx, caller_card};
 use crate::{Intent, Lang, text};
 
 /// Earlier calls shown.
@@ -39,16 +39,12 @@ impl ContextTab for Customer {
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, _out: &mut Vec<Intent>) {
         let l = cx.l;
-        let (number, name) = match cx.ws.focus() {
-            Focus::Call(c) => {
-                // The card, the contact and the CRM record are in the
-                // centre; here the history behind them.
-                ui.strong(c.who());
-                ui.label(&c.card.number);
-                (c.card.number.clone(), c.card.name.clone())
-            }
-            Focus::WrapUp(w) => (w.number.clone(), w.name.clone()),
-            Focus::Missed(m) => (m.number.clone(), m.name.clone()),
+        // The centre has the call (number, queue, IVR data); here the
+        // customer behind it: contact, CRM record, earlier interactions.
+        let (number, name, crm) = match cx.ws.focus() {
+            Focus::Call(c) => (c.card.number.clone(), c.card.name.clone(), c.crm.as_ref()),
+            Focus::WrapUp(w) => (w.number.clone(), w.name.clone(), None),
+            Focus::Missed(m) => (m.number.clone(), m.name.clone(), None),
             Focus::Idle => {
                 ui.weak(l.tr("customer-none"));
                 return;
@@ -58,12 +54,25 @@ impl ContextTab for Customer {
             return;
         }
         let (contact, calls) = self.lookup(cx, &number);
-        if !matches!(cx.ws.focus(), Focus::Call(_)) {
-            ui.strong(name.unwrap_or_else(|| number.clone()));
-            ui.label(&number);
-            if let Some(c) = &contact {
-                ui.label(l.tr_with("contact", &[("who", c.name.clone())]));
+        ui.strong(name.unwrap_or_else(|| number.clone()));
+        ui.label(&number);
+        match &contact {
+            Some(c) => {
+                let who = match &c.company {
+                    Some(co) => format!("{} ({co})", c.name),
+                    None => c.name.clone(),
+                };
+                ui.label(l.tr_with("contact", &[("who", who)]));
+                if let Some(n) = &c.note {
+                    ui.label(n);
+                }
             }
+            None => {
+                ui.weak(l.tr("no-contact"));
+            }
+        }
+        if let Some(v) = crm {
+            caller_card::crm(ui, l, v);
         }
         ui.separator();
         ui.strong(l.tr("earlier-interactions"));
