@@ -58,15 +58,22 @@ file = "$tmp/directory.toml"
 [desk]
 wrap_up_secs = 120
 TOML
+# Waits for the desk's window (its log on failure), 1280×720 at the corner.
+window() {
+  win=""
+  for _ in $(seq 100); do
+    win=$(xdotool search --name '^Switchboard$' 2>/dev/null | head -1) && [ -n "$win" ] && break
+    sleep 0.1
+  done
+  [ -n "$win" ] || { echo "no window" >&2; cat "$1" >&2; exit 1; }
+  xdotool windowsize "$win" 1280 720 windowmove "$win" 0 0
+}
 # A shop that rings and rings (for the outgoing call while it rings).
 $bin/switchboard-cli --bind 127.0.0.1:5195 --user shop listen >/dev/null 2>&1 & pids+=($!)
 HOME=$tmp XDG_CONFIG_HOME=$tmp/config XDG_DATA_HOME=$tmp/data \
   $bin/switchboard --demo --config "$tmp/config.toml" --data-dir "$tmp/data" \
   --bind 127.0.0.1:5190 >"$tmp/desk.log" 2>&1 & pids+=($!)
-win=""
-for _ in $(seq 100); do win=$(xdotool search --name '^Switchboard$' 2>/dev/null | head -1) && [ -n "$win" ] && break; sleep 0.1; done
-[ -n "$win" ] || { echo "no window" >&2; cat "$tmp/desk.log" >&2; exit 1; }
-xdotool windowsize "$win" 1280 720 windowmove "$win" 0 0
+window "$tmp/desk.log"
 focus() { xdotool windowfocus --sync "$win"; }
 shot() { sleep "${2:-1}"; import -window root "$out/$1.png"; echo "$out/$1.png"; }
 key() { focus; xdotool key "$@"; }
@@ -98,8 +105,5 @@ printf '\n[desk]\nlanguage = "sl"\n' > "$tmp/config-sl.toml"
 HOME=$tmp XDG_CONFIG_HOME=$tmp/config XDG_DATA_HOME=$tmp/data \
   $bin/switchboard --demo --config "$tmp/config-sl.toml" --data-dir "$tmp/data-sl" \
   --bind 127.0.0.1:5191 >"$tmp/desk-sl.log" 2>&1 & pids+=($!)
-win=""
-for _ in $(seq 100); do win=$(xdotool search --name '^Switchboard$' 2>/dev/null | head -1) && [ -n "$win" ] && break; sleep 0.1; done
-[ -n "$win" ] || { echo "no window" >&2; cat "$tmp/desk-sl.log" >&2; exit 1; }
-xdotool windowsize "$win" 1280 720 windowmove "$win" 0 0
+window "$tmp/desk-sl.log"
 shot incoming-slovenian 4

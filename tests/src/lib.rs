@@ -757,19 +757,7 @@ impl Slapd {
 
     /// Stops it (its PID: SIGTERM, a few seconds' grace, then SIGKILL).
     pub fn stop(&mut self) {
-        let Some(mut c) = self.child.take() else {
-            return;
-        };
-        signal(i32::try_from(c.id()).unwrap_or(0), libc::SIGTERM);
-        let until = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = c.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = c.kill();
-        let _ = c.wait();
+        terminate(self.child.take());
     }
 }
 
@@ -850,18 +838,22 @@ impl Kamailio {
 
 impl Drop for Kamailio {
     fn drop(&mut self) {
-        let Some(mut c) = self.child.take() else {
-            return;
-        };
-        signal(i32::try_from(c.id()).unwrap_or(0), libc::SIGTERM);
-        let until = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = c.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = c.kill();
-        let _ = c.wait();
+        terminate(self.child.take());
     }
+}
+
+/// Stops a daemon the test started: SIGTERM to its PID (so it can take its
+/// own children down), five seconds' grace, then SIGKILL.
+pub fn terminate(child: Option<Child>) {
+    let Some(mut c) = child else { return };
+    signal(i32::try_from(c.id()).unwrap_or(0), libc::SIGTERM);
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        if let Ok(Some(_)) = c.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
 }

@@ -62,7 +62,11 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             ..
         } => PhoneEvent::Ended {
             call: CallRef(*call),
-            reason: EndReason::from_name(reason),
+            reason: EndReason::from_name(reason).unwrap_or_else(|| {
+                // The engine names its reasons with `EndReason::as_str`.
+                debug_assert!(false, "the engine ended a call for {reason:?}");
+                EndReason::Rejected
+            }),
             status: *status,
         },
         EventKind::Quality {

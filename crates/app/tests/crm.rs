@@ -74,19 +74,6 @@ fn desk_with_crm(url: &str) -> Harness<'static, DeskApp> {
     Harness::new_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
 }
 
-/// Runs frames until `label` shows (at most 5 s).
-fn wait_for_label(h: &mut Harness<'static, DeskApp>, label: &str) -> bool {
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
-        h.run();
-        if h.query_by_label(label).is_some() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
 #[test]
 fn the_crm_record_shows_on_the_banner_before_answering() {
     let (port, requests) = one_shot_server(
@@ -100,7 +87,7 @@ fn the_crm_record_shows_on_the_banner_before_answering() {
     h.run();
     h.get_by_label("Incoming call: Mari Maasikas");
     assert!(
-        wait_for_label(&mut h, "customer.segment: Gold"),
+        common::wait_for_label(&mut h, "customer.segment: Gold"),
         "the CRM fields did not show"
     );
     h.get_by_label("name: Mari Maasikas");
@@ -167,7 +154,7 @@ fn a_crm_error_status_is_reported() {
     let mut h = desk_with_crm(&format!("http://127.0.0.1:{port}/lookup?phone={{number}}"));
     h.state_mut().handle_event(Instant::now(), &incoming());
     assert!(
-        wait_for_label(&mut h, "CRM: CRM answered HTTP 503"),
+        common::wait_for_label(&mut h, "CRM: CRM answered HTTP 503"),
         "the 503 was not reported"
     );
 }

@@ -9,6 +9,8 @@
 //! the keyring has it, the configuration file does not; a desk started
 //! afterwards finds it in the keyring; `SWITCHBOARD_PASSWORD` wins over it.
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -84,18 +86,6 @@ fn harness(app: DeskApp) -> Harness<'static, DeskApp> {
         .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
 }
 
-fn wait_for(h: &mut Harness<'static, DeskApp>, label: &str) -> bool {
-    let until = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < until {
-        h.run();
-        if h.query_by_label_contains(label).is_some() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
 fn account_command(cmds: &[Engine]) -> Option<switchboard_engine::AccountConfig> {
     cmds.iter().find_map(|c| match c {
         Engine::SetAccount(Some(a)) => Some(a.clone()),
@@ -145,7 +135,7 @@ fn settings_store_the_password_in_the_keyring() {
         ("sip:pbx.example.ee", "1001", "s3cret ü")
     );
     assert!(
-        wait_for(&mut h, "The password is kept in the keyring."),
+        common::wait_for_label(&mut h, "The password is kept in the keyring."),
         "the keyring took it"
     );
     let file = std::fs::read_to_string(&path).unwrap();
@@ -188,7 +178,7 @@ fn settings_store_the_password_in_the_keyring() {
         }),
         None,
     );
-    assert!(wait_for(
+    assert!(common::wait_for_label(
         &mut h,
         "No password for 2002@sip:other.example.ee."
     ));
@@ -204,18 +194,7 @@ fn the_environment_overrides_the_keyring() {
         "[account]\nregistrar = \"sip:127.0.0.1:9\"\nusername = \"1001\"\n",
     )
     .unwrap();
-    let args: Vec<String> = [
-        "switchboard",
-        "--config",
-        config.to_str().unwrap(),
-        "--bind",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--no-devices",
-    ]
-    .map(String::from)
-    .to_vec();
+    let args = common::desk_args(&config, &dir, &[]);
     let mut started = switchboard::startup::start(&args, switchboard::Wake::none());
     let sent = started.desk.take_commands();
     let account = account_command(&sent).expect("registers at start");

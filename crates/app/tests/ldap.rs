@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -33,18 +32,6 @@ fn section(url: &str) -> LdapSection {
         attributes: None,
         timeout_secs: Some(5),
     }
-}
-
-fn wait_for(h: &mut Harness<'static, DeskApp>, label: &str) -> bool {
-    let until = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < until {
-        h.run();
-        if h.query_by_label_contains(label).is_some() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 fn search(h: &mut Harness<'static, DeskApp>, text: &str) {
@@ -100,7 +87,7 @@ fn the_ldap_directory_is_fetched_in_pages_searched_and_kept_for_when_ldap_is_dow
     h.get_by_label("Directory").click();
     h.run();
     assert!(
-        wait_for(&mut h, "4 entries"),
+        common::wait_for_label(&mut h, "4 entries"),
         "the desk fetched the directory"
     );
     for (typed, found) in [
@@ -126,7 +113,7 @@ fn the_ldap_directory_is_fetched_in_pages_searched_and_kept_for_when_ldap_is_dow
     h.get_by_label("Directory").click();
     h.run();
     assert!(
-        wait_for(&mut h, "kept from just now"),
+        common::wait_for_label(&mut h, "kept from just now"),
         "the kept directory and its age"
     );
     h.get_by_label_contains("could not be read");

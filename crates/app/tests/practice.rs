@@ -141,19 +141,7 @@ fn the_practice_customer_and_colleagues_are_dialled_by_extension() {
     use switchboard_desk::agent::AgentState;
     use switchboard_desk::workspace::Op;
     let dir = temp_dir("practice-dial");
-    let args: Vec<String> = [
-        "switchboard",
-        "--demo",
-        "--config",
-        dir.join("none-yet.toml").to_str().unwrap(),
-        "--bind",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--no-devices",
-    ]
-    .map(String::from)
-    .to_vec();
+    let args = common::desk_args(&dir.join("none-yet.toml"), &dir, &["--demo"]);
     // The named file need not exist for this test; its absence is a notice.
     let mut s = switchboard::startup::start(&args, switchboard::Wake::none());
     let engine = s.engine.take().expect("engine");

@@ -17,20 +17,6 @@ use switchboard_desk::store::Store;
 use switchboard_engine::Command;
 use switchboard_interop::temp_dir;
 
-/// Runs frames until `label` shows (at most 10 s); background work (files,
-/// the keyring, LDAP) answers on other threads.
-fn wait_for(h: &mut Harness<'static, DeskApp>, label: &str) -> bool {
-    let until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < until {
-        h.run();
-        if h.query_by_label_contains(label).is_some() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
 fn harness(app: DeskApp) -> Harness<'static, DeskApp> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 720.0))
@@ -46,18 +32,7 @@ fn a_broken_configuration_opens_the_desk_with_the_reason_and_settings_at_hand() 
         "[sip]\nuser = \"agent\"\nbnd = \"127.0.0.1:5060\"\n",
     )
     .unwrap();
-    let args: Vec<String> = [
-        "switchboard",
-        "--config",
-        config.to_str().unwrap(),
-        "--bind",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--no-devices",
-    ]
-    .map(String::from)
-    .to_vec();
+    let args = common::desk_args(&config, &dir, &[]);
     let started = switchboard::startup::start(&args, Wake::none());
     assert!(started.engine.is_some(), "the phone runs anyway");
     let mut h = harness(started.desk);
@@ -78,18 +53,8 @@ fn a_port_in_use_and_an_unreachable_registrar_are_notices_not_exits() {
     let dir = temp_dir("startup-port");
     let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let args: Vec<String> = [
-        "switchboard",
-        "--config",
-        dir.join("none.toml").to_str().unwrap(),
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--no-devices",
-    ]
-    .map(String::from)
-    .to_vec();
+    let bind = format!("127.0.0.1:{port}");
+    let args = common::desk_args(&dir.join("none.toml"), &dir, &["--bind", &bind]);
     // The named file does not exist: that is a configuration error too.
     let started = switchboard::startup::start(&args, Wake::none());
     assert!(started.engine.is_none());
@@ -180,7 +145,10 @@ fn directory_desk() -> Harness<'static, DeskApp> {
     });
     h.get_by_label("Directory").click();
     h.run();
-    assert!(wait_for(&mut h, "4 entries"), "the directory file was read");
+    assert!(
+        common::wait_for_label(&mut h, "4 entries"),
+        "the directory file was read"
+    );
     h
 }
 
@@ -287,7 +255,7 @@ fn contacts_are_added_edited_called_deleted_imported_and_exported() {
     h.get_by_label("CSV file:").type_text(csv.to_str().unwrap());
     h.run();
     click(&mut h, "Export");
-    assert!(wait_for(&mut h, "1 contacts written to"));
+    assert!(common::wait_for_label(&mut h, "1 contacts written to"));
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(
         text,
@@ -296,12 +264,12 @@ fn contacts_are_added_edited_called_deleted_imported_and_exported() {
     click(&mut h, "Delete Tamm, Jaan");
     assert!(h.query_by_label("Tamm, Jaan").is_none());
     click(&mut h, "Import");
-    assert!(wait_for(&mut h, "Imported 1 contacts."));
+    assert!(common::wait_for_label(&mut h, "Imported 1 contacts."));
     h.get_by_label("Tamm, Jaan");
     // A bad file imports nothing and names the line.
     std::fs::write(&csv, "name,number\nJaan\n").unwrap();
     click(&mut h, "Import");
-    assert!(wait_for(
+    assert!(common::wait_for_label(
         &mut h,
         "contacts CSV line 2: name or number missing"
     ));

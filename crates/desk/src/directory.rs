@@ -234,19 +234,10 @@ fn check_names(entries: &[Entry]) -> Result<(), DirectoryError> {
 /// of `kind` (person or department), `extension`, `title`, `department`,
 /// `mobile`, `email`, `note`, `uri`.
 pub fn parse_csv(text: &str) -> Result<Vec<Entry>, DirectoryError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
+    let (cols, rows) = crate::store::csv_table(text).map_err(|(l, e)| DirectoryError::Csv(l, e))?;
+    if cols.is_empty() {
         return Ok(Vec::new());
-    };
-    let cols: Vec<String> = crate::store::csv_fields(header)
-        .map_err(|e| DirectoryError::Csv(1, e))?
-        .iter()
-        .map(|c| c.trim().to_ascii_lowercase())
-        .collect();
+    }
     const KNOWN: [&str; 9] = [
         "kind",
         "name",
@@ -272,8 +263,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, DirectoryError> {
         ));
     }
     let mut out = Vec::new();
-    for (i, line) in lines {
-        let f = crate::store::csv_fields(line).map_err(|e| DirectoryError::Csv(i + 1, e))?;
+    for (line, f) in rows {
         let get = |n: &str| {
             at(n)
                 .and_then(|k| f.get(k))
@@ -281,7 +271,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, DirectoryError> {
                 .filter(|s| !s.is_empty())
         };
         let Some(name) = get("name") else {
-            return Err(DirectoryError::Csv(i + 1, "no name".into()));
+            return Err(DirectoryError::Csv(line, "no name".into()));
         };
         let kind = match get("kind")
             .as_deref()
@@ -292,7 +282,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, DirectoryError> {
             Some("department") => EntryKind::Department,
             Some(other) => {
                 return Err(DirectoryError::Csv(
-                    i + 1,
+                    line,
                     format!("kind {other:?}: write person or department"),
                 ));
             }

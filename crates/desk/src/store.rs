@@ -718,19 +718,7 @@ impl Store {
 /// Reads contacts from CSV text (see [`Store::import_contacts_csv`]);
 /// nothing is written. A worker thread parses, the store imports.
 pub fn parse_contacts_csv(text: &str) -> Result<Vec<Contact>, StoreError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        return Ok(Vec::new());
-    };
-    let cols: Vec<String> = csv_fields(header)
-        .map_err(|e| StoreError::Csv(1, e))?
-        .iter()
-        .map(|c| c.trim().to_ascii_lowercase())
-        .collect();
+    let (cols, rows) = csv_table(text).map_err(|(l, e)| StoreError::Csv(l, e))?;
     let at = |name: &str| cols.iter().position(|c| c == name);
     let (Some(ni), Some(pi)) = (at("name"), at("number")) else {
         return Err(StoreError::Csv(
@@ -740,15 +728,14 @@ pub fn parse_contacts_csv(text: &str) -> Result<Vec<Contact>, StoreError> {
     };
     let (ci, oi) = (at("company"), at("note"));
     let mut contacts = Vec::new();
-    for (i, line) in lines {
-        let f = csv_fields(line).map_err(|e| StoreError::Csv(i + 1, e))?;
+    for (line, f) in rows {
         let get = |k: Option<usize>| {
             k.and_then(|k| f.get(k))
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
         };
         let (Some(name), Some(number)) = (get(Some(ni)), get(Some(pi))) else {
-            return Err(StoreError::Csv(i + 1, "name or number missing".into()));
+            return Err(StoreError::Csv(line, "name or number missing".into()));
         };
         contacts.push(Contact {
             name,
@@ -759,6 +746,32 @@ pub fn parse_contacts_csv(text: &str) -> Result<Vec<Contact>, StoreError> {
     }
     Ok(contacts)
 }
+
+/// A CSV text as its header (lower case, trimmed) and its rows with their
+/// 1-based line numbers; blank lines and a byte-order mark are skipped.
+/// An error is the line and what is wrong with it.
+pub fn csv_table(text: &str) -> Result<CsvTable, (usize, String)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let cols = csv_fields(header)
+        .map_err(|e| (1, e))?
+        .iter()
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    let rows = lines
+        .map(|(i, line)| csv_fields(line).map(|f| (i + 1, f)).map_err(|e| (i + 1, e)))
+        .collect::<Result<_, _>>()?;
+    Ok((cols, rows))
+}
+
+/// A CSV's header and its rows with their line numbers.
+pub type CsvTable = (Vec<String>, Vec<(usize, Vec<String>)>);
 
 /// One CSV field, quoted when it must be (RFC 4180).
 pub fn csv_quote(f: &str) -> String {

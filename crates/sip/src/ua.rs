@@ -113,6 +113,21 @@ impl EndReason {
             EndReason::AuthFailed => "auth_failed",
         }
     }
+
+    /// The reason named by [`EndReason::as_str`].
+    pub fn from_name(s: &str) -> Option<EndReason> {
+        const ALL: [EndReason; 8] = [
+            EndReason::LocalHangup,
+            EndReason::RemoteHangup,
+            EndReason::Cancelled,
+            EndReason::RemoteCancelled,
+            EndReason::Declined,
+            EndReason::Rejected,
+            EndReason::Timeout,
+            EndReason::AuthFailed,
+        ];
+        ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// What the UA reports.

@@ -95,3 +95,42 @@ pub(crate) fn feed(h: &mut Harness<'static, DeskApp>, events: &[EventKind]) {
     }
     h.run();
 }
+
+/// Runs frames until a label containing `label` shows (at most 20 s):
+/// background work (files, the keyring, LDAP, the CRM) answers on other
+/// threads. False if it never did.
+pub(crate) fn wait_for_label(h: &mut Harness<'static, DeskApp>, label: &str) -> bool {
+    let until = Instant::now() + std::time::Duration::from_secs(20);
+    while Instant::now() < until {
+        h.run();
+        if h.query_by_label_contains(label).is_some() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// The desktop's command line for a test: `config` as the file, `dir` for
+/// the database, a free port, no sound card, then `extra`.
+pub(crate) fn desk_args(
+    config: &std::path::Path,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "switchboard",
+        "--config",
+        config.to_str().expect("utf-8 path"),
+        "--data-dir",
+        dir.to_str().expect("utf-8 path"),
+        "--no-devices",
+    ]
+    .map(String::from)
+    .to_vec();
+    if !extra.contains(&"--bind") {
+        args.extend(["--bind".into(), "127.0.0.1:0".into()]);
+    }
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}

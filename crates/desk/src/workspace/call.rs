@@ -168,6 +168,60 @@ pub struct Call {
 }
 
 impl Call {
+    /// A call just offered (Offered, Waiting: incoming) or placed (Dialing:
+    /// outgoing), with what the store knows of the other party.
+    pub(crate) fn new(
+        id: ItemId,
+        call: CallRef,
+        call_id: String,
+        card: CallerCard,
+        phase: Phase,
+        now: super::Now,
+        (earlier, contact): (Vec<CallRecord>, Option<Contact>),
+    ) -> Call {
+        let direction = match phase {
+            Phase::Dialing { .. } => Direction::Out,
+            Phase::Offered | Phase::Waiting | Phase::Talking => Direction::In,
+        };
+        Call {
+            id,
+            call,
+            call_id,
+            direction,
+            card,
+            phase,
+            since: now.at,
+            answered: None,
+            started_ms: now.unix_ms,
+            muted: false,
+            codec: None,
+            quality: None,
+            levels: None,
+            held: false,
+            remote_held: false,
+            consult: None,
+            transfer: None,
+            transfer_request: None,
+            crm: None,
+            earlier,
+            contact,
+            declined: false,
+        }
+    }
+
+    /// The history record of its start.
+    pub(crate) fn record(&self) -> CallRecord {
+        CallRecord {
+            call_id: self.call_id.clone(),
+            direction: self.direction,
+            number: self.card.number.clone(),
+            name: self.card.name.clone(),
+            queue: self.queue().map(str::to_owned),
+            started_ms: self.started_ms,
+            ..CallRecord::default()
+        }
+    }
+
     /// Name if known, else number.
     pub fn who(&self) -> &str {
         self.card.name.as_deref().unwrap_or(&self.card.number)

@@ -21,45 +21,8 @@ pub enum Severity {
     Error,
 }
 
-/// Why a call ended without being answered (the phone's words).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EndReason {
-    /// We hung up.
-    LocalHangup,
-    /// The other side hung up.
-    RemoteHangup,
-    /// We cancelled our call before it was answered.
-    Cancelled,
-    /// The caller gave up before we answered.
-    RemoteCancelled,
-    /// We declined.
-    Declined,
-    /// The far end refused (the status says how).
-    Rejected,
-    /// No answer from the network.
-    Timeout,
-    /// The PBX did not accept our credentials.
-    AuthFailed,
-    /// A reason this desk does not know.
-    Other(String),
-}
-
-impl EndReason {
-    /// From the phone's stable reason names (`remote_hangup` …).
-    pub fn from_name(s: &str) -> EndReason {
-        match s {
-            "local_hangup" => EndReason::LocalHangup,
-            "remote_hangup" => EndReason::RemoteHangup,
-            "cancelled" => EndReason::Cancelled,
-            "remote_cancelled" => EndReason::RemoteCancelled,
-            "declined" => EndReason::Declined,
-            "rejected" => EndReason::Rejected,
-            "timeout" => EndReason::Timeout,
-            "auth_failed" => EndReason::AuthFailed,
-            other => EndReason::Other(other.to_owned()),
-        }
-    }
-}
+/// Why a call ended: the SIP layer's reasons.
+pub use switchboard_sip::ua::EndReason;
 
 /// What a notice is about. Each kind is translated by the desktop.
 #[derive(Debug, Clone, PartialEq, Eq)]

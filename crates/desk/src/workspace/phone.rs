@@ -2,8 +2,20 @@
 //! transferred.
 
 use super::*;
+use crate::store::Contact;
 
 impl Workspace {
+    /// What the store knows of a number: its latest calls and its contact.
+    pub(super) fn context_of(&self, number: &str) -> (Vec<CallRecord>, Option<Contact>) {
+        let Some(s) = &self.store else {
+            return (Vec::new(), None);
+        };
+        (
+            s.history(number, EARLIER).unwrap_or_default(),
+            s.contact_by_number(number).ok().flatten(),
+        )
+    }
+
     // ------------------------------------------------------------ phone events
 
     /// Feeds one phone event.
@@ -138,15 +150,7 @@ impl Workspace {
         if !(offered || waiting) {
             return;
         }
-        let earlier = self
-            .store
-            .as_ref()
-            .and_then(|s| s.history(&card.number, EARLIER).ok())
-            .unwrap_or_default();
-        let contact = self
-            .store
-            .as_ref()
-            .and_then(|s| s.contact_by_number(&card.number).ok().flatten());
+        let context = self.context_of(&card.number);
         let crm = self.crm.as_ref().map(|c| {
             (
                 c.url_for(&card, &call_id),
@@ -157,43 +161,14 @@ impl Workspace {
             )
         });
         let id = self.id();
-        let c = Call {
-            id,
-            call,
-            call_id: call_id.clone(),
-            direction: Direction::In,
-            card,
-            phase: if waiting {
-                Phase::Waiting
-            } else {
-                Phase::Offered
-            },
-            since: now.at,
-            answered: None,
-            started_ms: now.unix_ms,
-            muted: false,
-            codec: None,
-            quality: None,
-            levels: None,
-            held: false,
-            remote_held: false,
-            consult: None,
-            transfer: None,
-            transfer_request: None,
-            crm: crm.as_ref().map(|(_, v)| v.clone()),
-            earlier,
-            contact,
-            declined: false,
+        let phase = if waiting {
+            Phase::Waiting
+        } else {
+            Phase::Offered
         };
-        let record = CallRecord {
-            call_id: call_id.clone(),
-            direction: Direction::In,
-            number: c.card.number.clone(),
-            name: c.card.name.clone(),
-            queue: c.queue().map(str::to_owned),
-            started_ms: now.unix_ms,
-            ..CallRecord::default()
-        };
+        let mut c = Call::new(id, call, call_id.clone(), card, phase, now, context);
+        c.crm = crm.as_ref().map(|(_, v)| v.clone());
+        let record = c.record();
         self.calls.push(c);
         self.store_do(now, |s| s.record_call(&record));
         if let Some((url, _)) = crm {
@@ -222,59 +197,29 @@ impl Workspace {
             self.phone(PhoneCommand::Hangup(call));
             return;
         }
+        let (earlier, contact) = self.context_of(&dial.number);
+        // A name the operator did not give comes from the contacts.
+        let name = dial
+            .name
+            .clone()
+            .or_else(|| contact.as_ref().map(|c| c.name.clone()));
         let card = CallerCard {
             number: dial.number.clone(),
-            name: dial.name.clone(),
+            name,
             ..CallerCard::default()
         };
-        let earlier = self
-            .store
-            .as_ref()
-            .and_then(|s| s.history(&card.number, EARLIER).ok())
-            .unwrap_or_default();
-        let contact = self
-            .store
-            .as_ref()
-            .and_then(|s| s.contact_by_number(&card.number).ok().flatten());
-        let card = CallerCard {
-            name: card
-                .name
-                .or_else(|| contact.as_ref().map(|c| c.name.clone())),
-            ..card
-        };
         let id = self.id();
-        let record = CallRecord {
-            call_id: call_id.clone(),
-            direction: Direction::Out,
-            number: card.number.clone(),
-            name: card.name.clone(),
-            started_ms: now.unix_ms,
-            ..CallRecord::default()
-        };
-        self.calls.push(Call {
+        let c = Call::new(
             id,
             call,
             call_id,
-            direction: Direction::Out,
             card,
-            phase: Phase::Dialing { ringing: false },
-            since: now.at,
-            answered: None,
-            started_ms: now.unix_ms,
-            muted: false,
-            codec: None,
-            quality: None,
-            levels: None,
-            held: false,
-            remote_held: false,
-            consult: None,
-            transfer: None,
-            transfer_request: None,
-            crm: None,
-            earlier,
-            contact,
-            declined: false,
-        });
+            Phase::Dialing { ringing: false },
+            now,
+            (earlier, contact),
+        );
+        let record = c.record();
+        self.calls.push(c);
         self.store_do(now, |s| s.record_call(&record));
         // Calling back a missed caller settles the missed call.
         let number = record.number.clone();
@@ -364,7 +309,7 @@ impl Workspace {
                 NoticeKind::CallFailed {
                     number: c.card.number.clone(),
                     status,
-                    reason: reason.clone(),
+                    reason,
                 },
             );
         }
