@@ -200,11 +200,20 @@ impl DeskApp {
                     fetched_ms: Some(now.unix_ms),
                     entries,
                 };
-                if let Some(st) = self.ws.store() {
-                    let _ = st.save_directory(
+                let kept = self.ws.store().map(|st| {
+                    st.save_directory(
                         &s.cache_key(),
                         &switchboard_desk::directory::to_json(&s.entries),
                         now.unix_ms,
+                    )
+                });
+                if let Some(Err(e)) = kept {
+                    // It works now; it will not while the source is down.
+                    self.ws.notify(
+                        now,
+                        NoticeKind::StoreUnavailable {
+                            error: e.to_string(),
+                        },
                     );
                 }
                 self.directory.set_source(s);

@@ -86,6 +86,8 @@ pub struct DeskApp {
     work: workers::Workers,
     /// Bumped on every contact change (the tabs re-query).
     contacts_version: u64,
+    /// Why there is no phone, when there is none.
+    phone_down: Option<String>,
 }
 
 impl DeskApp {
@@ -118,6 +120,7 @@ impl DeskApp {
             password: None,
             work: workers::Workers::new(wake),
             contacts_version: 0,
+            phone_down: None,
         };
         app.settings = settings::Form::from_edit(&app.current_settings());
         app
@@ -298,16 +301,41 @@ impl DeskApp {
     }
 
     fn drain_actions(&mut self) {
-        for a in self.ws.take_actions() {
-            match a {
-                Action::Phone(c) => self.outbox.push(bridge::command(c)),
-                Action::LookupCrm { call_id, url } => {
-                    if let Some(w) = &self.crm {
-                        w.lookup(&call_id, url);
+        // Bounded: a dial refused at once produces one more round at most.
+        for _ in 0..4 {
+            let actions = self.ws.take_actions();
+            if actions.is_empty() {
+                return;
+            }
+            for a in actions {
+                match a {
+                    Action::Phone(switchboard_desk::workspace::PhoneCommand::Dial(uri))
+                        if self.phone_down.is_some() =>
+                    {
+                        // No phone to place it: say so now, not after a timeout.
+                        let error = self.phone_down.clone().unwrap_or_default();
+                        self.ws.handle(
+                            Now::system(),
+                            switchboard_desk::workspace::PhoneEvent::CommandFailed {
+                                command: format!("call {uri}"),
+                                error,
+                            },
+                        );
+                    }
+                    Action::Phone(c) => self.outbox.push(bridge::command(c)),
+                    Action::LookupCrm { call_id, url } => {
+                        if let Some(w) = &self.crm {
+                            w.lookup(&call_id, url);
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// The phone could not start: calls dialled fail at once with `reason`.
+    pub fn set_phone_down(&mut self, reason: String) {
+        self.phone_down = Some(reason);
     }
 
     /// Engine commands produced since the last call.

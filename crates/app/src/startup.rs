@@ -199,6 +199,7 @@ pub fn start(args: &[String], wake: Wake) -> Started {
                 vec![("error", e.to_string()), ("address", bind.to_string())],
                 Severity::Error,
             );
+            desk.set_phone_down(e.to_string());
             (None, None)
         }
     };

@@ -62,6 +62,27 @@ fn a_port_in_use_and_an_unreachable_registrar_are_notices_not_exits() {
     h.run();
     h.get_by_label_contains(&format!("The phone could not start on 127.0.0.1:{port}"));
     h.get_by_label_contains("none.toml");
+    // Dialling with no phone fails at once, and the desk is free again.
+    h.state_mut().apply(
+        Instant::now(),
+        Intent::Dial {
+            input: "sip:shop@127.0.0.1:9".into(),
+            name: None,
+        },
+    );
+    assert_eq!(
+        h.state().agent_state(),
+        &switchboard_desk::agent::AgentState::Offline
+    );
+    assert!(
+        !h.state_mut()
+            .take_commands()
+            .iter()
+            .any(|c| matches!(c, Command::Call { .. })),
+        "nothing to send it to"
+    );
+    h.run();
+    h.get_by_label_contains("Could not call sip:shop@127.0.0.1:9");
     drop(taken);
 
     // A desk whose registrar does not resolve: the top bar says so and offers Retry.

@@ -256,15 +256,49 @@ impl Agent {
         }
     }
 
+    /// Whether the call in hand was placed from a break or offline (no
+    /// second call is offered beside it).
+    fn on_break_call(&self) -> bool {
+        matches!(
+            self.before_dial,
+            Some(AgentState::Break { .. } | AgentState::Offline)
+        )
+    }
+
     /// Applies one input at `now`; returns the effects in order.
     pub fn apply(&mut self, now: Instant, input: Input) -> Vec<Effect> {
+        let ended = match input {
+            Input::Ended(c) => Some(c),
+            _ => None,
+        };
+        let out = self.step(now, input);
+        if let Some(c) = ended
+            && self.placed == Some(c)
+        {
+            // The call the operator placed is over, whatever became of it.
+            self.placed = None;
+        }
+        // Where to return to matters only while the placed call or its
+        // wrap-up lasts.
+        if self.placed.is_none()
+            && !matches!(
+                self.state,
+                AgentState::WrapUp { .. } | AgentState::Dialing { .. }
+            )
+        {
+            self.before_dial = None;
+        }
+        out
+    }
+
+    fn step(&mut self, now: Instant, input: Input) -> Vec<Effect> {
         let mut out = Vec::new();
         match (self.state.clone(), input) {
             (AgentState::Available, Input::Incoming(call)) => {
                 self.set(AgentState::Ringing { call }, &mut out);
             }
             (AgentState::InCall { .. }, Input::Incoming(call))
-                if self.policy.call_waiting && self.waiting.is_none() =>
+                if self.policy.call_waiting && self.waiting.is_none() && !self.on_break_call() =>
             {
                 self.waiting = Some(call);
                 out.push(Effect::CallWaiting(call));
@@ -287,6 +321,12 @@ impl Agent {
                 self.state = AgentState::Dialing { call: Some(c) };
             }
             (AgentState::Dialing { call: None }, Input::DialFailed) => {
+                let back = self.before_dial.take().unwrap_or(AgentState::Available);
+                self.set(back, &mut out);
+            }
+            (AgentState::Dialing { call: None }, Input::Hangup) => {
+                // Given up before the phone had it: back where it was (the
+                // workspace hangs the call up should it still arrive).
                 let back = self.before_dial.take().unwrap_or(AgentState::Available);
                 self.set(back, &mut out);
             }
@@ -387,6 +427,16 @@ impl Agent {
             (AgentState::InCall { call }, Input::Replaced { old, new }) if call == old => {
                 // No wrap-up: the conversation goes on.
                 self.state = AgentState::InCall { call: new };
+            }
+            (AgentState::InCall { .. }, Input::Replaced { old, new })
+                if self.held.contains(&old) =>
+            {
+                // A held conversation goes on on another call, still held.
+                for h in &mut self.held {
+                    if *h == old {
+                        *h = new;
+                    }
+                }
             }
             (AgentState::InCall { call }, Input::Ended(c)) if c == call => {
                 if self.placed == Some(c) {
@@ -674,6 +724,63 @@ mod tests {
             [Effect::StateChanged("wrap_up")]
         );
         assert_eq!(a.state(), &wrap);
+    }
+
+    #[test]
+    fn a_dial_given_up_before_the_phone_has_it_and_no_second_call_during_a_break_call() {
+        let (mut a, t) = agent();
+        a.apply(t, Input::Dial);
+        assert_eq!(
+            a.apply(t, Input::Hangup),
+            [Effect::StateChanged("available")]
+        );
+        // A call placed from a break offers no waiting call beside it.
+        let lunch = AgentState::Break {
+            reason: "Lunch".into(),
+        };
+        a.apply(t, Input::SetState(lunch.clone()));
+        a.apply(t, Input::Dial);
+        a.apply(t, Input::Calling(CallRef(1)));
+        a.apply(t, Input::Established(CallRef(1)));
+        assert_eq!(
+            a.apply(t, Input::Incoming(CallRef(2))),
+            [Effect::Reject(CallRef(2), 486)]
+        );
+        a.apply(t, Input::Ended(CallRef(1)));
+        a.apply(t, Input::SaveWrapUp);
+        assert_eq!(a.state(), &lunch);
+        // Back from the break, a call in hand gets call waiting again, and a
+        // later wrap-up returns to Available, not to the old break.
+        a.apply(t, Input::SetState(AgentState::Available));
+        a.apply(t, Input::Incoming(CallRef(3)));
+        a.apply(t, Input::Established(CallRef(3)));
+        assert_eq!(
+            a.apply(t, Input::Incoming(CallRef(4))),
+            [Effect::CallWaiting(CallRef(4))]
+        );
+        a.apply(t, Input::Ended(CallRef(4)));
+        a.apply(t, Input::Ended(CallRef(3)));
+        a.apply(t, Input::SaveWrapUp);
+        assert_eq!(a.state(), &AgentState::Available);
+    }
+
+    #[test]
+    fn a_held_call_taken_over_by_another_stays_held_under_its_new_handle() {
+        let (mut a, t) = agent();
+        let (c1, c2, c3) = (CallRef(1), CallRef(2), CallRef(3));
+        a.apply(t, Input::Incoming(c1));
+        a.apply(t, Input::Established(c1));
+        a.apply(t, Input::Incoming(c2));
+        a.apply(t, Input::Answer);
+        a.apply(t, Input::Established(c2));
+        assert_eq!(a.held(), [c1]);
+        a.apply(t, Input::Replaced { old: c1, new: c3 });
+        assert_eq!(a.held(), [c3]);
+        assert!(
+            a.apply(t, Input::Ended(c1)).is_empty(),
+            "the old leg's end is nothing"
+        );
+        assert_eq!(a.apply(t, Input::Ended(c3)), [Effect::OpenWrapUp(c3)]);
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct CallerCard {
     pub forwarded_from: Vec<String>,
     /// Links offered in Call-Info (`purpose=info` or `card` first).
     pub links: Vec<String>,
+    /// Their address (`sip:alice@10.0.0.7`), to call back when `number`
+    /// is not a number.
+    pub uri: Option<String>,
 }
 
 /// Longest value kept from a header (a hostile INVITE must not flood the card).
@@ -75,6 +78,7 @@ pub fn caller_card(headers: &Headers, rules: &[HeaderRule]) -> CallerCard {
     };
     if let Some(w) = who {
         card.number = clip(&number_of(&w.uri));
+        card.uri = Some(w.uri.to_string()).filter(|u| u.len() <= MAX_VALUE);
         card.name = w
             .display
             .filter(|d| !d.trim().is_empty())

@@ -169,6 +169,14 @@ fn strip_scheme<'a>(s: &'a str, scheme: &str) -> Option<&'a str> {
 }
 
 fn sip_uri(s: &str) -> Result<Dialled, DialError> {
+    // A Request-URI is plain ASCII with no spaces, and carries no headers
+    // (`?Subject=…`: RFC 3261 §19.1.5) — what the operator types may not
+    // add any to our INVITE.
+    let plain =
+        s.is_ascii() && !s.contains(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+    if !plain || s.contains('?') {
+        return Err(DialError::BadUri(s.to_owned()));
+    }
     let uri = Uri::parse(s).map_err(|_| DialError::BadUri(s.to_owned()))?;
     if uri.as_sip().is_none() {
         return Err(DialError::BadUri(s.to_owned()));

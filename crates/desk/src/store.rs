@@ -93,6 +93,10 @@ const MIGRATIONS: &[&str] = &[
         fetched_ms INTEGER NOT NULL,
         entries TEXT NOT NULL
      );",
+    // 4: the after-call work a wrap-up took, and the address to call back
+    // when the other side is not a number.
+    "ALTER TABLE calls ADD COLUMN acw_ms INTEGER;
+     ALTER TABLE calls ADD COLUMN uri TEXT;",
 ];
 
 /// Which way a call went.
@@ -200,12 +204,25 @@ pub struct CallRecord {
     pub outcome_detail: Option<String>,
     /// When its wrap-up was saved.
     pub wrapped_ms: Option<i64>,
+    /// The after-call work its wrap-up took, ms.
+    pub acw_ms: Option<i64>,
+    /// The other side's SIP address (to call back when it is not a number).
+    pub uri: Option<String>,
 }
 
 impl CallRecord {
     /// Talk time: from answer to end.
     pub fn talk_ms(&self) -> Option<i64> {
         Some(self.ended_ms?.saturating_sub(self.answered_ms?).max(0))
+    }
+
+    /// What to dial to call the other side back: the number when it is
+    /// one, else their SIP address.
+    pub fn dial_back(&self) -> String {
+        match (crate::dialplan::clean_number(&self.number), &self.uri) {
+            (None, Some(uri)) => uri.clone(),
+            _ => self.number.clone(),
+        }
     }
 
     /// The note's first line, if there is a note.
@@ -262,7 +279,8 @@ pub struct DayStats {
     pub handled: u32,
     /// Incoming calls that rang and were not answered.
     pub missed: u32,
-    /// Average handle time (talk plus after-call work) of the handled calls, ms.
+    /// Average handle time (talk plus after-call work) of the handled calls
+    /// that have ended, ms.
     pub average_handle_ms: i64,
     /// Time spent in after-call work, ms.
     pub after_call_ms: i64,
@@ -294,12 +312,14 @@ fn row_to_call(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRecord> {
             .and_then(Outcome::from_db),
         outcome_detail: r.get(13)?,
         wrapped_ms: r.get(14)?,
+        acw_ms: r.get(15)?,
+        uri: r.get(16)?,
     })
 }
 
 const CALL_COLUMNS: &str = "call_id, direction, number, name, queue, started_ms, answered_ms, \
                             ended_ms, disposition, ticket, note, transfers, outcome, \
-                            outcome_detail, wrapped_ms";
+                            outcome_detail, wrapped_ms, acw_ms, uri";
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -350,8 +370,8 @@ impl Store {
     /// Records a call when it starts ringing (or updates it if known).
     pub fn record_call(&self, c: &CallRecord) -> Result<(), StoreError> {
         self.db.execute(
-            "INSERT INTO calls (call_id, direction, number, name, queue, started_ms, answered_ms, ended_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO calls (call_id, direction, number, name, queue, started_ms, answered_ms, ended_ms, uri)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT(call_id) DO UPDATE SET answered_ms = COALESCE(excluded.answered_ms, answered_ms),
                 ended_ms = COALESCE(excluded.ended_ms, ended_ms)",
             params![
@@ -362,7 +382,8 @@ impl Store {
                 c.queue,
                 c.started_ms,
                 c.answered_ms,
-                c.ended_ms
+                c.ended_ms,
+                c.uri
             ],
         )?;
         Ok(())
@@ -477,22 +498,24 @@ impl Store {
     /// Writes the finished wrap-up into the call record and drops the draft,
     /// in one transaction.
     pub fn finish_wrap_up(&mut self, call_id: &str, d: &Draft) -> Result<(), StoreError> {
-        self.finish_wrap_up_at(call_id, d, None)
+        self.finish_wrap_up_at(call_id, d, None, None)
     }
 
-    /// [`Store::finish_wrap_up`], noting when it was saved (after-call work
-    /// time in today's figures).
+    /// [`Store::finish_wrap_up`], noting when it was saved and how much
+    /// after-call work it took (today's figures).
     pub fn finish_wrap_up_at(
         &mut self,
         call_id: &str,
         d: &Draft,
         at_ms: Option<i64>,
+        acw_ms: Option<i64>,
     ) -> Result<(), StoreError> {
         let tx = self.db.transaction()?;
         tx.execute(
             "UPDATE calls SET note = ?2, disposition = ?3, ticket = ?4,
-                              wrapped_ms = COALESCE(?5, wrapped_ms) WHERE call_id = ?1",
-            params![call_id, d.note, d.disposition, d.ticket, at_ms],
+                              wrapped_ms = COALESCE(?5, wrapped_ms),
+                              acw_ms = COALESCE(?6, acw_ms) WHERE call_id = ?1",
+            params![call_id, d.note, d.disposition, d.ticket, at_ms, acw_ms],
         )?;
         tx.execute("DELETE FROM drafts WHERE call_id = ?1", params![call_id])?;
         tx.commit()?;
@@ -567,10 +590,8 @@ impl Store {
                           AND COALESCE(outcome, 'missed') = 'missed' AND ended_ms IS NOT NULL
                          THEN 1 ELSE 0 END),
                 AVG(CASE WHEN answered_ms IS NOT NULL AND ended_ms IS NOT NULL
-                         THEN MAX(ended_ms - answered_ms, 0)
-                              + COALESCE(MAX(wrapped_ms - ended_ms, 0), 0) END),
-                SUM(CASE WHEN wrapped_ms IS NOT NULL AND ended_ms IS NOT NULL
-                         THEN MAX(wrapped_ms - ended_ms, 0) ELSE 0 END)
+                         THEN MAX(ended_ms - answered_ms, 0) + COALESCE(acw_ms, 0) END),
+                SUM(COALESCE(acw_ms, 0))
              FROM calls WHERE started_ms >= ?1",
             params![since_ms],
             |r| {

@@ -26,7 +26,7 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, m: &Missed, out: &mut Vec<Inten
             .clicked()
         {
             out.push(Intent::Dial {
-                input: m.number.clone(),
+                input: m.dial_back(),
                 name: m.name.clone(),
             });
         }

@@ -175,10 +175,11 @@ fn shortcuts(ui: &egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
     let [f3, f4, f5, f6, f7, f8, f9] = pressed;
     let ws = cx.ws;
     let hand = ws.in_hand();
+    let talking = ws.talking();
     if let Some(n) = alt {
         out.push(Intent::SelectNth(n));
     }
-    if f8 && hand.is_some() {
+    if f8 && talking.is_some() {
         ui.memory_mut(|m| m.request_focus(egui::Id::unique(TRANSFER_FIELD)));
     }
     if f9 && let Some(reason) = cx.break_reasons.first() {
@@ -214,10 +215,10 @@ fn shortcuts(ui: &egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
             switchboard_desk::agent::AgentState::Available,
         ));
     }
-    if f6 && hand.is_some() {
+    if f6 && talking.is_some() {
         out.push(Op::Hold.into());
     }
-    if f7 && let Some(c) = hand {
+    if f7 && let Some(c) = talking {
         out.push(Op::Mute(!c.muted).into());
     }
     if save && ws.focused_wrap_up().is_some() {

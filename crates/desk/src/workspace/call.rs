@@ -50,6 +50,8 @@ pub enum CrmState {
 pub struct Consult {
     /// The consultation call, once the phone has placed it.
     pub call: Option<CallRef>,
+    /// Its SIP Call-ID, once placed.
+    pub call_id: Option<String>,
     /// Whom (a URI or number as dialled).
     pub target: String,
     /// How the operator knows them (a quick-connect's or directory label).
@@ -218,6 +220,7 @@ impl Call {
             name: self.card.name.clone(),
             queue: self.queue().map(str::to_owned),
             started_ms: self.started_ms,
+            uri: self.card.uri.clone(),
             ..CallRecord::default()
         }
     }

@@ -23,8 +23,10 @@ pub struct WrapUp {
     pub transfers: Option<String>,
     /// What is typed so far.
     pub draft: Draft,
-    /// Came back after a crash.
+    /// Came back after a crash (not part of this after-call work).
     pub restored: bool,
+    /// When the form opened (Unix ms): after-call work is counted from here.
+    pub opened_ms: i64,
     pub(super) dirty_since: Option<std::time::Instant>,
 }
 
@@ -35,6 +37,8 @@ pub struct Missed {
     pub id: ItemId,
     /// The call's Call-ID.
     pub call_id: String,
+    /// The caller's address.
+    pub uri: Option<String>,
     /// Who.
     pub number: String,
     /// Their name.
@@ -43,6 +47,16 @@ pub struct Missed {
     pub queue: Option<String>,
     /// When it rang (Unix ms).
     pub at_ms: i64,
+}
+
+impl Missed {
+    /// What to dial to call them back: the number, else their address.
+    pub fn dial_back(&self) -> String {
+        match (crate::dialplan::clean_number(&self.number), &self.uri) {
+            (None, Some(uri)) => uri.clone(),
+            _ => self.number.clone(),
+        }
+    }
 }
 
 /// What a work-list row shows.

@@ -144,7 +144,13 @@ struct PendingDial {
     uri: String,
     number: String,
     name: Option<String>,
+    /// When the operator dialled (a phone that never places it is given up).
+    at: Instant,
 }
+
+/// How long the phone may take to place a dialled call before the desk
+/// gives up on it (it resolves the host, binds ports: well under a second).
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The workspace.
 #[derive(Debug)]
@@ -160,10 +166,15 @@ pub struct Workspace {
     selected: Option<ItemId>,
     notices: Vec<Notice>,
     dials: VecDeque<PendingDial>,
+    /// Targets dialled and given up before the phone placed them: a call
+    /// for one of them that still arrives is hung up.
+    abandoned: Vec<String>,
     registration: Registration,
     ringing: bool,
     /// Calls that just ended, while the agent decides about their wrap-up.
     ended_calls: Vec<Call>,
+    /// When the input being handled happened.
+    clock: Now,
     next_id: u64,
     out: Vec<Action>,
     records: u64,
@@ -193,9 +204,11 @@ impl Workspace {
             selected: None,
             notices: Vec::new(),
             dials: VecDeque::new(),
+            abandoned: Vec::new(),
             registration: Registration::None,
             ringing: false,
             ended_calls: Vec::new(),
+            clock: now,
             next_id: 1,
             out: Vec::new(),
             records: 0,
@@ -274,6 +287,12 @@ impl Workspace {
         }
     }
 
+    /// The call in hand when it is up (not while it still rings out): what
+    /// hold, mute, keypad and transfer act on.
+    pub fn talking(&self) -> Option<&Call> {
+        self.in_hand().filter(|c| c.phase == Phase::Talking)
+    }
+
     /// The call offered to the operator (ringing, or waiting while talking).
     pub fn offered(&self) -> Option<&Call> {
         self.calls
@@ -316,7 +335,7 @@ impl Workspace {
 
     /// Whether something on screen changes with time (a timer, a countdown).
     pub fn needs_clock(&self) -> bool {
-        !self.calls.is_empty() || !self.wraps.is_empty()
+        !self.calls.is_empty() || self.wraps.iter().any(|w| !w.restored) || !self.dials.is_empty()
     }
 
     /// A target as the operator knows it: a quick-connect's label, else as given.

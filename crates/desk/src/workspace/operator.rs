@@ -7,6 +7,7 @@ impl Workspace {
 
     /// Carries out what the operator did.
     pub fn apply(&mut self, now: Now, op: Op) {
+        self.clock = now;
         match op {
             Op::Answer => {
                 let fx = self.agent.apply(now.at, Input::Answer);
@@ -21,11 +22,15 @@ impl Workspace {
                 self.effects(fx);
             }
             Op::Hangup => {
+                if matches!(self.agent.state(), AgentState::Dialing { call: None }) {
+                    // Given up before the phone placed it.
+                    self.abandoned.extend(self.dials.drain(..).map(|d| d.uri));
+                }
                 let fx = self.agent.apply(now.at, Input::Hangup);
                 self.effects(fx);
             }
             Op::Mute(m) => {
-                let Some(hand) = self.in_hand().map(|c| c.call) else {
+                let Some(hand) = self.talking().map(|c| c.call) else {
                     return;
                 };
                 let mut cmds = vec![PhoneCommand::Mute(hand, m)];
@@ -46,12 +51,12 @@ impl Workspace {
                 }
             }
             Op::Dtmf(k) => {
-                if let Some(c) = self.in_hand().map(|c| c.call) {
+                if let Some(c) = self.talking().map(|c| c.call) {
                     self.phone(PhoneCommand::Dtmf(c, k.to_string()));
                 }
             }
             Op::Hold => {
-                let Some((call, held)) = self.in_hand().map(|c| (c.call, c.held)) else {
+                let Some((call, held)) = self.talking().map(|c| (c.call, c.held)) else {
                     return;
                 };
                 self.phone(if held {
@@ -63,7 +68,7 @@ impl Workspace {
             Op::Transfer { target, label } => self.transfer(now, &target, label),
             Op::Consult { target, label } => self.consult(now, &target, label),
             Op::CompleteTransfer => {
-                let Some(c) = self.in_hand() else { return };
+                let Some(c) = self.talking() else { return };
                 let (call, Some(k)) = (c.call, c.consult.clone()) else {
                     return;
                 };
@@ -79,7 +84,7 @@ impl Workspace {
                 }
             }
             Op::Conference => {
-                let Some(c) = self.in_hand() else { return };
+                let Some(c) = self.talking() else { return };
                 if let (call, Some(other)) = (c.call, c.consult_call()) {
                     self.phone(PhoneCommand::Conference { call, other });
                 }
@@ -104,7 +109,7 @@ impl Workspace {
                 }
             }
             Op::AnswerTransferRequest(yes) => {
-                let Some(call) = self.in_hand().map(|c| c.call) else {
+                let Some(call) = self.talking().map(|c| c.call) else {
                     return;
                 };
                 if let Some(c) = self.call_mut(call)
@@ -137,18 +142,26 @@ impl Workspace {
             }
             Op::SaveWrapUp(id) => {
                 self.flush_drafts(now, true);
-                if self.finish_wrap_up(now, id) && self.wraps.is_empty() {
+                // After-call work ends with the last form of this shift's
+                // calls (forms a crash brought back wait on their own).
+                if self.finish_wrap_up(now, id) && self.wraps.iter().all(|w| w.restored) {
                     // After-call work ends with the last form saved.
                     let fx = self.agent.apply(now.at, Input::SaveWrapUp);
                     self.effects(fx);
                 }
             }
             Op::SetState(s) => {
-                if matches!(s, AgentState::Offline | AgentState::Break { .. }) {
+                let fx = self.agent.apply(now.at, Input::SetState(s));
+                // The shift moves on (a break, offline): the forms are saved
+                // as typed — only when the agent did move, never beside a call.
+                if matches!(
+                    self.agent.state(),
+                    AgentState::Offline | AgentState::Break { .. }
+                ) && fx.iter().any(|e| matches!(e, Effect::StateChanged(_)))
+                {
                     self.flush_drafts(now, true);
                     self.finish_all_wrap_ups(now);
                 }
-                let fx = self.agent.apply(now.at, Input::SetState(s));
                 self.effects(fx);
             }
             Op::Select(id) => {
@@ -197,6 +210,7 @@ impl Workspace {
             uri: uri.clone(),
             number,
             name,
+            at: now.at,
         });
         self.phone(PhoneCommand::Dial(uri));
     }
@@ -217,7 +231,7 @@ impl Workspace {
     }
 
     pub(super) fn transfer(&mut self, _now: Now, target: &str, label: Option<String>) {
-        let Some(call) = self.in_hand().map(|c| c.call) else {
+        let Some(call) = self.talking().map(|c| c.call) else {
             return;
         };
         let Some(uri) = self.transfer_target(target) else {
@@ -236,7 +250,7 @@ impl Workspace {
     }
 
     pub(super) fn consult(&mut self, now: Now, target: &str, label: Option<String>) {
-        let Some(c) = self.in_hand() else { return };
+        let Some(c) = self.talking() else { return };
         if c.consult.is_some() {
             return;
         }
@@ -250,6 +264,7 @@ impl Workspace {
         if let Some(c) = self.call_mut(call) {
             c.consult = Some(Consult {
                 call: None,
+                call_id: None,
                 target: uri,
                 label,
                 up: false,

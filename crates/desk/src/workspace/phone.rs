@@ -6,20 +6,34 @@ use crate::store::Contact;
 
 impl Workspace {
     /// What the store knows of a number: its latest calls and its contact.
-    pub(super) fn context_of(&self, number: &str) -> (Vec<CallRecord>, Option<Contact>) {
+    pub(super) fn context_of(&mut self, number: &str) -> (Vec<CallRecord>, Option<Contact>) {
         let Some(s) = &self.store else {
             return (Vec::new(), None);
         };
-        (
-            s.history(number, EARLIER).unwrap_or_default(),
-            s.contact_by_number(number).ok().flatten(),
-        )
+        let found = s
+            .history(number, EARLIER)
+            .and_then(|h| Ok((h, s.contact_by_number(number)?)));
+        match found {
+            Ok(f) => f,
+            Err(e) => {
+                // The call rings all the same; the card says less.
+                let now = self.clock;
+                self.notify(
+                    now,
+                    NoticeKind::StoreUnavailable {
+                        error: e.to_string(),
+                    },
+                );
+                (Vec::new(), None)
+            }
+        }
     }
 
     // ------------------------------------------------------------ phone events
 
     /// Feeds one phone event.
     pub fn handle(&mut self, now: Now, ev: PhoneEvent) {
+        self.clock = now;
         match ev {
             PhoneEvent::Registered { expires } => {
                 self.registration = Registration::Registered { expires };
@@ -183,6 +197,22 @@ impl Workspace {
         // Ours only if the operator dialled it; consultations and calls we
         // were transferred into arrive by their own events.
         let Some(pos) = self.dials.iter().position(|d| d.uri == target) else {
+            if let Some(i) = self.abandoned.iter().position(|t| t == target) {
+                // Dialled, given up, and placed after all: not wanted.
+                self.abandoned.remove(i);
+                self.phone(PhoneCommand::Hangup(call));
+                return;
+            }
+            // A consultation being placed: note its Call-ID (its history
+            // record, should it outlive the caller).
+            if let Some(k) = self
+                .calls
+                .iter_mut()
+                .filter_map(|c| c.consult.as_mut())
+                .find(|k| k.call.is_none() && k.call_id.is_none() && k.target == target)
+            {
+                k.call_id = Some(call_id);
+            }
             return;
         };
         let Some(dial) = self.dials.remove(pos) else {
@@ -206,6 +236,7 @@ impl Workspace {
         let card = CallerCard {
             number: dial.number.clone(),
             name,
+            uri: Some(dial.uri.clone()),
             ..CallerCard::default()
         };
         let id = self.id();
@@ -221,9 +252,6 @@ impl Workspace {
         let record = c.record();
         self.calls.push(c);
         self.store_do(now, |s| s.record_call(&record));
-        // Calling back a missed caller settles the missed call.
-        let number = record.number.clone();
-        self.missed.retain(|m| m.number != number);
         self.selected = Some(id);
     }
 
@@ -243,6 +271,11 @@ impl Workspace {
         c.phase = Phase::Talking;
         c.answered = Some(now.at);
         let (id, call_id) = (c.id, c.call_id.clone());
+        if c.direction == Direction::Out {
+            // A missed caller called back and reached is settled.
+            let number = c.card.number.clone();
+            self.missed.retain(|m| m.number != number);
+        }
         self.store_do(now, |s| s.call_answered(&call_id, now.unix_ms));
         self.selected = Some(id);
         self.refresh_stats(now);
@@ -269,6 +302,9 @@ impl Workspace {
             self.effects(fx);
             return;
         };
+        let was_in_hand = self.in_hand().map(|h| h.call) == Some(call);
+        // An operator writing another form keeps writing it.
+        let writing = matches!(self.focus(), Focus::WrapUp(_));
         let c = self.calls.remove(pos);
         let (outcome, detail) = match c.phase {
             Phase::Offered | Phase::Waiting if c.declined => (Outcome::Declined, None),
@@ -296,6 +332,7 @@ impl Workspace {
                 Missed {
                     id,
                     call_id: c.call_id.clone(),
+                    uri: c.card.uri.clone(),
                     number: c.card.number.clone(),
                     name: c.card.name.clone(),
                     queue: c.queue().map(str::to_owned),
@@ -313,13 +350,30 @@ impl Workspace {
                 },
             );
         }
-        let was_in_hand = self.in_hand().map(|h| h.call) == Some(call);
+        // The caller hung up while the operator consulted a colleague: the
+        // colleague, if on the line, stays in hand; one still ringing is
+        // called off.
+        let kept = match &c.consult {
+            Some(k) if was_in_hand && k.up => k.call.map(|kc| (kc, k.clone())),
+            Some(k) => {
+                if let Some(kc) = k.call {
+                    self.phone(PhoneCommand::Hangup(kc));
+                }
+                None
+            }
+            None => None,
+        };
         // The wrap-up form needs the call; keep it until the agent decides.
         self.ended_calls.push(c);
-        let fx = self.agent.apply(now.at, Input::Ended(call));
-        self.effects(fx);
+        match kept {
+            Some((kc, k)) => self.keep_consultation(now, call, kc, k),
+            None => {
+                let fx = self.agent.apply(now.at, Input::Ended(call));
+                self.effects(fx);
+            }
+        }
         self.ended_calls.clear();
-        if was_in_hand {
+        if was_in_hand && !writing {
             // The form comes into the centre when nothing else needs the
             // operator first (a call that now rings, a held caller back in hand).
             let form = self
@@ -340,6 +394,44 @@ impl Workspace {
             }
         }
         self.refresh_stats(now);
+    }
+
+    /// The caller of `old` is gone but the consulted colleague (`kc`) is on
+    /// the line: that call goes on in hand, and the caller's conversation
+    /// gets its wrap-up.
+    fn keep_consultation(&mut self, now: Now, old: CallRef, kc: CallRef, k: Consult) {
+        let fx = self.agent.apply(now.at, Input::Replaced { old, new: kc });
+        self.effects(fx);
+        self.open_wrap_up(old);
+        let id = self.id();
+        let card = CallerCard {
+            number: k.target.clone(),
+            name: Some(k.label.clone()).filter(|l| *l != k.target),
+            ..CallerCard::default()
+        };
+        let context = self.context_of(&k.target);
+        let call_id = k
+            .call_id
+            .clone()
+            .unwrap_or_else(|| format!("consult-{}-{}", kc.0, now.unix_ms));
+        let mut c = Call::new(
+            id,
+            kc,
+            call_id,
+            card,
+            Phase::Dialing { ringing: false },
+            now,
+            context,
+        );
+        c.phase = Phase::Talking;
+        c.answered = Some(now.at);
+        let record = c.record();
+        self.calls.push(c);
+        self.store_do(now, |s| {
+            s.record_call(&record)?;
+            s.call_answered(&record.call_id, now.unix_ms)
+        });
+        self.selected = Some(id);
     }
 
     pub(super) fn open_wrap_up(&mut self, call: CallRef) {
@@ -364,8 +456,14 @@ impl Workspace {
             transfers,
             draft: Draft::default(),
             restored: false,
+            opened_ms: self.clock.unix_ms,
             dirty_since: None,
         });
+        // On disk at once: a crash before anything is typed still brings
+        // the form back.
+        let (call_id, at) = (c.call_id.clone(), self.clock.unix_ms);
+        let now = self.clock;
+        self.store_do(now, |s| s.save_draft(&call_id, &Draft::default(), at));
     }
 
     pub(super) fn transfer_progress(&mut self, now: Now, call: CallRef, status: u16, done: bool) {
@@ -455,6 +553,13 @@ impl Workspace {
                 self.dials.remove(pos);
                 let fx = self.agent.apply(now.at, Input::DialFailed);
                 self.effects(fx);
+            }
+        }
+        if command.starts_with("transfer ") || command.starts_with("complete-transfer ") {
+            // Not under way after all: the caller is still with the operator.
+            let hand = self.in_hand().map(|c| c.call);
+            if let Some(c) = hand.and_then(|h| self.call_mut(h)) {
+                c.transfer = None;
             }
         }
         if command.starts_with("consult ") {

@@ -283,27 +283,40 @@ fn a_caller_who_gives_up_is_a_missed_call_until_called_back_and_a_declined_one_i
         Some(Outcome::Declined)
     );
 
-    // Calling Mari back settles her missed call.
+    // Calling Mari back settles her missed call — once she answers: a
+    // busy callback leaves it there.
     ws.apply(now, Op::Select(item.id));
     assert!(matches!(ws.focus(), Focus::Missed(m) if m.number == "+3725551234"));
-    ws.apply(
-        now,
-        Op::Dial {
-            input: "+3725551234".into(),
-            name: Some("Mari Maasikas".into()),
-        },
-    );
-    ws.handle(
-        now,
-        PhoneEvent::Calling {
-            call: CallRef(3),
-            call_id: "out-3".into(),
-            target: "sip:+3725551234@pbx.example.ee".into(),
-        },
-    );
+    let call_back = |ws: &mut Workspace, call: u64| {
+        let input = match ws.focus() {
+            Focus::Missed(m) => m.dial_back(),
+            other => panic!("the missed call is in the centre: {other:?}"),
+        };
+        ws.apply(
+            now,
+            Op::Dial {
+                input,
+                name: Some("Mari Maasikas".into()),
+            },
+        );
+        ws.handle(
+            now,
+            PhoneEvent::Calling {
+                call: CallRef(call),
+                call_id: format!("out-{call}"),
+                target: "sip:+3725551234@pbx.example.ee".into(),
+            },
+        );
+    };
+    call_back(&mut ws, 3);
+    ended(&mut ws, now, 3, EndReason::Rejected, Some(486));
+    assert_eq!(ws.missed().len(), 1, "a busy callback settles nothing");
+    ws.apply(now, Op::Select(item.id));
+    call_back(&mut ws, 4);
+    ws.handle(now, PhoneEvent::Established { call: CallRef(4) });
     assert!(ws.missed().is_empty());
     let history = ws.store().unwrap().history("+3725551234", 5).unwrap();
-    assert_eq!(history.len(), 2);
+    assert_eq!(history.len(), 3);
     let missed = ws
         .store()
         .unwrap()
@@ -468,9 +481,268 @@ fn drafts_are_written_shortly_after_typing_stops() {
         note: "Parcel resent".into(),
         ..Draft::default()
     };
+    // The form is on disk as soon as it opens (a crash brings it back).
+    assert_eq!(
+        ws.store().unwrap().draft("in-1").unwrap(),
+        Some(Draft::default())
+    );
     ws.apply(now, Op::EditDraft(id, typed.clone()));
     ws.tick(now.later(Duration::from_millis(100)));
-    assert_eq!(ws.store().unwrap().draft("in-1").unwrap(), None, "not yet");
+    assert_eq!(
+        ws.store().unwrap().draft("in-1").unwrap(),
+        Some(Draft::default()),
+        "not yet"
+    );
     ws.tick(now.later(DRAFT_DELAY));
     assert_eq!(ws.store().unwrap().draft("in-1").unwrap(), Some(typed));
+}
+
+#[test]
+fn the_form_of_the_call_that_just_ended_comes_up_even_when_others_wait() {
+    let (mut ws, now) = workspace();
+    // A held caller hangs up first: their form waits.
+    ring(&mut ws, now, 1, "Mari Maasikas", "+3725551234");
+    ws.handle(now, PhoneEvent::Established { call: CallRef(1) });
+    ring(&mut ws, now, 2, "Ivan Petrov", "+3725559876");
+    ws.apply(now, Op::Answer);
+    ws.handle(now, PhoneEvent::Established { call: CallRef(2) });
+    ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
+    // Ivan's call ends: his form is the one in the centre, not Mari's.
+    ended(&mut ws, now, 2, EndReason::RemoteHangup, None);
+    let Focus::WrapUp(w) = ws.focus() else {
+        panic!("a form is in the centre: {:?}", ws.focus())
+    };
+    assert_eq!(w.name.as_deref(), Some("Ivan Petrov"));
+}
+
+fn consulting(ws: &mut Workspace, now: Now, up: bool) {
+    ring(ws, now, 1, "Mari Maasikas", "+3725551234");
+    ws.handle(now, PhoneEvent::Established { call: CallRef(1) });
+    ws.apply(
+        now,
+        Op::Consult {
+            target: "200".into(),
+            label: Some("Billing".into()),
+        },
+    );
+    ws.handle(
+        now,
+        PhoneEvent::Calling {
+            call: CallRef(2),
+            call_id: "consult-2".into(),
+            target: "sip:200@pbx.example.ee".into(),
+        },
+    );
+    ws.handle(
+        now,
+        PhoneEvent::Consulting {
+            call: CallRef(1),
+            consult: CallRef(2),
+        },
+    );
+    if up {
+        ws.handle(now, PhoneEvent::Established { call: CallRef(2) });
+    }
+    ws.take_actions();
+}
+
+#[test]
+fn a_caller_who_hangs_up_during_a_consultation_leaves_the_colleague_in_hand() {
+    let (mut ws, now) = workspace();
+    consulting(&mut ws, now, true);
+    ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
+    // Still talking to Billing: that call is in hand, with its controls.
+    let c = ws.in_hand().expect("the colleague's call is in hand");
+    assert_eq!((c.call, c.who()), (CallRef(2), "Billing"));
+    assert_eq!(c.phase, Phase::Talking);
+    assert_eq!(ws.agent_state(), &AgentState::InCall { call: CallRef(2) });
+    // Mari's conversation has its wrap-up waiting.
+    assert_eq!(ws.wrap_ups()[0].name.as_deref(), Some("Mari Maasikas"));
+    ws.apply(now, Op::Hangup);
+    assert_eq!(phone(ws.take_actions()), [PhoneCommand::Hangup(CallRef(2))]);
+    ended(&mut ws, now, 2, EndReason::LocalHangup, None);
+    assert!(matches!(ws.agent_state(), AgentState::WrapUp { .. }));
+
+    // A consultation still ringing when the caller goes is called off.
+    let (mut ws, now) = workspace();
+    consulting(&mut ws, now, false);
+    ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
+    assert_eq!(phone(ws.take_actions()), [PhoneCommand::Hangup(CallRef(2))]);
+    assert!(matches!(ws.agent_state(), AgentState::WrapUp { .. }));
+}
+
+#[test]
+fn a_dial_the_phone_never_places_is_given_up_and_one_cancelled_early_is_hung_up_if_it_comes() {
+    let (mut ws, now) = workspace();
+    ws.apply(
+        now,
+        Op::Dial {
+            input: "204".into(),
+            name: None,
+        },
+    );
+    ws.tick(now.later(DIAL_TIMEOUT));
+    assert_eq!(ws.agent_state(), &AgentState::Available);
+    assert!(matches!(
+        &ws.notices().last().unwrap().kind,
+        NoticeKind::CommandFailed { error, .. } if error.contains("did not place")
+    ));
+    // Cancelled before the phone had it; it arrives anyway: hung up.
+    ws.apply(
+        now,
+        Op::Dial {
+            input: "205".into(),
+            name: None,
+        },
+    );
+    ws.apply(now, Op::Hangup);
+    assert_eq!(ws.agent_state(), &AgentState::Available);
+    ws.take_actions();
+    ws.handle(
+        now,
+        PhoneEvent::Calling {
+            call: CallRef(9),
+            call_id: "late".into(),
+            target: "sip:205@pbx.example.ee".into(),
+        },
+    );
+    assert_eq!(phone(ws.take_actions()), [PhoneCommand::Hangup(CallRef(9))]);
+    assert!(ws.calls().is_empty());
+}
+
+#[test]
+fn a_break_refused_during_a_call_saves_no_form_and_a_failed_transfer_command_clears() {
+    let (mut ws, now) = workspace();
+    ring(&mut ws, now, 1, "Mari Maasikas", "+3725551234");
+    ws.handle(now, PhoneEvent::Established { call: CallRef(1) });
+    ring(&mut ws, now, 2, "Ivan Petrov", "+3725559876");
+    ws.apply(now, Op::Answer);
+    ws.handle(now, PhoneEvent::Established { call: CallRef(2) });
+    ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
+    let form = ws.wrap_ups()[0].id;
+    ws.apply(
+        now,
+        Op::EditDraft(
+            form,
+            Draft {
+                note: "half".into(),
+                ..Draft::default()
+            },
+        ),
+    );
+    ws.apply(
+        now,
+        Op::SetState(AgentState::Break {
+            reason: "Lunch".into(),
+        }),
+    );
+    assert_eq!(ws.agent_state(), &AgentState::InCall { call: CallRef(2) });
+    assert_eq!(ws.wrap_ups().len(), 1, "the half-typed form is still open");
+    ws.apply(
+        now,
+        Op::Transfer {
+            target: "200".into(),
+            label: None,
+        },
+    );
+    assert!(ws.in_hand().unwrap().transfer.is_some());
+    ws.handle(
+        now,
+        PhoneEvent::CommandFailed {
+            command: "transfer 2 sip:200@pbx.example.ee".into(),
+            error: "no such call".into(),
+        },
+    );
+    assert!(ws.in_hand().unwrap().transfer.is_none());
+}
+
+#[test]
+fn a_call_ringing_out_takes_no_hold_mute_or_transfer() {
+    let (mut ws, now) = workspace();
+    ws.apply(
+        now,
+        Op::Dial {
+            input: "204".into(),
+            name: None,
+        },
+    );
+    ws.handle(
+        now,
+        PhoneEvent::Calling {
+            call: CallRef(1),
+            call_id: "out-1".into(),
+            target: "sip:204@pbx.example.ee".into(),
+        },
+    );
+    ws.take_actions();
+    for op in [
+        Op::Hold,
+        Op::Mute(true),
+        Op::Dtmf('5'),
+        Op::Transfer {
+            target: "200".into(),
+            label: None,
+        },
+    ] {
+        ws.apply(now, op);
+    }
+    assert!(ws.take_actions().is_empty());
+    ws.apply(now, Op::Hangup);
+    assert_eq!(phone(ws.take_actions()), [PhoneCommand::Hangup(CallRef(1))]);
+}
+
+#[test]
+fn a_form_a_crash_brought_back_counts_no_after_call_work_and_does_not_hold_the_agent() {
+    let now = t0();
+    let store = Store::in_memory().unwrap();
+    // Today's call, its form left open by a crash.
+    store
+        .record_call(&CallRecord {
+            call_id: "old".into(),
+            number: "+3725550000".into(),
+            started_ms: now.unix_ms - 60_000,
+            answered_ms: Some(now.unix_ms - 50_000),
+            ended_ms: Some(now.unix_ms - 40_000),
+            ..CallRecord::default()
+        })
+        .unwrap();
+    store
+        .save_draft("old", &Draft::default(), now.unix_ms - 40_000)
+        .unwrap();
+    let mut ws = Workspace::new(
+        Rules {
+            policy: Policy {
+                auto_available: false,
+                ..Policy::default()
+            },
+            ..Rules::default()
+        },
+        Some(store),
+        now,
+    );
+    ws.apply(now, Op::SetState(AgentState::Available));
+    ring(&mut ws, now, 1, "Mari Maasikas", "+3725551234");
+    ws.handle(now, PhoneEvent::Established { call: CallRef(1) });
+    let end = now.later(Duration::from_secs(60));
+    ended(&mut ws, end, 1, EndReason::RemoteHangup, None);
+    let mine = ws
+        .wrap_ups()
+        .iter()
+        .find(|w| !w.restored)
+        .map(|w| w.id)
+        .unwrap();
+    ws.apply(end.later(Duration::from_secs(20)), Op::SaveWrapUp(mine));
+    assert_eq!(
+        ws.agent_state(),
+        &AgentState::Available,
+        "the restored form waits on its own"
+    );
+    assert_eq!(ws.stats().after_call_ms, 20_000);
+    let old = ws.wrap_ups()[0].id;
+    ws.apply(end.later(Duration::from_secs(3600)), Op::SaveWrapUp(old));
+    assert_eq!(
+        ws.stats().after_call_ms,
+        20_000,
+        "an hour later counts nothing"
+    );
 }

@@ -32,6 +32,7 @@ impl Workspace {
                 transfers: record.transfers,
                 draft,
                 restored: true,
+                opened_ms: now.unix_ms,
                 dirty_since: None,
             });
         }
@@ -44,7 +45,9 @@ impl Workspace {
 
     /// Time passed: drafts written, the wrap-up deadline.
     pub fn tick(&mut self, now: Now) {
+        self.clock = now;
         self.flush_drafts(now, false);
+        self.give_up_dials(now);
         let fx = self.agent.apply(now.at, Input::Tick);
         if fx.iter().any(|e| matches!(e, Effect::StateChanged(_)))
             && !matches!(self.agent.state(), AgentState::WrapUp { .. })
@@ -85,8 +88,11 @@ impl Workspace {
             return false;
         };
         let w = self.wraps.remove(pos);
+        // After-call work: from the form's opening to its saving; a form a
+        // crash brought back counts none (its time is unknown).
+        let acw = (!w.restored).then(|| now.unix_ms.saturating_sub(w.opened_ms).max(0));
         if let Some(s) = self.store.as_mut()
-            && let Err(e) = s.finish_wrap_up_at(&w.call_id, &w.draft, Some(now.unix_ms))
+            && let Err(e) = s.finish_wrap_up_at(&w.call_id, &w.draft, Some(now.unix_ms), acw)
         {
             self.wraps.insert(pos, w);
             self.notify(
@@ -105,13 +111,38 @@ impl Workspace {
         true
     }
 
-    /// Every open form saved as typed (the shift moves on: auto-return,
-    /// break, offline), up to one the store refuses.
+    /// Every form of this after-call work saved as typed (the shift moves
+    /// on: auto-return, break, offline), up to one the store refuses. Forms
+    /// a crash brought back stay until the operator saves them.
     pub(super) fn finish_all_wrap_ups(&mut self, now: Now) {
-        while let Some(id) = self.wraps.first().map(|w| w.id) {
+        while let Some(id) = self.wraps.iter().find(|w| !w.restored).map(|w| w.id) {
             if !self.finish_wrap_up(now, id) {
                 break;
             }
+        }
+    }
+
+    /// Dials the phone never placed (no engine, a command lost) are given
+    /// up after [`DIAL_TIMEOUT`]: the agent is free again and a notice says so.
+    fn give_up_dials(&mut self, now: Now) {
+        let expired: Vec<String> = self
+            .dials
+            .iter()
+            .filter(|d| now.at.saturating_duration_since(d.at) >= DIAL_TIMEOUT)
+            .map(|d| d.uri.clone())
+            .collect();
+        for uri in expired {
+            self.dials.retain(|d| d.uri != uri);
+            self.abandoned.push(uri.clone());
+            let fx = self.agent.apply(now.at, Input::DialFailed);
+            self.effects(fx);
+            self.notify(
+                now,
+                NoticeKind::CommandFailed {
+                    command: format!("call {uri}"),
+                    error: "the phone did not place the call".into(),
+                },
+            );
         }
     }
 }

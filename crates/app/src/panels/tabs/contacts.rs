@@ -7,11 +7,14 @@ use super::ContextTab;
 use crate::panels::{Cached, Cx, row_button};
 use crate::{Intent, Lang};
 
+/// The contacts listed.
+type Rows = Vec<(ContactId, Contact)>;
+
 /// The tab: search, the form being edited, the file paths typed.
 #[derive(Default)]
 pub(crate) struct Contacts {
     query: String,
-    cached: Cached<(String, u64), Vec<(ContactId, Contact)>>,
+    cached: Cached<(String, u64), Result<Rows, String>>,
     /// The contact being edited (`None` id: a new one).
     editing: Option<(Option<ContactId>, Contact)>,
     path: String,
@@ -76,10 +79,16 @@ impl ContextTab for Contacts {
             }
         });
         let key = (self.query.clone(), cx.contacts_version);
-        let rows = self
+        let rows = match self
             .cached
-            .get(key, |(q, _)| store.contacts(q).unwrap_or_default())
-            .clone();
+            .get(key, |(q, _)| store.contacts(q).map_err(|e| e.to_string()))
+        {
+            Ok(rows) => rows.clone(),
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+        };
         {
             if rows.is_empty() {
                 ui.weak(l.tr("contacts-empty"));

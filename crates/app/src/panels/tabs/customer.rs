@@ -11,23 +11,38 @@ use crate::{Intent, Lang, text};
 /// Earlier calls shown.
 const EARLIER: usize = 20;
 
+/// What the store knows of a number: its contact and its latest calls.
+type Known = (Option<Contact>, Vec<CallRecord>);
+
 /// The tab, with the last lookup kept until the number or the history changes.
 #[derive(Default)]
 pub(crate) struct Customer {
-    cached: Cached<(String, u64), (Option<Contact>, Vec<CallRecord>)>,
+    cached: Cached<(String, u64, u64), Result<Known, String>>,
 }
 
 impl Customer {
-    fn lookup(&mut self, cx: &Cx<'_>, number: &str) -> (Option<Contact>, Vec<CallRecord>) {
+    fn lookup(
+        &mut self,
+        cx: &Cx<'_>,
+        number: &str,
+    ) -> Result<Known, String> {
         let store = cx.ws.store();
         self.cached
-            .get((number.to_owned(), cx.ws.records_version()), |(n, _)| {
-                let contact = store.and_then(|s| s.contact_by_number(n).ok().flatten());
-                let calls = store
-                    .and_then(|s| s.history(n, EARLIER).ok())
-                    .unwrap_or_default();
-                (contact, calls)
-            })
+            .get(
+                (
+                    number.to_owned(),
+                    cx.ws.records_version(),
+                    cx.contacts_version,
+                ),
+                |(n, _, _)| {
+                    let Some(s) = store else {
+                        return Ok((None, Vec::new()));
+                    };
+                    let contact = s.contact_by_number(n).map_err(|e| e.to_string())?;
+                    let calls = s.history(n, EARLIER).map_err(|e| e.to_string())?;
+                    Ok((contact, calls))
+                },
+            )
             .clone()
     }
 }
@@ -53,7 +68,13 @@ impl ContextTab for Customer {
         if number.is_empty() {
             return;
         }
-        let (contact, calls) = self.lookup(cx, &number);
+        let (contact, calls) = match self.lookup(cx, &number) {
+            Ok(found) => found,
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+        };
         ui.strong(name.unwrap_or_else(|| number.clone()));
         ui.label(&number);
         match &contact {

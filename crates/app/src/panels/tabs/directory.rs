@@ -80,7 +80,7 @@ impl ContextTab for DirectoryTab {
         if rows.is_empty() {
             ui.weak(l.tr("directory-none"));
         }
-        let in_call = cx.ws.in_hand().is_some();
+        let in_call = cx.ws.talking().is_some();
         egui::ScrollArea::vertical()
             .id_salt("directory-rows")
             .auto_shrink([false, true])

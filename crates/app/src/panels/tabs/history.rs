@@ -102,7 +102,7 @@ fn row(ui: &mut egui::Ui, cx: &Cx<'_>, r: &CallRecord, out: &mut Vec<Intent>) {
             .clicked()
         {
             out.push(Intent::Dial {
-                input: r.number.clone(),
+                input: r.dial_back(),
                 name: r.name.clone(),
             });
         }
