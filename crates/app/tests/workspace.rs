@@ -400,3 +400,41 @@ fn at_1280_by_720_and_1920_by_1080_no_control_is_cut_off() {
         }
     }
 }
+
+#[test]
+fn an_account_without_a_password_anywhere_is_a_notice_not_a_silent_desk() {
+    // No SWITCHBOARD_PASSWORD is given: the keyring is asked on a worker.
+    // Here (no keyring daemon, or one without the entry) the desk says
+    // what is missing and does not pretend to register.
+    let mut h = desk(None);
+    h.state_mut().set_account(
+        Some(switchboard::AccountSettings {
+            registrar: "sip:pbx.example.ee".into(),
+            username: "1001".into(),
+            realm: None,
+            expires: 600,
+        }),
+        None,
+    );
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut said = None;
+    while said.is_none() && Instant::now() < until {
+        h.run();
+        said = [
+            "The keyring could not be used",
+            "No password for 1001@sip:pbx.example.ee",
+        ]
+        .into_iter()
+        .find(|l| h.query_by_label_contains(l).is_some());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(said.is_some(), "the desk says the password is missing");
+    assert!(
+        !h.state_mut()
+            .take_commands()
+            .iter()
+            .any(|c| matches!(c, Command::SetAccount(Some(_)))),
+        "nothing registers without a password"
+    );
+    h.get_by_label_contains("Account: not registered");
+}

@@ -21,11 +21,7 @@ pub(crate) struct Customer {
 }
 
 impl Customer {
-    fn lookup(
-        &mut self,
-        cx: &Cx<'_>,
-        number: &str,
-    ) -> Result<Known, String> {
+    fn lookup(&mut self, cx: &Cx<'_>, number: &str) -> Result<Known, String> {
         let store = cx.ws.store();
         self.cached
             .get(
