@@ -95,3 +95,60 @@ fn a_call_beyond_the_line_limit_gets_busy() {
     first.command("hangup");
     first.wait_for("ended", WAIT);
 }
+
+/// The wrapper reading the listener's events goes away mid-call (its end of
+/// the pipe closes): the listener hangs up its call and exits with a reason,
+/// instead of panicking on the broken pipe.
+#[test]
+fn a_closed_stdout_hangs_up_the_call_and_exits_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(switchboard_interop::cli_path())
+        .args([
+            "--bind",
+            &bind,
+            "--user",
+            "desk",
+            "--events",
+            "--no-devices",
+        ])
+        .args(["listen", "--auto-answer"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("switchboard-cli");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut wait_line = |what: &str| {
+        for line in lines.by_ref() {
+            if line
+                .expect("a line")
+                .contains(&format!("\"event\":\"{what}\""))
+            {
+                return;
+            }
+        }
+        panic!("no {what}");
+    };
+    wait_line("listening");
+    let mut caller = caller(&format!("sip:desk@{bind}"));
+    wait_line("established");
+    caller.wait_for("established", WAIT);
+    // The reader goes away.
+    drop(lines);
+    // The next event the listener writes fails; it hangs up and leaves.
+    let ended = caller.wait_for("ended", WAIT);
+    assert_eq!(ended["reason"], "remote_hangup", "{ended}");
+    let code = switchboard_interop::wait_child(&mut child, WAIT);
+    let mut stderr = String::new();
+    use std::io::Read;
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("standard output closed"), "{stderr}");
+    assert_ne!(code, 0);
+}

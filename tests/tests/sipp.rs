@@ -18,6 +18,20 @@ fn last_stats(path: &std::path::Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The largest value a column of a SIPp `-trace_stat` CSV took.
+fn peak_stat(path: &std::path::Path, name: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().unwrap_or("").split(';').collect();
+    let Some(col) = header.iter().position(|h| *h == name) else {
+        panic!("no {name} in SIPp stats")
+    };
+    lines
+        .filter_map(|l| l.split(';').nth(col)?.trim().parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
 fn stat(stats: &[(String, String)], name: &str) -> u64 {
     stats
         .iter()
@@ -26,8 +40,10 @@ fn stat(stats: &[(String, String)], name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in SIPp stats"))
 }
 
-#[test]
-fn sipp_uac_places_200_calls_at_20_per_second_without_failure() {
+/// SIPp's UAC places 200 calls at 20 a second against a headless agent,
+/// each held `hold_ms` (SIPp's `-d`); returns the agent after it exited and
+/// SIPp's successful and failed counts.
+fn sipp_load(tag: &str, hold_ms: u32) -> (Agent, u64, u64) {
     require("sipp");
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
@@ -36,15 +52,17 @@ fn sipp_uac_places_200_calls_at_20_per_second_without_failure() {
         &bind,
         "--user",
         "service",
+        "--no-devices",
         "listen",
         "--auto-answer",
         "--max-calls",
-        "100",
+        "150",
     ]);
     agent.wait_for("listening", Duration::from_secs(5));
-    let dir = temp_dir("sipp-uac");
+    let dir = temp_dir(tag);
     let stats = dir.join("stats.csv");
     let sipp_port = free_port().to_string();
+    let hold = hold_ms.to_string();
     let mut sipp = Command::new("sipp")
         .args([
             "-sn",
@@ -59,25 +77,56 @@ fn sipp_uac_places_200_calls_at_20_per_second_without_failure() {
             "-r",
             "20",
             "-l",
-            "60",
+            "150",
+            "-d",
+            &hold,
         ])
-        .args(["-nostdin", "-timeout", "60", "-trace_stat", "-stf"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "90",
+            "-trace_stat",
+            "-fd",
+            "1",
+            "-stf",
+        ])
         .arg(&stats)
         .current_dir(&dir)
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn sipp");
-    let code = wait_child(&mut sipp, Duration::from_secs(90));
+    let code = wait_child(&mut sipp, Duration::from_secs(120));
     let s = last_stats(&stats);
     let ok = stat(&s, "SuccessfulCall(C)");
     let failed = stat(&s, "FailedCall(C)");
     let retrans = stat(&s, "Retransmissions(C)");
-    eprintln!("SIPp uac: {ok} successful, {failed} failed, {retrans} retransmissions");
+    let peak = peak_stat(&stats, "CurrentCall");
+    eprintln!(
+        "SIPp uac, calls held {hold_ms} ms: {ok} successful, {failed} failed, {retrans} retransmissions, {peak} at once at the peak"
+    );
     assert_eq!(code, 0, "sipp exit code");
-    assert_eq!((ok, failed), (200, 0));
-    assert_eq!(agent.count("established"), 200);
     agent.terminate();
     assert_eq!(agent.wait_exit(Duration::from_secs(10)), 0);
+    (agent, ok, failed)
+}
+
+#[test]
+fn sipp_uac_places_200_calls_at_20_per_second_without_failure() {
+    let (mut agent, ok, failed) = sipp_load("sipp-uac", 0);
+    assert_eq!((ok, failed), (200, 0));
+    assert_eq!(agent.count("established"), 200);
+}
+
+/// A headless agent talks on every call at once: ten, then a hundred calls
+/// up together, none put on hold (SIPp's plain UAC does not expect a re-INVITE).
+#[test]
+fn the_headless_agent_holds_a_hundred_calls_at_once_and_holds_none_of_them() {
+    for (tag, hold_ms) in [("sipp-uac-500", 500), ("sipp-uac-5000", 5000)] {
+        let (mut agent, ok, failed) = sipp_load(tag, hold_ms);
+        assert_eq!((ok, failed), (200, 0), "calls held {hold_ms} ms");
+        assert_eq!(agent.count("established"), 200);
+        assert_eq!(agent.count("held"), 0, "no call was put on hold");
+    }
 }
 
 #[test]

@@ -325,7 +325,8 @@ fn tone_share(x: &[f64], freq: f64, rate: f64) -> f64 {
 #[test]
 fn call_waiting_beeps_in_the_call_and_answering_holds_the_first_caller() {
     let dir = temp_dir("call-waiting");
-    let mut bob = party(&dir, "bob", &["listen"]);
+    // Bob works like the desk: one call in hand.
+    let mut bob = party(&dir, "bob", &["--hold-others", "listen"]);
     bob.agent.wait_for("listening", WAIT);
     let mut alice = party(&dir, "alice", &["call", &bob.uri.clone()]);
     let first = bob.agent.wait_for("incoming", WAIT)["call"]
@@ -342,7 +343,7 @@ fn call_waiting_beeps_in_the_call_and_answering_holds_the_first_caller() {
         .unwrap();
     std::thread::sleep(Duration::from_secs(2));
     bob.agent.command(&format!("answer {second}"));
-    // Answering the second call holds the first.
+    // Answering the second call holds the first (--hold-others).
     let held = alice.agent.wait_for("held", WAIT);
     assert_eq!(held["remote"], true, "{held}");
     carol.agent.wait_for("established", WAIT);

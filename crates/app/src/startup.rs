@@ -113,6 +113,8 @@ fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError
         }),
         level_meter_ms: Some(100),
         ringer: audio.and_then(|a| a.ringer_device.clone()),
+        // The operator has one conversation in hand.
+        hold_others: true,
         ..EngineConfig::headless(bind, "agent")
     };
     (config, errors)

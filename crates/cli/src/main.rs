@@ -86,6 +86,10 @@ struct Cli {
     /// When a peer asks us to call someone else (REFER): accept, ask or reject.
     #[arg(long, global = true, default_value = "accept")]
     transfer_policy: String,
+    /// Answering, placing or resuming a call holds the one in progress (an
+    /// operator's one call in hand). Off by default: every call stays live.
+    #[arg(long, global = true)]
+    hold_others: bool,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -202,6 +206,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         speaker: cli.speaker.clone().or(audio.speaker),
         level_meter_ms: cli.levels.then_some(100),
         ringer: None,
+        hold_others: cli.hold_others,
         devices: {
             let off = cli.no_devices
                 || std::env::var("SWITCHBOARD_AUDIO").is_ok_and(|v| v.eq_ignore_ascii_case("none"));
@@ -211,6 +216,14 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
             })
         },
     })
+}
+
+/// One line on standard output; false when it is closed (a broken pipe),
+/// which `println!` would turn into a panic.
+fn say(line: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
 }
 
 fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -331,7 +344,14 @@ async fn drive(
         tokio::select! {
             ev = events.recv() => {
                 let Some(ev) = ev else { break };
-                if cli.events { println!("{}", ev.to_json()); } else { println!("{}", describe(&ev)); }
+                let line = if cli.events { ev.to_json() } else { describe(&ev) };
+                if !say(&line) && !shutting_down {
+                    // Whoever read our events is gone (a closed pipe): hang
+                    // up, unregister and leave, rather than die mid-call.
+                    outcome = Err("standard output closed; calls hung up".to_owned());
+                    let _ = commands.send(Command::Shutdown);
+                    shutting_down = true;
+                }
                 match &ev.kind {
                     EventKind::Registered { .. } => {
                         if let Mode::Call { uri, .. } = &cli.mode && !call_placed {
@@ -451,7 +471,7 @@ fn stdin_command(
             command: line.to_owned(),
             error,
         });
-        println!("{}", ev.to_json());
+        say(&ev.to_json());
     };
     match verb {
         "answer" => {
@@ -568,7 +588,7 @@ fn stdin_command(
                 command: other.to_owned(),
                 error: "unknown command".to_owned(),
             });
-            println!("{}", ev.to_json());
+            say(&ev.to_json());
         }
     }
 }

@@ -195,6 +195,8 @@ struct Driver {
     waiting_consult: Vec<(u64, String)>,
     /// Calls that have had a speaker file.
     speaker_calls: u32,
+    /// Answering, placing or resuming holds the call in progress.
+    hold_others: bool,
 }
 
 /// Opens sound devices for a tone of the engine's own (ring, headset test);
@@ -390,6 +392,7 @@ impl Engine {
         let devices = config.devices.clone();
         let ringer = config.ringer.clone();
         let level_every = config.level_meter_ms.map(|ms| (ms / 20).max(1));
+        let hold_others = config.hold_others;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -437,6 +440,7 @@ impl Engine {
                         deferred: Vec::new(),
                         waiting_consult: Vec::new(),
                         speaker_calls: 0,
+                        hold_others,
                     };
                     d.run(cmd_rx, tcp_rx, notes_rx, local).await;
                 });

@@ -99,6 +99,11 @@ pub struct EngineConfig {
     /// Emit `levels` events (RMS of each direction) this often, for meters;
     /// and `quality` events every two seconds.
     pub level_meter_ms: Option<u32>,
+    /// Answering, placing or resuming a call first holds the one in
+    /// progress: an operator has one conversation in hand (the desktop).
+    /// Off for a headless agent — an IVR, a recorder, a load target —
+    /// which talks on every call at once and holds none unless told.
+    pub hold_others: bool,
 }
 
 impl EngineConfig {
@@ -118,6 +123,7 @@ impl EngineConfig {
             devices: None,
             ringer: None,
             level_meter_ms: None,
+            hold_others: false,
         }
     }
 }

@@ -112,8 +112,12 @@ impl Driver {
         self.reoffer_direction(now, call, Direction::SendOnly, true)
     }
 
-    /// Holds every call with media except `except` that is not held yet.
+    /// Holds every call with media except `except` that is not held yet —
+    /// when the configuration says one call is in hand at a time.
     pub(super) fn hold_others(&mut self, now: Instant, except: u64) {
+        if !self.hold_others {
+            return;
+        }
         let others: Vec<u64> = self
             .calls
             .iter()
