@@ -3,10 +3,18 @@
 //! The only place that knows both vocabularies.
 
 use switchboard_desk::agent::CallRef;
-use switchboard_desk::workspace::{EndReason, Levels, PhoneCommand, PhoneEvent, Quality};
-use switchboard_engine::Command;
+use switchboard_desk::workspace::{Levels, PhoneCommand, PhoneEvent, Quality};
 use switchboard_engine::events::EventKind;
+use switchboard_engine::{CallId, Command};
 use switchboard_sip::message::Headers;
+
+fn r(c: &CallId) -> CallRef {
+    CallRef(c.0)
+}
+
+fn id(c: CallRef) -> CallId {
+    CallId(c.0)
+}
 
 fn headers(list: &[(String, String)]) -> Headers {
     let mut h = Headers::new();
@@ -32,7 +40,7 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             headers: h,
             ..
         } => PhoneEvent::Incoming {
-            call: CallRef(*call),
+            call: r(call),
             call_id: call_id.clone(),
             headers: headers(h),
         },
@@ -41,18 +49,14 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             call_id,
             target,
         } => PhoneEvent::Calling {
-            call: CallRef(*call),
+            call: r(call),
             call_id: call_id.clone(),
             target: target.clone(),
         },
-        EventKind::Ringing { call, .. } => PhoneEvent::Ringing {
-            call: CallRef(*call),
-        },
-        EventKind::Established { call, .. } => PhoneEvent::Established {
-            call: CallRef(*call),
-        },
+        EventKind::Ringing { call, .. } => PhoneEvent::Ringing { call: r(call) },
+        EventKind::Established { call, .. } => PhoneEvent::Established { call: r(call) },
         EventKind::MediaStarted { call, codec, .. } => PhoneEvent::MediaStarted {
-            call: CallRef(*call),
+            call: r(call),
             codec: codec.clone(),
         },
         EventKind::Ended {
@@ -61,12 +65,8 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             status,
             ..
         } => PhoneEvent::Ended {
-            call: CallRef(*call),
-            reason: EndReason::from_name(reason).unwrap_or_else(|| {
-                // The engine names its reasons with `EndReason::as_str`.
-                debug_assert!(false, "the engine ended a call for {reason:?}");
-                EndReason::Rejected
-            }),
+            call: r(call),
+            reason: *reason,
             status: *status,
         },
         EventKind::Quality {
@@ -75,7 +75,7 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             loss_percent,
             mos,
         } => PhoneEvent::Quality {
-            call: CallRef(*call),
+            call: r(call),
             quality: Quality {
                 mos: *mos,
                 loss_percent: *loss_percent,
@@ -87,7 +87,7 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             mic_dbfs,
             speaker_dbfs,
         } => PhoneEvent::Levels {
-            call: CallRef(*call),
+            call: r(call),
             levels: Levels {
                 mic_dbfs: *mic_dbfs,
                 speaker_dbfs: *speaker_dbfs,
@@ -98,25 +98,25 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             local,
             remote,
         } => PhoneEvent::Held {
-            call: CallRef(*call),
+            call: r(call),
             local: *local,
             remote: *remote,
         },
         EventKind::Consulting { call, consult } => PhoneEvent::Consulting {
-            call: CallRef(*call),
-            consult: CallRef(*consult),
+            call: r(call),
+            consult: r(consult),
         },
         EventKind::Conference { call, on, .. } => PhoneEvent::Conference {
-            call: CallRef(*call),
+            call: r(call),
             on: *on,
         },
         EventKind::TransferProgress { call, status, done } => PhoneEvent::TransferProgress {
-            call: CallRef(*call),
+            call: r(call),
             status: *status,
             done: *done,
         },
         EventKind::TransferRequested { call, target } => PhoneEvent::TransferRequested {
-            call: CallRef(*call),
+            call: r(call),
             target: target.clone(),
         },
         EventKind::Transferred {
@@ -124,8 +124,8 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             new_call,
             target,
         } => PhoneEvent::Transferred {
-            call: CallRef(*call),
-            new_call: CallRef(*new_call),
+            call: r(call),
+            new_call: r(new_call),
             target: target.clone(),
         },
         EventKind::Replaced {
@@ -134,8 +134,8 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             call_id,
             headers: h,
         } => PhoneEvent::Replaced {
-            old: CallRef(*old),
-            new: CallRef(*new),
+            old: r(old),
+            new: r(new),
             call_id: call_id.clone(),
             headers: headers(h),
         },
@@ -144,7 +144,7 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
         },
         EventKind::CommandFailed { command, error } => PhoneEvent::CommandFailed {
             command: command.clone(),
-            error: error.clone(),
+            error: error.to_string(),
         },
         _ => return None,
     })
@@ -154,29 +154,41 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
 pub(crate) fn command(c: PhoneCommand) -> Command {
     match c {
         PhoneCommand::Ring(on) => Command::Ring { on },
-        PhoneCommand::Answer(c) => Command::Answer { call: c.0 },
-        PhoneCommand::Reject(c, status) => Command::Reject { call: c.0, status },
-        PhoneCommand::Hangup(c) => Command::Hangup { call: c.0 },
+        PhoneCommand::Answer(c) => Command::Answer { call: id(c) },
+        PhoneCommand::Reject(c, status) => Command::Reject {
+            call: id(c),
+            status,
+        },
+        PhoneCommand::Hangup(c) => Command::Hangup { call: id(c) },
         PhoneCommand::Dial(target) => Command::Call {
             target,
             headers: Vec::new(),
         },
-        PhoneCommand::Mute(c, muted) => Command::Mute { call: c.0, muted },
-        PhoneCommand::Dtmf(c, digits) => Command::Dtmf { call: c.0, digits },
-        PhoneCommand::Hold(c) => Command::Hold { call: c.0 },
-        PhoneCommand::Resume(c) => Command::Resume { call: c.0 },
-        PhoneCommand::Transfer(c, target) => Command::Transfer { call: c.0, target },
-        PhoneCommand::Consult(c, target) => Command::Consult { call: c.0, target },
+        PhoneCommand::Mute(c, muted) => Command::Mute { call: id(c), muted },
+        PhoneCommand::Dtmf(c, digits) => Command::Dtmf {
+            call: id(c),
+            digits,
+        },
+        PhoneCommand::Hold(c) => Command::Hold { call: id(c) },
+        PhoneCommand::Resume(c) => Command::Resume { call: id(c) },
+        PhoneCommand::Transfer(c, target) => Command::Transfer {
+            call: id(c),
+            target,
+        },
+        PhoneCommand::Consult(c, target) => Command::Consult {
+            call: id(c),
+            target,
+        },
         PhoneCommand::CompleteTransfer { call, consult } => Command::CompleteTransfer {
-            call: call.0,
-            consult: consult.0,
+            call: id(call),
+            consult: id(consult),
         },
         PhoneCommand::Conference { call, other } => Command::Conference {
-            call: call.0,
-            other: other.0,
+            call: id(call),
+            other: id(other),
         },
-        PhoneCommand::CancelConsult(c) => Command::CancelConsult { consult: c.0 },
-        PhoneCommand::AcceptTransfer(c) => Command::AcceptTransfer { call: c.0 },
-        PhoneCommand::RejectTransfer(c) => Command::RejectTransfer { call: c.0 },
+        PhoneCommand::CancelConsult(c) => Command::CancelConsult { consult: id(c) },
+        PhoneCommand::AcceptTransfer(c) => Command::AcceptTransfer { call: id(c) },
+        PhoneCommand::RejectTransfer(c) => Command::RejectTransfer { call: id(c) },
     }
 }

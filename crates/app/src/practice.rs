@@ -180,11 +180,15 @@ pub fn start(
         Ok(path)
     };
     let engine = |user: &str, name: &str, mic: std::path::PathBuf, calls: usize| {
+        let base = EngineConfig::headless(SocketAddr::from(([127, 0, 0, 1], 0)), user);
         Engine::start(EngineConfig {
             display_name: Some(name.into()),
-            max_calls: calls,
             mic: Some(mic),
-            ..EngineConfig::headless(SocketAddr::from(([127, 0, 0, 1], 0)), user)
+            policy: switchboard_engine::Policy {
+                max_calls: calls,
+                ..base.policy
+            },
+            ..base
         })
         .map_err(|e| format!("practice line: {e}"))
     };

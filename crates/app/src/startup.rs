@@ -14,7 +14,8 @@ use switchboard_desk::agent::AgentState;
 use switchboard_desk::config::{ConfigError, File, SettingsEdit};
 use switchboard_desk::store::Store;
 use switchboard_desk::workspace::{NoticeKind, Severity};
-use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig, EngineEvent, EngineHandle};
+use switchboard_engine::settings::{Role, Settings};
+use switchboard_engine::{Engine, EngineConfig, EngineEvent, EngineHandle};
 
 use crate::{AccountSettings, DeskApp, DeskConfig, Intent, Wake, practice};
 
@@ -63,10 +64,12 @@ pub fn config_path(args: &[String]) -> Option<PathBuf> {
     Some(base.join("switchboard/config.toml"))
 }
 
-/// The engine's settings: the file's `[sip]` and `[audio]` sections,
-/// `--bind` over them, and the embedded default (127.0.0.1:5060 as `agent`)
-/// for what is left out. The account is given later (its password may
-/// come from the keyring), so none is set here.
+/// The engine's settings: the file's `[sip]`, `[audio]` and `[desk]`
+/// sections, `--bind` over them, and the desktop's defaults (127.0.0.1:5060
+/// as `agent`, one call in hand, transfer requests asked about) for what is
+/// left out — the step the CLI shares (`switchboard_engine::settings`). The
+/// account is given later (its password may come from the keyring), so none
+/// is set here.
 fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError>) {
     let mut errors = Vec::new();
     let sip = file.sip.as_ref();
@@ -80,43 +83,33 @@ fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError
             None
         }
     });
-    let bind = flag_bind
-        .or(sip.and_then(|s| s.bind))
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
     let audio = file.audio.as_ref();
-    let mut codecs = Vec::new();
-    for name in audio.and_then(|a| a.codecs.clone()).unwrap_or_default() {
-        match switchboard_engine::Codec::from_name(&name) {
-            Some(c) if !codecs.contains(&c) => codecs.push(c),
-            Some(_) => {}
-            None => errors.push(ConfigError::Value {
-                key: "audio.codecs".into(),
-                message: format!("unknown codec {name:?} (known: opus, g722, pcmu, pcma)"),
-            }),
-        }
-    }
-    let username = file.account.as_ref().and_then(|a| a.username.clone());
-    let devices = !args.iter().any(|a| a == "--no-devices");
-    let config = EngineConfig {
+    let desk = file.desk.as_ref();
+    let settings = Settings {
+        bind: flag_bind.or(sip.and_then(|s| s.bind)),
         user: sip
             .and_then(|s| s.user.clone())
-            .or(username)
-            .unwrap_or_else(|| "agent".into()),
+            .or_else(|| file.account.as_ref().and_then(|a| a.username.clone())),
         display_name: sip.and_then(|s| s.display_name.clone()),
-        max_calls: sip.and_then(|s| s.max_calls).unwrap_or(2),
-        codecs,
+        max_calls: sip.and_then(|s| s.max_calls),
+        busy_status: desk.and_then(|d| d.busy_status),
+        codecs: audio.and_then(|a| a.codecs.clone()),
         mic: audio.and_then(|a| a.mic.clone()),
         speaker: audio.and_then(|a| a.speaker.clone()),
-        devices: devices.then(|| DeviceNames {
-            input: audio.and_then(|a| a.input_device.clone()),
-            output: audio.and_then(|a| a.output_device.clone()),
-        }),
-        level_meter_ms: Some(100),
-        ringer: audio.and_then(|a| a.ringer_device.clone()),
-        // The operator has one conversation in hand.
-        hold_others: true,
-        ..EngineConfig::headless(bind, "agent")
+        input_device: audio.and_then(|a| a.input_device.clone()),
+        output_device: audio.and_then(|a| a.output_device.clone()),
+        ringer_device: audio.and_then(|a| a.ringer_device.clone()),
+        no_devices: args.iter().any(|a| a == "--no-devices"),
+        transfer_policy: desk.and_then(|d| d.transfer_policy.clone()),
+        hold_others: None,
+        levels: None,
+        account: None,
     };
+    let (config, problems) = settings.engine_config(Role::Desktop);
+    errors.extend(problems.into_iter().map(|p| ConfigError::Value {
+        key: p.key.into(),
+        message: p.message,
+    }));
     (config, errors)
 }
 
@@ -205,28 +198,6 @@ pub fn start(args: &[String], wake: Wake) -> Started {
             (None, None)
         }
     };
-    let policy = match file
-        .desk
-        .as_ref()
-        .and_then(|d| d.transfer_policy.as_deref())
-    {
-        Some(p) => switchboard_engine::TransferPolicy::from_name(p).unwrap_or_else(|| {
-            config_notice(
-                &mut desk,
-                &ConfigError::Value {
-                    key: "desk.transfer_policy".into(),
-                    message: format!("{p:?}: use accept, ask or reject"),
-                },
-            );
-            switchboard_engine::TransferPolicy::Ask
-        }),
-        // The desk asks the operator unless told otherwise: a peer must not
-        // redirect an agent's line on its own.
-        None => switchboard_engine::TransferPolicy::Ask,
-    };
-    if let Some(e) = &engine {
-        let _ = e.send(Command::SetTransferPolicy(policy));
-    }
     match file
         .desk
         .as_ref()

@@ -15,6 +15,7 @@ use egui_kittest::kittest::Queryable;
 use switchboard::{CrmWorker, DeskApp, DeskConfig, Intent};
 use switchboard_desk::agent::AgentState;
 use switchboard_desk::crm::Crm;
+use switchboard_engine::CallId;
 use switchboard_engine::Command;
 use switchboard_engine::events::EventKind;
 
@@ -109,7 +110,7 @@ fn the_crm_record_shows_on_the_banner_before_answering() {
     h.state_mut().handle_event(
         Instant::now(),
         &EventKind::Established {
-            call: 1,
+            call: CallId(1),
             call_id: "call-1@test".into(),
             outgoing: false,
         },
@@ -144,7 +145,7 @@ fn a_dead_crm_is_one_line_of_error_and_the_call_still_answers() {
     assert!(
         h.state_mut()
             .take_commands()
-            .contains(&Command::Answer { call: 1 })
+            .contains(&Command::Answer { call: CallId(1) })
     );
 }
 

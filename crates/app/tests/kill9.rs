@@ -20,6 +20,7 @@ use switchboard::{DeskApp, DeskConfig, Intent};
 use switchboard_desk::agent::AgentState;
 use switchboard_desk::store::Store;
 use switchboard_engine::events::EventKind;
+use switchboard_engine::{CallId, EndReason};
 
 const NOTE: &str = "Customer reports the parcel 4711 never arrived; promised a callback tomorrow at 10:00 with the courier's answer. ";
 
@@ -45,23 +46,24 @@ fn typist(db: &str) {
     let call_id = "kill9@test".to_owned();
     for ev in [
         EventKind::Incoming {
-            call: 1,
+            call: CallId(1),
             call_id: call_id.clone(),
             from: "<sip:+3725551234@pbx>;tag=1".into(),
             to: "<sip:agent@pbx>".into(),
             headers: vec![("From".into(), "<sip:+3725551234@pbx>;tag=1".into())],
         },
         EventKind::Established {
-            call: 1,
+            call: CallId(1),
             call_id: call_id.clone(),
             outgoing: false,
         },
         EventKind::Ended {
-            call: 1,
+            call: CallId(1),
             call_id,
-            reason: "remote_hangup".into(),
+            reason: EndReason::RemoteHangup,
             status: None,
             stats: Default::default(),
+            calls_left: 0,
         },
     ] {
         h.state_mut().handle_event(Instant::now(), &ev);

@@ -16,6 +16,7 @@ use egui_kittest::kittest::Queryable;
 use switchboard::notify::Notifier;
 use switchboard::{DeskApp, DeskConfig, Intent};
 use switchboard_desk::agent::AgentState;
+use switchboard_engine::CallId;
 use switchboard_engine::events::EventKind;
 use zbus::zvariant::OwnedValue;
 
@@ -131,7 +132,7 @@ fn a_ringing_call_shows_a_desktop_notification_and_answering_closes_it() {
     h.state_mut().handle_event(
         Instant::now(),
         &EventKind::Established {
-            call: 1,
+            call: CallId(1),
             call_id: "call-1@test".into(),
             outgoing: false,
         },

@@ -15,6 +15,7 @@ use switchboard_desk::store::{Direction, Outcome, Store};
 use switchboard_desk::workspace::Op;
 use switchboard_engine::Command;
 use switchboard_engine::events::EventKind;
+use switchboard_engine::{CallId, CommandError, EndReason};
 
 fn incoming(call: u64) -> EventKind {
     common::incoming_in_queue(call, "Billing")
@@ -38,7 +39,10 @@ fn the_caller_card_shows_before_answering_and_answer_sends_the_command() {
     // The ringer rang while the card showed; answering is sent to the engine.
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::Ring { on: true }, Command::Answer { call: 1 }]
+        [
+            Command::Ring { on: true },
+            Command::Answer { call: CallId(1) }
+        ]
     );
 }
 
@@ -61,21 +65,21 @@ fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
         sent,
         [
             Command::Ring { on: true },
-            Command::Answer { call: 2 },
+            Command::Answer { call: CallId(2) },
             Command::Ring { on: false },
             Command::Mute {
-                call: 2,
+                call: CallId(2),
                 muted: true
             },
             Command::Mute {
-                call: 2,
+                call: CallId(2),
                 muted: false
             },
             Command::Dtmf {
-                call: 2,
+                call: CallId(2),
                 digits: "5".into()
             },
-            Command::Hangup { call: 2 }
+            Command::Hangup { call: CallId(2) }
         ]
     );
     feed(&mut h, &[ended(2)]);
@@ -125,7 +129,7 @@ fn on_break_a_call_is_refused_with_486_and_never_shown() {
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Reject {
-            call: 3,
+            call: CallId(3),
             status: 486
         }]
     );
@@ -190,13 +194,13 @@ fn the_keyboard_answers_and_hangs_up() {
         h.state_mut().take_commands(),
         [
             Command::Ring { on: true },
-            Command::Answer { call: 5 },
+            Command::Answer { call: CallId(5) },
             Command::Ring { on: false },
             Command::Mute {
-                call: 5,
+                call: CallId(5),
                 muted: true
             },
-            Command::Hangup { call: 5 }
+            Command::Hangup { call: CallId(5) }
         ]
     );
 }
@@ -210,13 +214,13 @@ fn call_quality_and_levels_show_in_the_call_panel() {
             incoming(6),
             established(6),
             EventKind::Quality {
-                call: 6,
+                call: CallId(6),
                 stats: Default::default(),
                 loss_percent: 1.5,
                 mos: 4.1,
             },
             EventKind::Levels {
-                call: 6,
+                call: CallId(6),
                 mic_dbfs: -20.0,
                 speaker_dbfs: -30.0,
             },
@@ -231,7 +235,7 @@ fn call_quality_and_levels_show_in_the_call_panel() {
     feed(
         &mut h,
         &[EventKind::Levels {
-            call: 6,
+            call: CallId(6),
             mic_dbfs: -120.0,
             speaker_dbfs: -120.0,
         }],
@@ -271,7 +275,10 @@ fn the_desk_speaks_estonian_russian_and_slovenian() {
         click(&mut h, answer);
         assert_eq!(
             h.state_mut().take_commands(),
-            [Command::Ring { on: true }, Command::Answer { call: 8 }]
+            [
+                Command::Ring { on: true },
+                Command::Answer { call: CallId(8) }
+            ]
         );
     }
 }
@@ -351,7 +358,7 @@ fn the_ringer_stops_when_the_caller_gives_up_and_the_call_is_missed_until_called
     feed(
         &mut h,
         &[EventKind::Calling {
-            call: 11,
+            call: CallId(11),
             call_id: "out-11@test".into(),
             target: "sip:+3725551234@pbx.example.ee".into(),
         }],
@@ -364,7 +371,7 @@ fn the_ringer_stops_when_the_caller_gives_up_and_the_call_is_missed_until_called
     feed(
         &mut h,
         &[EventKind::Established {
-            call: 11,
+            call: CallId(11),
             call_id: "out-11@test".into(),
             outgoing: true,
         }],
@@ -445,7 +452,11 @@ fn in_call(h: &mut Harness<'static, DeskApp>, call: u64) {
 }
 
 fn progress(call: u64, status: u16, done: bool) -> EventKind {
-    EventKind::TransferProgress { call, status, done }
+    EventKind::TransferProgress {
+        call: CallId(call),
+        status,
+        done,
+    }
 }
 
 fn with_billing(store: Option<Store>) -> Harness<'static, DeskApp> {
@@ -463,11 +474,14 @@ fn hold_resume_and_a_one_click_transfer_whose_chain_is_kept_with_the_wrap_up() {
     let mut h = with_billing(Some(Store::in_memory().unwrap()));
     in_call(&mut h, 21);
     click(&mut h, "Hold");
-    assert_eq!(h.state_mut().take_commands(), [Command::Hold { call: 21 }]);
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Hold { call: CallId(21) }]
+    );
     feed(
         &mut h,
         &[EventKind::Held {
-            call: 21,
+            call: CallId(21),
             local: true,
             remote: false,
         }],
@@ -476,14 +490,14 @@ fn hold_resume_and_a_one_click_transfer_whose_chain_is_kept_with_the_wrap_up() {
     click(&mut h, "Resume");
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::Resume { call: 21 }]
+        [Command::Resume { call: CallId(21) }]
     );
     // One click on a quick-connect: a blind transfer.
     click(&mut h, "Billing");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Transfer {
-            call: 21,
+            call: CallId(21),
             target: "sip:200@pbx".into()
         }]
     );
@@ -521,15 +535,15 @@ fn consult_then_complete_or_go_back_to_the_caller() {
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Consult {
-            call: 31,
+            call: CallId(31),
             target: "sip:200@pbx".into()
         }]
     );
     feed(
         &mut h,
         &[EventKind::Consulting {
-            call: 31,
-            consult: 32,
+            call: CallId(31),
+            consult: CallId(32),
         }],
     );
     h.get_by_label("Consulting Billing: ringing");
@@ -537,7 +551,7 @@ fn consult_then_complete_or_go_back_to_the_caller() {
     feed(
         &mut h,
         &[EventKind::Established {
-            call: 32,
+            call: CallId(32),
             call_id: "consult@test".into(),
             outgoing: true,
         }],
@@ -551,14 +565,16 @@ fn consult_then_complete_or_go_back_to_the_caller() {
     click(&mut h, "Back to the caller");
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::CancelConsult { consult: 32 }]
+        [Command::CancelConsult {
+            consult: CallId(32)
+        }]
     );
     click(&mut h, "Complete transfer");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::CompleteTransfer {
-            call: 31,
-            consult: 32
+            call: CallId(31),
+            consult: CallId(32)
         }]
     );
     // The consultation ending does not end the customer call.
@@ -579,7 +595,7 @@ fn a_failed_transfer_leaves_the_caller_with_the_operator_and_the_notice_stays_un
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Transfer {
-            call: 41,
+            call: CallId(41),
             target: "sip:2100@pbx.example.ee".into()
         }]
     );
@@ -605,8 +621,8 @@ fn a_caller_put_through_to_us_replaces_the_consultation_on_screen() {
         &mut h,
         &[
             EventKind::Replaced {
-                old: 51,
-                new: 52,
+                old: CallId(51),
+                new: CallId(52),
                 call_id: "new@test".into(),
                 headers: vec![(
                     "From".into(),
@@ -624,7 +640,7 @@ fn a_caller_put_through_to_us_replaces_the_consultation_on_screen() {
     click(&mut h, "Hang up");
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::Hangup { call: 52 }]
+        [Command::Hangup { call: CallId(52) }]
     );
 }
 
@@ -641,7 +657,10 @@ fn call_waiting_shows_the_second_caller_and_the_work_list_switches_between_the_t
     // holds the first call itself.
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::Ring { on: true }, Command::Answer { call: 62 }]
+        [
+            Command::Ring { on: true },
+            Command::Answer { call: CallId(62) }
+        ]
     );
     feed(&mut h, &[established(62)]);
     assert_eq!(h.state_mut().take_commands(), [Command::Ring { on: false }]);
@@ -655,7 +674,7 @@ fn call_waiting_shows_the_second_caller_and_the_work_list_switches_between_the_t
     click(&mut h, "Resume");
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::Resume { call: 61 }]
+        [Command::Resume { call: CallId(61) }]
     );
     h.get_by_label_contains("In call with Mari Maasikas");
     h.get_by_label("On hold · Ivan Petrov");
@@ -687,11 +706,11 @@ fn consult_into_a_conference_then_drop_the_colleague_or_leave_them_talking() {
         &mut h,
         &[
             EventKind::Consulting {
-                call: 71,
-                consult: 72,
+                call: CallId(71),
+                consult: CallId(72),
             },
             EventKind::Established {
-                call: 72,
+                call: CallId(72),
                 call_id: "c72@test".into(),
                 outgoing: true,
             },
@@ -701,15 +720,15 @@ fn consult_into_a_conference_then_drop_the_colleague_or_leave_them_talking() {
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Conference {
-            call: 71,
-            other: 72
+            call: CallId(71),
+            other: CallId(72)
         }]
     );
     feed(
         &mut h,
         &[EventKind::Conference {
-            call: 71,
-            other: 72,
+            call: CallId(71),
+            other: CallId(72),
             on: true,
         }],
     );
@@ -717,14 +736,14 @@ fn consult_into_a_conference_then_drop_the_colleague_or_leave_them_talking() {
     click(&mut h, "Drop Billing");
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::Hangup { call: 72 }]
+        [Command::Hangup { call: CallId(72) }]
     );
     click(&mut h, "Leave them talking");
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::CompleteTransfer {
-            call: 71,
-            consult: 72
+            call: CallId(71),
+            consult: CallId(72)
         }]
     );
 }
@@ -752,7 +771,10 @@ fn digits_typed_anywhere_go_to_the_dial_field_and_enter_dials_through_the_dial_p
         &mut h,
         &[EventKind::CommandFailed {
             command: "call sip:5551234@pbx.example.ee".into(),
-            error: "cannot resolve pbx.example.ee".into(),
+            error: CommandError::Resolve {
+                host: "pbx.example.ee".into(),
+                error: "no such name".into(),
+            },
         }],
     );
     assert_eq!(h.state().agent_state(), &AgentState::Available);
@@ -816,12 +838,12 @@ fn an_outgoing_call_has_its_panel_its_wrap_up_and_its_history_row() {
         &mut h,
         &[
             EventKind::Calling {
-                call: 81,
+                call: CallId(81),
                 call_id: "out-81@test".into(),
                 target: target.into(),
             },
             EventKind::Ringing {
-                call: 81,
+                call: CallId(81),
                 status: 180,
             },
         ],
@@ -832,7 +854,7 @@ fn an_outgoing_call_has_its_panel_its_wrap_up_and_its_history_row() {
     feed(
         &mut h,
         &[EventKind::Established {
-            call: 81,
+            call: CallId(81),
             call_id: "out-81@test".into(),
             outgoing: true,
         }],
@@ -843,16 +865,20 @@ fn an_outgoing_call_has_its_panel_its_wrap_up_and_its_history_row() {
     click(&mut h, "Hang up");
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::Hold { call: 81 }, Command::Hangup { call: 81 }]
+        [
+            Command::Hold { call: CallId(81) },
+            Command::Hangup { call: CallId(81) }
+        ]
     );
     feed(
         &mut h,
         &[EventKind::Ended {
-            call: 81,
+            call: CallId(81),
             call_id: "out-81@test".into(),
-            reason: "local_hangup".into(),
+            reason: EndReason::LocalHangup,
             status: None,
             stats: Default::default(),
+            calls_left: 0,
         }],
     );
     h.get_by_label("Call with +3725559876");
@@ -902,7 +928,7 @@ fn an_outgoing_call_that_fails_says_why_and_a_cancelled_one_leaves_nothing_to_do
     feed(
         &mut h,
         &[EventKind::Calling {
-            call: 91,
+            call: CallId(91),
             call_id: "out-91@test".into(),
             target: "sip:204@pbx.example.ee".into(),
         }],
@@ -910,16 +936,17 @@ fn an_outgoing_call_that_fails_says_why_and_a_cancelled_one_leaves_nothing_to_do
     click(&mut h, "Cancel call");
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::Hangup { call: 91 }]
+        [Command::Hangup { call: CallId(91) }]
     );
     feed(
         &mut h,
         &[EventKind::Ended {
-            call: 91,
+            call: CallId(91),
             call_id: "out-91@test".into(),
-            reason: "cancelled".into(),
+            reason: EndReason::Cancelled,
             status: Some(487),
             stats: Default::default(),
+            calls_left: 0,
         }],
     );
     assert_eq!(h.state().agent_state(), &AgentState::Available);
@@ -935,16 +962,17 @@ fn an_outgoing_call_that_fails_says_why_and_a_cancelled_one_leaves_nothing_to_do
         &mut h,
         &[
             EventKind::Calling {
-                call: 92,
+                call: CallId(92),
                 call_id: "out-92@test".into(),
                 target: "sip:204@pbx.example.ee".into(),
             },
             EventKind::Ended {
-                call: 92,
+                call: CallId(92),
                 call_id: "out-92@test".into(),
-                reason: "rejected".into(),
+                reason: EndReason::Rejected,
                 status: Some(486),
                 stats: Default::default(),
+                calls_left: 0,
             },
         ],
     );
@@ -971,8 +999,8 @@ fn when_the_other_side_puts_us_through_the_desk_follows_the_new_call() {
         &mut h,
         &[
             EventKind::Transferred {
-                call: 91,
-                new_call: 92,
+                call: CallId(91),
+                new_call: CallId(92),
                 target: "sip:billing@pbx".into(),
             },
             ended(91),
@@ -986,7 +1014,7 @@ fn when_the_other_side_puts_us_through_the_desk_follows_the_new_call() {
     click(&mut h, "Hang up");
     assert_eq!(
         h.state_mut().take_commands(),
-        [Command::Hangup { call: 92 }]
+        [Command::Hangup { call: CallId(92) }]
     );
 }
 
@@ -1003,7 +1031,7 @@ fn a_waiting_call_rings_as_usual_when_the_call_in_hand_ends() {
     assert!(
         h.state_mut()
             .take_commands()
-            .contains(&Command::Answer { call: 96 })
+            .contains(&Command::Answer { call: CallId(96) })
     );
     // The first call's wrap-up waits in the work list.
     h.get_by_label("Wrap-up · Mari Maasikas");

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use switchboard::practice::{self, CALLERS, COLLEAGUES, Pacing};
+use switchboard_engine::EndReason;
 use switchboard_engine::events::EventKind;
 use switchboard_engine::{Command, Engine, EngineConfig};
 use switchboard_interop::{find_in, read_wav_8k, temp_dir};
@@ -126,7 +127,7 @@ fn a_practice_caller_rings_with_queue_headers_and_speaks() {
     }) else {
         unreachable!()
     };
-    assert_eq!(reason, "local_hangup");
+    assert_eq!(reason, EndReason::LocalHangup);
     drop(line);
     let _ = desk.send(Command::Shutdown);
     desk.join();

@@ -13,6 +13,7 @@ use egui_kittest::kittest::Queryable;
 use switchboard::{DeskApp, DeskConfig, Intent};
 use switchboard_desk::agent::AgentState;
 use switchboard_desk::config::{self, SettingsEdit};
+use switchboard_engine::CallId;
 use switchboard_engine::events::EventKind;
 use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig};
 use switchboard_interop::{sound_server_or_skip, temp_dir};
@@ -96,14 +97,14 @@ fn saved_settings_work_at_once_and_are_in_the_file() {
     // At work at once: the next call shows the new quick-connect button.
     for ev in [
         EventKind::Incoming {
-            call: 1,
+            call: CallId(1),
             call_id: "s1@test".into(),
             from: "<sip:+3725551234@pbx>;tag=1".into(),
             to: "<sip:agent@pbx>".into(),
             headers: vec![("From".into(), "<sip:+3725551234@pbx>;tag=1".into())],
         },
         EventKind::Established {
-            call: 1,
+            call: CallId(1),
             call_id: "s1@test".into(),
             outgoing: false,
         },

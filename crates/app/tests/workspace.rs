@@ -14,6 +14,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use switchboard::{DeskApp, DeskConfig, Intent, Wake};
 use switchboard_desk::config::DirectorySection;
 use switchboard_desk::store::Store;
+use switchboard_engine::CallId;
 use switchboard_engine::Command;
 use switchboard_interop::temp_dir;
 
@@ -227,7 +228,7 @@ fn during_a_call_a_directory_row_transfers_or_consults_with_the_name_shown() {
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Consult {
-            call: 1,
+            call: CallId(1),
             target: "sip:200@pbx.example.ee".into()
         }]
     );
@@ -363,12 +364,12 @@ fn at_1280_by_720_and_1920_by_1080_no_control_is_cut_off() {
                 common::incoming_in_queue(1, "Billing"),
                 established(1),
                 switchboard_engine::events::EventKind::Levels {
-                    call: 1,
+                    call: CallId(1),
                     mic_dbfs: -20.0,
                     speaker_dbfs: -25.0,
                 },
                 switchboard_engine::events::EventKind::Quality {
-                    call: 1,
+                    call: CallId(1),
                     stats: Default::default(),
                     loss_percent: 0.5,
                     mos: 4.3,
@@ -380,12 +381,12 @@ fn at_1280_by_720_and_1920_by_1080_no_control_is_cut_off() {
             &mut h,
             &[
                 switchboard_engine::events::EventKind::Consulting {
-                    call: 1,
-                    consult: 2,
+                    call: CallId(1),
+                    consult: CallId(2),
                 },
                 common::incoming_from(3, "Ivan Petrov", "+3725559876", "Orders"),
                 switchboard_engine::events::EventKind::TransferProgress {
-                    call: 1,
+                    call: CallId(1),
                     status: 486,
                     done: true,
                 },

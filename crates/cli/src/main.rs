@@ -8,16 +8,15 @@
 
 use switchboard_desk::config;
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use switchboard_engine::settings::{Role, Settings};
 use switchboard_engine::{
-    AccountConfig, Codec, Command, DeviceNames, Engine, EngineConfig, EngineEvent,
-    events::EventKind,
+    AccountConfig, Command, Engine, EngineConfig, EngineEvent, events::EventKind,
 };
 use tokio::io::AsyncBufReadExt;
 
@@ -134,25 +133,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// The engine's configuration: the file's sections under the flags, the
+/// headless defaults for the rest (one step shared with the desktop:
+/// `switchboard_engine::settings`).
 fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
     let file = match &cli.config {
         Some(p) => config::load(p)?,
         None => config::File::default(),
     };
     let sip = file.sip.unwrap_or_default();
-    let bind = cli
-        .bind
-        .or(sip.bind)
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 5060)));
-    let max_calls = match &cli.mode {
-        Mode::Listen {
-            max_calls: Some(n), ..
-        } => *n,
-        _ => sip.max_calls.unwrap_or(100),
-    };
+    let audio = file.audio.unwrap_or_default();
+    let desk = file.desk.unwrap_or_default();
     let file_account = file.account.unwrap_or_default();
-    let registrar = cli.registrar.clone().or(file_account.registrar);
-    let account = match registrar {
+    let account = match cli.registrar.clone().or(file_account.registrar) {
         Some(registrar) => {
             let username = cli
                 .username
@@ -171,51 +164,58 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         }
         None => None,
     };
-    let user = cli
-        .user
-        .clone()
-        .or(sip.user)
-        .or_else(|| account.as_ref().map(|a| a.username.clone()))
-        .unwrap_or_else(|| "switchboard".to_owned());
-    let audio = file.audio.unwrap_or_default();
-    let codec_names: Vec<String> = match &cli.codecs {
-        Some(list) => list.split(',').map(|c| c.trim().to_owned()).collect(),
-        None => audio.codecs.unwrap_or_default(),
+    let listen_limit = match &cli.mode {
+        Mode::Listen { max_calls, .. } => *max_calls,
+        _ => None,
     };
-    let mut codecs = Vec::new();
-    for name in codec_names.iter().filter(|n| !n.is_empty()) {
-        let c = Codec::from_name(name)
-            .ok_or_else(|| format!("unknown codec {name:?} (known: opus, pcmu, pcma)"))?;
-        if !codecs.contains(&c) {
-            codecs.push(c);
-        }
+    let settings = Settings {
+        bind: cli.bind.or(sip.bind),
+        user: cli.user.clone().or(sip.user),
+        display_name: cli.display_name.clone().or(sip.display_name),
+        max_calls: listen_limit.or(sip.max_calls),
+        busy_status: desk.busy_status,
+        codecs: match &cli.codecs {
+            Some(list) => Some(list.split(',').map(str::to_owned).collect()),
+            None => audio.codecs,
+        },
+        mic: cli.mic.clone().or(audio.mic),
+        speaker: cli.speaker.clone().or(audio.speaker),
+        input_device: cli.mic_device.clone().or(audio.input_device),
+        output_device: cli.speaker_device.clone().or(audio.output_device),
+        ringer_device: None,
+        no_devices: cli.no_devices
+            || std::env::var("SWITCHBOARD_AUDIO").is_ok_and(|v| v.eq_ignore_ascii_case("none")),
+        transfer_policy: Some(cli.transfer_policy.clone()),
+        hold_others: cli.hold_others.then_some(true),
+        levels: Some(cli.levels),
+        account,
+    };
+    let (mut config, errors) = settings.engine_config(Role::Headless);
+    if let Some(e) = errors.first() {
+        let key = match e.key {
+            "audio.codecs" => "--codecs",
+            "desk.transfer_policy" => "--transfer-policy",
+            other => other,
+        };
+        return Err(format!("{key}: {}", e.message));
     }
-    let mic = cli.mic.clone().or(audio.mic);
-    if let Some(m) = &mic {
+    if let Some(m) = &config.mic {
         // Fail now with a clear reason rather than when a call is up.
         switchboard_audio::wav::WavSource::open(m, 8000).map_err(|e| format!("--mic {e}"))?;
     }
-    Ok(EngineConfig {
-        bind,
-        user,
-        display_name: cli.display_name.clone().or(sip.display_name),
-        max_calls,
-        account,
-        codecs,
-        mic,
-        speaker: cli.speaker.clone().or(audio.speaker),
-        level_meter_ms: cli.levels.then_some(100),
-        ringer: None,
-        hold_others: cli.hold_others,
-        devices: {
-            let off = cli.no_devices
-                || std::env::var("SWITCHBOARD_AUDIO").is_ok_and(|v| v.eq_ignore_ascii_case("none"));
-            (!off).then(|| DeviceNames {
-                input: cli.mic_device.clone().or(audio.input_device),
-                output: cli.speaker_device.clone().or(audio.output_device),
-            })
-        },
-    })
+    // A call placed with a file microphone ends with the file.
+    config.policy.hang_up_when_mic_ends = true;
+    // Without auto-answer a person answers: a call offered while another is
+    // up beeps in it.
+    config.policy.call_waiting_tone = match &cli.mode {
+        Mode::Listen {
+            auto_answer,
+            answer_after,
+            ..
+        } => !*auto_answer && answer_after.is_none(),
+        _ => true,
+    };
+    Ok(config)
 }
 
 /// One line on standard output; false when it is closed (a broken pipe),
@@ -290,16 +290,8 @@ async fn drive(
     extra_headers: Vec<(String, String)>,
 ) -> Result<(), String> {
     let registering = config.account.is_some();
-    let policy =
-        switchboard_engine::TransferPolicy::from_name(&cli.transfer_policy).ok_or_else(|| {
-            format!(
-                "--transfer-policy {:?}: use accept, ask or reject",
-                cli.transfer_policy
-            )
-        })?;
     let (engine, mut events) = Engine::start(config).map_err(|e| e.to_string())?;
     let commands = engine.commander();
-    let _ = commands.send(Command::SetTransferPolicy(policy));
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = cli.events;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -307,16 +299,13 @@ async fn drive(
     let duration = cli.duration.map(Duration::from_secs_f64);
     let deadline = duration.map(|d| tokio::time::Instant::now() + d);
     let far = tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600);
-    let (auto_answer, answer_after) = match &cli.mode {
+    let answer_after = match &cli.mode {
         Mode::Listen {
             auto_answer,
             answer_after,
             ..
-        } => (
-            *auto_answer || answer_after.is_some(),
-            answer_after.unwrap_or(0),
-        ),
-        _ => (false, 0),
+        } if *auto_answer || answer_after.is_some() => Some(answer_after.unwrap_or(0)),
+        _ => None,
     };
     if let Mode::Call { uri, .. } = &cli.mode
         && !registering
@@ -330,14 +319,6 @@ async fn drive(
     }
     let mut outcome: Result<(), String> = Ok(());
     let mut call_placed = matches!(cli.mode, Mode::Call { .. }) && !registering;
-    let mut live: BTreeSet<u64> = BTreeSet::new();
-    // Calls we placed (not answered).
-    let mut placed: BTreeSet<u64> = BTreeSet::new();
-    let mut ringing: Vec<u64> = Vec::new();
-    // (held call, consultation call) pairs of attended transfers under way.
-    let mut consults: Vec<(u64, u64)> = Vec::new();
-    // The call-waiting tone plays in the call that is up.
-    let mut waiting_tone = false;
     let mut established_once = false;
     let mut shutting_down = false;
     loop {
@@ -365,59 +346,31 @@ async fn drive(
                         shutting_down = true;
                     }
                     EventKind::Incoming { call, .. } => {
-                        // Call waiting: a tone in the call that is up.
-                        if !live.is_empty() && !auto_answer {
-                            let _ = commands.send(Command::Ring { on: true });
-                            waiting_tone = true;
-                        }
-                        live.insert(*call);
-                        if auto_answer {
+                        if let Some(ms) = answer_after {
                             let c = commands.clone();
                             let call = *call;
                             tokio::spawn(async move {
-                                tokio::time::sleep(Duration::from_millis(answer_after)).await;
+                                tokio::time::sleep(Duration::from_millis(ms)).await;
                                 let _ = c.send(Command::Answer { call });
                             });
-                        } else {
-                            ringing.push(*call);
                         }
                     }
-                    EventKind::Calling { call, .. } => { live.insert(*call); placed.insert(*call); }
-                    // A call we placed with a file microphone ends with the file.
-                    EventKind::MicEnded { call } if placed.contains(call) => {
-                        let _ = commands.send(Command::Hangup { call: *call });
-                    }
-                    EventKind::Consulting { call, consult } => consults.push((*call, *consult)),
-                    EventKind::Replaced { new, .. } => { live.insert(*new); }
-                    EventKind::Established { call, .. } => {
-                        established_once = true;
-                        ringing.retain(|c| c != call);
-                        if waiting_tone && ringing.is_empty() {
-                            let _ = commands.send(Command::Ring { on: false });
-                            waiting_tone = false;
-                        }
-                    }
+                    EventKind::Established { .. } => established_once = true,
                     EventKind::MediaStarted { call, .. } => {
                         if let Mode::Call { dtmf: Some(keys), .. } = &cli.mode {
                             let _ = commands.send(Command::Dtmf { call: *call, digits: keys.clone() });
                         }
                     }
-                    EventKind::Ended { call, reason, status, .. } => {
-                        live.remove(call);
-                        ringing.retain(|c| c != call);
-                        if waiting_tone && ringing.is_empty() {
-                            let _ = commands.send(Command::Ring { on: false });
-                            waiting_tone = false;
+                    // A transferred caller goes on with its new call: done
+                    // when no call is left.
+                    EventKind::Ended { reason, status, calls_left: 0, .. }
+                        if matches!(cli.mode, Mode::Call { .. }) && !shutting_down =>
+                    {
+                        if !established_once {
+                            outcome = Err(format!("call failed: {reason}{}", status.map(|s| format!(" ({s})")).unwrap_or_default()));
                         }
-                        consults.retain(|(a, b)| a != call && b != call);
-                        // A transferred caller goes on with its new call.
-                        if matches!(cli.mode, Mode::Call { .. }) && !shutting_down && live.is_empty() {
-                            if !established_once {
-                                outcome = Err(format!("call failed: {reason}{}", status.map(|s| format!(" ({s})")).unwrap_or_default()));
-                            }
-                            let _ = commands.send(Command::Shutdown);
-                            shutting_down = true;
-                        }
+                        let _ = commands.send(Command::Shutdown);
+                        shutting_down = true;
                     }
                     EventKind::CommandFailed { command, error } if command.starts_with("call ") => {
                         outcome = Err(format!("{command}: {error}"));
@@ -429,7 +382,10 @@ async fn drive(
                 }
             }
             line = stdin.next_line(), if stdin_open => match line {
-                Ok(Some(line)) => stdin_command(&line, &commands, &live, &mut ringing, &consults),
+                Ok(Some(line)) if !line.trim().is_empty() => {
+                    let _ = commands.send(Command::Line(line));
+                }
+                Ok(Some(_)) => {}
                 _ => stdin_open = false,
             },
             _ = tokio::signal::ctrl_c() => {
@@ -448,147 +404,4 @@ async fn drive(
     }
     engine.join();
     outcome
-}
-
-fn stdin_command(
-    line: &str,
-    commands: &tokio::sync::mpsc::UnboundedSender<Command>,
-    live: &BTreeSet<u64>,
-    ringing: &mut Vec<u64>,
-    consults: &[(u64, u64)],
-) {
-    let mut words = line.split_whitespace();
-    let Some(verb) = words.next() else { return };
-    let arg = words.next();
-    // Commands act on the call named as the last word, else the newest live call.
-    let target = |explicit: Option<&str>| {
-        explicit
-            .and_then(|a| a.parse::<u64>().ok())
-            .or_else(|| live.iter().next_back().copied())
-    };
-    let reply = |error: String| {
-        let ev = EngineEvent::now(EventKind::CommandFailed {
-            command: line.to_owned(),
-            error,
-        });
-        say(&ev.to_json());
-    };
-    match verb {
-        "answer" => {
-            let call = arg.and_then(|a| a.parse().ok()).or_else(|| ringing.pop());
-            if let Some(call) = call {
-                let _ = commands.send(Command::Answer { call });
-            }
-        }
-        "hangup" => {
-            if let Some(call) = target(arg) {
-                let _ = commands.send(Command::Hangup { call });
-            }
-        }
-        "reject" | "decline" => {
-            if let Some(call) = target(arg) {
-                let _ = commands.send(Command::Reject { call, status: 603 });
-            }
-        }
-        "call" => {
-            if let Some(uri) = arg {
-                let _ = commands.send(Command::Call {
-                    target: uri.to_owned(),
-                    headers: Vec::new(),
-                });
-            }
-        }
-        "quit" | "exit" => {
-            let _ = commands.send(Command::Shutdown);
-        }
-        "hold" | "resume" => {
-            if let Some(call) = target(arg) {
-                let _ = commands.send(if verb == "hold" {
-                    Command::Hold { call }
-                } else {
-                    Command::Resume { call }
-                });
-            }
-        }
-        "transfer" | "consult" => match (arg, target(words.next())) {
-            (Some(to), Some(call)) => {
-                let target = to.to_owned();
-                let _ = commands.send(if verb == "transfer" {
-                    Command::Transfer { call, target }
-                } else {
-                    Command::Consult { call, target }
-                });
-            }
-            _ => reply(format!("usage: {verb} TARGET [CALL]")),
-        },
-        "complete-transfer" => {
-            let explicit = arg
-                .and_then(|a| a.parse::<u64>().ok())
-                .zip(words.next().and_then(|b| b.parse::<u64>().ok()));
-            match explicit.or_else(|| consults.last().copied()) {
-                Some((call, consult)) => {
-                    let _ = commands.send(Command::CompleteTransfer { call, consult });
-                }
-                None => reply("no consultation under way (consult TARGET first)".to_owned()),
-            }
-        }
-        "conference" => {
-            let explicit = arg
-                .and_then(|a| a.parse::<u64>().ok())
-                .zip(words.next().and_then(|b| b.parse::<u64>().ok()));
-            match explicit.or_else(|| consults.last().copied()) {
-                Some((call, other)) => {
-                    let _ = commands.send(Command::Conference { call, other });
-                }
-                None => reply("usage: conference CALL OTHER (or consult first)".to_owned()),
-            }
-        }
-        "cancel-consult" => {
-            let consult = arg
-                .and_then(|a| a.parse::<u64>().ok())
-                .or_else(|| consults.last().map(|(_, c)| *c));
-            match consult {
-                Some(consult) => {
-                    let _ = commands.send(Command::CancelConsult { consult });
-                }
-                None => reply("no consultation under way".to_owned()),
-            }
-        }
-        "accept-transfer" | "reject-transfer" => {
-            if let Some(call) = target(arg) {
-                let _ = commands.send(if verb == "accept-transfer" {
-                    Command::AcceptTransfer { call }
-                } else {
-                    Command::RejectTransfer { call }
-                });
-            }
-        }
-        "mute" | "unmute" => {
-            if let Some(call) = target(arg) {
-                let _ = commands.send(Command::Mute {
-                    call,
-                    muted: verb == "mute",
-                });
-            }
-        }
-        "dtmf" => match arg {
-            Some(digits) => {
-                let call = target(words.next());
-                if let Some(call) = call {
-                    let _ = commands.send(Command::Dtmf {
-                        call,
-                        digits: digits.to_owned(),
-                    });
-                }
-            }
-            None => reply("usage: dtmf KEYS [CALL]".to_owned()),
-        },
-        other => {
-            let ev = EngineEvent::now(EventKind::CommandFailed {
-                command: other.to_owned(),
-                error: "unknown command".to_owned(),
-            });
-            say(&ev.to_json());
-        }
-    }
 }

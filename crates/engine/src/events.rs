@@ -1,6 +1,10 @@
 //! Events the engine reports, serialisable as the CLI's `--events` JSON lines.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use switchboard_sip::ua::EndReason;
+
+use crate::CallId;
+use crate::error::CommandError;
 
 /// Media statistics carried by `ended`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -79,7 +83,7 @@ pub enum EventKind {
     /// A call rings in.
     Incoming {
         /// Call handle for commands.
-        call: u64,
+        call: CallId,
         /// SIP Call-ID.
         call_id: String,
         /// From header.
@@ -92,7 +96,7 @@ pub enum EventKind {
     /// We placed a call (the INVITE is on its way).
     Calling {
         /// Call handle for commands.
-        call: u64,
+        call: CallId,
         /// SIP Call-ID.
         call_id: String,
         /// The target as given.
@@ -101,14 +105,14 @@ pub enum EventKind {
     /// Our outgoing call rings.
     Ringing {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// 180 or 183.
         status: u16,
     },
     /// The call is up.
     Established {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// SIP Call-ID.
         call_id: String,
         /// Whether we placed it.
@@ -118,7 +122,7 @@ pub enum EventKind {
     /// first speaker frame was played.
     MediaStarted {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// Negotiated codec.
         codec: String,
         /// Where RTP goes.
@@ -132,7 +136,7 @@ pub enum EventKind {
     /// address or codec. `direction` is ours: `recvonly` when the peer holds us.
     MediaUpdated {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// Codec now in use.
         codec: String,
         /// `sendrecv`, `sendonly`, `recvonly` or `inactive`.
@@ -142,7 +146,7 @@ pub enum EventKind {
     /// `remote` when the peer holds us.
     Held {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// We hold them (they hear the hold tone).
         local: bool,
         /// They hold us.
@@ -151,16 +155,16 @@ pub enum EventKind {
     /// A consultation call for an attended transfer was placed.
     Consulting {
         /// The held call to transfer.
-        call: u64,
+        call: CallId,
         /// The consultation call.
-        consult: u64,
+        consult: CallId,
     },
     /// A local three-way conference started (`on`) or ended.
     Conference {
         /// One call.
-        call: u64,
+        call: CallId,
         /// The other.
-        other: u64,
+        other: CallId,
         /// Started or ended.
         on: bool,
     },
@@ -168,7 +172,7 @@ pub enum EventKind {
     /// progress (100, 180, 200 …); `done` on the last report, success is 2xx.
     TransferProgress {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// SIP status.
         status: u16,
         /// The last report.
@@ -178,7 +182,7 @@ pub enum EventKind {
     /// `AcceptTransfer` or `RejectTransfer`.
     TransferRequested {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// Whom we would call.
         target: String,
     },
@@ -186,9 +190,9 @@ pub enum EventKind {
     /// `target`, and `new_call` does.
     Transferred {
         /// The call the request came in.
-        call: u64,
+        call: CallId,
         /// Our new call to the target.
-        new_call: u64,
+        new_call: CallId,
         /// The target.
         target: String,
     },
@@ -196,9 +200,9 @@ pub enum EventKind {
     /// `new` is answered, `old` ends.
     Replaced {
         /// The call that ends.
-        old: u64,
+        old: CallId,
         /// The call that takes its place.
-        new: u64,
+        new: CallId,
         /// The new call's SIP Call-ID.
         call_id: String,
         /// The new INVITE's header fields (who is on the line now).
@@ -208,7 +212,7 @@ pub enum EventKind {
     /// direction since the last report, RMS in dBFS (−120 is silence).
     Levels {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// What the microphone sends.
         mic_dbfs: f32,
         /// What the speaker plays.
@@ -217,7 +221,7 @@ pub enum EventKind {
     /// A call's file microphone has played to its end (silence follows).
     MicEnded {
         /// Call handle.
-        call: u64,
+        call: CallId,
     },
     /// The sound devices there are (answer to `ListDevices`).
     Devices {
@@ -239,8 +243,9 @@ pub enum EventKind {
     /// The call's sound card changed: lost (headset unplugged) and replaced by
     /// the default device, or restored. The call goes on either way.
     AudioDevice {
-        /// Call handle.
-        call: u64,
+        /// The call (none for the ringer and the headset test).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        call: Option<CallId>,
         /// What happened, for the operator.
         message: String,
     },
@@ -248,7 +253,7 @@ pub enum EventKind {
     /// engine is configured to report it).
     Quality {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// Statistics so far.
         stats: MediaStats,
         /// Loss over the call so far, percent.
@@ -259,22 +264,36 @@ pub enum EventKind {
     /// A DTMF key arrived from the peer.
     Dtmf {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// The key.
         digit: String,
     },
     /// The call is over.
     Ended {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// SIP Call-ID.
         call_id: String,
-        /// Why (`local_hangup`, `remote_hangup`, `cancelled`, `rejected`, `timeout` ...).
-        reason: String,
+        /// Why (`local_hangup`, `remote_hangup`, `cancelled`, `rejected`,
+        /// `timeout` …: [`EndReason::as_str`]).
+        #[serde(serialize_with = "end_reason")]
+        reason: EndReason,
         /// The final status, where one ended it.
         status: Option<u16>,
         /// Media statistics.
         stats: MediaStats,
+        /// How many calls are left (a wrapper that placed one call knows
+        /// when it is done, a transferred caller's new call included).
+        calls_left: usize,
+    },
+    /// A peer never acknowledged our refusal of its call (RFC 3261 Timer H):
+    /// a broken or overloaded client, which may still think the call rings.
+    AckMissing {
+        /// The refused call, if it got a handle.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        call: Option<CallId>,
+        /// The peer.
+        peer: String,
     },
     /// A received message was refused before reaching a transaction.
     MessageRejected {
@@ -287,10 +306,12 @@ pub enum EventKind {
     },
     /// A command could not be carried out.
     CommandFailed {
-        /// The command.
+        /// The command, in its CLI spelling (`hold 3`, `call sip:…`), or
+        /// the step that failed (`media 3`, `re-offer on call 3`).
         command: String,
         /// Why.
-        error: String,
+        #[serde(serialize_with = "display")]
+        error: CommandError,
     },
     /// The engine stopped (after `Shutdown`).
     Stopped,
@@ -311,4 +332,12 @@ impl EngineEvent {
         serde_json::to_string(self)
             .unwrap_or_else(|e| format!("{{\"event\":\"error\",\"error\":\"{e}\"}}"))
     }
+}
+
+fn end_reason<S: Serializer>(r: &EndReason, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(r.as_str())
+}
+
+fn display<S: Serializer>(e: &CommandError, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(e)
 }

@@ -1,37 +1,47 @@
-//! # switchboard-engine — the thin I/O driver around the sans-IO core
+//! # switchboard-engine — call control and the driver that runs it
 //!
-//! One thread runs a current-thread tokio runtime that owns the sockets and
-//! the clock. It feeds datagrams, stream frames, timeouts and [`Command`]s into
-//! [`switchboard_sip::ua::UserAgent`], and turns what the UA polls out into
-//! packets and [`EngineEvent`]s.
+//! Two halves, split the way quinn splits quinn-proto from its runtime:
+//!
+//! - [`phone`]: the **call-control core**, sans-IO. A [`phone::Phone`] owns
+//!   the SIP [`UserAgent`](switchboard_sip::ua::UserAgent), every call's
+//!   state (one state machine per call: hold, links to other calls,
+//!   transfer) and the [`Policy`]. Commands, datagrams, media notes and time
+//!   go in; [`phone::Action`]s and the next deadline come out. It is tested
+//!   in virtual time (`crates/engine/tests/`).
+//! - the **driver** (`driver.rs`): one thread running a current-thread tokio
+//!   runtime that owns the sockets and the clock. It feeds the core and
+//!   carries out its actions: bytes to sockets, RTP ports bound, names
+//!   resolved, media pumps started and steered, tones played.
 //!
 //! ```text
-//!  Command ──▶ ┌──────────── engine thread (tokio, current-thread) ────────────┐
-//!              │  UDP socket ─┐                                                │
-//!              │  TCP listener/connections ─ StreamFramer ─┼─▶ UserAgent ─▶ poll_transmit ─▶ sockets
-//!              │  sleep_until(poll_timeout) ──────────────┘        └─▶ poll_event ─▶ EngineEvent
-//!              └────────────────────────────────────────────────────────────────┘
+//!  Command ──▶ ┌────────────── engine thread (tokio, current-thread) ──────────────┐
+//!              │ UDP / TCP ──datagrams──▶ ┌───────┐ ──Transmit──▶ UDP / TCP          │
+//!              │ sleep_until(deadline) ──▶│ Phone │ ──Emit──────▶ EngineEvent ───────┼──▶
+//!              │ pumps ──MediaNote───────▶│ (core)│ ──StartMedia / Media──▶ pumps    │
+//!              │ DNS ──addresses─────────▶└───────┘ ──Lookup / BindRtp──▶ DNS, ports │
+//!              └────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
 //! Each established call gets a media pump (a task on the same thread) that
-//! owns its RTP/RTCP sockets, a [`switchboard_media::session::RtpSession`], and
-//! its audio source and sink, paced every 20 ms like a sound card.
+//! owns its RTP/RTCP sockets, a [`switchboard_media::session::RtpSession`],
+//! and its audio source and sink, paced every 20 ms like a sound card; a
+//! three-way conference is mixed in a bridge between two pumps.
 //!
-//! Call control (hold with a hold tune, blind and attended transfer, being
-//! transferred by policy, Replaces, call waiting, a three-way conference mixed
-//! in a bridge between the pumps) lives in `driver/control.rs` and the pump's
-//! bridge; the SIP side of it is the UA's.
-//!
-//! Host names in targets are resolved here (the sans-IO core takes socket
-//! addresses). Responses follow RFC 3581: the core answers to the source
-//! port when the request asked for `rport`.
+//! The public interface is typed: [`CallId`] handles, [`events::EventKind`]
+//! with [`EndReason`](switchboard_sip::ua::EndReason) and
+//! [`CommandError`]; the CLI's `--events` JSON lines are one serialisation
+//! of it.
 
 mod driver;
+pub mod error;
 pub mod events;
-mod media;
+pub mod phone;
+pub mod settings;
 
 pub use driver::{Engine, EngineHandle};
+pub use error::CommandError;
 pub use events::{EngineEvent, MediaStats};
+pub use switchboard_sip::ua::EndReason;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -76,13 +86,11 @@ pub struct EngineConfig {
     pub user: String,
     /// Our display name.
     pub display_name: Option<String>,
-    /// How many calls at once (the desktop uses 2, a load target dozens).
-    pub max_calls: usize,
     /// Register here, if set. A registrar that is not a SIP URI is an error
     /// at start; one that does not resolve is reported as
     /// `registration_failed` and can be retried ([`Command::Register`]).
     pub account: Option<AccountConfig>,
-    /// Codecs in preference order.
+    /// Codecs in preference order (empty: every codec, best first).
     pub codecs: Vec<Codec>,
     /// A WAV file used as every call's microphone (else the sound card).
     pub mic: Option<PathBuf>,
@@ -99,23 +107,20 @@ pub struct EngineConfig {
     /// Emit `levels` events (RMS of each direction) this often, for meters;
     /// and `quality` events every two seconds.
     pub level_meter_ms: Option<u32>,
-    /// Answering, placing or resuming a call first holds the one in
-    /// progress: an operator has one conversation in hand (the desktop).
-    /// Off for a headless agent — an IVR, a recorder, a load target —
-    /// which talks on every call at once and holds none unless told.
-    pub hold_others: bool,
+    /// How calls are handled: what the desktop and a headless agent do
+    /// differently.
+    pub policy: Policy,
 }
 
 impl EngineConfig {
     /// `user` on `bind` with nothing else: no registrar, the default codecs,
-    /// no files and no sound card, two calls at once. Callers set what they
-    /// need on top (`EngineConfig { mic, ..EngineConfig::headless(..) }`).
+    /// no files and no sound card, the headless [`Policy`]. Callers set what
+    /// they need on top (`EngineConfig { mic, ..EngineConfig::headless(..) }`).
     pub fn headless(bind: SocketAddr, user: impl Into<String>) -> EngineConfig {
         EngineConfig {
             bind,
             user: user.into(),
             display_name: None,
-            max_calls: 2,
             account: None,
             codecs: Vec::new(),
             mic: None,
@@ -123,8 +128,93 @@ impl EngineConfig {
             devices: None,
             ringer: None,
             level_meter_ms: None,
-            hold_others: false,
+            policy: Policy::headless(),
         }
+    }
+}
+
+/// The rules the call-control core follows: configuration, not code paths.
+/// The desktop and a headless agent (an IVR, a recorder, a load target)
+/// differ only here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Answering, placing or resuming a call first holds the one in
+    /// progress: an operator has one conversation in hand (the desktop). Off
+    /// for a headless agent, which talks on every call at once and holds none
+    /// unless told.
+    pub hold_others_on_answer: bool,
+    /// How many calls at once; one more is answered with `busy_status`.
+    pub max_calls: usize,
+    /// The status for a call over the limit (486 Busy Here, 600 Busy
+    /// Everywhere, 503 Service Unavailable).
+    pub busy_status: u16,
+    /// What to do when a peer asks us to call someone else (REFER).
+    pub transfer: TransferPolicy,
+    /// A call offered while another is up plays the call-waiting tone in
+    /// it until no call rings (the desktop decides that itself with
+    /// [`Command::Ring`]; a CLI operator has nothing else).
+    pub call_waiting_tone: bool,
+    /// A call we placed hangs up when its file microphone has played to the
+    /// end (the CLI's `call --mic FILE`).
+    pub hang_up_when_mic_ends: bool,
+}
+
+impl Policy {
+    /// A headless agent: a hundred calls at once, none held unless told,
+    /// transfers accepted.
+    pub fn headless() -> Policy {
+        Policy {
+            hold_others_on_answer: false,
+            max_calls: 100,
+            busy_status: 486,
+            transfer: TransferPolicy::Accept,
+            call_waiting_tone: false,
+            hang_up_when_mic_ends: false,
+        }
+    }
+
+    /// An operator's desk: two lines, one call in hand, a transfer request
+    /// asked about.
+    pub fn desktop() -> Policy {
+        Policy {
+            hold_others_on_answer: true,
+            max_calls: 2,
+            busy_status: 486,
+            transfer: TransferPolicy::Ask,
+            call_waiting_tone: false,
+            hang_up_when_mic_ends: false,
+        }
+    }
+}
+
+/// A call's handle in commands and events (not the SIP Call-ID, which
+/// events carry as `call_id`). Serialised as the bare number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct CallId(pub u64);
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for CallId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(CallId)
+    }
+}
+
+impl From<switchboard_sip::ua::CallHandle> for CallId {
+    fn from(h: switchboard_sip::ua::CallHandle) -> Self {
+        CallId(h.0)
+    }
+}
+
+impl From<CallId> for switchboard_sip::ua::CallHandle {
+    fn from(c: CallId) -> Self {
+        switchboard_sip::ua::CallHandle(c.0)
     }
 }
 
@@ -152,26 +242,26 @@ pub enum Command {
     /// Answer a ringing incoming call.
     Answer {
         /// Call handle from the `incoming` event.
-        call: u64,
+        call: CallId,
     },
     /// Decline a ringing incoming call with a status (486, 603 ...).
     Reject {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// Status code.
         status: u16,
     },
     /// Hang up (BYE, CANCEL or decline, as the call's state requires).
     Hangup {
         /// Call handle.
-        call: u64,
+        call: CallId,
     },
     /// Hang up every call.
     HangupAll,
     /// Send DTMF keys (RFC 4733) on a call.
     Dtmf {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// Keys: 0-9 * # A-D.
         digits: String,
     },
@@ -203,7 +293,7 @@ pub enum Command {
     /// Mute or unmute a call's microphone.
     Mute {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// Muted or not.
         muted: bool,
     },
@@ -211,18 +301,18 @@ pub enum Command {
     /// peer holds us too); the caller hears the hold tone, not us.
     Hold {
         /// Call handle.
-        call: u64,
+        call: CallId,
     },
     /// Take a call off hold.
     Resume {
         /// Call handle.
-        call: u64,
+        call: CallId,
     },
     /// Blind transfer: ask the peer (REFER) to call `target`; our leg ends
     /// when the transfer succeeds, and the caller stays with us if it fails.
     Transfer {
         /// Call handle.
-        call: u64,
+        call: CallId,
         /// A SIP URI, or a number (dialled at the registrar, or at the peer's host).
         target: String,
     },
@@ -230,7 +320,7 @@ pub enum Command {
     /// (a `consulting` event gives the new call's handle).
     Consult {
         /// The call to transfer.
-        call: u64,
+        call: CallId,
         /// Whom to consult.
         target: String,
     },
@@ -238,33 +328,33 @@ pub enum Command {
     /// consulted party (REFER with Replaces); both our legs end on success.
     CompleteTransfer {
         /// The held call.
-        call: u64,
+        call: CallId,
         /// The consultation call.
-        consult: u64,
+        consult: CallId,
     },
     /// Three-way conference, mixed here: `call` and `other` come off hold
     /// and each hears the other and us. Hang up either to drop it, or
     /// `CompleteTransfer` to leave the two talking.
     Conference {
         /// One call.
-        call: u64,
+        call: CallId,
         /// The other (usually the consultation).
-        other: u64,
+        other: CallId,
     },
     /// End the consultation and return to the held caller.
     CancelConsult {
         /// The consultation call.
-        consult: u64,
+        consult: CallId,
     },
     /// Accept the peer's transfer request (with [`TransferPolicy::Ask`]).
     AcceptTransfer {
         /// Call handle.
-        call: u64,
+        call: CallId,
     },
     /// Refuse the peer's transfer request (with [`TransferPolicy::Ask`]).
     RejectTransfer {
         /// Call handle.
-        call: u64,
+        call: CallId,
     },
     /// What to do when a peer asks us to call someone else (REFER).
     SetTransferPolicy(TransferPolicy),
@@ -274,8 +364,54 @@ pub enum Command {
     SetAccount(Option<AccountConfig>),
     /// Register the account again now (after a failure: Retry).
     Register,
+    /// A command line as the CLI's standard input takes it (`answer`,
+    /// `hold 3`, `transfer sip:carol@pbx` …, see `docs/cli.md`): a call not
+    /// named is the newest (for `answer`, the newest ringing; for
+    /// `complete-transfer`, `conference` and `cancel-consult`, the newest
+    /// consultation), chosen from the core's own calls.
+    Line(String),
     /// Hang up everything, unregister, and stop.
     Shutdown,
+}
+
+impl fmt::Display for Command {
+    /// The command as `command_failed` names it: its CLI spelling.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Call { target, .. } => write!(f, "call {target}"),
+            Command::Answer { call } => write!(f, "answer {call}"),
+            Command::Reject { call, status } => write!(f, "reject {call} {status}"),
+            Command::Hangup { call } => write!(f, "hangup {call}"),
+            Command::HangupAll => write!(f, "hangup-all"),
+            Command::Dtmf { call, digits } => write!(f, "dtmf {digits} {call}"),
+            Command::ListDevices => write!(f, "list-devices"),
+            Command::SetDevices { .. } => write!(f, "set-devices"),
+            Command::DeviceTest { on } => write!(f, "device-test {}", on_off(*on)),
+            Command::Ring { on } => write!(f, "ring {}", on_off(*on)),
+            Command::Mute { call, muted: true } => write!(f, "mute {call}"),
+            Command::Mute { call, muted: false } => write!(f, "unmute {call}"),
+            Command::Hold { call } => write!(f, "hold {call}"),
+            Command::Resume { call } => write!(f, "resume {call}"),
+            Command::Transfer { call, target } => write!(f, "transfer {target} {call}"),
+            Command::Consult { call, target } => write!(f, "consult {target} {call}"),
+            Command::CompleteTransfer { call, consult } => {
+                write!(f, "complete-transfer {call} {consult}")
+            }
+            Command::Conference { call, other } => write!(f, "conference {call} {other}"),
+            Command::CancelConsult { consult } => write!(f, "cancel-consult {consult}"),
+            Command::AcceptTransfer { call } => write!(f, "accept-transfer {call}"),
+            Command::RejectTransfer { call } => write!(f, "reject-transfer {call}"),
+            Command::SetTransferPolicy(p) => write!(f, "transfer-policy {p:?}"),
+            Command::SetAccount(_) => write!(f, "set-account"),
+            Command::Register => write!(f, "register"),
+            Command::Line(line) => write!(f, "{line}"),
+            Command::Shutdown => write!(f, "quit"),
+        }
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }
 
 /// What to do when the peer of a call asks us to call someone else (we are

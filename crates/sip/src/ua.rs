@@ -130,6 +130,12 @@ impl EndReason {
     }
 }
 
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the UA reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -234,6 +240,15 @@ pub enum Event {
         /// The final status that ended it, where one did.
         status: Option<u16>,
     },
+    /// The peer never acknowledged our final refusal of its INVITE (Timer H,
+    /// 64·T1 after the response: RFC 3261 §17.2.1). The call had ended; the
+    /// peer may still think it rings (a broken or overloaded client).
+    AckMissing {
+        /// The call that was refused, if it got that far.
+        call: Option<CallHandle>,
+        /// The peer that did not acknowledge.
+        peer: SocketAddr,
+    },
     /// A message was refused before reaching a transaction (our answer, if any, is sent).
     Rejected {
         /// Where it came from.
@@ -289,8 +304,11 @@ pub struct Config {
     pub display_name: Option<String>,
     /// User-Agent / Server header value.
     pub user_agent: String,
-    /// How many calls at once; more get 486.
+    /// How many calls at once; more are answered with `busy_status`.
     pub max_calls: usize,
+    /// The status for a call over the limit (486 Busy Here, 600 Busy
+    /// Everywhere, 503 Service Unavailable).
+    pub busy_status: u16,
     /// Seed for tags, branches and Call-IDs (the engine passes OS randomness).
     pub seed: u64,
 }
@@ -362,6 +380,54 @@ enum CallState {
     Ended,
 }
 
+/// A 2xx to an INVITE that the UAS core (not the transaction) re-sends,
+/// doubling from T1 to T2, until the ACK comes or 64·T1 pass
+/// (RFC 3261 §13.3.1.4).
+#[derive(Debug, Clone)]
+struct OkRetransmit {
+    bytes: Vec<u8>,
+    /// The next re-send; `None` on a reliable transport.
+    next: Option<Instant>,
+    interval: Duration,
+    give_up: Instant,
+}
+
+/// What an [`OkRetransmit`] wants at `now`.
+enum OkDue {
+    Nothing,
+    Resend(Vec<u8>),
+    GiveUp,
+}
+
+impl OkRetransmit {
+    fn new(now: Instant, bytes: Vec<u8>, reliable: bool) -> OkRetransmit {
+        OkRetransmit {
+            bytes,
+            next: (!reliable).then(|| now + T1),
+            interval: T1,
+            give_up: now + 64 * T1,
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        self.next.map_or(self.give_up, |n| n.min(self.give_up))
+    }
+
+    fn due(&mut self, now: Instant) -> OkDue {
+        if self.give_up <= now {
+            return OkDue::GiveUp;
+        }
+        match self.next {
+            Some(n) if n <= now => {
+                self.interval = (self.interval * 2).min(T2);
+                self.next = Some(now + self.interval);
+                OkDue::Resend(self.bytes.clone())
+            }
+            _ => OkDue::Nothing,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Call {
     state: CallState,
@@ -376,11 +442,11 @@ struct Call {
     local_sdp: Vec<u8>,
     remote_sdp: Vec<u8>,
     auth_tries: u8,
-    /// UAS: our 2xx and its retransmission schedule (RFC 3261 §13.3.1.4).
-    ok: Option<Vec<u8>>,
-    ok_next: Option<Instant>,
-    ok_interval: Duration,
-    ok_give_up: Option<Instant>,
+    /// UAS: our 2xx to the INVITE, re-sent until the ACK (RFC 3261 §13.3.1.4).
+    ok: Option<OkRetransmit>,
+    /// Our 2xx to the peer's re-INVITE, re-sent until its ACK, with that
+    /// INVITE's CSeq: the same duty, for the session's later offers.
+    reoffer_ok: Option<(u32, OkRetransmit)>,
     /// UAC: the ACK for the 2xx, re-sent on 2xx retransmissions.
     ack: Option<Vec<u8>>,
     /// The ACK for our latest re-INVITE's 2xx, with that INVITE's CSeq.
@@ -421,9 +487,7 @@ impl Call {
             remote_sdp: Vec::new(),
             auth_tries: 0,
             ok: None,
-            ok_next: None,
-            ok_interval: T1,
-            ok_give_up: None,
+            reoffer_ok: None,
             ack: None,
             reack: None,
             linger_until: None,
@@ -725,7 +789,13 @@ impl UserAgent {
         let calls = self
             .calls
             .values()
-            .flat_map(|c| [c.ok_next, c.ok_give_up, c.linger_until])
+            .flat_map(|c| {
+                [
+                    c.ok.as_ref().map(OkRetransmit::deadline),
+                    c.reoffer_ok.as_ref().map(|(_, o)| o.deadline()),
+                    c.linger_until,
+                ]
+            })
             .flatten();
         let reg = self.registration.as_ref().and_then(|r| r.refresh_at);
         tx.chain(calls)
@@ -1030,7 +1100,8 @@ impl UserAgent {
             None => None,
         };
         if replaces.is_none() && self.active_calls() >= self.config.max_calls {
-            self.answer_simple(now, key, 486, &[]);
+            let busy = self.config.busy_status;
+            self.answer_simple(now, key, busy, &[]);
             return;
         }
         let local_tag = self.token();
@@ -1112,9 +1183,18 @@ impl UserAgent {
         let Some(call) = self.calls.get_mut(&handle) else {
             return;
         };
+        let seq = req.cseq().map(|c| c.seq).ok();
+        if call
+            .reoffer_ok
+            .as_ref()
+            .is_some_and(|(s, _)| Some(*s) == seq)
+        {
+            // The ACK for our answer to a re-INVITE.
+            call.reoffer_ok = None;
+            return;
+        }
         if call.state == CallState::Answered {
-            call.ok_next = None;
-            call.ok_give_up = None;
+            call.ok = None;
             call.state = CallState::Established;
             if !req.body.is_empty() {
                 call.remote_sdp = req.body.clone();
@@ -1267,7 +1347,7 @@ impl UserAgent {
             }
             while let Some(e) = t.tx.poll_event() {
                 if e == TxEvent::NoAck {
-                    no_ack.push(t.call);
+                    no_ack.push((t.call, t.dest.1));
                 }
             }
         }
@@ -1300,7 +1380,9 @@ impl UserAgent {
                 _ => {}
             }
         }
-        let _ = no_ack;
+        for (call, peer) in no_ack {
+            self.events.push_back(Event::AckMissing { call, peer });
+        }
         self.client.retain(|_, t| !t.tx.is_terminated());
         self.server.retain(|_, t| !t.tx.is_terminated());
 
@@ -1308,16 +1390,20 @@ impl UserAgent {
         let mut give_up = Vec::new();
         let mut resend = Vec::new();
         for (h, c) in self.calls.iter_mut() {
-            if c.ok_give_up.is_some_and(|d| d <= now) {
-                c.ok_give_up = None;
-                c.ok_next = None;
-                give_up.push(*h);
-            } else if c.ok_next.is_some_and(|d| d <= now) {
-                if let Some(ok) = &c.ok {
-                    resend.push((c.peer, ok.clone()));
+            let first = c.ok.as_mut().map(|o| o.due(now));
+            let later = c.reoffer_ok.as_mut().map(|(_, o)| o.due(now));
+            if matches!(first, Some(OkDue::GiveUp)) {
+                c.ok = None;
+            }
+            if matches!(later, Some(OkDue::GiveUp)) {
+                c.reoffer_ok = None;
+            }
+            for due in [first, later].into_iter().flatten() {
+                match due {
+                    OkDue::Nothing => {}
+                    OkDue::Resend(bytes) => resend.push((c.peer, bytes)),
+                    OkDue::GiveUp => give_up.push(*h),
                 }
-                c.ok_interval = (c.ok_interval * 2).min(T2);
-                c.ok_next = Some(now + c.ok_interval);
             }
         }
         for (d, p) in resend {
@@ -1487,12 +1573,7 @@ impl UserAgent {
         }
         if let Some(call) = self.calls.get_mut(&handle) {
             call.state = CallState::Answered;
-            call.ok = Some(bytes);
-            if !transport.reliable() {
-                call.ok_interval = T1;
-                call.ok_next = Some(now + T1);
-            }
-            call.ok_give_up = Some(now + 64 * T1);
+            call.ok = Some(OkRetransmit::new(now, bytes, transport.reliable()));
         }
         self.flush_tx();
         Ok(())
@@ -1517,6 +1598,15 @@ impl UserAgent {
                 let mut resp = response_for(&req, 200, Some(&tag));
                 resp.headers.push("Contact", self.contact(transport));
                 self.respond(now, &key, &mut resp, &sdp, Some("application/sdp"));
+                // An INVITE's 2xx is ours to re-send until the ACK (an
+                // UPDATE's is not: its transaction does it).
+                if req.method == Method::Invite {
+                    let seq = req.cseq().map(|c| c.seq).unwrap_or(0);
+                    let ok = OkRetransmit::new(now, resp.to_bytes(), transport.reliable());
+                    if let Some(c) = self.calls.get_mut(&handle) {
+                        c.reoffer_ok = Some((seq, ok));
+                    }
+                }
             }
             Err(status) => {
                 let mut resp = response_for(&req, error_status(status, 488), Some(&tag));
@@ -1548,8 +1638,8 @@ impl UserAgent {
             CallState::Established | CallState::Answered => {
                 self.send_bye(now, handle);
                 if let Some(c) = self.calls.get_mut(&handle) {
-                    c.ok_next = None;
-                    c.ok_give_up = None;
+                    c.ok = None;
+                    c.reoffer_ok = None;
                     c.state = CallState::Terminating;
                 }
                 self.end_call(now, handle, EndReason::LocalHangup, None);
@@ -1906,8 +1996,8 @@ impl UserAgent {
             return;
         }
         c.state = CallState::Ended;
-        c.ok_next = None;
-        c.ok_give_up = None;
+        c.ok = None;
+        c.reoffer_ok = None;
         // Linger to absorb retransmissions (2xx → re-ACK, BYE → 200 from the server tx).
         c.linger_until = Some(now + 64 * T1);
         self.events.push_back(Event::Ended {

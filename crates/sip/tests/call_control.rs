@@ -58,6 +58,7 @@ impl Trio {
                     display_name: None,
                     user_agent: "test".into(),
                     max_calls: 4,
+                    busy_status: 486,
                     seed: 10 + i as u64,
                 })
             })

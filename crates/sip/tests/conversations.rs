@@ -26,6 +26,7 @@ fn ua(at: &str, user: &str, seed: u64) -> UserAgent {
         display_name: None,
         user_agent: "test".into(),
         max_calls: 4,
+        busy_status: 486,
         seed,
     })
 }

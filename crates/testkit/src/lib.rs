@@ -5,6 +5,8 @@
 //! - [`NetEm`]: a seeded network emulator between sans-IO endpoints: delay,
 //!   jitter, loss, duplication and reordering, with every datagram's fate
 //!   decided by a deterministic PRNG so a failing seed replays exactly.
+//! - [`Sim`]: sans-IO endpoints on a [`NetEm`], driven in virtual time —
+//!   the one run loop every conversation test shares.
 //! - [`corpus`]: loaders for `../shared/testdata` (RFC 4475/5118 torture
 //!   messages in wire form) that skip loudly when the data is absent.
 //!
@@ -18,6 +20,9 @@
 #![forbid(unsafe_code)]
 
 pub mod corpus;
+mod sim;
+
+pub use sim::{Endpoint, Sim};
 
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;

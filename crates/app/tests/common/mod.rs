@@ -11,6 +11,7 @@ use switchboard_desk::agent::AgentState;
 use switchboard_desk::dialplan::DialPlan;
 use switchboard_desk::store::Store;
 use switchboard_engine::events::EventKind;
+use switchboard_engine::{CallId, EndReason};
 
 /// Mari Maasikas calls through the `queue` queue, as a PBX would announce
 /// her (P-Asserted-Identity over an anonymous From, queue and IVR headers);
@@ -22,7 +23,7 @@ pub(crate) fn incoming_in_queue(call: u64, queue: &str) -> EventKind {
 /// A call from `name` at `number` through `queue`.
 pub(crate) fn incoming_from(call: u64, name: &str, number: &str, queue: &str) -> EventKind {
     EventKind::Incoming {
-        call,
+        call: CallId(call),
         call_id: format!("call-{call}@test"),
         from: "<sip:anonymous@pbx>;tag=1".into(),
         to: "<sip:agent@pbx>".into(),
@@ -40,7 +41,7 @@ pub(crate) fn incoming_from(call: u64, name: &str, number: &str, queue: &str) ->
 
 pub(crate) fn established(call: u64) -> EventKind {
     EventKind::Established {
-        call,
+        call: CallId(call),
         call_id: format!("call-{call}@test"),
         outgoing: false,
     }
@@ -48,11 +49,12 @@ pub(crate) fn established(call: u64) -> EventKind {
 
 pub(crate) fn ended(call: u64) -> EventKind {
     EventKind::Ended {
-        call,
+        call: CallId(call),
         call_id: format!("call-{call}@test"),
-        reason: "remote_hangup".into(),
+        reason: EndReason::RemoteHangup,
         status: None,
         stats: Default::default(),
+        calls_left: 0,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The media pump of one call: a task on the engine thread that owns the
+//! The media pump of one call (part of the driver: it owns sockets and
+//! reads the clock): a task on the engine thread that owns the
 //! call's RTP/RTCP sockets, its [`RtpSession`] and its audio source and sink.
 //!
 //! Every 20 ms (deadlines that advance by exactly one period, so a file
@@ -23,13 +24,16 @@ use switchboard_media::session::{MediaEvent, RtpSession, Stats};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::CallId;
+use crate::phone::MediaNote;
+
 /// The far-end audio of each call in a local three-way conference, at
 /// 48 kHz, so every call can send the others' voices with the operator's.
 /// Each pump publishes what it decodes and takes what the others published;
 /// a queue keeps at most a few frames, so a stalled call adds no delay.
 #[derive(Debug, Default)]
 pub(crate) struct Bridge {
-    frames: Mutex<std::collections::HashMap<u64, std::collections::VecDeque<Vec<i16>>>>,
+    frames: Mutex<std::collections::HashMap<CallId, std::collections::VecDeque<Vec<i16>>>>,
 }
 
 /// Frames a conference queue keeps (60 ms).
@@ -38,7 +42,7 @@ const BRIDGE_DEPTH: usize = 3;
 const BRIDGE_RATE: u32 = 48_000;
 
 impl Bridge {
-    fn publish(&self, call: u64, frame: &[i16]) {
+    fn publish(&self, call: CallId, frame: &[i16]) {
         if let Ok(mut f) = self.frames.lock() {
             let q = f.entry(call).or_default();
             q.push_back(frame.to_vec());
@@ -49,7 +53,7 @@ impl Bridge {
     }
 
     /// Adds one frame of every other call's far end into `out`.
-    fn mix_others(&self, call: u64, out: &mut [i16]) {
+    fn mix_others(&self, call: CallId, out: &mut [i16]) {
         if let Ok(mut f) = self.frames.lock() {
             for (c, q) in f.iter_mut() {
                 if *c == call {
@@ -64,7 +68,7 @@ impl Bridge {
         }
     }
 
-    fn leave(&self, call: u64) {
+    fn leave(&self, call: CallId) {
         if let Ok(mut f) = self.frames.lock() {
             f.remove(&call);
         }
@@ -95,37 +99,6 @@ pub(crate) enum MediaCmd {
     /// what this call sends; `None` leaves it.
     Conference(Option<Arc<Bridge>>),
     Stop,
-}
-
-/// What a pump tells the driver.
-#[derive(Debug)]
-pub(crate) enum MediaNote {
-    Started {
-        call: u64,
-        mic_start: f64,
-        speaker_start: f64,
-    },
-    Dtmf {
-        call: u64,
-        key: char,
-    },
-    MicEnded {
-        call: u64,
-    },
-    Levels {
-        call: u64,
-        mic: Level,
-        speaker: Level,
-    },
-    /// The sound card changed (lost, replaced): for the operator to see.
-    Device {
-        call: u64,
-        message: String,
-    },
-    Failed {
-        call: u64,
-        error: String,
-    },
 }
 
 /// Where a call's audio comes from and goes to: a file, the sound card
@@ -200,12 +173,12 @@ fn wall() -> f64 {
 
 /// Starts the pump. The sockets must already be bound (RTP, and RTCP on the next port).
 pub(crate) fn start(
-    call: u64,
+    call: CallId,
     rtp: StdUdp,
     rtcp: Option<StdUdp>,
     session: RtpSession,
     paths: AudioPaths,
-    notes: mpsc::UnboundedSender<MediaNote>,
+    notes: mpsc::UnboundedSender<(CallId, MediaNote)>,
 ) -> Result<MediaHandle, String> {
     let rate = session.codec().sample_rate();
     let mic = match &paths.mic {
@@ -221,10 +194,12 @@ pub(crate) fn start(
         Some(names) if mic.is_none() || speaker.is_none() => match Card::open(names, rate) {
             Ok(c) => Some(c),
             Err(e) => {
-                let _ = notes.send(MediaNote::Failed {
+                let _ = notes.send((
                     call,
-                    error: format!("no sound card, the call goes on without audio: {e}"),
-                });
+                    MediaNote::Failed(format!(
+                        "no sound card, the call goes on without audio: {e}"
+                    )),
+                ));
                 None
             }
         },
@@ -287,17 +262,21 @@ struct Pump {
     card: Option<Card>,
     /// When to try to reopen a lost card.
     card_retry: Option<Instant>,
-    call: u64,
+    call: CallId,
     rtp: UdpSocket,
     rtcp: Option<UdpSocket>,
     session: RtpSession,
     mic: Option<WavSource>,
     speaker: Option<WavSink>,
-    notes: mpsc::UnboundedSender<MediaNote>,
+    notes: mpsc::UnboundedSender<(CallId, MediaNote)>,
     stats: Arc<Mutex<Stats>>,
 }
 
 impl Pump {
+    fn note(&self, n: MediaNote) {
+        let _ = self.notes.send((self.call, n));
+    }
+
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<MediaCmd>) {
         let frame = self.session.frame_samples();
         let rate = u64::from(self.session.codec().sample_rate());
@@ -328,7 +307,7 @@ impl Pump {
                             Ok(true) => {}
                             Ok(false) => ended = true,
                             Err(e) => {
-                                let _ = self.notes.send(MediaNote::Failed { call: self.call, error: e.to_string() });
+                                self.note(MediaNote::Failed(e.to_string()));
                                 mic_frame.fill(0);
                                 ended = true;
                             }
@@ -355,15 +334,14 @@ impl Pump {
                         // The speaker's first frame is played in this same instant.
                         self.play(now, &mut out);
                         play_next += period;
-                        let _ = self.notes.send(MediaNote::Started {
-                            call: self.call,
+                        self.note(MediaNote::Started {
                             mic_start: mic_time,
                             speaker_start: wall(),
                         });
                     }
                     if ended && mic_open {
                         mic_open = false;
-                        let _ = self.notes.send(MediaNote::MicEnded { call: self.call });
+                        self.note(MediaNote::MicEnded);
                     }
                     self.flush().await;
                 }
@@ -403,10 +381,9 @@ impl Pump {
                     Some(MediaCmd::Dtmf(keys)) => {
                         self.feedback.extend(keys.chars().filter(|k| Tone::dtmf(*k).is_some()));
                         if self.session.send_dtmf(&keys, 100) == 0 {
-                            let _ = self.notes.send(MediaNote::Failed {
-                                call: self.call,
-                                error: format!("cannot send DTMF {keys:?}: no telephone-event negotiated or no valid key"),
-                            });
+                            self.note(MediaNote::Failed(format!(
+                                "cannot send DTMF {keys:?}: no telephone-event negotiated or no valid key"
+                            )));
                         }
                     }
                     Some(MediaCmd::Mute(m)) => {
@@ -422,7 +399,7 @@ impl Pump {
                     }
                     Some(MediaCmd::Update(n)) => {
                         if let Err(e) = self.session.update(&n, &switchboard_codec::Settings::default()) {
-                            let _ = self.notes.send(MediaNote::Failed { call: self.call, error: e.to_string() });
+                            self.note(MediaNote::Failed(e.to_string()));
                         }
                     }
                     Some(MediaCmd::Stop) | None => break,
@@ -469,10 +446,7 @@ impl Pump {
                 });
             }
             _ => {
-                let _ = self.notes.send(MediaNote::Failed {
-                    call: self.call,
-                    error: format!("no conference at {rate} Hz"),
-                });
+                self.note(MediaNote::Failed(format!("no conference at {rate} Hz")));
             }
         }
     }
@@ -555,10 +529,10 @@ impl Pump {
             self.levels.1 = louder(self.levels.1, Level::of(s));
         }
         if self.levels.2 >= every {
-            let _ = self.notes.send(MediaNote::Levels {
-                call: self.call,
-                mic: self.levels.0,
-                speaker: self.levels.1,
+            let db = |l: Level| (l.rms_dbfs() * 10.0).round() / 10.0;
+            self.note(MediaNote::Levels {
+                mic_dbfs: db(self.levels.0),
+                speaker_dbfs: db(self.levels.1),
             });
             self.levels = (Level::default(), Level::default(), 0);
         }
@@ -577,10 +551,9 @@ impl Pump {
                     format!("{i:?} / {o:?}")
                 })
                 .unwrap_or_default();
-            let _ = self.notes.send(MediaNote::Device {
-                call: self.call,
-                message: format!("audio device {lost} failed; switching to the default device"),
-            });
+            self.note(MediaNote::Device(format!(
+                "audio device {lost} failed; switching to the default device"
+            )));
             self.card_retry = Some(now);
         }
         let Some(due) = self.card_retry else {
@@ -593,10 +566,9 @@ impl Pump {
         match Card::open(&crate::DeviceNames::default(), rate) {
             Ok(c) => {
                 let (i, o) = c.io.names();
-                let _ = self.notes.send(MediaNote::Device {
-                    call: self.call,
-                    message: format!("audio device restored: now using {i:?} / {o:?}"),
-                });
+                self.note(MediaNote::Device(format!(
+                    "audio device restored: now using {i:?} / {o:?}"
+                )));
                 self.card = Some(c);
                 self.card_retry = None;
             }
@@ -608,10 +580,7 @@ impl Pump {
         if let Some(s) = self.speaker.as_mut()
             && let Err(e) = s.write_frame(samples)
         {
-            let _ = self.notes.send(MediaNote::Failed {
-                call: self.call,
-                error: e.to_string(),
-            });
+            self.note(MediaNote::Failed(e.to_string()));
             self.speaker = None;
         }
     }
@@ -632,10 +601,7 @@ impl Pump {
         }
         while let Some(e) = self.session.poll_event() {
             if let MediaEvent::Dtmf(key) = e {
-                let _ = self.notes.send(MediaNote::Dtmf {
-                    call: self.call,
-                    key,
-                });
+                self.note(MediaNote::Dtmf(key));
             }
         }
         self.publish();

@@ -1,0 +1,184 @@
+//! The driver's sockets: SIP over TCP (one task per connection, framed by
+//! [`StreamFramer`]), the RTP port pairs, the address to advertise.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket as StdUdp};
+use std::time::Duration;
+
+use switchboard_sip::message::Limits;
+use switchboard_sip::stream::{Frame, StreamFramer};
+use switchboard_sip::uri::SipUri;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// Keep-alive interval on TCP connections we opened (RFC 5626 §4.4.1 CRLF pings).
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// What a TCP connection task reports.
+pub(super) enum TcpIn {
+    Frame(SocketAddr, Vec<u8>),
+    Closed(SocketAddr),
+}
+
+/// Resolves the registrar at start (blocking: the engine is not running
+/// yet; its address decides the address we advertise). `Err` is the reason
+/// registration cannot start, reported as an event.
+pub(super) fn resolve_at_start(sip: &SipUri) -> Result<SocketAddr, String> {
+    let port = sip.port.unwrap_or(5060);
+    match sip.host.ip() {
+        Some(ip) => Ok(SocketAddr::new(ip, port)),
+        None => {
+            let host = sip.host.to_string();
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .next()
+                .ok_or_else(|| format!("{host} has no address"))
+        }
+    }
+}
+
+/// The address to advertise when bound to the unspecified address: the local
+/// address the kernel would use towards `peer` (the registrar), else towards the
+/// default route, else loopback. Connecting a UDP socket only looks the route up;
+/// it sends nothing (the documentation prefixes of RFC 5737/3849 stand for "anywhere").
+pub(super) fn advertised_for(bind: SocketAddr, peer: Option<SocketAddr>) -> SocketAddr {
+    if !bind.ip().is_unspecified() {
+        return bind;
+    }
+    let anywhere: SocketAddr = if bind.is_ipv4() {
+        SocketAddr::from((Ipv4Addr::new(192, 0, 2, 1), 5060))
+    } else {
+        SocketAddr::from((
+            std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1),
+            5060,
+        ))
+    };
+    let route_to = |p: SocketAddr| {
+        let s = StdUdp::bind(SocketAddr::new(bind.ip(), 0)).ok()?;
+        s.connect(p).ok()?;
+        s.local_addr().ok().map(|a| a.ip())
+    };
+    let loopback = if bind.is_ipv4() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+    };
+    let ip = peer
+        .and_then(route_to)
+        .or_else(|| route_to(anywhere))
+        .unwrap_or(loopback);
+    SocketAddr::new(ip, bind.port())
+}
+
+/// An even RTP port and the RTCP port above it (RFC 3550 §11).
+pub(super) fn bind_rtp_pair(ip: IpAddr) -> std::io::Result<(StdUdp, StdUdp)> {
+    let mut last = None;
+    for _ in 0..32 {
+        let rtp = bind_rtp(ip)?;
+        let port = rtp.local_addr()?.port();
+        match StdUdp::bind(SocketAddr::new(ip, port.wrapping_add(1))) {
+            Ok(rtcp) => return Ok((rtp, rtcp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::ErrorKind::AddrInUse.into()))
+}
+
+fn bind_rtp(ip: IpAddr) -> std::io::Result<StdUdp> {
+    // RTP ports are even (RFC 3550 §11); a few tries find one.
+    let mut last = None;
+    for _ in 0..16 {
+        let s = StdUdp::bind(SocketAddr::new(ip, 0))?;
+        if s.local_addr()?.port() % 2 == 0 {
+            return Ok(s);
+        }
+        last = Some(s);
+    }
+    last.ok_or_else(|| std::io::ErrorKind::AddrNotAvailable.into())
+}
+
+/// Opens a connection to `peer` for what we send there.
+pub(super) fn spawn_outbound(
+    peer: SocketAddr,
+    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+) -> mpsc::UnboundedSender<Vec<u8>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        match tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(peer)).await {
+            Ok(Ok(stream)) => connection(stream, peer, rx, tcp_tx, true).await,
+            _ => {
+                let _ = tcp_tx.send(TcpIn::Closed(peer));
+            }
+        }
+    });
+    tx
+}
+
+/// Serves a connection a peer opened.
+pub(super) fn spawn_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+    keepalive: bool,
+) -> mpsc::UnboundedSender<Vec<u8>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(connection(stream, peer, rx, tcp_tx, keepalive));
+    tx
+}
+
+/// One TCP connection: frames what it reads, writes what it is given, pings
+/// when it is ours. Closes on a framing error (no way to resynchronise).
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    mut out: mpsc::UnboundedReceiver<Vec<u8>>,
+    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+    keepalive: bool,
+) {
+    let (mut r, mut w) = stream.into_split();
+    let mut framer = StreamFramer::new(Limits::default());
+    let mut buf = vec![0u8; 16_384];
+    let mut ping = tokio::time::interval(KEEPALIVE);
+    ping.tick().await;
+    'conn: loop {
+        tokio::select! {
+            n = r.read(&mut buf) => {
+                let n = match n { Ok(0) | Err(_) => break, Ok(n) => n };
+                framer.push(buf.get(..n).unwrap_or(&[]));
+                while let Some(f) = framer.next_frame() {
+                    match f {
+                        Ok(Frame::Message(m)) => { let _ = tcp_tx.send(TcpIn::Frame(peer, m)); }
+                        Ok(Frame::Ping) => { if w.write_all(b"\r\n").await.is_err() { break 'conn; } }
+                        Ok(Frame::Pong) => {}
+                        Err(_) => break 'conn,
+                    }
+                }
+            }
+            m = out.recv() => match m {
+                Some(m) => { if w.write_all(&m).await.is_err() { break; } }
+                None => break,
+            },
+            _ = ping.tick(), if keepalive => {
+                if w.write_all(b"\r\n\r\n").await.is_err() { break; }
+            }
+        }
+    }
+    let _ = tcp_tx.send(TcpIn::Closed(peer));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertises_a_concrete_address_never_the_unspecified_one() {
+        let bound: SocketAddr = "127.0.0.1:5099".parse().unwrap();
+        assert_eq!(advertised_for(bound, None), bound);
+        let any: SocketAddr = "0.0.0.0:5098".parse().unwrap();
+        let towards_loopback = advertised_for(any, Some("127.0.0.1:5060".parse().unwrap()));
+        assert_eq!(towards_loopback, "127.0.0.1:5098".parse().unwrap());
+        let no_peer = advertised_for(any, None);
+        assert!(!no_peer.ip().is_unspecified(), "{no_peer}");
+        assert_eq!(no_peer.port(), 5098);
+    }
+}

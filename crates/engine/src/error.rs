@@ -1,0 +1,93 @@
+//! Why a command could not be carried out. Each variant says whose doing it
+//! was: the caller's (no such call, a bad target), the call's state, the
+//! network (a name that does not resolve), or this machine (no port).
+
+use std::fmt;
+
+use switchboard_sip::ua::UaError;
+
+/// A command that could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// No call with this handle (it may have just ended).
+    NoSuchCall,
+    /// The call has no media yet (hold, mute, keypad, a conference need it).
+    NoMedia,
+    /// The target is neither a SIP URI nor a number.
+    BadTarget(String),
+    /// A bare number, but no registrar and no peer to dial it at.
+    NoPeerForNumber,
+    /// The host name did not resolve.
+    Resolve {
+        /// The host.
+        host: String,
+        /// The resolver's words.
+        error: String,
+    },
+    /// No RTP port could be bound on this machine.
+    NoRtpPort(String),
+    /// The SIP layer refused (the call's state, the call limit …).
+    Sip(UaError),
+    /// The peer's session description could not be used.
+    Sdp(String),
+    /// The peer refused our re-offer with this status.
+    Refused(u16),
+    /// Not a consultation call.
+    NotConsultation,
+    /// The consultation call is not up.
+    ConsultNotUp,
+    /// No transfer request waits on this call.
+    NoTransferRequest,
+    /// A conference needs two different calls.
+    ConferenceNeedsTwo,
+    /// The call is in a conference already.
+    InConference,
+    /// No account is configured.
+    NoAccount,
+    /// The media pump could not start or went wrong (its words).
+    Media(String),
+    /// A command line without a call to act on (none is up or ringing).
+    NoCall,
+    /// A command line with the wrong arguments: how to write it.
+    Usage(&'static str),
+    /// A command line whose verb is not a command.
+    UnknownCommand(String),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::NoSuchCall => write!(f, "no such call"),
+            CommandError::NoMedia => write!(f, "the call has no media yet"),
+            CommandError::BadTarget(t) => write!(f, "bad target {t:?}: not a SIP URI or a number"),
+            CommandError::NoPeerForNumber => write!(f, "no peer to dial the number at"),
+            CommandError::Resolve { host, error } => write!(f, "cannot resolve {host}: {error}"),
+            CommandError::NoRtpPort(e) => write!(f, "no RTP port: {e}"),
+            CommandError::Sip(e) => write!(f, "{e}"),
+            CommandError::Sdp(e) => write!(f, "unusable session description: {e}"),
+            CommandError::Refused(s) => write!(f, "the peer refused with {s}"),
+            CommandError::NotConsultation => write!(f, "not a consultation call"),
+            CommandError::ConsultNotUp => write!(f, "the consultation call is not up"),
+            CommandError::NoTransferRequest => write!(f, "no transfer request on this call"),
+            CommandError::ConferenceNeedsTwo => write!(f, "a conference needs two calls"),
+            CommandError::InConference => write!(f, "the call is already in a conference"),
+            CommandError::NoAccount => write!(f, "no account is configured"),
+            CommandError::Media(e) => write!(f, "{e}"),
+            CommandError::NoCall => write!(f, "no call to act on"),
+            CommandError::Usage(u) => write!(f, "usage: {u}"),
+            CommandError::UnknownCommand(_) => write!(f, "unknown command"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+impl From<UaError> for CommandError {
+    fn from(e: UaError) -> Self {
+        match e {
+            UaError::UnknownCall => CommandError::NoSuchCall,
+            e => CommandError::Sip(e),
+        }
+    }
+}

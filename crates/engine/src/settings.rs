@@ -1,0 +1,222 @@
+//! From configuration to [`EngineConfig`], written once for the desktop and
+//! the CLI.
+//!
+//! Each program reads its own sources — the TOML file's `[sip]`, `[audio]`
+//! and `[desk]` sections, its flags — into [`Settings`] (every field
+//! optional: what was said) and names its [`Role`]. What was left out takes
+//! the role's default here, and only here; a value that cannot be used is a
+//! [`SettingError`] naming its key, and the default stands in for it.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use switchboard_codec::Codec;
+
+use crate::{AccountConfig, DeviceNames, EngineConfig, Policy, TransferPolicy};
+
+/// Who runs the engine; the defaults differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The operator's desk: `agent` on 127.0.0.1:5060, two lines, one call
+    /// in hand, transfer requests asked about, level meters on.
+    Desktop,
+    /// The headless agent (`switchboard-cli`): `switchboard` on
+    /// 0.0.0.0:5060, a hundred calls at once, none held unless told,
+    /// transfer requests accepted.
+    Headless,
+}
+
+/// The engine's settings as read from a file and flags; `None`: not said.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Local SIP address.
+    pub bind: Option<SocketAddr>,
+    /// Our user part (default: the account's user name, else the role's).
+    pub user: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Calls at once.
+    pub max_calls: Option<usize>,
+    /// The status for a call over the limit.
+    pub busy_status: Option<u16>,
+    /// Codec names in preference order (`opus`, `g722`, `pcmu`, `pcma`).
+    pub codecs: Option<Vec<String>>,
+    /// A WAV file as every call's microphone.
+    pub mic: Option<PathBuf>,
+    /// A WAV file recording what the first call plays.
+    pub speaker: Option<PathBuf>,
+    /// Microphone device (part of its name).
+    pub input_device: Option<String>,
+    /// Speaker device.
+    pub output_device: Option<String>,
+    /// Ringer device.
+    pub ringer_device: Option<String>,
+    /// No sound card at all.
+    pub no_devices: bool,
+    /// `accept`, `ask` or `reject`.
+    pub transfer_policy: Option<String>,
+    /// Answering, placing or resuming holds the call in progress.
+    pub hold_others: Option<bool>,
+    /// Level meters and quality reports.
+    pub levels: Option<bool>,
+    /// The account to register.
+    pub account: Option<AccountConfig>,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    /// Where it was said (`audio.codecs`, `desk.transfer_policy`).
+    pub key: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for SettingError {}
+
+/// Codec names as a list (`opus, g722, pcmu, pcma`), for messages.
+pub fn known_codecs() -> String {
+    Codec::ALL
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Codec names in preference order, each once; the unknown ones as errors.
+pub fn parse_codecs(names: &[String]) -> (Vec<Codec>, Vec<SettingError>) {
+    let mut codecs = Vec::new();
+    let mut errors = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        match Codec::from_name(name) {
+            Some(c) if !codecs.contains(&c) => codecs.push(c),
+            Some(_) => {}
+            None => errors.push(SettingError {
+                key: "audio.codecs",
+                message: format!("unknown codec {name:?} (known: {})", known_codecs()),
+            }),
+        }
+    }
+    (codecs, errors)
+}
+
+impl Settings {
+    /// The engine's configuration for `role`, and what could not be used.
+    pub fn engine_config(&self, role: Role) -> (EngineConfig, Vec<SettingError>) {
+        let desktop = role == Role::Desktop;
+        let (codecs, mut errors) = parse_codecs(self.codecs.as_deref().unwrap_or_default());
+        let mut policy = if desktop {
+            Policy::desktop()
+        } else {
+            Policy::headless()
+        };
+        if let Some(n) = self.max_calls {
+            policy.max_calls = n;
+        }
+        if let Some(h) = self.hold_others {
+            policy.hold_others_on_answer = h;
+        }
+        match self.busy_status {
+            Some(s) if (400..700).contains(&s) => policy.busy_status = s,
+            Some(s) => errors.push(SettingError {
+                key: "sip.busy_status",
+                message: format!("{s} is not a final error status (400-699)"),
+            }),
+            None => {}
+        }
+        if let Some(p) = &self.transfer_policy {
+            match TransferPolicy::from_name(p) {
+                Some(p) => policy.transfer = p,
+                None => errors.push(SettingError {
+                    key: "desk.transfer_policy",
+                    message: format!("{p:?}: use accept, ask or reject"),
+                }),
+            }
+        }
+        let bind = self.bind.unwrap_or_else(|| {
+            let ip = if desktop {
+                [127, 0, 0, 1]
+            } else {
+                [0, 0, 0, 0]
+            };
+            SocketAddr::from((ip, 5060))
+        });
+        let user = self
+            .user
+            .clone()
+            .or_else(|| self.account.as_ref().map(|a| a.username.clone()))
+            .unwrap_or_else(|| if desktop { "agent" } else { "switchboard" }.to_owned());
+        let levels = self.levels.unwrap_or(desktop);
+        let config = EngineConfig {
+            bind,
+            user,
+            display_name: self.display_name.clone(),
+            account: self.account.clone(),
+            codecs,
+            mic: self.mic.clone(),
+            speaker: self.speaker.clone(),
+            devices: (!self.no_devices).then(|| DeviceNames {
+                input: self.input_device.clone(),
+                output: self.output_device.clone(),
+            }),
+            ringer: self.ringer_device.clone(),
+            level_meter_ms: levels.then_some(100),
+            policy,
+        };
+        (config, errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_roles_differ_only_in_their_defaults() {
+        let (desk, e1) = Settings::default().engine_config(Role::Desktop);
+        let (cli, e2) = Settings::default().engine_config(Role::Headless);
+        assert!(e1.is_empty() && e2.is_empty());
+        assert_eq!(desk.bind, "127.0.0.1:5060".parse().unwrap());
+        assert_eq!(cli.bind, "0.0.0.0:5060".parse().unwrap());
+        assert!(desk.policy.hold_others_on_answer && !cli.policy.hold_others_on_answer);
+        assert_eq!((desk.policy.max_calls, cli.policy.max_calls), (2, 100));
+        assert_eq!(desk.policy.transfer, TransferPolicy::Ask);
+        assert_eq!(cli.policy.transfer, TransferPolicy::Accept);
+        let said = Settings {
+            max_calls: Some(7),
+            hold_others: Some(true),
+            codecs: Some(vec!["G722".into(), "pcmu".into(), "g722".into()]),
+            ..Settings::default()
+        };
+        let (cli, errors) = said.engine_config(Role::Headless);
+        assert!(errors.is_empty());
+        assert_eq!(cli.policy.max_calls, 7);
+        assert!(cli.policy.hold_others_on_answer);
+        assert_eq!(cli.codecs, vec![Codec::G722, Codec::Pcmu]);
+    }
+
+    #[test]
+    fn an_unknown_codec_names_every_known_one_and_the_rest_stands() {
+        let said = Settings {
+            codecs: Some(vec!["speex".into(), "opus".into()]),
+            transfer_policy: Some("sometimes".into()),
+            ..Settings::default()
+        };
+        let (config, errors) = said.engine_config(Role::Desktop);
+        assert_eq!(config.codecs, vec![Codec::Opus]);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(errors[0].key, "audio.codecs");
+        for name in ["opus", "g722", "pcmu", "pcma"] {
+            assert!(errors[0].message.contains(name), "{}", errors[0].message);
+        }
+        assert_eq!(errors[1].key, "desk.transfer_policy");
+        assert_eq!(config.policy.transfer, TransferPolicy::Ask);
+    }
+}

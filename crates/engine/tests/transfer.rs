@@ -1,0 +1,385 @@
+//! Transfer, consultation, conference and the ask policy, three phones in
+//! virtual time: Alice calls Bob (the operator), who puts her through to
+//! Carol. The same scenarios run against real processes in
+//! `tests/tests/transfer.rs` (with audio); here every path and a bad link
+//! are cheap.
+
+mod common;
+
+use common::*;
+use switchboard_engine::events::EventKind;
+use switchboard_engine::{CallId, Command, EndReason, TransferPolicy};
+use switchboard_media::sdp::Direction;
+use switchboard_testkit::{Impairment, Sim};
+
+const ALICE: usize = 0;
+const BOB: usize = 1;
+const CAROL: usize = 2;
+
+fn three(impairment: Option<(u64, Impairment)>, alice: TransferPolicy) -> Sim<TestPhone> {
+    let mut policy = headless();
+    policy.transfer = alice;
+    let mut carol = TestPhone::new("carol", 3, headless());
+    carol.auto_answer = true;
+    let phones = vec![
+        TestPhone::new("alice", 1, policy),
+        TestPhone::new("bob", 2, desktop()),
+        carol,
+    ];
+    match impairment {
+        Some((seed, i)) => network(seed, i, phones),
+        None => clean(phones),
+    }
+}
+
+/// Alice's newest call other than `old`, once it is up.
+fn new_call(p: &TestPhone, old: CallId) -> Option<CallId> {
+    p.events.iter().rev().find_map(|e| match e {
+        EventKind::Established { call, .. } if *call != old && p.up(*call) => Some(*call),
+        _ => None,
+    })
+}
+
+fn blind(sim: &mut Sim<TestPhone>) {
+    let (alice_old, bob_call) = connect(sim, ALICE, BOB);
+    let now = sim.now();
+    let target = sim.nodes[CAROL].uri();
+    sim.nodes[BOB].command(
+        now,
+        Command::Transfer {
+            call: bob_call,
+            target,
+        },
+    );
+    until(sim, "Alice talks to Carol and Bob's leg ends", |n| {
+        new_call(&n[ALICE], alice_old).is_some()
+            && n[CAROL].pumps.len() == 1
+            && n[BOB].ended(bob_call)
+            && n[ALICE].ended(alice_old)
+    });
+    let bob = &sim.nodes[BOB];
+    assert!(bob.saw(|e| matches!(
+        e,
+        EventKind::TransferProgress {
+            status: 200,
+            done: true,
+            ..
+        }
+    )));
+    assert_eq!(bob.end_reason(bob_call), Some(EndReason::LocalHangup));
+    let alice = &sim.nodes[ALICE];
+    let new = new_call(alice, alice_old).expect("checked");
+    assert!(alice.saw(|e| matches!(e, EventKind::Transferred { call, new_call, .. } if *call == alice_old && *new_call == new)));
+    assert_eq!(alice.pumps[&new].direction, Direction::SendRecv);
+    assert_eq!(sim.nodes[CAROL].pumps.len(), 1);
+}
+
+#[test]
+fn blind_transfer_connects_alice_to_carol_and_ends_bobs_call() {
+    let mut sim = three(None, TransferPolicy::Accept);
+    blind(&mut sim);
+}
+
+#[test]
+fn blind_transfer_on_a_lossy_reordering_link() {
+    for seed in 11..=15 {
+        let mut sim = three(Some((seed, lossy())), TransferPolicy::Accept);
+        blind(&mut sim);
+    }
+}
+
+#[test]
+fn a_blind_transfer_to_a_busy_target_gives_the_caller_back() {
+    let mut sim = three(None, TransferPolicy::Accept);
+    // Carol's phone takes no call at all: 486 Busy Here.
+    let mut busy = headless();
+    busy.max_calls = 0;
+    sim.nodes[CAROL] = TestPhone::new("carol", 3, busy);
+    sim.run_for(std::time::Duration::from_millis(1));
+    let (alice_call, bob_call) = connect(&mut sim, ALICE, BOB);
+    let now = sim.now();
+    sim.nodes[BOB].command(now, Command::Hold { call: bob_call });
+    until(&mut sim, "Alice is held", |n| {
+        n[ALICE].held(alice_call) == (false, true)
+    });
+    let now = sim.now();
+    let target = sim.nodes[CAROL].uri();
+    sim.nodes[BOB].command(
+        now,
+        Command::Transfer {
+            call: bob_call,
+            target,
+        },
+    );
+    until(
+        &mut sim,
+        "the failed transfer gives Alice back to Bob",
+        |n| {
+            n[BOB].saw(|e| {
+                matches!(
+                    e,
+                    EventKind::TransferProgress {
+                        status: 486,
+                        done: true,
+                        ..
+                    }
+                )
+            }) && n[ALICE].held(alice_call) == (false, false)
+                && !n[BOB].pumps[&bob_call].hold_tone
+        },
+    );
+    assert!(sim.nodes[BOB].up(bob_call) && sim.nodes[ALICE].up(alice_call));
+}
+
+fn attended(sim: &mut Sim<TestPhone>) {
+    let (alice_call, bob_alice) = connect(sim, ALICE, BOB);
+    let now = sim.now();
+    let target = sim.nodes[CAROL].uri();
+    sim.nodes[BOB].command(
+        now,
+        Command::Consult {
+            call: bob_alice,
+            target,
+        },
+    );
+    // Alice is held (and told) before Carol's phone rings.
+    until(sim, "the consultation is placed", |n| {
+        n[BOB].saw(|e| matches!(e, EventKind::Consulting { .. }))
+    });
+    assert_eq!(sim.nodes[ALICE].held(alice_call), (false, true));
+    assert!(sim.nodes[BOB].pumps[&bob_alice].hold_tone);
+    let consult = sim.nodes[BOB]
+        .events
+        .iter()
+        .find_map(|e| match e {
+            EventKind::Consulting { call, consult } if *call == bob_alice => Some(*consult),
+            _ => None,
+        })
+        .expect("consulting");
+    until(sim, "Bob talks to Carol", |n| n[BOB].up(consult));
+    let carol_bob = sim.nodes[CAROL].incoming().expect("Carol rang");
+    let now = sim.now();
+    // Through the CLI's words: the newest consultation and its held call.
+    sim.nodes[BOB].command(now, Command::Line("complete-transfer".into()));
+    until(sim, "Alice talks to Carol; both Bob's legs end", |n| {
+        n[BOB].ended(bob_alice)
+            && n[BOB].ended(consult)
+            && n[ALICE].ended(alice_call)
+            && new_call(&n[ALICE], alice_call).is_some()
+    });
+    let carol = &sim.nodes[CAROL];
+    assert!(carol.saw(|e| matches!(e, EventKind::Replaced { old, .. } if *old == carol_bob)));
+    assert!(carol.ended(carol_bob));
+    assert_eq!(carol.pumps.len(), 1, "Carol has one call: Alice's");
+    assert!(sim.nodes[BOB].pumps.is_empty());
+}
+
+#[test]
+fn attended_transfer_replaces_bobs_consultation_with_alice() {
+    let mut sim = three(None, TransferPolicy::Accept);
+    attended(&mut sim);
+}
+
+#[test]
+fn attended_transfer_on_a_lossy_reordering_link() {
+    for seed in 21..=24 {
+        let mut sim = three(Some((seed, lossy())), TransferPolicy::Accept);
+        attended(&mut sim);
+    }
+}
+
+#[test]
+fn cancelling_the_consultation_brings_the_caller_back() {
+    let mut sim = three(None, TransferPolicy::Accept);
+    let (alice_call, bob_alice) = connect(&mut sim, ALICE, BOB);
+    let now = sim.now();
+    let target = sim.nodes[CAROL].uri();
+    sim.nodes[BOB].command(
+        now,
+        Command::Consult {
+            call: bob_alice,
+            target,
+        },
+    );
+    until(&mut sim, "Bob talks to Carol", |n| {
+        n[BOB].pumps.len() == 2 && n[CAROL].pumps.len() == 1
+    });
+    let now = sim.now();
+    sim.nodes[BOB].command(now, Command::Line("cancel-consult".into()));
+    until(&mut sim, "Alice is back with Bob", |n| {
+        n[ALICE].held(alice_call) == (false, false)
+            && n[CAROL].pumps.is_empty()
+            && !n[BOB].pumps[&bob_alice].hold_tone
+    });
+    assert_eq!(sim.nodes[BOB].pumps.len(), 1);
+}
+
+#[test]
+fn a_three_way_conference_resumes_both_and_one_can_be_dropped() {
+    let mut sim = three(None, TransferPolicy::Accept);
+    let (alice_call, bob_alice) = connect(&mut sim, ALICE, BOB);
+    let now = sim.now();
+    let target = sim.nodes[CAROL].uri();
+    sim.nodes[BOB].command(
+        now,
+        Command::Consult {
+            call: bob_alice,
+            target,
+        },
+    );
+    until(&mut sim, "Bob talks to Carol", |n| {
+        n[BOB].pumps.len() == 2 && n[CAROL].pumps.len() == 1
+    });
+    let now = sim.now();
+    sim.nodes[BOB].command(now, Command::Line("conference".into()));
+    until(&mut sim, "everyone talks", |n| {
+        n[ALICE].held(alice_call) == (false, false)
+            && n[BOB]
+                .pumps
+                .values()
+                .all(|p| !p.hold_tone && p.bridge.is_some())
+    });
+    let bridges: Vec<_> = sim.nodes[BOB].pumps.values().map(|p| p.bridge).collect();
+    assert_eq!(bridges[0], bridges[1], "one bridge mixes both calls");
+    assert!(sim.nodes[BOB].saw(|e| matches!(e, EventKind::Conference { on: true, .. })));
+    // Carol leaves: Alice stays with Bob, out of the bridge.
+    let carol_call = sim.nodes[CAROL].incoming().expect("rang");
+    let now = sim.now();
+    sim.nodes[CAROL].command(now, Command::Hangup { call: carol_call });
+    until(&mut sim, "the conference ends", |n| {
+        n[BOB].saw(|e| matches!(e, EventKind::Conference { on: false, .. }))
+    });
+    assert_eq!(sim.nodes[BOB].pumps.len(), 1);
+    assert_eq!(sim.nodes[BOB].pumps[&bob_alice].bridge, None);
+    assert!(sim.nodes[ALICE].up(alice_call));
+}
+
+#[test]
+fn with_the_ask_policy_the_transferee_decides() {
+    let mut sim = three(None, TransferPolicy::Ask);
+    let (alice_call, bob_call) = connect(&mut sim, ALICE, BOB);
+    let now = sim.now();
+    let target = sim.nodes[CAROL].uri();
+    sim.nodes[BOB].command(
+        now,
+        Command::Transfer {
+            call: bob_call,
+            target: target.clone(),
+        },
+    );
+    until(&mut sim, "Alice is asked", |n| {
+        n[ALICE].saw(|e| matches!(e, EventKind::TransferRequested { .. }))
+    });
+    assert!(
+        sim.nodes[CAROL].incoming().is_none(),
+        "nothing dialled before she agrees"
+    );
+    // She says no: Bob hears 603 and has her back.
+    let now = sim.now();
+    sim.nodes[ALICE].command(now, Command::RejectTransfer { call: alice_call });
+    until(&mut sim, "Bob hears the refusal", |n| {
+        n[BOB].saw(|e| {
+            matches!(
+                e,
+                EventKind::TransferProgress {
+                    status: 603,
+                    done: true,
+                    ..
+                }
+            )
+        })
+    });
+    assert!(sim.nodes[BOB].up(bob_call) && sim.nodes[ALICE].up(alice_call));
+    // Asked again, she agrees.
+    let now = sim.now();
+    sim.nodes[BOB].command(
+        now,
+        Command::Transfer {
+            call: bob_call,
+            target,
+        },
+    );
+    until(&mut sim, "Alice is asked again", |n| {
+        n[ALICE].count(|e| matches!(e, EventKind::TransferRequested { .. })) == 2
+    });
+    let now = sim.now();
+    sim.nodes[ALICE].command(now, Command::AcceptTransfer { call: alice_call });
+    until(&mut sim, "Alice talks to Carol", |n| {
+        new_call(&n[ALICE], alice_call).is_some() && n[BOB].ended(bob_call)
+    });
+    // Nothing to accept any more.
+    let now = sim.now();
+    sim.nodes[ALICE].command(now, Command::AcceptTransfer { call: alice_call });
+    sim.flush();
+    assert!(
+        sim.nodes[ALICE]
+            .failures()
+            .iter()
+            .any(|(c, _)| c.starts_with("accept-transfer"))
+    );
+}
+
+#[test]
+fn with_the_reject_policy_the_caller_stays() {
+    let mut sim = three(None, TransferPolicy::Reject);
+    let (alice_call, bob_call) = connect(&mut sim, ALICE, BOB);
+    let now = sim.now();
+    let target = sim.nodes[CAROL].uri();
+    sim.nodes[BOB].command(
+        now,
+        Command::Transfer {
+            call: bob_call,
+            target,
+        },
+    );
+    until(&mut sim, "Bob hears the refusal", |n| {
+        n[BOB].saw(|e| {
+            matches!(
+                e,
+                EventKind::TransferProgress {
+                    status: 603,
+                    done: true,
+                    ..
+                }
+            )
+        })
+    });
+    assert!(sim.nodes[ALICE].up(alice_call));
+    assert!(sim.nodes[CAROL].incoming().is_none());
+}
+
+#[test]
+fn commands_on_calls_that_are_not_there_fail_with_a_reason() {
+    let mut sim = three(None, TransferPolicy::Accept);
+    let now = sim.now();
+    let bob = &mut sim.nodes[BOB];
+    bob.command(now, Command::Hold { call: CallId(42) });
+    bob.command(now, Command::Line("hangup".into()));
+    bob.command(now, Command::Line("transfer".into()));
+    bob.command(now, Command::Line("dance".into()));
+    bob.command(now, Command::CancelConsult { consult: CallId(7) });
+    bob.command(
+        now,
+        Command::Call {
+            target: "not a uri".into(),
+            headers: Vec::new(),
+        },
+    );
+    sim.flush();
+    let failures = sim.nodes[BOB].failures();
+    let errors: Vec<&str> = failures.iter().map(|(_, e)| e.as_str()).collect();
+    assert_eq!(
+        errors,
+        [
+            "no such call",
+            "no call to act on",
+            "usage: transfer TARGET [CALL]",
+            "unknown command",
+            "no such call",
+            "bad target \"not a uri\": not a SIP URI or a number",
+        ],
+        "{failures:?}"
+    );
+    assert_eq!(failures[0].0, "hold 42");
+    assert_eq!(failures[3].0, "dance");
+}
