@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use switchboard_sip::ua::{CallHandle, Config, Event, Transport, UserAgent, escape_header_value};
 use switchboard_sip::uri::Uri;
-use switchboard_testkit::{Impairment, NetEm, VirtualClock};
+use switchboard_testkit::{Impairment, NetEm, Sim};
+
+mod common;
+use common::Agent;
 
 const ADDRS: [&str; 3] = ["127.0.0.1:5061", "127.0.0.1:5062", "127.0.0.1:5063"];
 const NAMES: [&str; 3] = ["alice", "bob", "carol"];
@@ -39,102 +42,50 @@ fn answer_to(offer: &[u8]) -> Vec<u8> {
     })
 }
 
-struct Trio {
-    uas: Vec<UserAgent>,
-    events: Vec<Vec<Event>>,
-    net: NetEm,
-    clock: VirtualClock,
-    /// Answer re-offers as a softphone would (on by default).
-    auto_answer_reoffers: bool,
+/// Alice, Bob and Carol on a network, in virtual time.
+type Trio = Sim<Agent>;
+
+fn trio(net: NetEm) -> Trio {
+    let agents = (0..3)
+        .map(|i| {
+            let ua = UserAgent::new(Config {
+                advertised: addr(i),
+                user: NAMES[i].into(),
+                display_name: None,
+                user_agent: "test".into(),
+                max_calls: 4,
+                busy_status: 486,
+                seed: 10 + i as u64,
+            });
+            let mut agent = Agent::new(ua, addr(i));
+            // Re-offers are answered as a softphone would.
+            agent.answer_reoffers = Some(answer_to);
+            agent
+        })
+        .collect();
+    Sim::new(net, agents)
 }
 
-impl Trio {
-    fn new(net: NetEm) -> Trio {
-        let uas = (0..3)
-            .map(|i| {
-                UserAgent::new(Config {
-                    advertised: addr(i),
-                    user: NAMES[i].into(),
-                    display_name: None,
-                    user_agent: "test".into(),
-                    max_calls: 4,
-                    busy_status: 486,
-                    seed: 10 + i as u64,
-                })
-            })
-            .collect();
-        Trio {
-            uas,
-            events: vec![Vec::new(), Vec::new(), Vec::new()],
-            net,
-            clock: VirtualClock::new(),
-            auto_answer_reoffers: true,
-        }
-    }
+/// What the tests do with three agents.
+trait Calls {
+    fn call(&mut self, from: usize, to: usize, headers: &[(String, String)]) -> CallHandle;
+    fn incoming(&self, who: usize) -> Option<(CallHandle, Option<CallHandle>)>;
+    fn answer(&mut self, who: usize) -> CallHandle;
+    fn connect(&mut self, from: usize, to: usize) -> (CallHandle, CallHandle);
+    fn is_established(&self, who: usize, call: CallHandle) -> bool;
+    fn has_ended(&self, who: usize, call: CallHandle) -> bool;
+    fn progress(&self, who: usize, call: CallHandle) -> Vec<(u16, bool)>;
+    fn referred(&self, who: usize) -> Option<(CallHandle, String, Option<String>, Option<String>)>;
+    fn sent(&self, who: usize, start: &str) -> Vec<String>;
+}
 
-    fn flush(&mut self) {
-        let now = self.clock.now();
-        // Until quiet: answering an event may send more.
-        loop {
-            let mut busy = false;
-            for i in 0..3 {
-                while let Some(t) = self.uas[i].poll_transmit() {
-                    busy = true;
-                    self.net.send(now, addr(i), t.destination, t.payload);
-                }
-                while let Some(e) = self.uas[i].poll_event() {
-                    busy = true;
-                    if let Event::Reoffer { call, offer } = &e
-                        && self.auto_answer_reoffers
-                    {
-                        self.uas[i]
-                            .answer_reoffer(now, *call, Ok(answer_to(offer)))
-                            .unwrap();
-                    }
-                    self.events[i].push(e);
-                }
-            }
-            if !busy {
-                return;
-            }
-        }
-    }
-
-    /// Runs `d` of virtual time, delivering datagrams and firing timers (bounded).
-    fn run_for(&mut self, d: Duration) {
-        let end = self.clock.now() + d;
-        for _ in 0..200_000 {
-            self.flush();
-            let next = std::iter::once(self.net.next_delivery())
-                .chain(self.uas.iter().map(|u| u.poll_timeout()))
-                .flatten()
-                .min();
-            match next {
-                Some(t) if t <= end => self.clock.advance_to(t),
-                _ => {
-                    self.clock.advance_to(end);
-                    self.flush();
-                    return;
-                }
-            }
-            let now = self.clock.now();
-            while let Some(d) = self.net.deliver(now) {
-                if let Some(i) = (0..3).find(|&i| addr(i) == d.to) {
-                    self.uas[i].handle_datagram(now, Transport::Udp, d.from, &d.payload);
-                }
-            }
-            for u in &mut self.uas {
-                u.handle_timeout(now);
-            }
-        }
-        panic!("conversation did not settle");
-    }
-
+impl Calls for Trio {
     /// `from` calls `to` with extra headers; returns the caller's handle.
     fn call(&mut self, from: usize, to: usize, headers: &[(String, String)]) -> CallHandle {
         let target = Uri::parse(&format!("sip:{}@{}", NAMES[to], ADDRS[to])).unwrap();
-        let now = self.clock.now();
-        self.uas[from]
+        let now = self.now();
+        self.nodes[from]
+            .ua
             .call(
                 now,
                 target,
@@ -147,7 +98,7 @@ impl Trio {
 
     /// The newest incoming call at `who`.
     fn incoming(&self, who: usize) -> Option<(CallHandle, Option<CallHandle>)> {
-        self.events[who].iter().rev().find_map(|e| match e {
+        self.nodes[who].events.iter().rev().find_map(|e| match e {
             Event::Incoming { call, replaces, .. } => Some((*call, *replaces)),
             _ => None,
         })
@@ -155,8 +106,11 @@ impl Trio {
 
     fn answer(&mut self, who: usize) -> CallHandle {
         let (call, _) = self.incoming(who).expect("a call rings");
-        let now = self.clock.now();
-        self.uas[who].answer(now, call, sdp("sendrecv")).unwrap();
+        let now = self.now();
+        self.nodes[who]
+            .ua
+            .answer(now, call, sdp("sendrecv"))
+            .unwrap();
         call
     }
 
@@ -171,19 +125,22 @@ impl Trio {
     }
 
     fn is_established(&self, who: usize, call: CallHandle) -> bool {
-        self.events[who]
+        self.nodes[who]
+            .events
             .iter()
             .any(|e| matches!(e, Event::Established { call: c, .. } if *c == call))
     }
 
     fn has_ended(&self, who: usize, call: CallHandle) -> bool {
-        self.events[who]
+        self.nodes[who]
+            .events
             .iter()
             .any(|e| matches!(e, Event::Ended { call: c, .. } if *c == call))
     }
 
     fn progress(&self, who: usize, call: CallHandle) -> Vec<(u16, bool)> {
-        self.events[who]
+        self.nodes[who]
+            .events
             .iter()
             .filter_map(|e| match e {
                 Event::TransferProgress {
@@ -197,7 +154,7 @@ impl Trio {
     }
 
     fn referred(&self, who: usize) -> Option<(CallHandle, String, Option<String>, Option<String>)> {
-        self.events[who].iter().find_map(|e| match e {
+        self.nodes[who].events.iter().find_map(|e| match e {
             Event::Referred {
                 call,
                 target,
@@ -230,18 +187,18 @@ fn reoffer_answers(events: &[Event], call: CallHandle) -> Vec<Vec<u8>> {
 
 #[test]
 fn hold_and_resume_by_reinvite_with_the_right_directions() {
-    let mut t = Trio::new(NetEm::clean(1));
+    let mut t = trio(NetEm::clean(1));
     let (a, b) = t.connect(ALICE, BOB);
-    let now = t.clock.now();
-    t.uas[ALICE].reoffer(now, a, sdp("sendonly")).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.reoffer(now, a, sdp("sendonly")).unwrap();
     // A second one while the first is in flight is refused locally.
-    assert!(t.uas[ALICE].reoffer(now, a, sdp("sendonly")).is_err());
+    assert!(t.nodes[ALICE].ua.reoffer(now, a, sdp("sendonly")).is_err());
     t.run_for(Duration::from_secs(1));
     // Bob saw the hold offer, answered recvonly; Alice has the answer.
-    assert!(t.events[BOB].iter().any(
+    assert!(t.nodes[BOB].events.iter().any(
         |e| matches!(e, Event::Reoffer { call, offer } if *call == b && offer.ends_with(b"a=sendonly\r\n"))
     ));
-    let answers = reoffer_answers(&t.events[ALICE], a);
+    let answers = reoffer_answers(&t.nodes[ALICE].events, a);
     assert_eq!(answers.len(), 1);
     assert!(answers[0].ends_with(b"a=recvonly\r\n"));
     // The re-INVITE was ACKed as a request of its own (CSeq 2 ACK).
@@ -252,10 +209,10 @@ fn hold_and_resume_by_reinvite_with_the_right_directions() {
         "{:?}",
         t.sent(ALICE, "ACK ")
     );
-    let now = t.clock.now();
-    t.uas[ALICE].reoffer(now, a, sdp("sendrecv")).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.reoffer(now, a, sdp("sendrecv")).unwrap();
     t.run_for(Duration::from_secs(1));
-    let answers = reoffer_answers(&t.events[ALICE], a);
+    let answers = reoffer_answers(&t.nodes[ALICE].events, a);
     assert_eq!(answers.len(), 2);
     assert!(answers[1].ends_with(b"a=sendrecv\r\n"));
     assert!(!t.has_ended(ALICE, a) && !t.has_ended(BOB, b));
@@ -263,19 +220,22 @@ fn hold_and_resume_by_reinvite_with_the_right_directions() {
 
 #[test]
 fn glare_is_resolved_by_491_and_the_random_waits_of_rfc_3261() {
-    let mut t = Trio::new(NetEm::clean(2));
+    let mut t = trio(NetEm::clean(2));
     let (a, b) = t.connect(ALICE, BOB);
-    let start = t.clock.now();
-    t.uas[ALICE].reoffer(start, a, sdp("sendonly")).unwrap();
-    t.uas[BOB].reoffer(start, b, sdp("sendonly")).unwrap();
+    let start = t.now();
+    t.nodes[ALICE]
+        .ua
+        .reoffer(start, a, sdp("sendonly"))
+        .unwrap();
+    t.nodes[BOB].ua.reoffer(start, b, sdp("sendonly")).unwrap();
     t.run_for(Duration::from_secs(10));
     // Both offers crossed and were refused once each …
     assert_eq!(t.sent(ALICE, "SIP/2.0 491").len(), 1);
     assert_eq!(t.sent(BOB, "SIP/2.0 491").len(), 1);
     // … then both went through: Bob (not the Call-ID's owner) after 0–2 s,
     // Alice (who placed the call) after 2.1–4 s.
-    assert_eq!(reoffer_answers(&t.events[ALICE], a).len(), 1);
-    assert_eq!(reoffer_answers(&t.events[BOB], b).len(), 1);
+    assert_eq!(reoffer_answers(&t.nodes[ALICE].events, a).len(), 1);
+    assert_eq!(reoffer_answers(&t.nodes[BOB].events, b).len(), 1);
     let invites_at = |who: usize| -> Vec<Duration> {
         t.net
             .log
@@ -295,17 +255,20 @@ fn glare_is_resolved_by_491_and_the_random_waits_of_rfc_3261() {
 
 #[test]
 fn a_refused_reoffer_keeps_the_call() {
-    let mut t = Trio::new(NetEm::clean(3));
-    t.auto_answer_reoffers = false;
+    let mut t = trio(NetEm::clean(3));
+    for agent in &mut t.nodes {
+        agent.answer_reoffers = None;
+    }
     let (a, b) = t.connect(ALICE, BOB);
-    let now = t.clock.now();
-    t.uas[ALICE].reoffer(now, a, sdp("sendonly")).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.reoffer(now, a, sdp("sendonly")).unwrap();
     t.run_for(Duration::from_millis(100));
-    let now = t.clock.now();
-    t.uas[BOB].answer_reoffer(now, b, Err(488)).unwrap();
+    let now = t.now();
+    t.nodes[BOB].ua.answer_reoffer(now, b, Err(488)).unwrap();
     t.run_for(Duration::from_secs(1));
     assert!(
-        t.events[ALICE]
+        t.nodes[ALICE]
+            .events
             .iter()
             .any(|e| matches!(e, Event::ReofferFailed { call, status: 488 } if *call == a))
     );
@@ -314,7 +277,7 @@ fn a_refused_reoffer_keeps_the_call() {
 
 #[test]
 fn blind_transfer_over_a_lossy_network() {
-    let mut t = Trio::new(NetEm::new(
+    let mut t = trio(NetEm::new(
         4,
         Impairment {
             loss: 0.1,
@@ -324,30 +287,30 @@ fn blind_transfer_over_a_lossy_network() {
     ));
     let (a, b) = t.connect(ALICE, BOB);
     // Bob transfers Alice to Carol.
-    let now = t.clock.now();
+    let now = t.now();
     let carol = Uri::parse(&format!("sip:carol@{}", ADDRS[CAROL])).unwrap();
-    t.uas[BOB].refer(now, b, &carol).unwrap();
+    t.nodes[BOB].ua.refer(now, b, &carol).unwrap();
     t.run_for(Duration::from_secs(5));
     let (rc, target, replaces, referred_by) = t.referred(ALICE).expect("Alice was referred");
     assert_eq!(rc, a);
     assert_eq!(target, format!("sip:carol@{}", ADDRS[CAROL]));
     assert_eq!(replaces, None);
     assert!(referred_by.unwrap_or_default().contains("bob@"));
-    let now = t.clock.now();
-    t.uas[ALICE].accept_refer(now, a).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.accept_refer(now, a).unwrap();
     let to_carol = t.call(
         ALICE,
         CAROL,
         &[("Referred-By".into(), format!("<sip:bob@{}>", ADDRS[BOB]))],
     );
     t.run_for(Duration::from_secs(5));
-    let now = t.clock.now();
-    t.uas[ALICE].notify_transfer(now, a, 180).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.notify_transfer(now, a, 180).unwrap();
     t.answer(CAROL);
     t.run_for(Duration::from_secs(5));
     assert!(t.is_established(ALICE, to_carol));
-    let now = t.clock.now();
-    t.uas[ALICE].notify_transfer(now, a, 200).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.notify_transfer(now, a, 200).unwrap();
     t.run_for(Duration::from_secs(10));
     // Bob saw: accepted, trying, ringing, done with 200 (a lost 202 may
     // arrive after the first NOTIFY).
@@ -366,8 +329,8 @@ fn blind_transfer_over_a_lossy_network() {
     );
     assert!(notifies.iter().all(|n| n.contains("Event: refer")));
     // Bob leaves; Alice and Carol talk on.
-    let now = t.clock.now();
-    t.uas[BOB].hangup(now, b).unwrap();
+    let now = t.now();
+    t.nodes[BOB].ua.hangup(now, b).unwrap();
     t.run_for(Duration::from_secs(5));
     assert!(t.has_ended(ALICE, a));
     assert!(!t.has_ended(ALICE, to_carol));
@@ -375,31 +338,31 @@ fn blind_transfer_over_a_lossy_network() {
 
 #[test]
 fn a_refused_refer_and_a_failed_transfer_are_reported_to_the_transferor() {
-    let mut t = Trio::new(NetEm::clean(5));
+    let mut t = trio(NetEm::clean(5));
     let (a, b) = t.connect(ALICE, BOB);
     let carol = Uri::parse(&format!("sip:carol@{}", ADDRS[CAROL])).unwrap();
-    let now = t.clock.now();
-    t.uas[BOB].refer(now, b, &carol).unwrap();
+    let now = t.now();
+    t.nodes[BOB].ua.refer(now, b, &carol).unwrap();
     t.run_for(Duration::from_millis(100));
-    let now = t.clock.now();
-    t.uas[ALICE].reject_refer(now, a, 603).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.reject_refer(now, a, 603).unwrap();
     t.run_for(Duration::from_secs(1));
     assert_eq!(t.progress(BOB, b), [(603, true)]);
 
     // Again; this time Carol is busy.
-    let now = t.clock.now();
-    t.uas[BOB].refer(now, b, &carol).unwrap();
+    let now = t.now();
+    t.nodes[BOB].ua.refer(now, b, &carol).unwrap();
     t.run_for(Duration::from_millis(100));
-    let now = t.clock.now();
-    t.uas[ALICE].accept_refer(now, a).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.accept_refer(now, a).unwrap();
     t.call(ALICE, CAROL, &[]);
     t.run_for(Duration::from_millis(200));
     let (c, _) = t.incoming(CAROL).unwrap();
-    let now = t.clock.now();
-    t.uas[CAROL].reject(now, c, 486).unwrap();
+    let now = t.now();
+    t.nodes[CAROL].ua.reject(now, c, 486).unwrap();
     t.run_for(Duration::from_secs(1));
-    let now = t.clock.now();
-    t.uas[ALICE].notify_transfer(now, a, 486).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.notify_transfer(now, a, 486).unwrap();
     t.run_for(Duration::from_secs(1));
     let p = t.progress(BOB, b);
     assert_eq!(p.last(), Some(&(486, true)), "{p:?}");
@@ -409,32 +372,33 @@ fn a_refused_refer_and_a_failed_transfer_are_reported_to_the_transferor() {
 
 #[test]
 fn attended_transfer_replaces_the_consultation_call() {
-    let mut t = Trio::new(NetEm::clean(6));
+    let mut t = trio(NetEm::clean(6));
     let (a, b) = t.connect(ALICE, BOB);
     // Bob holds Alice and consults Carol.
-    let now = t.clock.now();
-    t.uas[BOB].reoffer(now, b, sdp("sendonly")).unwrap();
+    let now = t.now();
+    t.nodes[BOB].ua.reoffer(now, b, sdp("sendonly")).unwrap();
     t.run_for(Duration::from_millis(500));
     let (b_to_c, c_from_b) = t.connect(BOB, CAROL);
     // Complete: REFER Alice to Carol, replacing Bob's call with Carol.
-    let replaces = t.uas[BOB].replaces_for(b_to_c).unwrap();
-    let target = t.uas[BOB].remote_uri(b_to_c).unwrap();
+    let replaces = t.nodes[BOB].ua.replaces_for(b_to_c).unwrap();
+    let target = t.nodes[BOB].ua.remote_uri(b_to_c).unwrap();
     let refer_to = Uri::parse(&format!(
         "{target}?Replaces={}",
         escape_header_value(&replaces)
     ))
     .unwrap();
-    let now = t.clock.now();
-    t.uas[BOB].refer(now, b, &refer_to).unwrap();
+    let now = t.now();
+    t.nodes[BOB].ua.refer(now, b, &refer_to).unwrap();
     t.run_for(Duration::from_millis(200));
     let (_, target, got_replaces, _) = t.referred(ALICE).unwrap();
     assert_eq!(got_replaces.as_deref(), Some(replaces.as_str()));
-    let now = t.clock.now();
-    t.uas[ALICE].accept_refer(now, a).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.accept_refer(now, a).unwrap();
     let a_to_c = {
         let uri = Uri::parse(&target).unwrap();
-        let now = t.clock.now();
-        t.uas[ALICE]
+        let now = t.now();
+        t.nodes[ALICE]
+            .ua
             .call(
                 now,
                 uri,
@@ -452,12 +416,15 @@ fn attended_transfer_replaces_the_consultation_call() {
         Some(c_from_b),
         "Carol found the dialog to replace"
     );
-    let now = t.clock.now();
-    t.uas[CAROL].answer(now, incoming, sdp("sendrecv")).unwrap();
-    t.uas[CAROL].hangup(now, c_from_b).unwrap();
+    let now = t.now();
+    t.nodes[CAROL]
+        .ua
+        .answer(now, incoming, sdp("sendrecv"))
+        .unwrap();
+    t.nodes[CAROL].ua.hangup(now, c_from_b).unwrap();
     t.run_for(Duration::from_secs(1));
-    let now = t.clock.now();
-    t.uas[ALICE].notify_transfer(now, a, 200).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.notify_transfer(now, a, 200).unwrap();
     t.run_for(Duration::from_secs(1));
     assert!(t.is_established(ALICE, a_to_c));
     assert!(
@@ -469,9 +436,9 @@ fn attended_transfer_replaces_the_consultation_call() {
 
 #[test]
 fn a_replaces_naming_no_dialog_gets_481_and_tags_the_wrong_way_round_too() {
-    let mut t = Trio::new(NetEm::clean(7));
+    let mut t = trio(NetEm::clean(7));
     let (b_to_c, _) = t.connect(BOB, CAROL);
-    let right = t.uas[BOB].replaces_for(b_to_c).unwrap();
+    let right = t.nodes[BOB].ua.replaces_for(b_to_c).unwrap();
     // The tags swapped, as buggy phones send them.
     let (call_id, rest) = right.split_once(';').unwrap();
     let to = rest
@@ -500,7 +467,7 @@ fn a_replaces_naming_no_dialog_gets_481_and_tags_the_wrong_way_round_too() {
 
 #[test]
 fn a_ringing_call_cannot_be_replaced() {
-    let mut t = Trio::new(NetEm::clean(8));
+    let mut t = trio(NetEm::clean(8));
     // Bob calls Carol; it rings at Carol (not answered).
     t.call(BOB, CAROL, &[]);
     t.run_for(Duration::from_millis(200));
@@ -534,15 +501,15 @@ fn a_ringing_call_cannot_be_replaced() {
 
 #[test]
 fn a_refer_smuggling_headers_in_replaces_is_refused() {
-    let mut t = Trio::new(NetEm::clean(9));
+    let mut t = trio(NetEm::clean(9));
     let (a, b) = t.connect(ALICE, BOB);
     let evil = Uri::parse(&format!(
         "sip:carol@{}?Replaces=x%40y%3Bto-tag%3D1%3Bfrom-tag%3D2%0D%0AP-Asserted-Identity%3A%20%3Csip%3Aboss%40x%3E",
         ADDRS[CAROL]
     ))
     .unwrap();
-    let now = t.clock.now();
-    t.uas[BOB].refer(now, b, &evil).unwrap();
+    let now = t.now();
+    t.nodes[BOB].ua.refer(now, b, &evil).unwrap();
     t.run_for(Duration::from_secs(1));
     assert!(t.referred(ALICE).is_none(), "never reaches the application");
     assert_eq!(t.progress(BOB, b), [(400, true)]);
@@ -551,15 +518,15 @@ fn a_refer_smuggling_headers_in_replaces_is_refused() {
 
 #[test]
 fn a_notify_for_another_refer_is_not_taken_for_ours_and_a_silent_transfer_times_out() {
-    let mut t = Trio::new(NetEm::clean(10));
+    let mut t = trio(NetEm::clean(10));
     let (a, b) = t.connect(ALICE, BOB);
     let carol = Uri::parse(&format!("sip:carol@{}", ADDRS[CAROL])).unwrap();
-    let now = t.clock.now();
-    t.uas[BOB].refer(now, b, &carol).unwrap();
+    let now = t.now();
+    t.nodes[BOB].ua.refer(now, b, &carol).unwrap();
     t.run_for(Duration::from_millis(100));
     // Alice accepts, then goes silent: no call, no final NOTIFY.
-    let now = t.clock.now();
-    t.uas[ALICE].accept_refer(now, a).unwrap();
+    let now = t.now();
+    t.nodes[ALICE].ua.accept_refer(now, a).unwrap();
     t.run_for(Duration::from_millis(100));
     // A NOTIFY naming another REFER (id 99) claims success: refused, not reported.
     let notify = t
@@ -589,8 +556,10 @@ fn a_notify_for_another_refer_is_not_taken_for_ours_and_a_silent_transfer_times_
             .collect();
         format!("{head}\r\n{body}")
     };
-    let now = t.clock.now();
-    t.uas[BOB].handle_datagram(now, Transport::Udp, addr(ALICE), forged.as_bytes());
+    let now = t.now();
+    t.nodes[BOB]
+        .ua
+        .handle_datagram(now, Transport::Udp, addr(ALICE), forged.as_bytes());
     t.flush();
     assert!(!t.progress(BOB, b).iter().any(|(_, done)| *done));
     assert_eq!(t.sent(BOB, "SIP/2.0 481").len(), 1);

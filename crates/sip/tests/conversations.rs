@@ -10,7 +10,10 @@ use switchboard_sip::ua::{
     Account, CallHandle, Config, EndReason, Event, Transport, UserAgent, response_for,
 };
 use switchboard_sip::uri::{SipUri, Uri};
-use switchboard_testkit::{Impairment, NetEm, VirtualClock};
+use switchboard_testkit::{Impairment, NetEm, Sim, VirtualClock};
+
+mod common;
+use common::Agent;
 
 const A: &str = "127.0.0.1:5061";
 const B: &str = "127.0.0.1:5062";
@@ -31,83 +34,31 @@ fn ua(at: &str, user: &str, seed: u64) -> UserAgent {
     })
 }
 
-/// Two agents, a network and a clock.
-struct Pair {
-    a: UserAgent,
-    b: UserAgent,
-    net: NetEm,
-    clock: VirtualClock,
-    a_events: Vec<Event>,
-    b_events: Vec<Event>,
+/// Two agents (Alice at A, Bob at B) on a network, in virtual time.
+type Pair = Sim<Agent>;
+
+fn pair(net: NetEm) -> Pair {
+    Sim::new(
+        net,
+        vec![
+            Agent::new(ua(A, "alice", 1), addr(A)),
+            Agent::new(ua(B, "bob", 2), addr(B)),
+        ],
+    )
 }
 
-impl Pair {
-    fn new(net: NetEm) -> Pair {
-        Pair {
-            a: ua(A, "alice", 1),
-            b: ua(B, "bob", 2),
-            net,
-            clock: VirtualClock::new(),
-            a_events: Vec::new(),
-            b_events: Vec::new(),
-        }
-    }
+/// What the tests do with a pair.
+trait Calls {
+    fn call(&mut self) -> CallHandle;
+    fn incoming(&self) -> Option<CallHandle>;
+}
 
-    fn flush(&mut self) {
-        let now = self.clock.now();
-        while let Some(t) = self.a.poll_transmit() {
-            self.net.send(now, addr(A), t.destination, t.payload);
-        }
-        while let Some(t) = self.b.poll_transmit() {
-            self.net.send(now, addr(B), t.destination, t.payload);
-        }
-        while let Some(e) = self.a.poll_event() {
-            self.a_events.push(e);
-        }
-        while let Some(e) = self.b.poll_event() {
-            self.b_events.push(e);
-        }
-    }
-
-    /// Runs until `until` (virtual), delivering datagrams and firing timers. Bounded.
-    fn run_for(&mut self, d: Duration) {
-        let end = self.clock.now() + d;
-        for _ in 0..100_000 {
-            self.flush();
-            let next = [
-                self.net.next_delivery(),
-                self.a.poll_timeout(),
-                self.b.poll_timeout(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            match next {
-                Some(t) if t <= end => self.clock.advance_to(t),
-                _ => {
-                    self.clock.advance_to(end);
-                    return;
-                }
-            }
-            let now = self.clock.now();
-            while let Some(d) = self.net.deliver(now) {
-                let ua = if d.to == addr(A) {
-                    &mut self.a
-                } else {
-                    &mut self.b
-                };
-                ua.handle_datagram(now, Transport::Udp, d.from, &d.payload);
-            }
-            self.a.handle_timeout(now);
-            self.b.handle_timeout(now);
-        }
-        panic!("conversation did not settle");
-    }
-
+impl Calls for Pair {
     fn call(&mut self) -> CallHandle {
         let target = Uri::parse(&format!("sip:bob@{B}")).unwrap();
-        let now = self.clock.now();
-        self.a
+        let now = self.now();
+        self.nodes[0]
+            .ua
             .call(
                 now,
                 target,
@@ -119,7 +70,7 @@ impl Pair {
     }
 
     fn incoming(&self) -> Option<CallHandle> {
-        self.b_events.iter().find_map(|e| match e {
+        self.nodes[1].events.iter().find_map(|e| match e {
             Event::Incoming { call, .. } => Some(*call),
             _ => None,
         })
@@ -159,37 +110,40 @@ fn call_answer_hangup_survives_loss_duplication_and_reordering() {
                 duplicate: 0.1,
             },
         );
-        let mut p = Pair::new(net);
+        let mut p = pair(net);
         let call = p.call();
         p.run_for(Duration::from_secs(5));
         let incoming = p
             .incoming()
             .unwrap_or_else(|| panic!("seed {seed}: no incoming call"));
-        let now = p.clock.now();
-        p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
+        let now = p.now();
+        p.nodes[1]
+            .ua
+            .answer(now, incoming, b"v=0\r\n".to_vec())
+            .unwrap();
         p.run_for(Duration::from_secs(10));
         assert_eq!(
-            established(&p.a_events),
+            established(&p.nodes[0].events),
             1,
             "seed {seed}: caller {:?}",
-            p.a_events
+            p.nodes[0].events
         );
         assert_eq!(
-            established(&p.b_events),
+            established(&p.nodes[1].events),
             1,
             "seed {seed}: callee {:?}",
-            p.b_events
+            p.nodes[1].events
         );
-        let now = p.clock.now();
-        p.a.hangup(now, call).unwrap();
+        let now = p.now();
+        p.nodes[0].ua.hangup(now, call).unwrap();
         p.run_for(Duration::from_secs(40));
         assert_eq!(
-            ended(&p.a_events),
+            ended(&p.nodes[0].events),
             Some((EndReason::LocalHangup, None)),
             "seed {seed}"
         );
         assert_eq!(
-            ended(&p.b_events),
+            ended(&p.nodes[1].events),
             Some((EndReason::RemoteHangup, None)),
             "seed {seed}"
         );
@@ -200,13 +154,16 @@ fn call_answer_hangup_survives_loss_duplication_and_reordering() {
 fn timer_b_ends_an_unanswered_invite_after_64_t1_with_seven_sends() {
     let mut net = NetEm::clean(1);
     net.drop_when(|d| d.to == addr(B));
-    let mut p = Pair::new(net);
-    let start = p.clock.now();
+    let mut p = pair(net);
+    let start = p.now();
     p.call();
     p.run_for(Duration::from_secs(40));
-    assert_eq!(ended(&p.a_events), Some((EndReason::Timeout, Some(408))));
+    assert_eq!(
+        ended(&p.nodes[0].events),
+        Some((EndReason::Timeout, Some(408)))
+    );
     assert_eq!(count_sent(&p.net, A, "INVITE"), 7);
-    assert!(p.clock.now() - start >= Duration::from_secs(32));
+    assert!(p.now() - start >= Duration::from_secs(32));
 }
 
 #[test]
@@ -220,14 +177,22 @@ fn a_lost_ack_is_recovered_by_2xx_retransmission() {
         }
         false
     });
-    let mut p = Pair::new(net);
+    let mut p = pair(net);
     p.call();
     p.run_for(Duration::from_secs(1));
     let incoming = p.incoming().unwrap();
-    let now = p.clock.now();
-    p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
+    let now = p.now();
+    p.nodes[1]
+        .ua
+        .answer(now, incoming, b"v=0\r\n".to_vec())
+        .unwrap();
     p.run_for(Duration::from_secs(5));
-    assert_eq!(established(&p.b_events), 1, "{:?}", p.b_events);
+    assert_eq!(
+        established(&p.nodes[1].events),
+        1,
+        "{:?}",
+        p.nodes[1].events
+    );
     assert!(
         count_sent(&p.net, B, "SIP/2.0 200") >= 2,
         "200 was not retransmitted"
@@ -237,19 +202,22 @@ fn a_lost_ack_is_recovered_by_2xx_retransmission() {
 
 #[test]
 fn cancel_before_answer_ends_both_sides_with_487() {
-    let mut p = Pair::new(NetEm::clean(4));
+    let mut p = pair(NetEm::clean(4));
     let call = p.call();
     p.run_for(Duration::from_millis(500));
-    let now = p.clock.now();
-    p.a.hangup(now, call).unwrap();
+    let now = p.now();
+    p.nodes[0].ua.hangup(now, call).unwrap();
     p.run_for(Duration::from_secs(5));
     assert_eq!(
-        ended(&p.a_events),
+        ended(&p.nodes[0].events),
         Some((EndReason::Cancelled, Some(487))),
         "{:?}",
-        p.a_events
+        p.nodes[0].events
     );
-    assert_eq!(ended(&p.b_events), Some((EndReason::RemoteCancelled, None)));
+    assert_eq!(
+        ended(&p.nodes[1].events),
+        Some((EndReason::RemoteCancelled, None))
+    );
 }
 
 #[test]
@@ -262,32 +230,48 @@ fn cancel_crossing_the_200_ends_the_call_with_ack_and_bye() {
         },
     );
     net.drop_when(|_| false);
-    let mut p = Pair::new(net);
+    let mut p = pair(net);
     let call = p.call();
     p.run_for(Duration::from_millis(200));
     let incoming = p.incoming().unwrap();
     // Both act at the same instant: the CANCEL and the 200 cross on the wire.
-    let now = p.clock.now();
-    p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
-    p.a.hangup(now, call).unwrap();
+    let now = p.now();
+    p.nodes[1]
+        .ua
+        .answer(now, incoming, b"v=0\r\n".to_vec())
+        .unwrap();
+    p.nodes[0].ua.hangup(now, call).unwrap();
     p.run_for(Duration::from_secs(10));
-    assert_eq!(ended(&p.a_events).map(|e| e.0), Some(EndReason::Cancelled));
+    assert_eq!(
+        ended(&p.nodes[0].events).map(|e| e.0),
+        Some(EndReason::Cancelled)
+    );
     // The callee answered, got the ACK, then the BYE: nobody is left talking.
-    assert!(ended(&p.b_events).is_some(), "{:?}", p.b_events);
+    assert!(
+        ended(&p.nodes[1].events).is_some(),
+        "{:?}",
+        p.nodes[1].events
+    );
     assert_eq!(count_sent(&p.net, A, "BYE"), 1);
-    assert_eq!(p.a.active_calls() + p.b.active_calls(), 0);
+    assert_eq!(
+        p.nodes[0].ua.active_calls() + p.nodes[1].ua.active_calls(),
+        0
+    );
 }
 
 #[test]
 fn a_busy_callee_gets_a_rejected_event_and_an_ack() {
-    let mut p = Pair::new(NetEm::clean(6));
+    let mut p = pair(NetEm::clean(6));
     p.call();
     p.run_for(Duration::from_millis(100));
     let incoming = p.incoming().unwrap();
-    let now = p.clock.now();
-    p.b.reject(now, incoming, 486).unwrap();
+    let now = p.now();
+    p.nodes[1].ua.reject(now, incoming, 486).unwrap();
     p.run_for(Duration::from_secs(40));
-    assert_eq!(ended(&p.a_events), Some((EndReason::Rejected, Some(486))));
+    assert_eq!(
+        ended(&p.nodes[0].events),
+        Some((EndReason::Rejected, Some(486)))
+    );
     assert_eq!(count_sent(&p.net, A, "ACK"), 1);
     assert_eq!(
         count_sent(&p.net, B, "SIP/2.0 486"),
@@ -430,14 +414,17 @@ fn register_is_challenged_refreshed_and_rechallenged_in_virtual_time() {
 /// A call from A to B, answered and confirmed; returns the pair, A's handle and
 /// B's 200 OK (whose From/To/Call-ID give B's side of the dialog).
 fn established_call(seed: u64) -> (Pair, CallHandle, Message) {
-    let mut p = Pair::new(NetEm::clean(seed));
+    let mut p = pair(NetEm::clean(seed));
     let call = p.call();
     p.run_for(Duration::from_secs(1));
     let incoming = p.incoming().unwrap();
-    let now = p.clock.now();
-    p.b.answer(now, incoming, b"v=0\r\n".to_vec()).unwrap();
+    let now = p.now();
+    p.nodes[1]
+        .ua
+        .answer(now, incoming, b"v=0\r\n".to_vec())
+        .unwrap();
     p.run_for(Duration::from_secs(2));
-    assert_eq!(established(&p.a_events), 1);
+    assert_eq!(established(&p.nodes[0].events), 1);
     let ok = p
         .net
         .log
@@ -464,15 +451,15 @@ fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
         )
     };
     let hold = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
-    let now = p.clock.now();
-    p.a.handle_datagram(
+    let now = p.now();
+    p.nodes[0].ua.handle_datagram(
         now,
         Transport::Udp,
         addr(B),
         reinvite("r1", 10, hold).as_bytes(),
     );
     p.flush();
-    let offer = p.a_events.iter().find_map(|e| match e {
+    let offer = p.nodes[0].events.iter().find_map(|e| match e {
         Event::Reoffer { call: c, offer } if *c == call => Some(offer.clone()),
         _ => None,
     });
@@ -484,7 +471,7 @@ fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
     let sent_200 = |p: &Pair| count_sent(&p.net, A, "SIP/2.0 200");
     let before = sent_200(&p);
     // A second offer while the first is unanswered: 491 Request Pending.
-    p.a.handle_datagram(
+    p.nodes[0].ua.handle_datagram(
         now,
         Transport::Udp,
         addr(B),
@@ -498,7 +485,10 @@ fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
         "nothing answered before the application does"
     );
     let answer = b"v=0\r\na=recvonly\r\n".to_vec();
-    p.a.answer_reoffer(now, call, Ok(answer.clone())).unwrap();
+    p.nodes[0]
+        .ua
+        .answer_reoffer(now, call, Ok(answer.clone()))
+        .unwrap();
     p.flush();
     let ok = p
         .net
@@ -509,21 +499,24 @@ fn a_reinvite_with_an_offer_waits_for_our_answer_and_a_second_gets_491() {
         .unwrap();
     assert!(ok.payload.ends_with(&answer), "our answer is in the 200");
     assert!(
-        p.a.answer_reoffer(now, call, Ok(Vec::new())).is_err(),
+        p.nodes[0]
+            .ua
+            .answer_reoffer(now, call, Ok(Vec::new()))
+            .is_err(),
         "nothing is pending any more"
     );
     // A later offer we cannot accept is refused; the call goes on.
-    p.a.handle_datagram(
+    p.nodes[0].ua.handle_datagram(
         now,
         Transport::Udp,
         addr(B),
         reinvite("r3", 12, hold).as_bytes(),
     );
     p.flush();
-    p.a.answer_reoffer(now, call, Err(488)).unwrap();
+    p.nodes[0].ua.answer_reoffer(now, call, Err(488)).unwrap();
     p.flush();
     assert_eq!(count_sent(&p.net, A, "SIP/2.0 488"), 1);
-    assert!(ended(&p.a_events).is_none());
+    assert!(ended(&p.nodes[0].events).is_none());
 }
 
 #[test]
@@ -541,7 +534,7 @@ fn dtmf_in_sip_info_is_reported_and_answered() {
             body.len()
         )
     };
-    let now = p.clock.now();
+    let now = p.now();
     for (cseq, ct, body) in [
         (20, "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"),
         (21, "application/dtmf", "#"),
@@ -553,7 +546,7 @@ fn dtmf_in_sip_info_is_reported_and_answered() {
         (23, "application/dtmf-relay", "Signal=xyz\r\n"),
         (24, "text/plain", "5"),
     ] {
-        p.a.handle_datagram(
+        p.nodes[0].ua.handle_datagram(
             now,
             Transport::Udp,
             addr(B),
@@ -561,8 +554,8 @@ fn dtmf_in_sip_info_is_reported_and_answered() {
         );
         p.flush();
     }
-    let keys: String = p
-        .a_events
+    let keys: String = p.nodes[0]
+        .events
         .iter()
         .filter_map(|e| match e {
             Event::Dtmf { call: c, key } if *c == call => Some(*key),
