@@ -72,6 +72,8 @@ fn blind(sim: &mut Sim<TestPhone>) {
     assert!(alice.saw(|e| matches!(e, EventKind::Transferred { call, new_call, .. } if *call == alice_old && *new_call == new)));
     assert_eq!(alice.pumps[&new].direction, Direction::SendRecv);
     assert_eq!(sim.nodes[CAROL].pumps.len(), 1);
+    assert_eq!(bob.ports_in_use(), 0, "Bob's ports all went back");
+    assert_eq!(alice.ports_in_use(), 1, "Alice has her new call's ports only");
 }
 
 #[test]
@@ -365,6 +367,13 @@ fn commands_on_calls_that_are_not_there_fail_with_a_reason() {
             headers: Vec::new(),
         },
     );
+    bob.command(
+        now,
+        Command::Call {
+            target: "sip:carol@pbx.invalid".into(),
+            headers: Vec::new(),
+        },
+    );
     sim.flush();
     let failures = sim.nodes[BOB].failures();
     let errors: Vec<&str> = failures.iter().map(|(_, e)| e.as_str()).collect();
@@ -377,9 +386,12 @@ fn commands_on_calls_that_are_not_there_fail_with_a_reason() {
             "unknown command",
             "no such call",
             "bad target \"not a uri\": not a SIP URI or a number",
+            "cannot resolve pbx.invalid: no DNS here for pbx.invalid",
         ],
         "{failures:?}"
     );
     assert_eq!(failures[0].0, "hold 42");
     assert_eq!(failures[3].0, "dance");
+    assert_eq!(failures[6].0, "call sip:carol@pbx.invalid");
+    assert_eq!(sim.nodes[BOB].ports_in_use(), 0, "the port bound for the call went back");
 }

@@ -726,6 +726,10 @@ impl Phone {
                 Some(SlotFor::Incoming { handle, .. }) => {
                     let _ = self.ua.reject(now, handle, 503);
                 }
+                // A call not placed yet is given up; a port it had goes back.
+                Some(SlotFor::Placement(p)) if p.has_port() => {
+                    self.out.push(Action::ReleaseRtp(slot));
+                }
                 Some(SlotFor::Placement(_)) | None => {}
             }
         }

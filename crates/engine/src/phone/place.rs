@@ -226,4 +226,9 @@ impl Placement {
     pub(super) fn set_port(&mut self, port: u16) {
         self.port = Some(port);
     }
+
+    /// Its RTP port is bound.
+    pub(super) fn has_port(&self) -> bool {
+        self.port.is_some()
+    }
 }

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use switchboard_engine::events::EventKind;
-use switchboard_engine::phone::{Action, BridgeId, MediaOrder, Phone, PhoneConfig};
+use switchboard_engine::phone::{Action, BridgeId, MediaOrder, Phone, PhoneConfig, RtpSlot};
 use switchboard_engine::{CallId, Command, EndReason, Policy};
 use switchboard_media::sdp::Direction;
 use switchboard_testkit::{Endpoint, Impairment, NetEm, Sim};
@@ -46,6 +46,8 @@ pub(crate) struct TestPhone {
     pub(crate) ringer: bool,
     /// Answer every incoming call at once (a colleague's phone).
     pub(crate) auto_answer: bool,
+    /// Port pairs bound and not yet taken by a pump or released.
+    pub(crate) bound: std::collections::BTreeSet<RtpSlot>,
     next_port: u16,
     started: bool,
 }
@@ -71,6 +73,7 @@ impl TestPhone {
             pumps: BTreeMap::new(),
             ringer: false,
             auto_answer: false,
+            bound: Default::default(),
             next_port: 20_000,
             started: false,
         }
@@ -154,6 +157,12 @@ impl TestPhone {
             .unwrap_or((false, false))
     }
 
+    /// Ports in use: bound and waiting, or a pump's. Nothing is left over
+    /// when no call is.
+    pub(crate) fn ports_in_use(&self) -> usize {
+        self.bound.len() + self.pumps.len()
+    }
+
     /// Commands that failed: (command, error).
     pub(crate) fn failures(&self) -> Vec<(String, String)> {
         self.events
@@ -185,13 +194,21 @@ impl TestPhone {
                     .handle_lookup(now, id, Err(format!("no DNS here for {host}")));
             }
             Action::BindRtp(slot) => {
+                assert!(self.bound.insert(slot), "{}: slot {slot:?} bound twice", self.name);
                 self.next_port += 2;
                 let port = self.next_port;
                 self.phone.handle_rtp(now, slot, Ok(port));
             }
+            Action::ReleaseRtp(slot) => {
+                assert!(self.bound.remove(&slot), "{}: released {slot:?}, which was not bound", self.name);
+            }
             Action::StartMedia {
-                call, negotiated, ..
+                call,
+                negotiated,
+                slot,
+                ..
             } => {
+                assert!(self.bound.remove(&slot), "{}: media on {slot:?}, which was not bound", self.name);
                 self.pumps.insert(
                     call,
                     Pump {

@@ -11,7 +11,13 @@
 //! baresip the same way (PESQ, CPU, RSS; baresip stamps no start times, so no
 //! delay).
 //!
+//! With `--load` it measures the headless agent as a load target instead
+//! (SIPp: the answer rate until the first failure, CPU per call, memory at a
+//! hundred calls with media; see `load.rs` beside it).
+//!
 //! `scripts/bench.sh` installs what it needs and runs it in release mode.
+
+mod load;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -617,6 +623,13 @@ fn main() {
         .collect();
     let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("bench dir");
+    if has("--load") {
+        // A synthetic voice is enough for load: no PESQ is taken.
+        let mic = dir.join("voice-8k.wav");
+        switchboard_interop::write_test_voice(&mic, 8000, f64::from(secs), 1);
+        load::run(&dir, &mic);
+        return;
+    }
     let (mic, ref8, ref16) = make_speech(&dir, secs);
     let mut rows = Vec::new();
     for codec in &codecs {
