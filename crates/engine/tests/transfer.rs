@@ -73,7 +73,11 @@ fn blind(sim: &mut Sim<TestPhone>) {
     assert_eq!(alice.pumps[&new].direction, Direction::SendRecv);
     assert_eq!(sim.nodes[CAROL].pumps.len(), 1);
     assert_eq!(bob.ports_in_use(), 0, "Bob's ports all went back");
-    assert_eq!(alice.ports_in_use(), 1, "Alice has her new call's ports only");
+    assert_eq!(
+        alice.ports_in_use(),
+        1,
+        "Alice has her new call's ports only"
+    );
 }
 
 #[test]
@@ -190,8 +194,9 @@ fn attended_transfer_on_a_lossy_reordering_link() {
     }
 }
 
-#[test]
-fn cancelling_the_consultation_brings_the_caller_back() {
+/// Alice calls Bob, who holds her and consults Carol: Alice's and Bob's
+/// handles of their call, once Bob talks to Carol.
+fn consulting_carol() -> (Sim<TestPhone>, CallId, CallId) {
     let mut sim = three(None, TransferPolicy::Accept);
     let (alice_call, bob_alice) = connect(&mut sim, ALICE, BOB);
     let now = sim.now();
@@ -206,6 +211,12 @@ fn cancelling_the_consultation_brings_the_caller_back() {
     until(&mut sim, "Bob talks to Carol", |n| {
         n[BOB].pumps.len() == 2 && n[CAROL].pumps.len() == 1
     });
+    (sim, alice_call, bob_alice)
+}
+
+#[test]
+fn cancelling_the_consultation_brings_the_caller_back() {
+    let (mut sim, alice_call, bob_alice) = consulting_carol();
     let now = sim.now();
     sim.nodes[BOB].command(now, Command::Line("cancel-consult".into()));
     until(&mut sim, "Alice is back with Bob", |n| {
@@ -218,20 +229,7 @@ fn cancelling_the_consultation_brings_the_caller_back() {
 
 #[test]
 fn a_three_way_conference_resumes_both_and_one_can_be_dropped() {
-    let mut sim = three(None, TransferPolicy::Accept);
-    let (alice_call, bob_alice) = connect(&mut sim, ALICE, BOB);
-    let now = sim.now();
-    let target = sim.nodes[CAROL].uri();
-    sim.nodes[BOB].command(
-        now,
-        Command::Consult {
-            call: bob_alice,
-            target,
-        },
-    );
-    until(&mut sim, "Bob talks to Carol", |n| {
-        n[BOB].pumps.len() == 2 && n[CAROL].pumps.len() == 1
-    });
+    let (mut sim, alice_call, bob_alice) = consulting_carol();
     let now = sim.now();
     sim.nodes[BOB].command(now, Command::Line("conference".into()));
     until(&mut sim, "everyone talks", |n| {
@@ -393,5 +391,9 @@ fn commands_on_calls_that_are_not_there_fail_with_a_reason() {
     assert_eq!(failures[0].0, "hold 42");
     assert_eq!(failures[3].0, "dance");
     assert_eq!(failures[6].0, "call sip:carol@pbx.invalid");
-    assert_eq!(sim.nodes[BOB].ports_in_use(), 0, "the port bound for the call went back");
+    assert_eq!(
+        sim.nodes[BOB].ports_in_use(),
+        0,
+        "the port bound for the call went back"
+    );
 }

@@ -93,22 +93,7 @@ impl<E: Endpoint> Sim<E> {
 
     /// Runs for `d` of virtual time.
     pub fn run_for(&mut self, d: Duration) {
-        let end = self.clock.now() + d;
-        self.flush();
-        for _ in 0..MAX_STEPS {
-            match self.next_event() {
-                Some(t) if t <= end => {
-                    self.clock.advance_to(t);
-                    self.step();
-                }
-                _ => {
-                    self.clock.advance_to(end);
-                    self.step();
-                    return;
-                }
-            }
-        }
-        panic!("the endpoints never went quiet in {d:?} of virtual time");
+        self.run_until(d, |_| false);
     }
 
     /// Runs until `done` holds (checked after every step) or `limit` of

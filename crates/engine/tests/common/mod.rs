@@ -194,13 +194,21 @@ impl TestPhone {
                     .handle_lookup(now, id, Err(format!("no DNS here for {host}")));
             }
             Action::BindRtp(slot) => {
-                assert!(self.bound.insert(slot), "{}: slot {slot:?} bound twice", self.name);
+                assert!(
+                    self.bound.insert(slot),
+                    "{}: slot {slot:?} bound twice",
+                    self.name
+                );
                 self.next_port += 2;
                 let port = self.next_port;
                 self.phone.handle_rtp(now, slot, Ok(port));
             }
             Action::ReleaseRtp(slot) => {
-                assert!(self.bound.remove(&slot), "{}: released {slot:?}, which was not bound", self.name);
+                assert!(
+                    self.bound.remove(&slot),
+                    "{}: released {slot:?}, which was not bound",
+                    self.name
+                );
             }
             Action::StartMedia {
                 call,
@@ -208,7 +216,11 @@ impl TestPhone {
                 slot,
                 ..
             } => {
-                assert!(self.bound.remove(&slot), "{}: media on {slot:?}, which was not bound", self.name);
+                assert!(
+                    self.bound.remove(&slot),
+                    "{}: media on {slot:?}, which was not bound",
+                    self.name
+                );
                 self.pumps.insert(
                     call,
                     Pump {
