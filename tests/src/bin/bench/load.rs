@@ -167,7 +167,11 @@ fn ramp(dir: &Path, mic: &Path) {
         }
         std::thread::sleep(Duration::from_secs(1));
         let rows = Rows::read(&stats);
-        let failing = rows.rows.iter().filter(|r| rows.num(r, "FailedCall(P)") > 0.0).count();
+        let failing = rows
+            .rows
+            .iter()
+            .filter(|r| rows.num(r, "FailedCall(P)") > 0.0)
+            .count();
         if failing >= 3 {
             break;
         }
@@ -227,16 +231,16 @@ fn hundred(dir: &Path, mic: &Path) {
     stop_sipp(&mut child, Duration::from_secs(5));
     let (cpu1, _, peak) = usage(a.pid());
     let rows = Rows::read(&stats);
-    let (ok, failed, concurrent) = rows
-        .rows
-        .iter()
-        .fold((0.0f64, 0.0f64, 0.0f64), |(o, f, c), r| {
-            (
-                o.max(rows.num(r, "SuccessfulCall(C)")),
-                f.max(rows.num(r, "FailedCall(C)")),
-                c.max(rows.num(r, "CurrentCall")),
-            )
-        });
+    let (ok, failed, concurrent) =
+        rows.rows
+            .iter()
+            .fold((0.0f64, 0.0f64, 0.0f64), |(o, f, c), r| {
+                (
+                    o.max(rows.num(r, "SuccessfulCall(C)")),
+                    f.max(rows.num(r, "FailedCall(C)")),
+                    c.max(rows.num(r, "CurrentCall")),
+                )
+            });
     let held = a.count("held");
     let cpu = cpu1 - cpu0;
     println!(
