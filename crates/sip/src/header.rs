@@ -6,7 +6,10 @@
 
 use std::fmt;
 
+use crate::method::Method;
 use crate::uri::{Host, Uri, UriError, parse_hostport};
+
+pub use crate::method::is_token_char;
 
 /// What was wrong with a header value. Always the sender's fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,11 +49,6 @@ impl fmt::Display for HeaderError {
 }
 
 impl std::error::Error for HeaderError {}
-
-/// RFC 3261 `token` characters.
-pub fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
-}
 
 /// Splits a list header value on commas outside quotes and `<>`.
 pub fn split_list(s: &str) -> impl Iterator<Item = &str> {
@@ -395,7 +393,7 @@ pub struct CSeq {
     /// Sequence number, below 2^31 (RFC 3261 §8.1.1.5).
     pub seq: u32,
     /// Method.
-    pub method: crate::message::Method,
+    pub method: Method,
 }
 
 impl CSeq {
@@ -408,7 +406,7 @@ impl CSeq {
             return Err(HeaderError::BadValue);
         }
         let seq = parse_bounded(n, (1 << 31) - 1)? as u32;
-        let method = crate::message::Method::parse(m).ok_or(HeaderError::BadValue)?;
+        let method = Method::parse(m).ok_or(HeaderError::BadValue)?;
         Ok(CSeq { seq, method })
     }
 }

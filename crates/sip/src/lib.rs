@@ -12,9 +12,10 @@
 //! ```
 //!
 //! Layers, bottom up:
-//! - [`uri`], [`header`], [`message`]: the RFC 3261 grammar (folding, compact
-//!   names, quoted strings, RFC 5118 IPv6 references) with size limits; a message
-//!   that parses has usable Via, From, To, Call-ID, CSeq, Max-Forwards.
+//! - [`uri`], [`method`], [`header`], [`message`]: the RFC 3261 grammar (folding,
+//!   compact names, quoted strings, RFC 5118 IPv6 references) with size limits; a
+//!   message that parses has usable Via, From, To, Call-ID, CSeq, Max-Forwards.
+//!   Each depends only on those before it.
 //! - [`typed`]: typed accessors for the other headers a UA and a desktop read
 //!   (Contact, Route, Refer-To, Replaces, Event, P-Asserted-Identity, Call-Info ...),
 //!   errors naming the header.
@@ -45,6 +46,7 @@ pub mod auth;
 pub mod dialog;
 pub mod header;
 pub mod message;
+pub mod method;
 pub mod stream;
 pub mod transaction;
 pub mod typed;

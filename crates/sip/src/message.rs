@@ -13,6 +13,8 @@ use std::fmt;
 use crate::header::{self, CSeq, HeaderError, NameAddr, Via};
 use crate::uri::{Uri, UriError};
 
+pub use crate::method::Method;
+
 /// Limits that bound what one message may cost us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -115,94 +117,6 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
-
-/// A SIP method.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// RFC 3261.
-    Invite,
-    /// RFC 3261.
-    Ack,
-    /// RFC 3261.
-    Bye,
-    /// RFC 3261.
-    Cancel,
-    /// RFC 3261.
-    Options,
-    /// RFC 3261.
-    Register,
-    /// RFC 6086.
-    Info,
-    /// RFC 3262.
-    Prack,
-    /// RFC 3311.
-    Update,
-    /// RFC 6665.
-    Subscribe,
-    /// RFC 6665.
-    Notify,
-    /// RFC 3515.
-    Refer,
-    /// RFC 3428.
-    Message,
-    /// RFC 3903.
-    Publish,
-    /// Any other token (methods are case-sensitive).
-    Extension(String),
-}
-
-impl Method {
-    /// Reads a method token; `None` if it is not a token.
-    pub fn parse(s: &str) -> Option<Method> {
-        if s.is_empty() || !s.bytes().all(header::is_token_char) {
-            return None;
-        }
-        Some(match s {
-            "INVITE" => Method::Invite,
-            "ACK" => Method::Ack,
-            "BYE" => Method::Bye,
-            "CANCEL" => Method::Cancel,
-            "OPTIONS" => Method::Options,
-            "REGISTER" => Method::Register,
-            "INFO" => Method::Info,
-            "PRACK" => Method::Prack,
-            "UPDATE" => Method::Update,
-            "SUBSCRIBE" => Method::Subscribe,
-            "NOTIFY" => Method::Notify,
-            "REFER" => Method::Refer,
-            "MESSAGE" => Method::Message,
-            "PUBLISH" => Method::Publish,
-            other => Method::Extension(other.to_owned()),
-        })
-    }
-
-    /// The method as written on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Method::Invite => "INVITE",
-            Method::Ack => "ACK",
-            Method::Bye => "BYE",
-            Method::Cancel => "CANCEL",
-            Method::Options => "OPTIONS",
-            Method::Register => "REGISTER",
-            Method::Info => "INFO",
-            Method::Prack => "PRACK",
-            Method::Update => "UPDATE",
-            Method::Subscribe => "SUBSCRIBE",
-            Method::Notify => "NOTIFY",
-            Method::Refer => "REFER",
-            Method::Message => "MESSAGE",
-            Method::Publish => "PUBLISH",
-            Method::Extension(s) => s,
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The protocol version from the start line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

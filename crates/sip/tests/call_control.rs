@@ -254,6 +254,36 @@ fn glare_is_resolved_by_491_and_the_random_waits_of_rfc_3261() {
 }
 
 #[test]
+fn a_call_hung_up_while_its_reoffer_waits_out_a_glare_sends_it_never() {
+    let mut t = trio(NetEm::clean(12));
+    let (a, b) = t.connect(ALICE, BOB);
+    let start = t.now();
+    t.nodes[ALICE]
+        .ua
+        .reoffer(start, a, sdp("sendonly"))
+        .unwrap();
+    t.nodes[BOB].ua.reoffer(start, b, sdp("sendonly")).unwrap();
+    // Both are refused 491 at once; Alice waits 2.1–4 s before trying again.
+    t.run_for(Duration::from_millis(50));
+    assert_eq!(t.sent(ALICE, "SIP/2.0 491").len(), 1);
+    let now = t.now();
+    t.nodes[ALICE].ua.hangup(now, a).unwrap();
+    // An ended call's retry is not due forever: the agents go quiet (a
+    // deadline left in the past would spin the run loop).
+    t.run_for(Duration::from_secs(40));
+    let now = t.now();
+    assert!(t.nodes[ALICE].ua.poll_timeout().is_none_or(|d| d > now));
+    let alice_invites = t
+        .net
+        .log
+        .iter()
+        .filter(|d| d.at >= start && d.from == addr(ALICE) && d.payload.starts_with(b"INVITE "))
+        .count();
+    assert_eq!(alice_invites, 1, "the retry never went");
+    assert!(t.has_ended(ALICE, a) && t.has_ended(BOB, b));
+}
+
+#[test]
 fn a_refused_reoffer_keeps_the_call() {
     let mut t = trio(NetEm::clean(3));
     for agent in &mut t.nodes {

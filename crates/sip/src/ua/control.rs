@@ -16,12 +16,16 @@
 //! - Replaces: [`UserAgent::replaces_for`] writes the value that names our
 //!   dialog *as the receiving side sees it* (its to-tag is the peer's tag),
 //!   the classic mistake being the other way round.
+//!
+//! The glare wait and the transfer's patience are call timers
+//! ([`super::timer::CallTimer`]).
 
 use std::time::{Duration, Instant};
 
+use super::invite::CallState;
+use super::timer::CallTimer;
 use super::{
-    ALLOW, CallHandle, CallState, EndReason, Event, Transport, UaError, UserAgent, error_status,
-    response_for,
+    ALLOW, CallHandle, EndReason, Event, Transport, UaError, UserAgent, error_status, response_for,
 };
 use crate::message::{Method, Request, Response};
 use crate::uri::{Uri, unescape};
@@ -30,9 +34,9 @@ use crate::uri::{Uri, unescape};
 #[derive(Debug, Clone)]
 pub(super) struct LocalReoffer {
     pub(super) sdp: Vec<u8>,
-    /// CSeq of the re-INVITE in flight; `None` while waiting to retry.
+    /// CSeq of the re-INVITE in flight; `None` while waiting to retry
+    /// (then [`CallTimer::GlareRetry`] is armed).
     pub(super) seq: Option<u32>,
-    pub(super) retry_at: Option<Instant>,
     pub(super) tries: u8,
 }
 
@@ -41,9 +45,10 @@ pub(super) struct LocalReoffer {
 pub(super) struct ReferOut {
     /// Our REFER's CSeq: the `id` its NOTIFYs carry.
     pub(super) seq: u32,
+    /// The last report was given. Until then [`CallTimer::ReferPatience`]
+    /// is armed: with no final report by its deadline the transfer is taken
+    /// as failed (408).
     pub(super) done: bool,
-    /// No final report by then: the transfer is taken as failed (408).
-    pub(super) deadline: Instant,
 }
 
 /// How long a transfer may take to report its end (NOTIFY with a final
@@ -152,7 +157,6 @@ impl UserAgent {
             c.local_reoffer = Some(LocalReoffer {
                 sdp,
                 seq: None,
-                retry_at: None,
                 tries: 0,
             });
         }
@@ -180,13 +184,11 @@ impl UserAgent {
         req.body = sdp;
         seal(&mut req);
         self.start_in_dialog(now, handle, req, dest);
-        if let Some(r) = self
-            .calls
-            .get_mut(&handle)
-            .and_then(|c| c.local_reoffer.as_mut())
+        if let Some(c) = self.calls.get_mut(&handle)
+            && let Some(r) = c.local_reoffer.as_mut()
         {
             r.seq = Some(seq);
-            r.retry_at = None;
+            c.timers.stop(CallTimer::GlareRetry);
             r.tries += 1;
         }
     }
@@ -260,13 +262,12 @@ impl UserAgent {
                 } else {
                     (r % 201) * 10
                 };
-                if let Some(lr) = self
-                    .calls
-                    .get_mut(&handle)
-                    .and_then(|c| c.local_reoffer.as_mut())
+                if let Some(c) = self.calls.get_mut(&handle)
+                    && let Some(lr) = c.local_reoffer.as_mut()
                 {
                     lr.seq = None;
-                    lr.retry_at = Some(now + Duration::from_millis(wait_ms));
+                    c.timers
+                        .set(CallTimer::GlareRetry, now + Duration::from_millis(wait_ms));
                 }
                 return;
             }
@@ -288,60 +289,24 @@ impl UserAgent {
         }
     }
 
-    /// Re-INVITEs waiting out a glare timer that are due, and transfers
-    /// that never reported their end.
-    pub(super) fn control_timeouts(&mut self, now: Instant) {
-        let stale: Vec<CallHandle> = self
-            .calls
-            .iter()
-            .filter(|(_, c)| {
-                c.refer_out
-                    .as_ref()
-                    .is_some_and(|r| !r.done && r.deadline <= now)
-            })
-            .map(|(h, _)| *h)
-            .collect();
-        for h in stale {
-            self.report_transfer(h, 408, true);
+    /// A re-INVITE waiting out a glare timer is due: sent again in an
+    /// established call, unless the peer's own offer is still pending.
+    pub(super) fn glare_retry_due(&mut self, now: Instant, handle: CallHandle) {
+        let Some(c) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        if c.state != CallState::Established {
+            // The call is ending: the offer has nothing left to change.
+            c.local_reoffer = None;
+            return;
         }
-        let due: Vec<CallHandle> = self
-            .calls
-            .iter()
-            .filter(|(_, c)| {
-                c.state == CallState::Established
-                    && c.local_reoffer
-                        .as_ref()
-                        .is_some_and(|r| r.retry_at.is_some_and(|t| t <= now))
-            })
-            .map(|(h, _)| *h)
-            .collect();
-        for h in due {
-            // The peer's own offer may still be pending: wait for it.
-            if self.calls.get(&h).is_some_and(|c| c.reoffer.is_some()) {
-                if let Some(r) = self
-                    .calls
-                    .get_mut(&h)
-                    .and_then(|c| c.local_reoffer.as_mut())
-                {
-                    r.retry_at = Some(now + Duration::from_millis(100));
-                }
-                continue;
-            }
-            self.send_reinvite(now, h);
+        // The peer's own offer may still be pending: wait for it.
+        if c.reoffer.is_some() {
+            c.timers
+                .set(CallTimer::GlareRetry, now + Duration::from_millis(100));
+            return;
         }
-    }
-
-    /// Deadlines of the call-control timers.
-    pub(super) fn control_deadlines(&self) -> Option<Instant> {
-        let retries = self
-            .calls
-            .values()
-            .filter_map(|c| c.local_reoffer.as_ref().and_then(|r| r.retry_at));
-        let transfers = self
-            .calls
-            .values()
-            .filter_map(|c| c.refer_out.as_ref().filter(|r| !r.done).map(|r| r.deadline));
-        retries.chain(transfers).min()
+        self.send_reinvite(now, handle);
     }
 
     /// A re-INVITE of ours timed out (Timer B): the dialog is gone.
@@ -407,11 +372,8 @@ impl UserAgent {
         seal(&mut req);
         self.start_in_dialog(now, handle, req, dest);
         if let Some(c) = self.calls.get_mut(&handle) {
-            c.refer_out = Some(ReferOut {
-                seq,
-                done: false,
-                deadline: now + REFER_PATIENCE,
-            });
+            c.refer_out = Some(ReferOut { seq, done: false });
+            c.timers.set(CallTimer::ReferPatience, now + REFER_PATIENCE);
         }
         self.flush_tx();
         Ok(())
@@ -427,15 +389,16 @@ impl UserAgent {
 
     /// One report on our transfer, unless its last one was already given.
     fn report_transfer(&mut self, handle: CallHandle, status: u16, done: bool) {
-        let Some(r) = self
-            .calls
-            .get_mut(&handle)
-            .and_then(|c| c.refer_out.as_mut())
-            .filter(|r| !r.done)
-        else {
+        let Some(c) = self.calls.get_mut(&handle) else {
+            return;
+        };
+        let Some(r) = c.refer_out.as_mut().filter(|r| !r.done) else {
             return;
         };
         r.done = done;
+        if done {
+            c.timers.stop(CallTimer::ReferPatience);
+        }
         self.events.push_back(Event::TransferProgress {
             call: handle,
             status,
@@ -443,7 +406,8 @@ impl UserAgent {
         });
     }
 
-    /// Our REFER timed out.
+    /// Our REFER timed out (Timer F), or its transfer never reported its end
+    /// ([`CallTimer::ReferPatience`]).
     pub(super) fn refer_timed_out(&mut self, handle: CallHandle) {
         self.report_transfer(handle, 408, true);
     }
