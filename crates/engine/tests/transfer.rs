@@ -40,17 +40,16 @@ fn new_call(p: &TestPhone, old: CallId) -> Option<CallId> {
     })
 }
 
-fn blind(sim: &mut Sim<TestPhone>) {
-    let (alice_old, bob_call) = connect(sim, ALICE, BOB);
+/// Bob asks the peer of `call` to call Carol (blind transfer).
+fn bob_transfers_to_carol(sim: &mut Sim<TestPhone>, call: CallId) {
     let now = sim.now();
     let target = sim.nodes[CAROL].uri();
-    sim.nodes[BOB].command(
-        now,
-        Command::Transfer {
-            call: bob_call,
-            target,
-        },
-    );
+    sim.nodes[BOB].command(now, Command::Transfer { call, target });
+}
+
+fn blind(sim: &mut Sim<TestPhone>) {
+    let (alice_old, bob_call) = connect(sim, ALICE, BOB);
+    bob_transfers_to_carol(sim, bob_call);
     until(sim, "Alice talks to Carol and Bob's leg ends", |n| {
         new_call(&n[ALICE], alice_old).is_some()
             && n[CAROL].pumps.len() == 1
@@ -108,15 +107,7 @@ fn a_blind_transfer_to_a_busy_target_gives_the_caller_back() {
     until(&mut sim, "Alice is held", |n| {
         n[ALICE].held(alice_call) == (false, true)
     });
-    let now = sim.now();
-    let target = sim.nodes[CAROL].uri();
-    sim.nodes[BOB].command(
-        now,
-        Command::Transfer {
-            call: bob_call,
-            target,
-        },
-    );
+    bob_transfers_to_carol(&mut sim, bob_call);
     until(
         &mut sim,
         "the failed transfer gives Alice back to Bob",
@@ -258,15 +249,7 @@ fn a_three_way_conference_resumes_both_and_one_can_be_dropped() {
 fn with_the_ask_policy_the_transferee_decides() {
     let mut sim = three(None, TransferPolicy::Ask);
     let (alice_call, bob_call) = connect(&mut sim, ALICE, BOB);
-    let now = sim.now();
-    let target = sim.nodes[CAROL].uri();
-    sim.nodes[BOB].command(
-        now,
-        Command::Transfer {
-            call: bob_call,
-            target: target.clone(),
-        },
-    );
+    bob_transfers_to_carol(&mut sim, bob_call);
     until(&mut sim, "Alice is asked", |n| {
         n[ALICE].saw(|e| matches!(e, EventKind::TransferRequested { .. }))
     });
@@ -291,14 +274,7 @@ fn with_the_ask_policy_the_transferee_decides() {
     });
     assert!(sim.nodes[BOB].up(bob_call) && sim.nodes[ALICE].up(alice_call));
     // Asked again, she agrees.
-    let now = sim.now();
-    sim.nodes[BOB].command(
-        now,
-        Command::Transfer {
-            call: bob_call,
-            target,
-        },
-    );
+    bob_transfers_to_carol(&mut sim, bob_call);
     until(&mut sim, "Alice is asked again", |n| {
         n[ALICE].count(|e| matches!(e, EventKind::TransferRequested { .. })) == 2
     });
@@ -323,15 +299,7 @@ fn with_the_ask_policy_the_transferee_decides() {
 fn with_the_reject_policy_the_caller_stays() {
     let mut sim = three(None, TransferPolicy::Reject);
     let (alice_call, bob_call) = connect(&mut sim, ALICE, BOB);
-    let now = sim.now();
-    let target = sim.nodes[CAROL].uri();
-    sim.nodes[BOB].command(
-        now,
-        Command::Transfer {
-            call: bob_call,
-            target,
-        },
-    );
+    bob_transfers_to_carol(&mut sim, bob_call);
     until(&mut sim, "Bob hears the refusal", |n| {
         n[BOB].saw(|e| {
             matches!(
