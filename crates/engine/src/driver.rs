@@ -304,7 +304,7 @@ impl Driver {
                         Ok(port)
                     });
                     self.phone
-                        .handle_rtp(Instant::now(), slot, port.map_err(|e| e.to_string()));
+                        .handle_rtp(Instant::now(), slot, port.map_err(|e| e.kind()));
                 }
                 Action::ReleaseRtp(slot) => {
                     self.slots.remove(&slot);

@@ -4,7 +4,43 @@
 
 use std::fmt;
 
+use switchboard_media::offer_answer::NegotiationError;
+use switchboard_media::sdp::SdpError;
 use switchboard_sip::ua::UaError;
+
+/// What was wrong with a session description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SdpProblem {
+    /// The peer's SDP does not parse.
+    Unreadable(SdpError),
+    /// It parses, but offer/answer cannot use it (no codec in common …).
+    Unusable(NegotiationError),
+    /// The call came up with nothing agreed.
+    Missing,
+}
+
+impl fmt::Display for SdpProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SdpProblem::Unreadable(e) => write!(f, "unreadable SDP: {e}"),
+            SdpProblem::Unusable(e) => write!(f, "{e}"),
+            SdpProblem::Missing => write!(f, "no session description was agreed"),
+        }
+    }
+}
+
+impl From<SdpError> for SdpProblem {
+    fn from(e: SdpError) -> Self {
+        SdpProblem::Unreadable(e)
+    }
+}
+
+impl From<NegotiationError> for SdpProblem {
+    fn from(e: NegotiationError) -> Self {
+        SdpProblem::Unusable(e)
+    }
+}
 
 /// A command that could not be carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +62,11 @@ pub enum CommandError {
         error: String,
     },
     /// No RTP port could be bound on this machine.
-    NoRtpPort(String),
+    NoRtpPort(std::io::ErrorKind),
     /// The SIP layer refused (the call's state, the call limit …).
     Sip(UaError),
     /// The peer's session description could not be used.
-    Sdp(String),
+    Sdp(SdpProblem),
     /// The peer refused our re-offer with this status.
     Refused(u16),
     /// Not a consultation call.
@@ -82,6 +118,12 @@ impl fmt::Display for CommandError {
 }
 
 impl std::error::Error for CommandError {}
+
+impl From<SdpProblem> for CommandError {
+    fn from(e: SdpProblem) -> Self {
+        CommandError::Sdp(e)
+    }
+}
 
 impl From<UaError> for CommandError {
     fn from(e: UaError) -> Self {

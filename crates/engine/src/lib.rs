@@ -39,7 +39,7 @@ pub mod phone;
 pub mod settings;
 
 pub use driver::{Engine, EngineHandle};
-pub use error::CommandError;
+pub use error::{CommandError, SdpProblem};
 pub use events::{EngineEvent, MediaStats};
 pub use switchboard_sip::ua::EndReason;
 

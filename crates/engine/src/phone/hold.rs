@@ -359,8 +359,8 @@ impl CallMut<'_> {
             Err(e) => {
                 let _ = self.ua.answer_reoffer(now, self.id.into(), Err(488));
                 self.out.fail(
-                    format!("re-offer on call {}", self.id),
-                    CommandError::Sdp(format!("refused with 488: {e}")),
+                    format!("the peer's re-offer on call {} (refused 488)", self.id),
+                    CommandError::Sdp(e),
                 );
             }
         }

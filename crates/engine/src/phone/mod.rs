@@ -458,7 +458,12 @@ impl Phone {
 
     /// The answer to [`Action::BindRtp`]: the RTP port, or why none could be
     /// bound.
-    pub fn handle_rtp(&mut self, now: Instant, slot: RtpSlot, port: Result<u16, String>) {
+    pub fn handle_rtp(
+        &mut self,
+        now: Instant,
+        slot: RtpSlot,
+        port: Result<u16, std::io::ErrorKind>,
+    ) {
         match (self.slots.get_mut(&slot), port) {
             (Some(SlotFor::Placement(p)), Ok(port)) => {
                 p.set_port(port);

@@ -9,7 +9,7 @@
 use switchboard_media::offer_answer::{self, LocalMedia, Negotiated};
 use switchboard_media::sdp::{Direction, SessionDescription};
 
-use crate::error::CommandError;
+use crate::error::{CommandError, SdpProblem};
 
 /// Our side of a call's session description and what was agreed.
 #[derive(Debug)]
@@ -37,12 +37,12 @@ impl Session {
 
     /// An incoming INVITE with `body`: our answer to its offer, or our
     /// offer when it had none. `Err`: its offer cannot be carried (488).
-    pub(crate) fn incoming(local: LocalMedia, body: &[u8]) -> Result<Session, String> {
+    pub(crate) fn incoming(local: LocalMedia, body: &[u8]) -> Result<Session, SdpProblem> {
         if body.is_empty() {
             return Ok(Session::outgoing(local));
         }
-        let offer = SessionDescription::parse(body).map_err(|e| e.to_string())?;
-        let (sdp, n) = offer_answer::answer(&local, &offer).map_err(|e| e.to_string())?;
+        let offer = SessionDescription::parse(body)?;
+        let (sdp, n) = offer_answer::answer(&local, &offer)?;
         Ok(Session {
             local,
             local_sdp: sdp.to_bytes(),
@@ -65,17 +65,13 @@ impl Session {
     /// answered theirs already). What the media runs with.
     pub(crate) fn establish(&mut self, remote_sdp: &[u8]) -> Result<Negotiated, CommandError> {
         if self.we_offered {
-            let n = SessionDescription::parse(remote_sdp)
-                .map_err(|e| e.to_string())
-                .and_then(|sd| {
-                    offer_answer::accept_answer(&self.local, &sd).map_err(|e| e.to_string())
-                })
-                .map_err(CommandError::Sdp)?;
+            let sd = SessionDescription::parse(remote_sdp).map_err(SdpProblem::from)?;
+            let n = offer_answer::accept_answer(&self.local, &sd).map_err(SdpProblem::from)?;
             self.negotiated = Some(n);
         }
         self.negotiated
             .clone()
-            .ok_or_else(|| CommandError::Sdp("no session description was agreed".into()))
+            .ok_or(CommandError::Sdp(SdpProblem::Missing))
     }
 
     /// Our next offer, with our side's direction `direction` (which is also
@@ -101,19 +97,22 @@ impl Session {
     }
 
     /// The peer answered our re-offer.
-    pub(crate) fn accept_reanswer(&mut self, answer: &[u8]) -> Result<Negotiated, String> {
-        let sd = SessionDescription::parse(answer).map_err(|e| e.to_string())?;
-        let n = offer_answer::accept_answer(&self.local, &sd).map_err(|e| e.to_string())?;
+    pub(crate) fn accept_reanswer(&mut self, answer: &[u8]) -> Result<Negotiated, SdpProblem> {
+        let sd = SessionDescription::parse(answer)?;
+        let n = offer_answer::accept_answer(&self.local, &sd)?;
         self.negotiated = Some(n.clone());
         Ok(n)
     }
 
     /// Our answer to the peer's new offer.
-    pub(crate) fn answer_peer(&mut self, offer: &[u8]) -> Result<(Vec<u8>, Negotiated), String> {
-        let o = SessionDescription::parse(offer).map_err(|e| e.to_string())?;
+    pub(crate) fn answer_peer(
+        &mut self,
+        offer: &[u8],
+    ) -> Result<(Vec<u8>, Negotiated), SdpProblem> {
+        let o = SessionDescription::parse(offer)?;
         let mut next = self.local.clone();
         next.version += 1;
-        let (sdp, n) = offer_answer::answer(&next, &o).map_err(|e| e.to_string())?;
+        let (sdp, n) = offer_answer::answer(&next, &o)?;
         self.local = next;
         let bytes = sdp.to_bytes();
         self.local_sdp = bytes.clone();
