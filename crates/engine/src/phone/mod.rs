@@ -255,7 +255,7 @@ pub struct PhoneConfig {
 #[derive(Debug)]
 enum SlotFor {
     /// A call being placed.
-    Placement(Placement),
+    Placement(Box<Placement>),
     /// An incoming call waiting for its port before it rings.
     Incoming {
         handle: CallHandle,
@@ -573,7 +573,8 @@ impl Phone {
         match c {
             Command::Call { target, headers } => {
                 self.hold_others(now, None);
-                self.place(&target, headers, Purpose::Plain)
+                self.place(now, &target, headers, Purpose::Plain);
+                Ok(())
             }
             Command::Answer { call } => {
                 let sdp = self.call(call)?.session.local_sdp().to_vec();

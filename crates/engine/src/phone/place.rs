@@ -25,6 +25,8 @@ pub(super) struct Placement {
     uri: Uri,
     headers: Vec<(String, String)>,
     purpose: Purpose,
+    /// The transport the target asks for (used when its host is resolved).
+    transport: Transport,
     hop: Option<(Transport, SocketAddr)>,
     port: Option<u16>,
 }
@@ -53,19 +55,28 @@ impl Purpose {
 impl Phone {
     /// Places a call to `target` (a SIP URI): finds the next hop (the
     /// registrar when registered, else the target's host, resolved) and a
-    /// port, then sends the INVITE.
+    /// port, then sends the INVITE. A call that cannot be placed is
+    /// reported as `purpose` says, now or when the step that fails answers.
     pub(super) fn place(
         &mut self,
+        now: Instant,
         target: &str,
         headers: Vec<(String, String)>,
         purpose: Purpose,
-    ) -> Result<(), CommandError> {
-        let uri =
-            Uri::parse(target.trim()).map_err(|_| CommandError::BadTarget(target.to_owned()))?;
-        let sip = uri
-            .as_sip()
-            .cloned()
-            .ok_or_else(|| CommandError::BadTarget(target.to_owned()))?;
+    ) {
+        let sip = Uri::parse(target.trim())
+            .ok()
+            .and_then(|u| u.as_sip().cloned().map(|s| (u, s)));
+        let Some((uri, sip)) = sip else {
+            self.placement_failed(
+                now,
+                purpose,
+                target,
+                CommandError::BadTarget(target.to_owned()),
+            );
+            return;
+        };
+        let transport = Transport::of_uri(&sip);
         let slot = RtpSlot(self.new_id());
         let hop = match &self.registration {
             // Registered: the registrar is our outbound proxy.
@@ -73,7 +84,7 @@ impl Phone {
             _ => {
                 let port = sip.port.unwrap_or(5060);
                 match sip.host.ip() {
-                    Some(ip) => Some((Transport::of_uri(&sip), SocketAddr::new(ip, port))),
+                    Some(ip) => Some((transport, SocketAddr::new(ip, port))),
                     None => {
                         let id = LookupId(self.new_id());
                         self.lookups.insert(id, LookupFor::Placement(slot));
@@ -89,27 +100,23 @@ impl Phone {
         };
         self.slots.insert(
             slot,
-            SlotFor::Placement(Placement {
+            SlotFor::Placement(Box::new(Placement {
                 target: target.to_owned(),
                 uri,
                 headers,
                 purpose,
+                transport,
                 hop,
                 port: None,
-            }),
+            })),
         );
         self.out.push(Action::BindRtp(slot));
-        Ok(())
     }
 
     pub(super) fn place_if_ready(&mut self, now: Instant, slot: RtpSlot) {
         let ready = matches!(
             self.slots.get(&slot),
-            Some(SlotFor::Placement(Placement {
-                hop: Some(_),
-                port: Some(_),
-                ..
-            }))
+            Some(SlotFor::Placement(p)) if p.hop.is_some() && p.port.is_some()
         );
         if !ready {
             return;
@@ -132,7 +139,7 @@ impl Phone {
             Ok(h) => h,
             Err(e) => {
                 self.out.push(Action::ReleaseRtp(slot));
-                self.placement_failed(now, &p, CommandError::from(e));
+                self.placement_failed(now, p.purpose, &p.target, CommandError::from(e));
                 return;
             }
         };
@@ -174,15 +181,16 @@ impl Phone {
         if p.port.is_some() {
             self.out.push(Action::ReleaseRtp(slot));
         }
-        self.placement_failed(now, &p, e);
+        self.placement_failed(now, p.purpose, &p.target, e);
     }
 
-    pub(super) fn placement_failed(&mut self, now: Instant, p: &Placement, e: CommandError) {
-        if let Purpose::ForTransferor(from) = p.purpose {
+    /// The one place a call that could not be placed is reported.
+    fn placement_failed(&mut self, now: Instant, purpose: Purpose, target: &str, e: CommandError) {
+        if let Purpose::ForTransferor(from) = purpose {
             // The transferor hears that we could not (RFC 3515 §2.4.5).
             let _ = self.ua.notify_transfer(now, from.into(), 503);
         }
-        self.out.fail(p.purpose.failure(&p.target), e);
+        self.out.fail(purpose.failure(target), e);
     }
 
     /// The next hop's address came (or did not).
@@ -192,31 +200,22 @@ impl Phone {
         slot: RtpSlot,
         addr: Result<SocketAddr, String>,
     ) {
-        let hop = addr.and_then(|a| match self.slots.get(&slot) {
-            Some(SlotFor::Placement(p)) => p
-                .uri
-                .as_sip()
-                .map(|s| (Transport::of_uri(s), a))
-                .ok_or_else(|| "not a SIP URI".to_owned()),
-            _ => Err("the call was given up".to_owned()),
-        });
-        match hop {
-            Ok(hop) => {
-                if let Some(SlotFor::Placement(p)) = self.slots.get_mut(&slot) {
-                    p.hop = Some(hop);
-                }
+        let Some(SlotFor::Placement(p)) = self.slots.get_mut(&slot) else {
+            // Given up meanwhile.
+            return;
+        };
+        match addr {
+            Ok(a) => {
+                p.hop = Some((p.transport, a));
                 self.place_if_ready(now, slot);
             }
-            Err(e) => {
-                let host = match self.slots.get(&slot) {
-                    Some(SlotFor::Placement(p)) => p
-                        .uri
-                        .as_sip()
-                        .map(|s| s.host.to_string())
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
-                self.give_up_placement(now, slot, CommandError::Resolve { host, error: e });
+            Err(error) => {
+                let host = p
+                    .uri
+                    .as_sip()
+                    .map(|s| s.host.to_string())
+                    .unwrap_or_default();
+                self.give_up_placement(now, slot, CommandError::Resolve { host, error });
             }
         }
     }

@@ -172,7 +172,7 @@ impl Phone {
                     Err(_) => None,
                 };
                 if let Some(target) = consult {
-                    self.consult_now(id, &target);
+                    self.consult_now(now, id, &target);
                 }
             }
             Event::ReofferFailed { call, status } => {
@@ -183,7 +183,7 @@ impl Phone {
                 };
                 if let Some(target) = consult {
                     // The caller is held here either way: the consultation goes ahead.
-                    self.consult_now(id, &target);
+                    self.consult_now(now, id, &target);
                 }
             }
             Event::TransferProgress { call, status, done } => {

@@ -130,17 +130,15 @@ impl Phone {
             }
             // Held here already; the peer hears of it when it can.
             _ => {
-                self.consult_now(call, &uri);
+                self.consult_now(now, call, &uri);
                 Ok(())
             }
         }
     }
 
     /// Places the consultation call for held `call`.
-    pub(super) fn consult_now(&mut self, call: CallId, target: &str) {
-        if let Err(e) = self.place(target, Vec::new(), Purpose::Consultation(call)) {
-            self.out.fail(format!("consult {target} {call}"), e);
-        }
+    pub(super) fn consult_now(&mut self, now: Instant, call: CallId, target: &str) {
+        self.place(now, target, Vec::new(), Purpose::Consultation(call));
     }
 
     pub(super) fn complete_transfer(
@@ -338,10 +336,7 @@ impl Phone {
         if let Some(b) = request.referred_by {
             headers.push(("Referred-By".to_owned(), b));
         }
-        if let Err(e) = self.place(&request.target, headers, Purpose::ForTransferor(from)) {
-            let _ = self.ua.notify_transfer(now, from.into(), 503);
-            self.out.fail(format!("transfer to {}", request.target), e);
-        }
+        self.place(now, &request.target, headers, Purpose::ForTransferor(from));
     }
 
     /// Tells the transferor how our call for it goes.
