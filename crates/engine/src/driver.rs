@@ -316,22 +316,9 @@ impl Driver {
                     seed,
                 } => self.start_media(call, slot, *negotiated, seed),
                 Action::Media { call, order } => self.steer(call, order),
-                Action::Ended {
-                    call,
-                    call_id,
-                    reason,
-                    status,
-                    calls_left,
-                } => {
-                    let stats = self.stop_media(call);
-                    self.emit(EventKind::Ended {
-                        call,
-                        call_id,
-                        reason,
-                        status,
-                        stats,
-                        calls_left,
-                    });
+                Action::Ended(ended) => {
+                    let stats = self.stop_media(ended.call);
+                    self.emit(ended.event(stats));
                 }
                 Action::Ringer(on) => {
                     self.ringing.clear();

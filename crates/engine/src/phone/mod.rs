@@ -64,7 +64,7 @@ use switchboard_sip::message::Request;
 use switchboard_sip::ua::{CallHandle, Config, EndReason, Transmit, Transport, UserAgent};
 
 use crate::error::CommandError;
-use crate::events::EventKind;
+use crate::events::{EventKind, MediaStats};
 use crate::{AccountConfig, CallId, Command, Policy};
 
 use call::{Call, CallMut, Phase};
@@ -132,19 +132,8 @@ pub enum Action {
         order: MediaOrder,
     },
     /// A call is over: stop its pump (if any) and report `ended` with its
-    /// media statistics.
-    Ended {
-        /// The call.
-        call: CallId,
-        /// Its SIP Call-ID.
-        call_id: String,
-        /// Why.
-        reason: EndReason,
-        /// The final status, where one ended it.
-        status: Option<u16>,
-        /// Calls left.
-        calls_left: usize,
-    },
+    /// media statistics ([`Ended::event`]).
+    Ended(Ended),
     /// Ring the ringer device (`true`) or stop.
     Ringer(bool),
     /// Play ringback on the headset for our call that rings, or stop it.
@@ -159,6 +148,35 @@ pub enum Action {
     /// Everything is hung up and unregistered (or the grace time is over):
     /// the driver reports `stopped` and ends.
     Stopped,
+}
+
+/// A call that is over, as [`Action::Ended`] reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ended {
+    /// The call.
+    pub call: CallId,
+    /// Its SIP Call-ID.
+    pub call_id: String,
+    /// Why.
+    pub reason: EndReason,
+    /// The final status, where one ended it.
+    pub status: Option<u16>,
+    /// Calls left.
+    pub calls_left: usize,
+}
+
+impl Ended {
+    /// The `ended` event, with the statistics of the call's pump.
+    pub fn event(self, stats: MediaStats) -> EventKind {
+        EventKind::Ended {
+            call: self.call,
+            call_id: self.call_id,
+            reason: self.reason,
+            status: self.status,
+            stats,
+            calls_left: self.calls_left,
+        }
+    }
 }
 
 /// An order to a call's media pump.

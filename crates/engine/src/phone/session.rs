@@ -11,7 +11,7 @@ use switchboard_sip::ua::{CallHandle, EndReason, Event};
 use super::call::{Call, Link, Phase};
 use super::offer::Session;
 use super::transfer::TransferRequest;
-use super::{Action, Phone, RtpSlot, SlotFor};
+use super::{Action, Ended, Phone, RtpSlot, SlotFor};
 use crate::CallId;
 use crate::events::EventKind;
 
@@ -286,13 +286,13 @@ impl Phone {
         if !call.media_started {
             self.out.push(Action::ReleaseRtp(call.slot));
         }
-        self.out.push(Action::Ended {
+        self.out.push(Action::Ended(Ended {
             call: id,
             call_id: call.call_id,
             reason,
             status,
             calls_left: self.calls.len(),
-        });
+        }));
         self.ringing_settled();
     }
 }

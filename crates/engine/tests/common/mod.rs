@@ -248,22 +248,9 @@ impl TestPhone {
                     _ => {}
                 }
             }
-            Action::Ended {
-                call,
-                call_id,
-                reason,
-                status,
-                calls_left,
-            } => {
-                self.pumps.remove(&call);
-                self.events.push(EventKind::Ended {
-                    call,
-                    call_id,
-                    reason,
-                    status,
-                    stats: Default::default(),
-                    calls_left,
-                });
+            Action::Ended(ended) => {
+                self.pumps.remove(&ended.call);
+                self.events.push(ended.event(Default::default()));
             }
             Action::Ringer(on) => self.ringer = on,
             _ => {}
