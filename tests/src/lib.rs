@@ -857,3 +857,86 @@ pub fn terminate(child: Option<Child>) {
     let _ = c.kill();
     let _ = c.wait();
 }
+
+/// A SIPp `-trace_stat` CSV: a header and one row per `-fd` period.
+#[derive(Debug)]
+pub struct SippStats {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl SippStats {
+    /// Reads the file (empty if it is not there yet).
+    pub fn read(path: &std::path::Path) -> SippStats {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let split = |l: &str| l.split(';').map(str::to_owned).collect::<Vec<_>>();
+        let header = lines.next().map(split).unwrap_or_default();
+        SippStats {
+            header,
+            rows: lines.map(split).collect(),
+        }
+    }
+
+    /// A column's value in every row (0 where a row has none).
+    pub fn column(&self, name: &str) -> Vec<f64> {
+        let Some(col) = self.header.iter().position(|h| h == name) else {
+            panic!("no {name} in SIPp stats: {:?}", self.header)
+        };
+        self.rows
+            .iter()
+            .map(|r| {
+                r.get(col)
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0.0)
+            })
+            .collect()
+    }
+
+    /// A column's value in the last row.
+    pub fn last(&self, name: &str) -> f64 {
+        *self
+            .column(name)
+            .last()
+            .unwrap_or_else(|| panic!("no rows in SIPp stats for {name}"))
+    }
+
+    /// The largest value a column took.
+    pub fn peak(&self, name: &str) -> f64 {
+        self.column(name).into_iter().fold(0.0, f64::max)
+    }
+}
+
+/// What a process has used, from `/proc`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcUsage {
+    /// User + system CPU time, seconds.
+    pub cpu_secs: f64,
+    /// Resident memory now, kB.
+    pub rss_kb: u64,
+    /// Peak resident memory (VmHWM), kB.
+    pub peak_kb: u64,
+}
+
+/// [`ProcUsage`] of `pid` (zeros for a process that is gone).
+pub fn proc_usage(pid: u32) -> ProcUsage {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    ProcUsage {
+        // Fields after ")": state is 0, utime is 11, stime is 12 (clock ticks of 10 ms).
+        cpu_secs: (ticks(11) + ticks(12)) / 100.0,
+        rss_kb: kb("VmRSS:"),
+        peak_kb: kb("VmHWM:"),
+    }
+}

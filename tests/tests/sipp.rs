@@ -3,42 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use switchboard_interop::{Agent, Guard, free_port, require, temp_dir, wait_child};
-
-/// Reads the last row of a SIPp `-trace_stat` CSV as (column, value) pairs.
-fn last_stats(path: &std::path::Path) -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().unwrap_or("").split(';').collect();
-    let last: Vec<&str> = lines.next_back().unwrap_or("").split(';').collect();
-    header
-        .iter()
-        .zip(last.iter())
-        .map(|(h, v)| (h.to_string(), v.to_string()))
-        .collect()
-}
-
-/// The largest value a column of a SIPp `-trace_stat` CSV took.
-fn peak_stat(path: &std::path::Path, name: &str) -> u64 {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().unwrap_or("").split(';').collect();
-    let Some(col) = header.iter().position(|h| *h == name) else {
-        panic!("no {name} in SIPp stats")
-    };
-    lines
-        .filter_map(|l| l.split(';').nth(col)?.trim().parse().ok())
-        .max()
-        .unwrap_or(0)
-}
-
-fn stat(stats: &[(String, String)], name: &str) -> u64 {
-    stats
-        .iter()
-        .find(|(h, _)| h == name)
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in SIPp stats"))
-}
+use switchboard_interop::{Agent, Guard, SippStats, free_port, require, temp_dir, wait_child};
 
 /// SIPp's UAC places 200 calls at 20 a second against a headless agent,
 /// each held `hold_ms` (SIPp's `-d`); returns the agent after it exited and
@@ -96,11 +61,11 @@ fn sipp_load(tag: &str, hold_ms: u32) -> (Agent, u64, u64) {
         .spawn()
         .expect("spawn sipp");
     let code = wait_child(&mut sipp, Duration::from_secs(120));
-    let s = last_stats(&stats);
-    let ok = stat(&s, "SuccessfulCall(C)");
-    let failed = stat(&s, "FailedCall(C)");
-    let retrans = stat(&s, "Retransmissions(C)");
-    let peak = peak_stat(&stats, "CurrentCall");
+    let s = SippStats::read(&stats);
+    let ok = s.last("SuccessfulCall(C)") as u64;
+    let failed = s.last("FailedCall(C)") as u64;
+    let retrans = s.last("Retransmissions(C)") as u64;
+    let peak = s.peak("CurrentCall") as u64;
     eprintln!(
         "SIPp uac, calls held {hold_ms} ms: {ok} successful, {failed} failed, {retrans} retransmissions, {peak} at once at the peak"
     );

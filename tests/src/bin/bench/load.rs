@@ -17,61 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use switchboard_interop::{Agent, free_port};
-
-/// One SIPp statistics row (`-trace_stat`) as name → value.
-struct Rows {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Rows {
-    fn read(path: &Path) -> Rows {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-        let header = lines
-            .next()
-            .unwrap_or("")
-            .split(';')
-            .map(str::to_owned)
-            .collect();
-        let rows = lines
-            .map(|l| l.split(';').map(str::to_owned).collect())
-            .collect();
-        Rows { header, rows }
-    }
-
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no {name} in SIPp's statistics: {:?}", self.header))
-    }
-
-    fn num(&self, row: &[String], name: &str) -> f64 {
-        row.get(self.col(name))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
-    }
-}
-
-/// The agent's CPU seconds (user + system) and resident and peak memory (kB).
-fn usage(pid: u32) -> (f64, u64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kb = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    ((ticks(11) + ticks(12)) / 100.0, kb("VmRSS:"), kb("VmHWM:"))
-}
+use switchboard_interop::{Agent, SippStats, free_port, proc_usage};
 
 fn agent(mic: &Path) -> (Agent, String) {
     let bind = format!("127.0.0.1:{}", free_port());
@@ -166,31 +112,34 @@ fn ramp(dir: &Path, mic: &Path) {
             break;
         }
         std::thread::sleep(Duration::from_secs(1));
-        let rows = Rows::read(&stats);
-        let failing = rows
-            .rows
-            .iter()
-            .filter(|r| rows.num(r, "FailedCall(P)") > 0.0)
+        let failing = SippStats::read(&stats)
+            .column("FailedCall(P)")
+            .into_iter()
+            .filter(|f| *f > 0.0)
             .count();
         if failing >= 3 {
             break;
         }
     }
     stop_sipp(&mut child, Duration::ZERO);
-    let rows = Rows::read(&stats);
+    let s = SippStats::read(&stats);
+    let (rates, targets) = (s.column("CallRate(P)"), s.column("TargetRate"));
+    let (failures, retransmissions) = (s.column("FailedCall(P)"), s.column("Retransmissions(P)"));
     let mut best_clean = 0.0f64;
     let mut best_before_failure = 0.0f64;
     let mut first_failure = None;
     let mut first_retransmission = None;
-    for r in &rows.rows {
-        let rate = rows.num(r, "CallRate(P)");
-        let failed = rows.num(r, "FailedCall(P)");
-        let retrans = rows.num(r, "Retransmissions(P)");
+    for (((rate, target), failed), retrans) in rates
+        .into_iter()
+        .zip(targets)
+        .zip(failures)
+        .zip(retransmissions)
+    {
         if failed > 0.0 && first_failure.is_none() {
-            first_failure = Some(rows.num(r, "TargetRate"));
+            first_failure = Some(target);
         }
         if retrans > 0.0 && first_retransmission.is_none() {
-            first_retransmission = Some(rows.num(r, "TargetRate"));
+            first_retransmission = Some(target);
         }
         if first_failure.is_none() {
             best_before_failure = best_before_failure.max(rate);
@@ -199,14 +148,15 @@ fn ramp(dir: &Path, mic: &Path) {
             best_clean = best_clean.max(rate);
         }
     }
-    let (cpu, _, peak) = usage(a.pid());
+    let used = proc_usage(a.pid());
     let fmt = |r: Option<f64>| r.map(|r| format!("{r:.0}/s")).unwrap_or("none".into());
     println!(
         "answer rate: {best_before_failure:.0} calls/s before the first failure (first failure at a target of {}), \
-         {best_clean:.0} calls/s before the first retransmitted INVITE (first at {}); agent CPU {cpu:.1} s, peak RSS {:.1} MB",
+         {best_clean:.0} calls/s before the first retransmitted INVITE (first at {}); agent CPU {:.1} s, peak RSS {:.1} MB",
         fmt(first_failure),
         fmt(first_retransmission),
-        peak as f64 / 1024.0
+        used.cpu_secs,
+        used.peak_kb as f64 / 1024.0
     );
     a.terminate();
 }
@@ -215,7 +165,7 @@ fn ramp(dir: &Path, mic: &Path) {
 fn hundred(dir: &Path, mic: &Path) {
     let (mut a, bind) = agent(mic);
     let stats = dir.join("hundred.csv");
-    let (cpu0, rss0, _) = usage(a.pid());
+    let before = proc_usage(a.pid());
     let started = Instant::now();
     let mut child = sipp(&bind, &stats, &["-r", "20", "-d", "5000", "-m", "200"]);
     // Sample memory while the calls are up.
@@ -224,35 +174,29 @@ fn hundred(dir: &Path, mic: &Path) {
         if let Ok(Some(_)) = child.try_wait() {
             break;
         }
-        let (_, rss, _) = usage(a.pid());
-        rss_max = rss_max.max(rss);
+        rss_max = rss_max.max(proc_usage(a.pid()).rss_kb);
         std::thread::sleep(Duration::from_millis(100));
     }
     stop_sipp(&mut child, Duration::from_secs(5));
-    let (cpu1, _, peak) = usage(a.pid());
-    let rows = Rows::read(&stats);
-    let (ok, failed, concurrent) =
-        rows.rows
-            .iter()
-            .fold((0.0f64, 0.0f64, 0.0f64), |(o, f, c), r| {
-                (
-                    o.max(rows.num(r, "SuccessfulCall(C)")),
-                    f.max(rows.num(r, "FailedCall(C)")),
-                    c.max(rows.num(r, "CurrentCall")),
-                )
-            });
+    let after = proc_usage(a.pid());
+    let s = SippStats::read(&stats);
+    let (ok, failed, concurrent) = (
+        s.peak("SuccessfulCall(C)"),
+        s.peak("FailedCall(C)"),
+        s.peak("CurrentCall"),
+    );
     let held = a.count("held");
-    let cpu = cpu1 - cpu0;
+    let cpu = after.cpu_secs - before.cpu_secs;
     println!(
         "a hundred at once: {ok:.0} calls ok, {failed:.0} failed, {concurrent:.0} up at the peak, {held} held; \
          agent CPU {cpu:.2} s = {:.1} ms per call ({:.2} s per call-minute); RSS {:.1} MB idle, {:.1} MB with the calls up \
          ({:.0} kB per call), peak {:.1} MB",
         1000.0 * cpu / ok.max(1.0),
         60.0 * cpu / (ok.max(1.0) * 5.0),
-        rss0 as f64 / 1024.0,
+        before.rss_kb as f64 / 1024.0,
         rss_max as f64 / 1024.0,
-        (rss_max.saturating_sub(rss0)) as f64 / concurrent.max(1.0),
-        peak as f64 / 1024.0
+        (rss_max.saturating_sub(before.rss_kb)) as f64 / concurrent.max(1.0),
+        after.peak_kb as f64 / 1024.0
     );
     a.terminate();
 }

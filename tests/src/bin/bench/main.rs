@@ -206,20 +206,8 @@ impl Drop for Relay {
 
 /// utime + stime of a process in seconds, and its peak RSS in kB.
 fn cpu_and_rss(pid: u32) -> (f64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Fields after ")": state is 0, utime is 11, stime is 12.
-    let cpu = (ticks(11) + ticks(12)) / 100.0;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (cpu, rss)
+    let u = switchboard_interop::proc_usage(pid);
+    (u.cpu_secs, u.peak_kb)
 }
 
 fn sox(args: &[&str]) {
