@@ -85,12 +85,17 @@ fn blind_transfer_connects_alice_to_carol_and_ends_bobs_call() {
     blind(&mut sim);
 }
 
+/// Runs `scenario` on a lossy, reordering link once per seed.
+fn on_lossy_links(seeds: std::ops::RangeInclusive<u64>, scenario: fn(&mut Sim<TestPhone>)) {
+    for seed in seeds {
+        let mut sim = three(Some((seed, lossy())), TransferPolicy::Accept);
+        scenario(&mut sim);
+    }
+}
+
 #[test]
 fn blind_transfer_on_a_lossy_reordering_link() {
-    for seed in 11..=15 {
-        let mut sim = three(Some((seed, lossy())), TransferPolicy::Accept);
-        blind(&mut sim);
-    }
+    on_lossy_links(11..=15, blind);
 }
 
 #[test]
@@ -179,10 +184,7 @@ fn attended_transfer_replaces_bobs_consultation_with_alice() {
 
 #[test]
 fn attended_transfer_on_a_lossy_reordering_link() {
-    for seed in 21..=24 {
-        let mut sim = three(Some((seed, lossy())), TransferPolicy::Accept);
-        attended(&mut sim);
-    }
+    on_lossy_links(21..=24, attended);
 }
 
 /// Alice calls Bob, who holds her and consults Carol: Alice's and Bob's

@@ -218,9 +218,9 @@ fn hold_and_resume_by_reinvite_with_the_right_directions() {
     assert!(!t.has_ended(ALICE, a) && !t.has_ended(BOB, b));
 }
 
-#[test]
-fn glare_is_resolved_by_491_and_the_random_waits_of_rfc_3261() {
-    let mut t = trio(NetEm::clean(2));
+/// Alice and Bob, in a call, both re-INVITE at the same instant: their
+/// handles and that instant.
+fn glare(t: &mut Trio) -> (CallHandle, CallHandle, std::time::Instant) {
     let (a, b) = t.connect(ALICE, BOB);
     let start = t.now();
     t.nodes[ALICE]
@@ -228,6 +228,23 @@ fn glare_is_resolved_by_491_and_the_random_waits_of_rfc_3261() {
         .reoffer(start, a, sdp("sendonly"))
         .unwrap();
     t.nodes[BOB].ua.reoffer(start, b, sdp("sendonly")).unwrap();
+    (a, b, start)
+}
+
+/// When `who` sent each INVITE since `start`.
+fn invites_since(t: &Trio, who: usize, start: std::time::Instant) -> Vec<Duration> {
+    t.net
+        .log
+        .iter()
+        .filter(|d| d.at >= start && d.from == addr(who) && d.payload.starts_with(b"INVITE "))
+        .map(|d| d.at - start)
+        .collect()
+}
+
+#[test]
+fn glare_is_resolved_by_491_and_the_random_waits_of_rfc_3261() {
+    let mut t = trio(NetEm::clean(2));
+    let (a, b, start) = glare(&mut t);
     t.run_for(Duration::from_secs(10));
     // Both offers crossed and were refused once each …
     assert_eq!(t.sent(ALICE, "SIP/2.0 491").len(), 1);
@@ -236,16 +253,8 @@ fn glare_is_resolved_by_491_and_the_random_waits_of_rfc_3261() {
     // Alice (who placed the call) after 2.1–4 s.
     assert_eq!(reoffer_answers(&t.nodes[ALICE].events, a).len(), 1);
     assert_eq!(reoffer_answers(&t.nodes[BOB].events, b).len(), 1);
-    let invites_at = |who: usize| -> Vec<Duration> {
-        t.net
-            .log
-            .iter()
-            .filter(|d| d.at >= start && d.from == addr(who) && d.payload.starts_with(b"INVITE "))
-            .map(|d| d.at - start)
-            .collect()
-    };
-    let alice = invites_at(ALICE);
-    let bob = invites_at(BOB);
+    let alice = invites_since(&t, ALICE, start);
+    let bob = invites_since(&t, BOB, start);
     assert_eq!(alice.len(), 2, "{alice:?}");
     assert_eq!(bob.len(), 2, "{bob:?}");
     assert!(alice[1] >= Duration::from_millis(2100) && alice[1] <= Duration::from_millis(4100));
@@ -256,13 +265,7 @@ fn glare_is_resolved_by_491_and_the_random_waits_of_rfc_3261() {
 #[test]
 fn a_call_hung_up_while_its_reoffer_waits_out_a_glare_sends_it_never() {
     let mut t = trio(NetEm::clean(12));
-    let (a, b) = t.connect(ALICE, BOB);
-    let start = t.now();
-    t.nodes[ALICE]
-        .ua
-        .reoffer(start, a, sdp("sendonly"))
-        .unwrap();
-    t.nodes[BOB].ua.reoffer(start, b, sdp("sendonly")).unwrap();
+    let (a, b, start) = glare(&mut t);
     // Both are refused 491 at once; Alice waits 2.1–4 s before trying again.
     t.run_for(Duration::from_millis(50));
     assert_eq!(t.sent(ALICE, "SIP/2.0 491").len(), 1);
@@ -273,13 +276,11 @@ fn a_call_hung_up_while_its_reoffer_waits_out_a_glare_sends_it_never() {
     t.run_for(Duration::from_secs(40));
     let now = t.now();
     assert!(t.nodes[ALICE].ua.poll_timeout().is_none_or(|d| d > now));
-    let alice_invites = t
-        .net
-        .log
-        .iter()
-        .filter(|d| d.at >= start && d.from == addr(ALICE) && d.payload.starts_with(b"INVITE "))
-        .count();
-    assert_eq!(alice_invites, 1, "the retry never went");
+    assert_eq!(
+        invites_since(&t, ALICE, start).len(),
+        1,
+        "the retry never went"
+    );
     assert!(t.has_ended(ALICE, a) && t.has_ended(BOB, b));
 }
 
