@@ -192,8 +192,9 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
     };
     let (mut config, errors) = settings.engine_config(Role::Headless);
     if let Some(e) = errors.first() {
+        // Named as the user gave it: the flag, or the file's key.
         let key = match e.key {
-            "audio.codecs" => "--codecs",
+            "audio.codecs" if cli.codecs.is_some() => "--codecs",
             "desk.transfer_policy" => "--transfer-policy",
             other => other,
         };
