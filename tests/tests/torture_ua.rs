@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use switchboard_interop::{Agent, enter_private_netns};
 use switchboard_sip::header::Via;
 use switchboard_sip::message::salvage_request_headers;
-use switchboard_testkit::corpus::{Expected, torture_cases};
+use switchboard_testkit::corpus::{Expected, TORTURE_CASES, torture_cases};
 
 const AGENT: &str = "127.0.0.1:5099";
 
@@ -121,6 +121,7 @@ fn expected(name: &str, class: Expected, is_response: bool) -> Vec<Option<u16>> 
 #[test]
 fn every_torture_message_gets_the_right_answer_over_udp() {
     let Some(cases) = torture_cases() else { return };
+    assert_eq!(cases.len(), TORTURE_CASES, "every message of the corpus");
     enter_private_netns();
     let mut failures = Vec::new();
     let mut tally = std::collections::BTreeMap::<String, (u32, u32)>::new();

@@ -16,7 +16,9 @@ fn open() -> Option<DeviceIo> {
                 !required,
                 "no audio device although the test command set one up: {e}"
             );
-            eprintln!("\n*** SKIPPED: no audio device ({e}); run scripts/headless-audio.sh ***\n");
+            switchboard_testkit::skip(&format!(
+                "no audio device ({e}); run scripts/headless-audio.sh"
+            ));
             None
         }
     }

@@ -8,7 +8,11 @@
 //! - [`Sim`]: sans-IO endpoints on a [`NetEm`], driven in virtual time —
 //!   the one run loop every conversation test shares.
 //! - [`corpus`]: loaders for `../shared/testdata` (RFC 4475/5118 torture
-//!   messages in wire form) that skip loudly when the data is absent.
+//!   messages in wire form) that skip loudly when the data is absent, and
+//!   fail instead under `SWITCHBOARD_REQUIRE_TESTDATA` (as `scripts/test.sh`
+//!   runs them).
+//! - [`skip`]: a skip printed past the harness's capture and counted again
+//!   when the test binary exits.
 //!
 //! Dev-dependency only: nothing here ships in a binary.
 //!
@@ -17,10 +21,13 @@
 //!        ▲                                      │ loss / dup / jitter / reorder
 //!        └──────── clock.advance_to(next deadline or next delivery) ◀┘
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // one atexit(3) call in skip.rs
 
 pub mod corpus;
 mod sim;
+mod skip;
+
+pub use skip::{skip, skipped};
 
 pub use sim::{Endpoint, Sim};
 
