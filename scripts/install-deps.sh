@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Switchboard needs, only when some are missing.
+# Installs the Debian packages Switchboard needs, only when some are missing,
+# then (for test and bench) checks that the SIP peers are the versions whose
+# output the interop tests read.
 # Usage: scripts/install-deps.sh run|test|bench
 set -euo pipefail
 build=(pkg-config cmake libasound2-dev libxkbcommon-dev libwayland-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxi-dev)
@@ -15,7 +17,26 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Debian 12's versions; the tests parse their output formats.
+peers=("sip-tester 3.6" "baresip 1.0" "kamailio 5.6")
+check_peers() {
+  [ "${1:-test}" = run ] && return 0
+  local bad=0 spec pkg want have
+  for spec in "${peers[@]}"; do
+    read -r pkg want <<<"$spec"
+    have=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+    have=${have#*:} # the epoch
+    case "$have" in
+      "$want".*|"$want"-*) ;;
+      *) echo "install-deps: $pkg is ${have:-not installed}; the interop tests need $want.x (Debian 12's)" >&2; bad=1 ;;
+    esac
+  done
+  return $bad
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  check_peers "${1:-test}"
+  exit
+fi
 echo "installing: ${missing[*]}" >&2
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 # Daemons (slapd, kamailio) must not start their stock service on every
@@ -30,4 +51,4 @@ fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 [ -n "$ours" ] && $SUDO rm -f /usr/sbin/policy-rc.d
-exit 0
+check_peers "${1:-test}"

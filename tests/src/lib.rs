@@ -10,6 +10,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod procs;
+pub mod signal;
+pub use procs::{
+    Guard, free_port, signal, spawn, stop, temp_dir, terminate, wait_bound_udp, wait_child,
+};
+pub use signal::{
+    find_in, read_wav_8k, share_heard, write_test_signal, write_test_signal_channels,
+    write_test_voice,
+};
+
 /// The `switchboard-cli` binary of the same build as this executable (a test in
 /// `target/*/deps`, or the bench in `target/*`), built by `scripts/test.sh`.
 pub fn cli_path() -> PathBuf {
@@ -29,7 +39,8 @@ pub fn cli_path() -> PathBuf {
     p
 }
 
-/// Panics with a clear message if a peer program is not installed.
+/// Panics with a clear message if a peer program is not installed, or if
+/// any of the peers is not the version whose output these tests read.
 pub fn require(program: &str) {
     let found = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join(program).exists()))
@@ -38,17 +49,61 @@ pub fn require(program: &str) {
         found,
         "`{program}` is not installed: scripts/install-deps.sh test installs it"
     );
+    let problems = peer_versions();
+    assert!(
+        problems.is_empty(),
+        "the interop tests read these peers' output formats and need their versions:\n{}",
+        problems.join("\n")
+    );
 }
 
-/// A UDP and TCP port free on 127.0.0.1 right now.
-pub fn free_port() -> u16 {
-    loop {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let port = s.local_addr().expect("addr").port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+/// The peers whose output the tests parse, the command that prints their
+/// version, and the version the parsers were written against (Debian 12).
+const PEERS: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "sipp",
+        &["-v"],
+        "SIPp v3.6.",
+        "SIPp 3.6 (its -trace_stat columns and scenario XML)",
+    ),
+    (
+        "baresip",
+        &["-h"],
+        "baresip v1.0.",
+        "baresip 1.0 (its ctrl_tcp events and config keys)",
+    ),
+    (
+        "kamailio",
+        &["-v"],
+        "version: kamailio 5.6.",
+        "kamailio 5.6 (tests/peers/kamailio-registrar.cfg)",
+    ),
+];
+
+/// Checks every installed peer's version once per test binary; what is wrong,
+/// one line each (nothing when all are right).
+fn peer_versions() -> &'static [String] {
+    static CHECKED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let mut problems = Vec::new();
+        for (program, args, want, what) in PEERS {
+            let Ok(out) = Command::new(program).args(*args).output() else {
+                continue; // not installed: `require` says so for the tests that need it
+            };
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            if !text.contains(want) {
+                let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                problems.push(format!(
+                    "  {program}: want {what}, found {:?} (`{program} {}`); \
+                     install Debian 12's package (scripts/install-deps.sh test)",
+                    first.trim(),
+                    args.join(" ")
+                ));
+            }
         }
-    }
+        problems
+    })
 }
 
 /// A running `switchboard-cli --events` with its event stream.
@@ -79,7 +134,7 @@ impl Agent {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn switchboard-cli");
+        let mut child = procs::spawn(&mut cmd, "switchboard-cli");
         let stdout = child.stdout.take().expect("stdout");
         Agent {
             child,
@@ -101,22 +156,30 @@ impl Agent {
         })
     }
 
-    /// Starts a CLI listening as `user` on a free loopback port with the
-    /// `listen` options `extra`, waits until it listens; returns it and its
-    /// address (`127.0.0.1:PORT`).
+    /// Starts a CLI listening as `user` on a port of 127.0.0.1 the kernel
+    /// picks, with the `listen` options `extra`, waits until it listens;
+    /// returns it and the address it reported (`127.0.0.1:PORT`).
     pub fn listening(user: &str, extra: &[&str]) -> (Agent, String) {
-        let bind = format!("127.0.0.1:{}", free_port());
-        let mut args = vec!["--bind", bind.as_str(), "--user", user, "listen"];
+        let mut args = vec!["--bind", "127.0.0.1:0", "--user", user, "listen"];
         args.extend_from_slice(extra);
         let mut agent = Agent::start(&args);
-        agent.wait_for("listening", Duration::from_secs(10));
-        (agent, bind)
+        let address = agent.wait_listening();
+        (agent, address)
     }
 
-    /// Starts an agent as `user` on a free loopback port calling `uri`.
+    /// Waits for the `listening` event and returns the address it names.
+    pub fn wait_listening(&mut self) -> String {
+        let v = self.wait_for("listening", Duration::from_secs(10));
+        v["address"]
+            .as_str()
+            .unwrap_or_else(|| panic!("`listening` without an address: {v}"))
+            .to_owned()
+    }
+
+    /// Starts an agent as `user` on a port of 127.0.0.1 the kernel picks,
+    /// calling `uri`.
     pub fn calling(user: &str, uri: &str) -> Agent {
-        let bind = format!("127.0.0.1:{}", free_port());
-        Agent::start(&["--bind", &bind, "--user", user, "call", uri])
+        Agent::start(&["--bind", "127.0.0.1:0", "--user", user, "call", uri])
     }
 
     /// The status of the last report of a transfer we asked for (0 if it
@@ -182,8 +245,8 @@ impl Agent {
 
 impl Drop for Agent {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Our own program, one process, nothing to flush: no grace needed.
+        stop(&mut self.child, Duration::ZERO);
     }
 }
 
@@ -247,55 +310,8 @@ pub fn sound_server_or_skip() -> bool {
         std::env::var_os("SWITCHBOARD_REQUIRE_AUDIO").is_none(),
         "no PulseAudio although the test command set one up"
     );
-    eprintln!("\n*** SKIPPED: no PulseAudio (run scripts/headless-audio.sh) ***\n");
+    switchboard_testkit::skip("no PulseAudio (run scripts/headless-audio.sh)");
     false
-}
-
-/// Sends a signal to a process.
-#[allow(unsafe_code)]
-pub fn signal(pid: i32, sig: i32) {
-    // SAFETY: kill(2) with a pid we spawned; no memory is shared.
-    unsafe {
-        libc::kill(pid, sig);
-    }
-}
-
-/// Waits for a child with a deadline; kills it and panics if it overruns.
-pub fn wait_child(child: &mut Child, timeout: Duration) -> i32 {
-    let until = Instant::now() + timeout;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return status.code().unwrap_or(-1);
-        }
-        if Instant::now() >= until {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("process did not exit within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A child process killed when dropped.
-#[derive(Debug)]
-pub struct Guard(pub Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A fresh temporary directory.
-pub fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "switchboard-{tag}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
 }
 
 /// Moves the calling thread into a new network namespace whose only
@@ -400,16 +416,16 @@ impl Baresip {
         )
         .expect("write baresip accounts");
         let log = std::fs::File::create(dir.join("baresip.log")).expect("baresip log");
-        let child = Command::new("baresip")
-            .arg("-f")
-            .arg(&dir)
-            .args(["-n", "127.0.0.1"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map(Stdio::from).unwrap_or(Stdio::null()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn baresip");
-        let child = Guard(child);
+        let child = Guard::spawn(
+            Command::new("baresip")
+                .arg("-f")
+                .arg(&dir)
+                .args(["-n", "127.0.0.1"])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().map(Stdio::from).unwrap_or(Stdio::null()))
+                .stderr(Stdio::from(log)),
+            "baresip",
+        );
         let until = Instant::now() + Duration::from_secs(10);
         let ctrl = loop {
             match std::net::TcpStream::connect(("127.0.0.1", ctrl_port)) {
@@ -439,7 +455,7 @@ impl Baresip {
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self._child.0.id()
+        self._child.pid()
     }
 
     /// The address to call this baresip at.
@@ -501,161 +517,6 @@ fn read_netstrings(mut s: std::net::TcpStream, tx: &mpsc::Sender<Value>) {
             }
             buf.drain(..=end);
         }
-    }
-}
-
-/// Writes a mono 16-bit WAV with a voice-like test signal (two partials under a
-/// slow envelope, with a short pause every second so alignment is unambiguous).
-pub fn write_test_signal(path: &std::path::Path, rate: u32, secs: f64) {
-    write_test_signal_channels(path, rate, secs, 1);
-}
-
-/// A test signal with its own "voice" (`voice` 0 is [`write_test_signal`]'s):
-/// other partials and another rhythm, so in a conference each party's
-/// signal can be told from the others' by correlation.
-pub fn write_test_voice(path: &std::path::Path, rate: u32, secs: f64, voice: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("create test WAV");
-    let v = f64::from(voice);
-    let (base, partial, beat) = (310.0 + 170.0 * v, 770.0 + 230.0 * v, 1.3 + 0.4 * v);
-    let n = (f64::from(rate) * secs) as usize;
-    for i in 0..n {
-        let t = i as f64 / f64::from(rate);
-        let gate = if (t * (1.0 + 0.25 * v)).fract() > 0.85 {
-            0.0
-        } else {
-            1.0
-        };
-        let env = 0.55 + 0.45 * (t * 2.0 * std::f64::consts::PI * beat).sin();
-        let f = base + 40.0 * (t * 2.0 * std::f64::consts::PI * (0.7 + 0.2 * v)).sin();
-        let s = (t * 2.0 * std::f64::consts::PI * f).sin()
-            + 0.6 * (t * 2.0 * std::f64::consts::PI * partial).sin();
-        w.write_sample((s * env * gate * 9_000.0) as i16)
-            .expect("write test WAV");
-    }
-    w.finalize().expect("finish test WAV");
-}
-
-/// [`write_test_signal`] with the same signal on every one of `channels`
-/// (baresip's file source wants its configured channel count).
-pub fn write_test_signal_channels(path: &std::path::Path, rate: u32, secs: f64, channels: u16) {
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("create test WAV");
-    let n = (f64::from(rate) * secs) as usize;
-    for i in 0..n {
-        let t = i as f64 / f64::from(rate);
-        let gate = if t.fract() > 0.85 { 0.0 } else { 1.0 };
-        let env = 0.55 + 0.45 * (t * 2.0 * std::f64::consts::PI * 1.3).sin();
-        let f = 310.0 + 40.0 * (t * 2.0 * std::f64::consts::PI * 0.7).sin();
-        let s = (t * 2.0 * std::f64::consts::PI * f).sin()
-            + 0.6 * (t * 2.0 * std::f64::consts::PI * 770.0).sin();
-        for _ in 0..channels {
-            w.write_sample((s * env * gate * 9_000.0) as i16)
-                .expect("write test WAV");
-        }
-    }
-    w.finalize().expect("finish test WAV");
-}
-
-/// Reads a WAV as mono samples at 8 kHz (decimating 16/48 kHz by whole
-/// factors; the test signals stay below 1 kHz) and returns them.
-pub fn read_wav_8k(path: &std::path::Path) -> Vec<f64> {
-    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let spec = r.spec();
-    let ch = usize::from(spec.channels.max(1));
-    let step = (spec.sample_rate / 8000).max(1) as usize;
-    let scale = match spec.sample_format {
-        hound::SampleFormat::Float => 32768.0,
-        hound::SampleFormat::Int => 32768.0 / f64::from(1u32 << (spec.bits_per_sample - 1)),
-    };
-    let samples: Vec<f64> = match spec.sample_format {
-        hound::SampleFormat::Float => r
-            .samples::<f32>()
-            .map(|s| f64::from(s.unwrap_or(0.0)) * scale)
-            .collect(),
-        hound::SampleFormat::Int => r
-            .samples::<i32>()
-            .map(|s| f64::from(s.unwrap_or(0)) * scale)
-            .collect(),
-    };
-    samples
-        .chunks(ch)
-        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-        .step_by(step)
-        .collect()
-}
-
-/// Where `sent` shows up in `got`: the lag (in samples, `got` later) with the
-/// highest normalised cross-correlation over a two-second window, and that
-/// correlation.
-pub fn find_in(sent: &[f64], got: &[f64], max_lag: usize) -> (usize, f64) {
-    let start = sent.len().min(4000) / 4;
-    let len = 16_000.min(sent.len().saturating_sub(start));
-    let Some(x) = sent.get(start..start + len) else {
-        return (0, 0.0);
-    };
-    let xx: f64 = x.iter().map(|v| v * v).sum();
-    let mut best = (0, f64::MIN);
-    for lag in 0..max_lag {
-        let Some(y) = got.get(start + lag..start + lag + len) else {
-            break;
-        };
-        let xy: f64 = x.iter().zip(y).map(|(a, b)| a * b).sum();
-        let yy: f64 = y.iter().map(|v| v * v).sum();
-        let c = if xx > 0.0 && yy > 0.0 {
-            xy / (xx * yy).sqrt()
-        } else {
-            0.0
-        };
-        if c > best.1 {
-            best = (lag, c);
-        }
-    }
-    best
-}
-
-/// How much of `sent` is heard in `got`: the share of half-second windows of
-/// `sent` (after the first quarter second) that appear somewhere in `got`
-/// within `max_lag` samples with a normalised correlation above `threshold`.
-/// Each window finds its own lag, so a jitter buffer that once inserted or
-/// skipped a frame (shifting everything after it) still counts as heard.
-pub fn share_heard(sent: &[f64], got: &[f64], max_lag: usize, threshold: f64) -> f64 {
-    let win = 4000;
-    let mut heard = 0;
-    let mut total = 0;
-    let mut start = 2000;
-    while start + win <= sent.len() {
-        let x = &sent[start..start + win];
-        let xx: f64 = x.iter().map(|v| v * v).sum();
-        if xx > 1e6 {
-            total += 1;
-            let found = (0..max_lag).any(|lag| {
-                got.get(start + lag..start + lag + win).is_some_and(|y| {
-                    let xy: f64 = x.iter().zip(y).map(|(a, b)| a * b).sum();
-                    let yy: f64 = y.iter().map(|v| v * v).sum();
-                    yy > 0.0 && xy / (xx * yy).sqrt() > threshold
-                })
-            });
-            if found {
-                heard += 1;
-            }
-        }
-        start += win;
-    }
-    if total == 0 {
-        0.0
-    } else {
-        f64::from(heard) / f64::from(total)
     }
 }
 
@@ -726,13 +587,14 @@ impl Slapd {
         let port = free_port();
         let url = format!("ldap://127.0.0.1:{port}");
         let log = std::fs::File::create(dir.join("slapd.log")).expect("slapd log");
-        let child = Command::new("/usr/sbin/slapd")
-            .args(["-d", "0", "-h", &format!("{url}/"), "-f"])
-            .arg(&conf)
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("slapd");
+        let child = spawn(
+            Command::new("/usr/sbin/slapd")
+                .args(["-d", "0", "-h", &format!("{url}/"), "-f"])
+                .arg(&conf)
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log),
+            "slapd",
+        );
         let mut s = Slapd {
             child: Some(child),
             url,
@@ -755,7 +617,7 @@ impl Slapd {
         s
     }
 
-    /// Stops it (its PID: SIGTERM, a few seconds' grace, then SIGKILL).
+    /// Stops it (its group: SIGTERM, a few seconds' grace, then SIGKILL).
     pub fn stop(&mut self) {
         terminate(self.child.take());
     }
@@ -769,8 +631,8 @@ impl Drop for Slapd {
 
 /// kamailio as registrar and proxy with digest auth (any user, password
 /// `secret`) on a free port of 127.0.0.1, from `tests/peers/kamailio-registrar.cfg`.
-/// Stopped with SIGTERM to its main process, which takes its forked workers
-/// down with it (SIGKILL would leave them running), then SIGKILL if it lingers.
+/// Stopped with SIGTERM to its process group — the main process and every
+/// worker it forked — then SIGKILL to the group if any linger.
 #[derive(Debug)]
 pub struct Kamailio {
     child: Option<Child>,
@@ -791,17 +653,18 @@ impl Kamailio {
         let path = dir.join("kamailio.cfg");
         std::fs::write(&path, cfg).expect("write cfg");
         let log = dir.join("kamailio.log");
-        let child = Command::new("kamailio")
-            .arg("-f")
-            .arg(&path)
-            .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(&log).expect("kamailio log"),
-            ))
-            .spawn()
-            .expect("spawn kamailio");
+        let child = spawn(
+            Command::new("kamailio")
+                .arg("-f")
+                .arg(&path)
+                .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(
+                    std::fs::File::create(&log).expect("kamailio log"),
+                )),
+            "kamailio",
+        );
         let k = Kamailio {
             child: Some(child),
             port,
@@ -840,22 +703,6 @@ impl Drop for Kamailio {
     fn drop(&mut self) {
         terminate(self.child.take());
     }
-}
-
-/// Stops a daemon the test started: SIGTERM to its PID (so it can take its
-/// own children down), five seconds' grace, then SIGKILL.
-pub fn terminate(child: Option<Child>) {
-    let Some(mut c) = child else { return };
-    signal(i32::try_from(c.id()).unwrap_or(0), libc::SIGTERM);
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
-        if let Ok(Some(_)) = c.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = c.kill();
-    let _ = c.wait();
 }
 
 /// A SIPp `-trace_stat` CSV: a header and one row per `-fd` period.

@@ -2,23 +2,17 @@
 
 use std::time::Duration;
 
-use switchboard_interop::{Agent, free_port};
+use switchboard_interop::Agent;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 fn listener(extra: &[&str]) -> (Agent, String) {
-    let bind = format!("127.0.0.1:{}", free_port());
-    let mut args = vec!["--bind", bind.as_str(), "--user", "desk", "listen"];
-    args.extend_from_slice(extra);
-    let mut agent = Agent::start(&args);
-    agent.wait_for("listening", WAIT);
-    let uri = format!("sip:desk@{bind}");
-    (agent, uri)
+    let (agent, address) = Agent::listening("desk", extra);
+    (agent, format!("sip:desk@{address}"))
 }
 
 fn caller(target: &str) -> Agent {
-    let bind = format!("127.0.0.1:{}", free_port());
-    Agent::start(&["--bind", &bind, "--user", "caller", "call", target])
+    Agent::calling("caller", target)
 }
 
 #[test]
@@ -103,35 +97,35 @@ fn a_call_beyond_the_line_limit_gets_busy() {
 fn a_closed_stdout_hangs_up_the_call_and_exits_without_a_panic() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let bind = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(switchboard_interop::cli_path())
-        .args([
-            "--bind",
-            &bind,
-            "--user",
-            "desk",
-            "--events",
-            "--no-devices",
-        ])
-        .args(["listen", "--auto-answer"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("switchboard-cli");
+    let mut child = switchboard_interop::Guard::spawn(
+        Command::new(switchboard_interop::cli_path())
+            .args([
+                "--bind",
+                "127.0.0.1:0",
+                "--user",
+                "desk",
+                "--events",
+                "--no-devices",
+            ])
+            .args(["listen", "--auto-answer"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        "switchboard-cli",
+    );
+    let child = &mut child.0;
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let mut wait_line = |what: &str| {
         for line in lines.by_ref() {
-            if line
-                .expect("a line")
-                .contains(&format!("\"event\":\"{what}\""))
-            {
-                return;
+            let line = line.expect("a line");
+            if line.contains(&format!("\"event\":\"{what}\"")) {
+                return serde_json::from_str::<serde_json::Value>(&line).expect("a JSON event");
             }
         }
         panic!("no {what}");
     };
-    wait_line("listening");
+    let listening = wait_line("listening");
+    let bind = listening["address"].as_str().expect("address").to_owned();
     let mut caller = caller(&format!("sip:desk@{bind}"));
     wait_line("established");
     caller.wait_for("established", WAIT);
@@ -140,7 +134,7 @@ fn a_closed_stdout_hangs_up_the_call_and_exits_without_a_panic() {
     // The next event the listener writes fails; it hangs up and leaves.
     let ended = caller.wait_for("ended", WAIT);
     assert_eq!(ended["reason"], "remote_hangup", "{ended}");
-    let code = switchboard_interop::wait_child(&mut child, WAIT);
+    let code = switchboard_interop::wait_child(child, WAIT);
     let mut stderr = String::new();
     use std::io::Read;
     let _ = child

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use switchboard_interop::{Agent, Kamailio, free_port};
+use switchboard_interop::{Agent, Kamailio};
 
 /// kamailio, its port and its log.
 fn start_kamailio_logged() -> (Kamailio, u16, std::path::PathBuf) {
@@ -20,7 +20,7 @@ fn start_kamailio() -> (Kamailio, u16) {
 fn registers_refreshes_and_unregisters_with_digest_auth() {
     let (_k, kport) = start_kamailio();
     let registrar = format!("sip:127.0.0.1:{kport}");
-    let bind = format!("127.0.0.1:{}", free_port());
+    let bind = String::from("127.0.0.1:0"); // the kernel picks; kamailio learns it from REGISTER
     let mut agent = Agent::start_with_env(
         &[
             "--bind",
@@ -48,7 +48,7 @@ fn registers_refreshes_and_unregisters_with_digest_auth() {
 fn wrong_password_gives_a_clear_registration_failed_event() {
     let (_k, kport) = start_kamailio();
     let registrar = format!("sip:127.0.0.1:{kport}");
-    let bind = format!("127.0.0.1:{}", free_port());
+    let bind = String::from("127.0.0.1:0"); // the kernel picks; kamailio learns it from REGISTER
     let mut agent = Agent::start_with_env(
         &[
             "--bind",
@@ -78,7 +78,7 @@ fn wrong_password_gives_a_clear_registration_failed_event() {
 fn a_challenge_for_a_foreign_realm_is_not_answered() {
     let (_k, kport) = start_kamailio();
     let registrar = format!("sip:127.0.0.1:{kport}");
-    let bind = format!("127.0.0.1:{}", free_port());
+    let bind = String::from("127.0.0.1:0"); // the kernel picks; kamailio learns it from REGISTER
     let mut agent = Agent::start_with_env(
         &[
             "--bind",
@@ -109,7 +109,7 @@ fn registered_listener(kport: u16, user: &str) -> Agent {
 /// [`registered_listener`] with more `listen` options (`--auto-answer`).
 fn registered_listener_with(kport: u16, user: &str, extra: &[&str]) -> Agent {
     let registrar = format!("sip:127.0.0.1:{kport}");
-    let bind = format!("127.0.0.1:{}", free_port());
+    let bind = String::from("127.0.0.1:0"); // the kernel picks; kamailio learns it from REGISTER
     let mut args = vec![
         "--bind",
         bind.as_str(),
@@ -128,7 +128,7 @@ fn registered_listener_with(kport: u16, user: &str, extra: &[&str]) -> Agent {
 /// An agent registered as `user` that calls `target` through kamailio once registered.
 fn registered_caller(kport: u16, user: &str, target: &str) -> Agent {
     let registrar = format!("sip:127.0.0.1:{kport}");
-    let bind = format!("127.0.0.1:{}", free_port());
+    let bind = String::from("127.0.0.1:0"); // the kernel picks; kamailio learns it from REGISTER
     Agent::start_with_env(
         &[
             "--bind",

@@ -3,18 +3,18 @@
 use std::process::Command;
 use std::time::Duration;
 
-use switchboard_interop::{Agent, Guard, SippStats, free_port, require, temp_dir, wait_child};
+use switchboard_interop::{
+    Agent, Guard, SippStats, free_port, require, spawn, temp_dir, wait_bound_udp, wait_child,
+};
 
 /// SIPp's UAC places 200 calls at 20 a second against a headless agent,
 /// each held `hold_ms` (SIPp's `-d`); returns the agent after it exited and
 /// SIPp's successful and failed counts.
 fn sipp_load(tag: &str, hold_ms: u32) -> (Agent, u64, u64) {
     require("sipp");
-    let port = free_port();
-    let bind = format!("127.0.0.1:{port}");
     let mut agent = Agent::start(&[
         "--bind",
-        &bind,
+        "127.0.0.1:0",
         "--user",
         "service",
         "--no-devices",
@@ -23,43 +23,44 @@ fn sipp_load(tag: &str, hold_ms: u32) -> (Agent, u64, u64) {
         "--max-calls",
         "150",
     ]);
-    agent.wait_for("listening", Duration::from_secs(5));
+    let bind = agent.wait_listening();
     let dir = temp_dir(tag);
     let stats = dir.join("stats.csv");
     let sipp_port = free_port().to_string();
     let hold = hold_ms.to_string();
-    let mut sipp = Command::new("sipp")
-        .args([
-            "-sn",
-            "uac",
-            &bind,
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &sipp_port,
-            "-m",
-            "200",
-            "-r",
-            "20",
-            "-l",
-            "150",
-            "-d",
-            &hold,
-        ])
-        .args([
-            "-nostdin",
-            "-timeout",
-            "90",
-            "-trace_stat",
-            "-fd",
-            "1",
-            "-stf",
-        ])
-        .arg(&stats)
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn sipp");
+    let mut sipp = spawn(
+        Command::new("sipp")
+            .args([
+                "-sn",
+                "uac",
+                &bind,
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &sipp_port,
+                "-m",
+                "200",
+                "-r",
+                "20",
+                "-l",
+                "150",
+                "-d",
+                &hold,
+            ])
+            .args([
+                "-nostdin",
+                "-timeout",
+                "90",
+                "-trace_stat",
+                "-fd",
+                "1",
+                "-stf",
+            ])
+            .arg(&stats)
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null()),
+        "sipp",
+    );
     let code = wait_child(&mut sipp, Duration::from_secs(120));
     let s = SippStats::read(&stats);
     let ok = s.last("SuccessfulCall(C)") as u64;
@@ -99,7 +100,7 @@ fn switchboard_calls_sipp_uas_and_hangs_up() {
     require("sipp");
     let sipp_port = free_port();
     let dir = temp_dir("sipp-uas");
-    let _sipp = Guard(
+    let _sipp = Guard::spawn(
         Command::new("sipp")
             .args([
                 "-sn",
@@ -115,21 +116,12 @@ fn switchboard_calls_sipp_uas_and_hangs_up() {
                 "30",
             ])
             .current_dir(&dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn sipp"),
+            .stdout(std::process::Stdio::null()),
+        "sipp",
     );
-    std::thread::sleep(Duration::from_millis(300));
-    let port = free_port();
+    wait_bound_udp(sipp_port, Duration::from_secs(10));
     let target = format!("sip:service@127.0.0.1:{sipp_port}");
-    let mut agent = Agent::start(&[
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "call",
-        &target,
-        "--duration",
-        "1",
-    ]);
+    let mut agent = Agent::start(&["--bind", "127.0.0.1:0", "call", &target, "--duration", "1"]);
     agent.wait_for("established", Duration::from_secs(10));
     let ended = agent.wait_for("ended", Duration::from_secs(10));
     assert_eq!(ended["reason"], "local_hangup");
@@ -138,22 +130,9 @@ fn switchboard_calls_sipp_uas_and_hangs_up() {
 
 #[test]
 fn a_rejected_call_exits_nonzero_with_a_reason() {
-    let port = free_port();
-    let mut callee = Agent::start(&[
-        "--bind",
-        &format!("127.0.0.1:{port}"),
-        "--user",
-        "bob",
-        "listen",
-    ]);
-    callee.wait_for("listening", Duration::from_secs(5));
-    let target = format!("sip:nobody@127.0.0.1:{port}");
-    let mut caller = Agent::start(&[
-        "--bind",
-        &format!("127.0.0.1:{}", free_port()),
-        "call",
-        &target,
-    ]);
+    let (_callee, address) = Agent::listening("bob", &[]);
+    let target = format!("sip:nobody@{address}");
+    let mut caller = Agent::start(&["--bind", "127.0.0.1:0", "call", &target]);
     let ended = caller.wait_for("ended", Duration::from_secs(10));
     assert_eq!(ended["status"], 404);
     assert_ne!(caller.wait_exit(Duration::from_secs(10)), 0);

@@ -22,6 +22,8 @@ use switchboard_engine::Command as Engine;
 use switchboard_interop::temp_dir;
 
 const ROLE: &str = "SWITCHBOARD_KEYRING_TEST";
+/// Marks every process of one keyring session.
+const SESSION: &str = "SWITCHBOARD_KEYRING_SESSION";
 
 fn main() {
     match std::env::var(ROLE).as_deref() {
@@ -58,10 +60,14 @@ fn parent() {
             Some(("SWITCHBOARD_PASSWORD", "from-the-environment")),
         ),
     ] {
+        // The keyring daemon forks away from the session's process group:
+        // this mark in its environment finds it afterwards.
+        let session = format!("{}-{role}", std::process::id());
         let mut c = Command::new("dbus-run-session");
         c.args(["--", "sh", "-c", script, "keyring-session"])
             .arg(&me)
             .env(ROLE, role)
+            .env(SESSION, &session)
             .env("HOME", &home)
             .env("XDG_RUNTIME_DIR", &run)
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
@@ -69,8 +75,12 @@ fn parent() {
         if let Some((k, v)) = extra {
             c.env(k, v);
         }
-        let mut child = c.spawn().expect("dbus-run-session");
-        let code = switchboard_interop::wait_child(&mut child, Duration::from_secs(120));
+        let mut child = switchboard_interop::Guard::spawn(&mut c, "dbus-run-session");
+        let code = switchboard_interop::wait_child(&mut child.0, Duration::from_secs(120));
+        drop(child);
+        // Whatever of the session outlived it (gnome-keyring-daemon, the bus).
+        let left = switchboard_interop::procs::stop_marked(SESSION, &session);
+        eprintln!("keyring: {role}: stopped {left} process(es) the session left");
         assert_eq!(
             code, 0,
             "the {role} check failed inside the keyring session (exit {code})"

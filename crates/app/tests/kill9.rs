@@ -89,11 +89,13 @@ fn judge() {
     let dir = std::env::temp_dir().join(format!("sb-kill9-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("desk.db");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env("SB_KILL9_DB", &db)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn the typing desk");
+    let mut guard = switchboard_interop::Guard::spawn(
+        Command::new(std::env::current_exe().unwrap())
+            .env("SB_KILL9_DB", &db)
+            .stdout(Stdio::piped()),
+        "the typing desk",
+    );
+    let child = &mut guard.0;
     let lines = BufReader::new(child.stdout.take().unwrap());
     // (when the line was read, what was on screen)
     let mut seen: Vec<(Instant, String)> = Vec::new();

@@ -7,9 +7,11 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command as Proc, Stdio};
+use std::process::{Command as Proc, Stdio};
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use switchboard_interop::Guard;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -64,28 +66,19 @@ impl Daemon {
     }
 }
 
-struct Bus(Child);
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn private_bus() -> (Bus, String) {
-    let mut child = Proc::new("dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect(
-            "dbus-daemon (Debian package dbus-daemon; scripts/install-deps.sh test installs it)",
-        );
+/// The test's own session bus, stopped (its process group) when dropped.
+fn private_bus() -> (Guard, String) {
+    let mut bus = Guard::spawn(
+        Proc::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped()),
+        "dbus-daemon (Debian package dbus-daemon; scripts/install-deps.sh test installs it)",
+    );
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(bus.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    (Bus(child), line.trim().to_owned())
+    (bus, line.trim().to_owned())
 }
 
 #[test]
