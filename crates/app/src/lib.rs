@@ -389,7 +389,10 @@ impl DeskApp {
 
     /// Draws the desk and applies what the operator did.
     pub fn ui(&mut self, ui: &mut egui::Ui, now: Instant) {
-        self.poll_background();
+        // Time passes before the frame is drawn: a wrap-up whose time ran
+        // out shows as over in this frame, not in one that may never come
+        // (an idle desk repaints only while a timer is on screen).
+        self.tick(now);
         let wall = Now {
             at: now,
             unix_ms: switchboard_desk::time::unix_ms(),

@@ -367,6 +367,15 @@ impl Store {
         Ok(Store { db })
     }
 
+    /// Refuses every write from now on (`true`), as a read-only disk would,
+    /// or takes them again (`false`): SQLite's own error comes back to the
+    /// caller. For tests of what the desk does when the disk refuses.
+    #[doc(hidden)]
+    pub fn refuse_writes(&self, refuse: bool) -> Result<(), StoreError> {
+        self.db.pragma_update(None, "query_only", refuse)?;
+        Ok(())
+    }
+
     /// Records a call when it starts ringing (or updates it if known).
     pub fn record_call(&self, c: &CallRecord) -> Result<(), StoreError> {
         self.db.execute(
