@@ -140,6 +140,9 @@ fn a_dead_crm_is_one_line_of_error_and_the_call_still_answers() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(shown, "the dead CRM was not reported on the card");
+    // The card is there all the same, and Answer works.
+    h.get_by_label("Incoming call: Mari Maasikas");
+    h.get_by_label("Number: +3725551234");
     h.get_by_label("Answer").click();
     h.run();
     assert!(
@@ -147,6 +150,10 @@ fn a_dead_crm_is_one_line_of_error_and_the_call_still_answers() {
             .take_commands()
             .contains(&Command::Answer { call: CallId(1) })
     );
+    h.state_mut()
+        .handle_event(Instant::now(), &common::established(1));
+    h.run();
+    h.get_by_label_contains("In call with Mari Maasikas");
 }
 
 #[test]

@@ -90,6 +90,12 @@ fn the_ldap_directory_is_fetched_in_pages_searched_and_kept_for_when_ldap_is_dow
         common::wait_for_label(&mut h, "4 entries"),
         "the desk fetched the directory"
     );
+    let everyone = [
+        "Jüri Õunapuu",
+        "Žiga Čebular",
+        "Ирина Смирнова",
+        "Пётр Ёлкин",
+    ];
     for (typed, found) in [
         ("juri ounapuu", "Jüri Õunapuu"),
         ("смирнова", "Ирина Смирнова"),
@@ -99,6 +105,12 @@ fn the_ldap_directory_is_fetched_in_pages_searched_and_kept_for_when_ldap_is_dow
     ] {
         search(&mut h, typed);
         h.get_by_label(found);
+        for other in everyone.iter().filter(|n| **n != found) {
+            assert!(
+                h.query_by_label(other).is_none(),
+                "{typed:?} found {other} too"
+            );
+        }
     }
     drop(h);
 
@@ -126,6 +138,7 @@ fn the_ldap_directory_is_fetched_in_pages_searched_and_kept_for_when_ldap_is_dow
     );
     search(&mut h, "juri");
     h.get_by_label("Jüri Õunapuu");
+    assert!(h.query_by_label("Ирина Смирнова").is_none());
 }
 
 #[test]

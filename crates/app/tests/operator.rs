@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use common::{click, desk, desk_with, ended, established, feed};
+use common::{click, desk, desk_with, ended, established, feed, feed_at};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use switchboard::{DeskApp, DeskConfig, Intent};
@@ -110,9 +110,10 @@ fn a_whole_call_ends_in_a_saved_wrap_up_and_the_agent_is_available_again() {
         store.pending_drafts().unwrap().is_empty(),
         "the draft is gone once saved"
     );
-    // Today's figures count it.
-    h.get_by_label("Handled");
-    assert_eq!(h.state().workspace().stats().handled, 1);
+    // The form is gone, the top bar says so, and today's figures count it.
+    assert!(!common::has_button(&h, "Save wrap-up"));
+    h.get_by_label("State: Available");
+    assert_eq!(common::figure(&h, "Handled"), "1");
 }
 
 #[test]
@@ -124,8 +125,12 @@ fn on_break_a_call_is_refused_with_486_and_never_shown() {
             reason: "Lunch".into(),
         }),
     );
+    h.run();
+    h.get_by_label("State: Break (Lunch)");
     feed(&mut h, &[incoming(3)]);
     assert!(h.query_by_label("Answer").is_none(), "no card on break");
+    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
+    assert!(h.query_by_label("Ringing · Mari Maasikas").is_none());
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Reject {
@@ -180,29 +185,81 @@ fn a_note_being_typed_is_saved_as_a_draft_and_comes_back_after_a_crash_saying_wh
 }
 
 #[test]
-fn the_keyboard_answers_and_hangs_up() {
+fn the_keyboard_answers_mutes_unmutes_and_hangs_up() {
     let mut h = desk(None);
     feed(&mut h, &[incoming(5)]);
     h.key_press(egui::Key::F3);
-    h.run();
-    feed(&mut h, &[established(5)]);
-    h.key_press(egui::Key::F7);
-    h.run();
-    h.key_press(egui::Key::F4);
     h.run();
     assert_eq!(
         h.state_mut().take_commands(),
         [
             Command::Ring { on: true },
-            Command::Answer { call: CallId(5) },
-            Command::Ring { on: false },
-            Command::Mute {
-                call: CallId(5),
-                muted: true
-            },
-            Command::Hangup { call: CallId(5) }
+            Command::Answer { call: CallId(5) }
         ]
     );
+    feed(&mut h, &[established(5)]);
+    h.get_by_label_contains("In call with Mari Maasikas");
+    h.state_mut().take_commands();
+    h.key_press(egui::Key::F7);
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Mute {
+            call: CallId(5),
+            muted: true
+        }]
+    );
+    assert!(common::has_button(&h, "Unmute") && !common::has_button(&h, "Mute"));
+    h.key_press(egui::Key::F7);
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Mute {
+            call: CallId(5),
+            muted: false
+        }]
+    );
+    assert!(common::has_button(&h, "Mute") && !common::has_button(&h, "Unmute"));
+    h.key_press(egui::Key::F4);
+    h.run();
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Hangup { call: CallId(5) }]
+    );
+}
+
+#[test]
+fn mute_reads_unmute_until_pressed_again_and_each_press_reaches_the_engine() {
+    let mut h = desk(None);
+    feed(&mut h, &[incoming(7), established(7)]);
+    h.state_mut().take_commands();
+    assert!(common::has_button(&h, "Mute") && !common::has_button(&h, "Unmute"));
+    click(&mut h, "Mute");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Mute {
+            call: CallId(7),
+            muted: true
+        }]
+    );
+    assert!(
+        common::has_button(&h, "Unmute") && !common::has_button(&h, "Mute"),
+        "muted, the button offers Unmute"
+    );
+    // It stays so, frame after frame.
+    for _ in 0..3 {
+        h.run();
+    }
+    assert!(common::has_button(&h, "Unmute"));
+    click(&mut h, "Unmute");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Mute {
+            call: CallId(7),
+            muted: false
+        }]
+    );
+    assert!(common::has_button(&h, "Mute") && !common::has_button(&h, "Unmute"));
 }
 
 #[test]
@@ -227,11 +284,19 @@ fn call_quality_and_levels_show_in_the_call_panel() {
         ],
     );
     h.get_by_label("Quality: MOS 4.1 · loss 1.5 % · jitter 0.0 ms");
-    // The meters show the levels as reported: −20 dBFS is two thirds full.
-    let mic = h.state().workspace().in_hand().unwrap().levels.unwrap();
-    assert_eq!((mic.mic_dbfs, mic.speaker_dbfs), (-20.0, -30.0));
+    // The meters show the levels as reported (−60 dBFS empty, 0 full):
+    // the top bar's microphone, then the call panel's Mic and Headset.
+    // −20 dBFS is two thirds full, −30 half.
+    let near = |shown: Vec<f64>, want: [f64; 3]| {
+        shown.len() == 3 && shown.iter().zip(want).all(|(s, w)| (s - w).abs() <= 1.0)
+    };
     h.get_by_label("Mic");
-    // A quieter report falls 3 dB at a time, so a pause does not blank it.
+    h.get_by_label("Headset");
+    h.get_by_label("Microphone -20 dBFS");
+    let shown = common::meters(&h);
+    assert!(near(shown.clone(), [66.0, 66.0, 50.0]), "{shown:?}");
+    // A quieter report falls 3 dB at a time, so a pause does not blank it:
+    // −23 and −33 dBFS.
     feed(
         &mut h,
         &[EventKind::Levels {
@@ -240,8 +305,9 @@ fn call_quality_and_levels_show_in_the_call_panel() {
             speaker_dbfs: -120.0,
         }],
     );
-    let after = h.state().workspace().in_hand().unwrap().levels.unwrap();
-    assert_eq!(after.mic_dbfs, -23.0);
+    let shown = common::meters(&h);
+    assert!(near(shown.clone(), [61.0, 61.0, 45.0]), "{shown:?}");
+    h.get_by_label("Microphone -23 dBFS");
 }
 
 #[test]
@@ -343,6 +409,8 @@ fn the_ringer_stops_when_the_caller_gives_up_and_the_call_is_missed_until_called
         [Command::Ring { on: true }, Command::Ring { on: false }]
     );
     assert_eq!(h.state().agent_state(), &AgentState::Available);
+    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
+    assert_eq!(common::figure(&h, "Missed"), "1");
     // The missed call waits in the work list; one click shows it, Call back dials.
     h.get_by_label("Missed · Mari Maasikas").click();
     h.run();
@@ -377,7 +445,9 @@ fn the_ringer_stops_when_the_caller_gives_up_and_the_call_is_missed_until_called
         }],
     );
     assert!(h.query_by_label("Missed · Mari Maasikas").is_none());
-    assert_eq!(h.state().workspace().stats().missed, 1);
+    h.get_by_label_contains("In call with Mari Maasikas");
+    // Still one missed today: calling back does not undo that she waited.
+    assert_eq!(common::figure(&h, "Missed"), "1");
 }
 
 #[test]
@@ -407,20 +477,38 @@ outside_prefix = "0"
     let file = switchboard_desk::config::load(&path).unwrap();
     let registrar = file.account.as_ref().and_then(|a| a.registrar.clone());
     let (config, lang) = DeskConfig::from_file(file.desk.as_ref(), registrar.as_deref());
-    let mut h = desk_with(config, None);
+    let clock = common::Clock::new();
+    let mut h = common::desk_on(config, Some(Store::in_memory().unwrap()), &clock);
     h.state_mut().set_lang(lang);
-    feed(&mut h, &[incoming(11)]);
+    feed_at(&mut h, &clock, &[incoming(11)]);
     h.get_by_label("Järjekord: Billing");
     click(&mut h, "Vasta");
-    feed(&mut h, &[established(11)]);
+    feed_at(&mut h, &clock, &[established(11)]);
     h.get_by_role_and_label(egui::accesskit::Role::Button, "Arveldus");
     click(&mut h, "Lõpeta kõne");
-    feed(&mut h, &[ended(11)]);
+    feed_at(&mut h, &clock, &[ended(11)]);
+    // Five seconds of after-call work, not the default thirty.
+    h.get_by_label("Olek: Järeltöö (5 s)");
+    h.get_by_label("Järeltöö — 5 s jäänud");
+    // The file's dispositions, and not the defaults.
     h.get_by_label("Tulemus").click();
     h.run();
     h.get_by_label("Tellimus");
-    // The dial plan: an outside number gets the prefix, at the registrar's domain.
+    assert!(
+        h.query_by_label("Kaebus").is_none(),
+        "no default dispositions"
+    );
+    h.get_by_label("Arve").click();
+    h.run();
     click(&mut h, "Salvesta");
+    let saved = h
+        .state()
+        .store()
+        .unwrap()
+        .history("+3725551234", 1)
+        .unwrap();
+    assert_eq!(saved[0].disposition.as_deref(), Some("Arve"));
+    // The dial plan: an outside number gets the prefix, at the registrar's domain.
     h.state_mut().take_commands();
     h.state_mut().apply(
         Instant::now(),
@@ -750,7 +838,7 @@ fn consult_into_a_conference_then_drop_the_colleague_or_leave_them_talking() {
 
 #[test]
 fn digits_typed_anywhere_go_to_the_dial_field_and_enter_dials_through_the_dial_plan() {
-    let mut h = desk(None);
+    let mut h = desk(Some(Store::in_memory().unwrap()));
     h.run();
     // No field has the focus: the operator just types the number.
     h.key_press(egui::Key::Num5);
@@ -786,13 +874,65 @@ fn digits_typed_anywhere_go_to_the_dial_field_and_enter_dials_through_the_dial_p
         click(&mut h, k);
     }
     click(&mut h, "Call");
+    let target = "sip:100@pbx.example.ee";
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Call {
-            target: "sip:100@pbx.example.ee".into(),
+            target: target.into(),
             headers: Vec::new()
         }]
     );
+    // The engine places it, it rings, it is answered, it ends: the panel
+    // follows and the history has the call.
+    feed(
+        &mut h,
+        &[
+            EventKind::Calling {
+                call: CallId(13),
+                call_id: "out-13@test".into(),
+                target: target.into(),
+            },
+            EventKind::Ringing {
+                call: CallId(13),
+                status: 180,
+            },
+        ],
+    );
+    h.get_by_label("Ringing at 100…");
+    assert!(common::has_button(&h, "Cancel call") && !common::has_button(&h, "Hang up"));
+    feed(
+        &mut h,
+        &[EventKind::Established {
+            call: CallId(13),
+            call_id: "out-13@test".into(),
+            outgoing: true,
+        }],
+    );
+    h.get_by_label_contains("In call with 100");
+    assert!(common::has_button(&h, "Hang up") && !common::has_button(&h, "Cancel call"));
+    click(&mut h, "Hang up");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Hangup { call: CallId(13) }]
+    );
+    feed(
+        &mut h,
+        &[EventKind::Ended {
+            call: CallId(13),
+            call_id: "out-13@test".into(),
+            reason: EndReason::LocalHangup,
+            status: None,
+            stats: Default::default(),
+            calls_left: 0,
+        }],
+    );
+    h.get_by_label("Call with 100");
+    click(&mut h, "Save wrap-up");
+    h.get_by_label("History").click();
+    h.run();
+    h.get_by_label("100");
+    h.get_by_label_contains("answered · 0:00");
+    assert!(common::has_button(&h, "Call back 100"));
 }
 
 #[test]
@@ -836,21 +976,28 @@ fn an_outgoing_call_has_its_panel_its_wrap_up_and_its_history_row() {
     );
     feed(
         &mut h,
-        &[
-            EventKind::Calling {
-                call: CallId(81),
-                call_id: "out-81@test".into(),
-                target: target.into(),
-            },
-            EventKind::Ringing {
-                call: CallId(81),
-                status: 180,
-            },
-        ],
+        &[EventKind::Calling {
+            call: CallId(81),
+            call_id: "out-81@test".into(),
+            target: target.into(),
+        }],
+    );
+    // Placed, not ringing yet: the number, and Cancel instead of Hang up.
+    h.get_by_label("Calling +3725559876…");
+    assert!(common::has_button(&h, "Cancel call"));
+    assert!(!common::has_button(&h, "Hang up") && !common::has_button(&h, "Mute"));
+    feed(
+        &mut h,
+        &[EventKind::Ringing {
+            call: CallId(81),
+            status: 180,
+        }],
     );
     h.get_by_label("Ringing at +3725559876…");
     h.get_by_label("Calling · +3725559876");
     h.get_by_label_contains("State: Calling");
+    assert!(common::has_button(&h, "Cancel call"));
+    assert!(!common::has_button(&h, "Hang up"));
     feed(
         &mut h,
         &[EventKind::Established {
@@ -859,8 +1006,13 @@ fn an_outgoing_call_has_its_panel_its_wrap_up_and_its_history_row() {
             outgoing: true,
         }],
     );
+    // Answered: the call panel, with Hang up and the call's controls.
     h.get_by_label_contains("In call with +3725559876");
     h.get_by_label_contains("outgoing · +3725559876");
+    h.get_by_label("In call · +3725559876");
+    h.get_by_label("State: In call");
+    assert!(!common::has_button(&h, "Cancel call"));
+    assert!(common::has_button(&h, "Hang up") && common::has_button(&h, "Mute"));
     click(&mut h, "Hold");
     click(&mut h, "Hang up");
     assert_eq!(
@@ -981,13 +1133,57 @@ fn an_outgoing_call_that_fails_says_why_and_a_cancelled_one_leaves_nothing_to_do
     assert_eq!(h.state().agent_state(), &AgentState::Available);
 }
 
+/// The frames are drawn at a clock the test moves: thirty seconds of
+/// after-call work pass without waiting for them.
 #[test]
-fn the_wrap_up_countdown_shows_in_the_top_bar() {
-    let mut h = desk(None);
-    h.state_mut().handle_event(Instant::now(), &incoming(81));
-    h.state_mut().apply(Instant::now(), Intent::Op(Op::Answer));
-    feed(&mut h, &[established(81), ended(81)]);
-    h.get_by_label_contains("State: Wrap-up (");
+fn the_wrap_up_countdown_runs_down_in_the_top_bar_and_at_zero_the_note_is_kept_and_calls_come_again()
+ {
+    let clock = common::Clock::new();
+    let mut h = common::desk_on(common::config(), Some(Store::in_memory().unwrap()), &clock);
+    feed_at(&mut h, &clock, &[incoming(81)]);
+    click(&mut h, "Answer");
+    feed_at(&mut h, &clock, &[established(81), ended(81)]);
+    // Thirty seconds by default, counted down where the state is shown
+    // and above the form.
+    h.get_by_label("State: Wrap-up (30 s)");
+    h.get_by_label("Wrap-up — 30 s left");
+    h.get_by_label("Note:").click();
+    h.run();
+    h.get_by_label("Note:")
+        .type_text("Asked for the price list");
+    h.run();
+    clock.advance(Duration::from_secs(12));
+    h.run();
+    h.get_by_label("State: Wrap-up (18 s)");
+    h.get_by_label("Wrap-up — 18 s left");
+    // A call now is refused: the agent is still wrapping up.
+    feed_at(&mut h, &clock, &[incoming(82)]);
+    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
+    assert!(h.state_mut().take_commands().contains(&Command::Reject {
+        call: CallId(82),
+        status: 486
+    }));
+    // Time is up: the note is saved as typed and the agent is available.
+    clock.advance(Duration::from_secs(18));
+    h.run();
+    h.get_by_label("State: Available");
+    assert!(h.query_by_label_contains("State: Wrap-up").is_none());
+    assert!(!common::has_button(&h, "Save wrap-up"));
+    assert!(h.query_by_label("Wrap-up · Mari Maasikas").is_none());
+    let r = &h
+        .state()
+        .store()
+        .unwrap()
+        .history("+3725551234", 1)
+        .unwrap()[0];
+    assert_eq!(r.note.as_deref(), Some("Asked for the price list"));
+    h.get_by_label("History").click();
+    h.run();
+    h.get_by_label("Asked for the price list");
+    // The next call rings.
+    feed_at(&mut h, &clock, &[incoming(83)]);
+    h.get_by_label("Incoming call: Mari Maasikas");
+    assert!(common::has_button(&h, "Answer"));
 }
 
 #[test]
@@ -1123,4 +1319,249 @@ fn every_wrap_up_left_open_by_a_crash_comes_back() {
             .is_empty()
     );
     assert!(h.query_by_label("Save wrap-up").is_none());
+}
+
+#[test]
+fn decline_refuses_the_ringing_call_and_history_has_it_as_declined_not_missed() {
+    let mut h = desk(Some(Store::in_memory().unwrap()));
+    feed(&mut h, &[incoming(15)]);
+    h.get_by_label("Incoming call: Mari Maasikas");
+    click(&mut h, "Decline");
+    // The phone refuses it with 603 Decline.
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [
+            Command::Ring { on: true },
+            Command::Reject {
+                call: CallId(15),
+                status: 603
+            }
+        ]
+    );
+    // The engine reports the call over, as it does once the 603 is sent.
+    feed(
+        &mut h,
+        &[EventKind::Ended {
+            call: CallId(15),
+            call_id: "call-15@test".into(),
+            reason: EndReason::Declined,
+            status: Some(603),
+            stats: Default::default(),
+            calls_left: 0,
+        }],
+    );
+    assert_eq!(h.state_mut().take_commands(), [Command::Ring { on: false }]);
+    // The card and its row are gone; nothing to wrap up, nothing missed.
+    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
+    assert!(!common::has_button(&h, "Answer") && !common::has_button(&h, "Decline"));
+    assert!(h.query_by_label("Ringing · Mari Maasikas").is_none());
+    assert!(h.query_by_label("Missed · Mari Maasikas").is_none());
+    assert!(!common::has_button(&h, "Save wrap-up"));
+    h.get_by_label("State: Available");
+    h.get_by_label("Ready");
+    assert_eq!(common::figure(&h, "Missed"), "0");
+    h.get_by_label("History").click();
+    h.run();
+    h.get_by_label("Mari Maasikas · +3725551234");
+    h.get_by_label("declined · — · —");
+}
+
+#[test]
+fn decline_on_a_waiting_call_refuses_it_and_the_call_in_hand_goes_on() {
+    let mut h = with_billing(None);
+    in_call(&mut h, 16);
+    feed(&mut h, &[ivan(17)]);
+    h.get_by_label("Call waiting: Ivan Petrov");
+    h.state_mut().take_commands();
+    click(&mut h, "Decline");
+    // Refused, and the call-waiting tone stops at once.
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [
+            Command::Reject {
+                call: CallId(17),
+                status: 603
+            },
+            Command::Ring { on: false }
+        ]
+    );
+    feed(
+        &mut h,
+        &[EventKind::Ended {
+            call: CallId(17),
+            call_id: "call-17@test".into(),
+            reason: EndReason::Declined,
+            status: Some(603),
+            stats: Default::default(),
+            calls_left: 1,
+        }],
+    );
+    assert!(h.query_by_label("Call waiting: Ivan Petrov").is_none());
+    assert!(h.query_by_label("Waiting · Ivan Petrov").is_none());
+    h.get_by_label_contains("In call with Mari Maasikas");
+    assert!(matches!(
+        h.state().agent_state(),
+        AgentState::InCall { call } if call.0 == 16
+    ));
+}
+
+#[test]
+fn the_other_side_asks_to_transfer_us_and_the_operator_declines_or_accepts() {
+    let mut h = with_billing(None);
+    in_call(&mut h, 101);
+    let asked = EventKind::TransferRequested {
+        call: CallId(101),
+        target: "sip:sales@pbx".into(),
+    };
+    let prompt = "The other side asks to transfer you to sip:sales@pbx.";
+    feed(&mut h, std::slice::from_ref(&asked));
+    h.get_by_label(prompt);
+    // Declined: the phone refuses the REFER, the question is gone and the
+    // call goes on.
+    click(&mut h, "Decline");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::RejectTransfer { call: CallId(101) }]
+    );
+    assert!(h.query_by_label(prompt).is_none());
+    assert!(!common::has_button(&h, "Accept"));
+    h.get_by_label_contains("In call with Mari Maasikas");
+    // Asked again, accepted: the phone calls the target ...
+    feed(&mut h, &[asked]);
+    h.get_by_label(prompt);
+    click(&mut h, "Accept");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::AcceptTransfer { call: CallId(101) }]
+    );
+    assert!(h.query_by_label(prompt).is_none());
+    // ... and reports the new call; the old leg ends; the desk follows.
+    feed(
+        &mut h,
+        &[
+            EventKind::Transferred {
+                call: CallId(101),
+                new_call: CallId(102),
+                target: "sip:sales@pbx".into(),
+            },
+            ended(101),
+        ],
+    );
+    h.get_by_label_contains("In call with sip:sales@pbx");
+    assert!(matches!(
+        h.state().agent_state(),
+        AgentState::InCall { call } if call.0 == 102
+    ));
+    click(&mut h, "Hang up");
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Hangup { call: CallId(102) }]
+    );
+}
+
+#[test]
+fn the_state_buttons_change_the_state_shown_and_whether_calls_are_offered() {
+    let mut h = desk(Some(Store::in_memory().unwrap()));
+    h.get_by_label("State: Available");
+    // A break, with its reason from the menu.
+    click(&mut h, "Break");
+    click(&mut h, "Lunch");
+    h.get_by_label("State: Break (Lunch)");
+    assert!(
+        h.state_mut().take_commands().is_empty(),
+        "the state is the desk's own"
+    );
+    // On a break a call is refused as busy and never shown.
+    feed(&mut h, &[incoming(111)]);
+    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Reject {
+            call: CallId(111),
+            status: 486
+        }]
+    );
+    click(&mut h, "Offline");
+    h.get_by_label("State: Offline");
+    feed(&mut h, &[incoming(112)]);
+    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Reject {
+            call: CallId(112),
+            status: 486
+        }]
+    );
+    // Available again: calls ring.
+    click(&mut h, "Available");
+    h.get_by_label("State: Available");
+    feed(&mut h, &[incoming(113)]);
+    h.get_by_label("Incoming call: Mari Maasikas");
+    assert_eq!(h.state_mut().take_commands(), [Command::Ring { on: true }]);
+    click(&mut h, "Answer");
+    feed(&mut h, &[established(113)]);
+    h.state_mut().take_commands();
+    // In a call the buttons do not take the operator away from it.
+    click(&mut h, "Offline");
+    h.get_by_label("State: In call");
+    h.get_by_label_contains("In call with Mari Maasikas");
+    // From a wrap-up, a break saves the form as typed.
+    feed(&mut h, &[ended(113)]);
+    h.get_by_label("Note:").click();
+    h.run();
+    h.get_by_label("Note:").type_text("Left for lunch mid-note");
+    h.run();
+    click(&mut h, "Break");
+    click(&mut h, "Short break");
+    h.get_by_label("State: Break (Short break)");
+    assert!(!common::has_button(&h, "Save wrap-up"));
+    let r = &h
+        .state()
+        .store()
+        .unwrap()
+        .history("+3725551234", 1)
+        .unwrap()[0];
+    assert_eq!(r.note.as_deref(), Some("Left for lunch mid-note"));
+    assert!(
+        h.state_mut().take_commands().is_empty(),
+        "nothing for the phone"
+    );
+}
+
+#[test]
+fn the_registration_line_in_the_top_bar_follows_what_the_phone_reports() {
+    let mut h = desk(None);
+    h.get_by_label("Account: not registered");
+    assert!(!common::has_button(&h, "Retry"));
+    feed(&mut h, &[EventKind::Registered { expires: 600 }]);
+    h.get_by_label("Account: registered (600 s)");
+    assert!(!common::has_button(&h, "Retry"));
+    feed(
+        &mut h,
+        &[EventKind::RegistrationFailed {
+            status: Some(403),
+            reason: "Forbidden".into(),
+        }],
+    );
+    h.get_by_label("Account: registration failed: Forbidden");
+    assert!(common::has_button(&h, "Retry"));
+    // The notice stays, with what to do about a refused account.
+    h.get_by_label("Registration at the PBX failed (403): Forbidden");
+    h.get_by_label("Check the registrar, user name and password in Settings.");
+    // A timeout says to retry instead.
+    feed(
+        &mut h,
+        &[EventKind::RegistrationFailed {
+            status: None,
+            reason: "no answer from the registrar".into(),
+        }],
+    );
+    h.get_by_label("Account: registration failed: no answer from the registrar");
+    h.get_by_label("Registration at the PBX failed (—): no answer from the registrar");
+    h.get_by_label("Calls will not reach you until it works: press Retry, or check the network.");
+    feed(&mut h, &[EventKind::Registered { expires: 300 }]);
+    h.get_by_label("Account: registered (300 s)");
+    assert!(!common::has_button(&h, "Retry"));
+    feed(&mut h, &[EventKind::Unregistered]);
+    h.get_by_label("Account: not registered");
 }

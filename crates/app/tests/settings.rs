@@ -137,6 +137,74 @@ fn a_bad_line_is_named_and_the_file_is_left_alone() {
         std::fs::read_to_string(&path).unwrap(),
         "[sip]\nuser = \"agent\"\n"
     );
+    // The screen stays open with what was typed, to be mended; nothing of
+    // it is in effect.
+    assert!(
+        h.query_all_by_value("Billing = sip:200@pbx\nSupervisor 1100")
+            .next()
+            .is_some(),
+        "the typed lines are still in the form"
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Save settings");
+    assert!(h.state().workspace().rules().quick_connect.is_empty());
+}
+
+#[test]
+fn a_file_that_cannot_be_written_is_a_visible_error_and_nothing_typed_is_lost() {
+    let dir = temp_dir("settings-unwritable");
+    // Where the file's directory should be there is a plain file: nothing
+    // can be written under it.
+    let blocker = dir.join("switchboard");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let path = blocker.join("config.toml");
+    let mut h = desk(Some(path.clone()));
+    h.get_by_label("Settings").click();
+    h.run();
+    h.get_by_label(QUICK).click();
+    h.run();
+    h.get_by_label(QUICK)
+        .type_text("Supervisor = sip:1100@pbx.example.ee");
+    h.run();
+    h.get_by_label(DISPOSITIONS).click();
+    h.run();
+    h.get_by_label(DISPOSITIONS).type_text("Callback promised");
+    h.run();
+    h.get_by_label("Save settings").click();
+    h.run();
+    // The operator is told the file was not written, and where.
+    h.get_by_label_contains("The settings are in effect but could not be written:");
+    h.get_by_label_contains("switchboard/config.toml");
+    assert!(h.query_by_label("Settings saved.").is_none());
+    assert!(!blocker.join("config.toml").exists());
+    // Nothing typed is lost: the settings screen has it all ...
+    if h.query_by_role_and_label(egui::accesskit::Role::Button, "Save settings")
+        .is_none()
+    {
+        h.get_by_label("Settings").click();
+        h.run();
+    }
+    assert!(
+        h.query_all_by_value("Supervisor = sip:1100@pbx.example.ee")
+            .next()
+            .is_some(),
+        "the quick-connect typed is in the form"
+    );
+    assert!(
+        h.query_all_by_value("Callback promised").next().is_some(),
+        "the disposition typed is in the form"
+    );
+    // ... and once the directory can be made, Save writes it.
+    std::fs::remove_file(&blocker).unwrap();
+    h.get_by_label("Save settings").click();
+    h.run();
+    h.get_by_label("Settings saved.");
+    let d = config::load(&path).unwrap().desk.unwrap();
+    let q = d.quick_connect.unwrap();
+    assert_eq!(
+        (q[0].label.as_str(), q[0].uri.as_str()),
+        ("Supervisor", "sip:1100@pbx.example.ee")
+    );
+    assert_eq!(d.dispositions.unwrap(), ["Callback promised"]);
 }
 
 #[test]
@@ -150,6 +218,8 @@ fn the_headset_test_plays_a_tone_that_the_microphone_meter_shows() {
     })
     .expect("engine");
     let mut h = desk(None);
+    // The device lists the engine reported, as it reported them.
+    let listed = std::cell::RefCell::new(None::<(Vec<String>, Vec<String>)>);
     // Runs frames, passing commands to the engine and events to the desk,
     // until `done` (at most 15 s).
     let mut pump = |h: &mut Harness<'static, DeskApp>,
@@ -160,6 +230,9 @@ fn the_headset_test_plays_a_tone_that_the_microphone_meter_shows() {
                 assert!(engine.send(c));
             }
             while let Ok(ev) = events.try_recv() {
+                if let EventKind::Devices { inputs, outputs } = &ev.kind {
+                    *listed.borrow_mut() = Some((inputs.clone(), outputs.clone()));
+                }
                 h.state_mut().handle_event(Instant::now(), &ev.kind);
             }
             h.run();
@@ -171,8 +244,33 @@ fn the_headset_test_plays_a_tone_that_the_microphone_meter_shows() {
         false
     };
     h.get_by_label("Settings").click();
-    // The device list arrives and the test starts.
-    assert!(pump(&mut h, &|_| true));
+    // Opening the screen asks the engine for its devices; they arrive ...
+    assert!(
+        pump(&mut h, &|_| listed.borrow().is_some()),
+        "the engine never listed the sound devices"
+    );
+    let (inputs, outputs) = listed.borrow().clone().unwrap_or_default();
+    assert!(
+        !inputs.is_empty() && !outputs.is_empty(),
+        "{inputs:?} {outputs:?}"
+    );
+    // ... and the Microphone chooser offers each of them.
+    h.get_by_label("Microphone").click();
+    h.run();
+    for name in &inputs {
+        assert!(
+            h.query_all_by_label(name).next().is_some(),
+            "{name} is not offered: {inputs:?}"
+        );
+    }
+    h.key_press(egui::Key::Escape);
+    h.run();
+    assert!(
+        inputs
+            .iter()
+            .all(|name| h.query_all_by_label(name).next().is_none()),
+        "the chooser closed"
+    );
     h.get_by_label("Test headset").click();
     h.run();
     // The null sink plays the tone back into the default input: the meter

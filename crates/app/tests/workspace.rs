@@ -119,6 +119,8 @@ fn a_port_in_use_and_an_unreachable_registrar_are_notices_not_exits() {
     h.get_by_label("Calls will not reach you until it works: press Retry, or check the network.");
     click(&mut h, "Retry");
     assert_eq!(h.state_mut().take_commands(), [Command::Register]);
+    h.get_by_label("Account: registering…");
+    assert!(h.query_by_label("Retry").is_none());
     let _ = engine.send(Command::Shutdown);
     engine.join();
 }
@@ -204,6 +206,10 @@ fn the_directory_is_searched_without_diacritics_and_a_row_calls_transfers_or_con
             .type_text(typed);
         h.run();
         h.get_by_label(found);
+        assert!(
+            h.query_by_label("Jüri Õunapuu").is_none(),
+            "{typed:?} leaves out the others"
+        );
     }
     h.get_by_label("Na dopustu do 12. 12.");
 }

@@ -2,10 +2,13 @@
 //! on a 1280×720 screen, driven through egui_kittest.
 #![allow(dead_code)] // each test file uses some of these
 
-use std::time::Instant;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
+use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use switchboard::{DeskApp, DeskConfig, Intent};
 use switchboard_desk::agent::AgentState;
 use switchboard_desk::dialplan::DialPlan;
@@ -78,6 +81,47 @@ pub(crate) fn desk_with(config: DeskConfig, store: Option<Store>) -> Harness<'st
         .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
 }
 
+/// The time a desk's frames and events happen at: it moves only when the
+/// test moves it, so a 30-second countdown runs out in no time at all.
+#[derive(Clone)]
+pub(crate) struct Clock(Rc<Cell<Instant>>);
+
+impl Clock {
+    pub(crate) fn new() -> Clock {
+        Clock(Rc::new(Cell::new(Instant::now())))
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        self.0.get()
+    }
+
+    pub(crate) fn advance(&self, d: Duration) {
+        self.0.set(self.0.get() + d);
+    }
+}
+
+/// [`desk_with`], its frames drawn at `clock`'s time.
+pub(crate) fn desk_on(
+    config: DeskConfig,
+    store: Option<Store>,
+    clock: &Clock,
+) -> Harness<'static, DeskApp> {
+    let mut app = DeskApp::new(config, store);
+    app.apply(clock.now(), Intent::SetState(AgentState::Available));
+    let c = clock.clone();
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .build_ui_state(move |ui, app: &mut DeskApp| app.ui(ui, c.now()), app)
+}
+
+/// Feeds engine events at `clock`'s time and runs a frame.
+pub(crate) fn feed_at(h: &mut Harness<'static, DeskApp>, clock: &Clock, events: &[EventKind]) {
+    for ev in events {
+        h.state_mut().handle_event(clock.now(), ev);
+    }
+    h.run();
+}
+
 /// [`desk_with`] the tests' configuration.
 pub(crate) fn desk(store: Option<Store>) -> Harness<'static, DeskApp> {
     desk_with(config(), store)
@@ -88,6 +132,39 @@ pub(crate) fn click(h: &mut Harness<'static, DeskApp>, label: &str) {
     h.get_by_role_and_label(egui::accesskit::Role::Button, label)
         .click();
     h.run();
+}
+
+/// Whether a button labelled exactly `label` is on screen.
+pub(crate) fn has_button(h: &Harness<'static, DeskApp>, label: &str) -> bool {
+    h.query_all_by_role_and_label(Role::Button, label)
+        .next()
+        .is_some()
+}
+
+/// What one of today's figures under the work list reads ("Handled" → "1").
+pub(crate) fn figure(h: &Harness<'static, DeskApp>, name: &str) -> String {
+    let text = |n: &egui_kittest::Node<'_>| {
+        let a = n.accesskit_node();
+        a.value().or(a.label()).unwrap_or_default()
+    };
+    let label = h.get_by_label(name);
+    let row: Vec<_> = label
+        .parent()
+        .expect("a figure is in a grid")
+        .children()
+        .collect();
+    let at = row
+        .iter()
+        .position(|n| n.accesskit_node().id() == label.accesskit_node().id())
+        .expect("the label is one of its grid's children");
+    row.get(at + 1).map(text).expect("a value beside the name")
+}
+
+/// How full each level meter on screen is, in per cent, in screen order.
+pub(crate) fn meters(h: &Harness<'static, DeskApp>) -> Vec<f64> {
+    h.query_all_by_role(Role::ProgressIndicator)
+        .map(|n| n.accesskit_node().numeric_value().unwrap_or(f64::NAN))
+        .collect()
 }
 
 /// Feeds engine events and runs a frame.
