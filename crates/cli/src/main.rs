@@ -77,8 +77,8 @@ struct Cli {
     #[arg(long, global = true)]
     speaker: Option<PathBuf>,
     /// Leave after this many seconds (listen: also ends a call that is up).
-    #[arg(long, global = true)]
-    duration: Option<f64>,
+    #[arg(long, global = true, value_parser = seconds)]
+    duration: Option<Duration>,
     /// One JSON object per line on stdout for every event; stdin takes commands.
     #[arg(long, global = true)]
     events: bool,
@@ -219,6 +219,17 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
     Ok(config)
 }
 
+/// A number of seconds as a flag value (`--duration 2.5`): a bad one is a
+/// usage error, not a panic when the deadline is computed.
+fn seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_owned())?;
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| "seconds must be 0 or more, and less than 10^19".to_owned())
+}
+
 /// One line on standard output; false when it is closed (a broken pipe),
 /// which `println!` would turn into a panic.
 fn say(line: &str) -> bool {
@@ -297,8 +308,7 @@ async fn drive(
     let mut stdin_open = cli.events;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
-    let duration = cli.duration.map(Duration::from_secs_f64);
-    let deadline = duration.map(|d| tokio::time::Instant::now() + d);
+    let deadline = cli.duration.map(|d| tokio::time::Instant::now() + d);
     let far = tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600);
     let answer_after = match &cli.mode {
         Mode::Listen {

@@ -126,7 +126,7 @@ impl Settings {
         match self.busy_status {
             Some(s) if (400..700).contains(&s) => policy.busy_status = s,
             Some(s) => errors.push(SettingError {
-                key: "sip.busy_status",
+                key: "desk.busy_status",
                 message: format!("{s} is not a final error status (400-699)"),
             }),
             None => {}
