@@ -189,20 +189,45 @@ pub(crate) fn start(
         Some(p) => Some(WavSink::create(p, rate).map_err(|e| e.to_string())?),
         None => None,
     };
-    // The sound card serves whichever side has no file.
+    // The sound card serves whichever side has no file. A chosen headset
+    // that cannot be opened is replaced by the default device, as one lost
+    // mid-call is; with none at all the call goes on without audio and a
+    // reopen is tried every second. Each case is reported for the call.
+    let mut card_retry = None;
     let card = match &paths.devices {
-        Some(names) if mic.is_none() || speaker.is_none() => match Card::open(names, rate) {
-            Ok(c) => Some(c),
-            Err(e) => {
+        Some(names) if mic.is_none() || speaker.is_none() => {
+            let device = |n: &crate::DeviceNames| Card::open(n, rate);
+            let chosen = names.input.is_some() || names.output.is_some();
+            let opened = device(names).or_else(|e| {
+                if !chosen {
+                    return Err(e);
+                }
+                let c = device(&crate::DeviceNames::default()).map_err(|d| format!("{e}; {d}"))?;
+                let (i, o) = c.io.names();
                 let _ = notes.send((
                     call,
-                    MediaNote::Failed(format!(
-                        "no sound card, the call goes on without audio: {e}"
+                    MediaNote::Device(format!(
+                        "audio device {:?} / {:?} cannot be opened ({e}); using the default device {i:?} / {o:?}",
+                        names.input.as_deref().unwrap_or("default"),
+                        names.output.as_deref().unwrap_or("default"),
                     )),
                 ));
-                None
+                Ok(c)
+            });
+            match opened {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    let _ = notes.send((
+                        call,
+                        MediaNote::Device(format!(
+                            "no sound card, the call goes on without audio ({e}); trying again every second"
+                        )),
+                    ));
+                    card_retry = Some(Instant::now() + Duration::from_secs(1));
+                    None
+                }
             }
-        },
+        }
         _ => None,
     };
     let to_tokio = |s: StdUdp| -> Result<UdpSocket, String> {
@@ -226,7 +251,7 @@ pub(crate) fn start(
         seat: None,
         muted: false,
         card,
-        card_retry: None,
+        card_retry,
         call,
         rtp,
         rtcp,
