@@ -178,16 +178,16 @@ fn a_registrar_that_is_not_a_sip_uri_is_refused_at_start() {
 const BAD_FILES: &[(&str, &str)] = &[
     (
         "[sip]\nuser = \"desk\"\nmx_calls = 2\n",
-        ", line 3: unknown field `mx_calls`",
+        ", line 3: sip.mx_calls: unknown field `mx_calls`",
     ),
     (
         "[sip]\nmax_calls = \"two\"\n",
-        ", line 2: invalid type: string \"two\"",
+        ", line 2: sip.max_calls: invalid type: string \"two\"",
     ),
     ("[sip\nuser = 1\n", ", line 1: "),
     (
         "[microphone]\nfile = \"x.wav\"\n",
-        ", line 1: unknown field `microphone`",
+        ", line 1: microphone: unknown field `microphone`",
     ),
 ];
 

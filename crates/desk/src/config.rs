@@ -289,12 +289,49 @@ pub fn load(path: &Path) -> Result<File, ConfigError> {
         path: path.to_path_buf(),
         error: e.to_string(),
     })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        line: e
-            .span()
-            .map(|s| text.get(..s.start).unwrap_or("").matches('\n').count() + 1),
-        message: e.message().to_owned(),
+    toml::from_str(&text).map_err(|e| {
+        let at = e.span().map(|s| s.start);
+        let message = match at.and_then(|at| key_at(&text, at)) {
+            Some(key) => format!("{key}: {}", e.message()),
+            None => e.message().to_owned(),
+        };
+        ConfigError::Syntax {
+            path: path.to_path_buf(),
+            line: at.map(|at| text.get(..at).unwrap_or("").matches('\n').count() + 1),
+            message,
+        }
+    })
+}
+
+/// The dotted key written on the line holding byte `at` (`sip.max_calls`),
+/// or the table when the line is a `[table]` header; `None` on a line that
+/// names no key (inside a multi-line array, or broken).
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let before = text.get(..at)?;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?.trim();
+    let header = |l: &str| {
+        l.strip_prefix('[')
+            .and_then(|l| l.strip_suffix(']'))
+            .map(|t| t.trim_matches(['[', ']']).trim().to_owned())
+    };
+    if line.starts_with('[') {
+        return header(line);
+    }
+    let key = line.split_once('=')?.0.trim().trim_matches('"');
+    if key.is_empty() {
+        return None;
+    }
+    let table = before
+        .get(..start)?
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .and_then(header);
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_owned(),
     })
 }
 
@@ -514,7 +551,24 @@ mod tests {
         let p = dir.join("c.toml");
         std::fs::write(&p, "[sip]\nbind = \"not an address\"\n").unwrap();
         let e = load(&p).unwrap_err().to_string();
-        assert!(e.contains("line 2"), "{e}");
+        assert!(e.contains("c.toml, line 2: sip.bind: "), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_dotted_key_also_in_a_nested_table() {
+        let dir = std::env::temp_dir().join(format!("sb-cfg7-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(
+            &p,
+            "[sip]\nuser = \"desk\"\n\n[desk.crm]\nurl = \"https://crm.example.ee/{number}\"\ntimeout_ms = \"soon\"\n",
+        )
+        .unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("c.toml, line 6: desk.crm.timeout_ms: invalid type"),
+            "{e}"
+        );
     }
 
     #[test]
