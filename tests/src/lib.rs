@@ -16,8 +16,9 @@ pub use procs::{
     Guard, free_port, signal, spawn, stop, temp_dir, terminate, wait_bound_udp, wait_child,
 };
 pub use signal::{
-    find_in, read_wav_8k, share_heard, write_test_signal, write_test_signal_channels,
-    write_test_voice,
+    Capture, Heard, MIN_WINDOWS, TRACK, WINDOW, Window, find_in, heard_windows,
+    read_finished_wav_8k, read_wav_8k, rms, sample_at, sleep_until_wall, wall_now,
+    write_test_signal, write_test_signal_channels, write_test_voice,
 };
 
 /// The `switchboard-cli` binary of the same build as this executable (a test in

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use switchboard_interop::{Agent, Guard, free_port, require, temp_dir, wait_child};
+use switchboard_interop::{Agent, Guard, free_port, require, temp_dir, wait_bound_udp, wait_child};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -22,16 +22,15 @@ fn scenario(name: &str) -> PathBuf {
 /// Starts SIPp with a scenario; `args` go before the remote address, if any.
 fn sipp(dir: &Path, name: &str, port: u16, args: &[&str]) -> Child {
     require("sipp");
-    Command::new("sipp")
-        .arg("-sf")
+    let mut cmd = Command::new("sipp");
+    cmd.arg("-sf")
         .arg(scenario(name))
         .args(["-i", "127.0.0.1", "-p", &port.to_string()])
         .args(["-nostdin", "-timeout", "30", "-trace_err", "-trace_logs"])
         .args(args)
         .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn sipp")
+        .stdout(std::process::Stdio::null());
+    switchboard_interop::spawn(&mut cmd, "sipp")
 }
 
 fn sipp_errors(dir: &Path) -> String {
@@ -109,7 +108,8 @@ fn our_replaces_names_sipps_dialog_with_the_tags_the_right_way_round() {
     let dir = temp_dir("sipp-replaces");
     let sipp_port = free_port();
     let mut sipp = Guard(sipp(&dir, "replaces-target.xml", sipp_port, &["-m", "2"]));
-    std::thread::sleep(Duration::from_millis(300));
+    // SIPp answers once it has bound its port.
+    wait_bound_udp(sipp_port, WAIT);
     let (mut bob, bob_bind) = Agent::listening("bob", &["--auto-answer"]);
     let mut alice = Agent::calling("alice", &format!("sip:bob@{bob_bind}"));
     alice.wait_for("established", WAIT);
@@ -130,7 +130,17 @@ fn our_replaces_names_sipps_dialog_with_the_tags_the_right_way_round() {
     let new_call = t["new_call"].as_u64().unwrap();
     let done = bob.wait_transfer_done();
     assert_eq!(done["status"], 200, "{done}");
-    std::thread::sleep(Duration::from_millis(500));
+    // Alice's call with SIPp is up (SIPp has our ACK); then she hangs up.
+    alice.count("established");
+    let up =
+        |v: &serde_json::Value| v["event"] == "established" && v["call"].as_u64() == Some(new_call);
+    if !alice.seen.iter().any(up) {
+        loop {
+            if up(&alice.wait_for("established", WAIT)) {
+                break;
+            }
+        }
+    }
     alice.command(&format!("hangup {new_call}"));
     let code = wait_child(&mut sipp.0, Duration::from_secs(20));
     assert_eq!(code, 0, "SIPp's scenario failed: {}", sipp_errors(&dir));

@@ -8,12 +8,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use switchboard_interop::{Agent, free_port, read_wav_8k, share_heard, temp_dir, write_test_voice};
+use serde_json::Value;
+use switchboard_interop::{
+    Agent, TRACK, WINDOW, heard_windows, read_wav_8k, sample_at, sleep_until_wall, temp_dir,
+    wall_now, write_test_voice,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 struct Party {
     agent: Agent,
+    /// Where to call it (listeners only).
     uri: String,
     heard: PathBuf,
     said: PathBuf,
@@ -24,9 +29,11 @@ fn party(dir: &Path, user: &str, mode: &[&str]) -> Party {
     party_with_voice(dir, user, mode, 0)
 }
 
-/// [`party`] speaking with its own test voice.
+/// [`party`] speaking with its own test voice. `mode` is the CLI's
+/// arguments from the mode on (`listen …` or `call URI`), global options
+/// before it if any; a listener is started on a port of the kernel's choice
+/// and is listening when this returns.
 fn party_with_voice(dir: &Path, user: &str, mode: &[&str], voice: u32) -> Party {
-    let bind = format!("127.0.0.1:{}", free_port());
     let said = dir.join(format!("{user}-says.wav"));
     let heard = dir.join(format!("{user}-heard.wav"));
     write_test_voice(&said, 16_000, 20.0, voice);
@@ -34,23 +41,26 @@ fn party_with_voice(dir: &Path, user: &str, mode: &[&str], voice: u32) -> Party 
         said.to_string_lossy().into_owned(),
         heard.to_string_lossy().into_owned(),
     );
-    let mut args = vec![
-        "--bind",
-        &bind,
-        "--user",
-        user,
-        "--codecs",
-        "pcmu",
-        "--mic",
-        &s,
-        "--speaker",
-        &h,
-    ];
-    args.extend_from_slice(mode);
-    let agent = Agent::start(&args);
+    let media = ["--codecs", "pcmu", "--mic", &s, "--speaker", &h];
+    let (agent, uri) = match mode.iter().position(|a| *a == "listen") {
+        Some(at) => {
+            // Global options may follow the mode.
+            let mut extra: Vec<&str> = mode[..at].to_vec();
+            extra.extend_from_slice(&mode[at + 1..]);
+            extra.extend_from_slice(&media);
+            let (agent, bind) = Agent::listening(user, &extra);
+            (agent, format!("sip:{user}@{bind}"))
+        }
+        None => {
+            let mut args = vec!["--bind", "127.0.0.1:0", "--user", user];
+            args.extend_from_slice(&media);
+            args.extend_from_slice(mode);
+            (Agent::start(&args), String::new())
+        }
+    };
     Party {
         agent,
-        uri: format!("sip:{user}@{bind}"),
+        uri,
         heard,
         said,
     }
@@ -68,19 +78,51 @@ fn newest_heard(p: &Party, call: u64) -> PathBuf {
     }
 }
 
-/// How much of the first three seconds of `said` is in `heard`.
-fn heard_share(said: &Path, heard: &Path) -> f64 {
+/// The `name` event of `call`: one seen already, or the next to come.
+fn event_of(agent: &mut Agent, name: &str, call: u64) -> Value {
+    agent.count(name);
+    if let Some(v) = agent
+        .seen
+        .iter()
+        .find(|v| v["event"] == name && v["call"].as_u64() == Some(call))
+    {
+        return v.clone();
+    }
+    let until = std::time::Instant::now() + WAIT;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        let v = agent.wait_for(name, left);
+        if v["call"].as_u64() == Some(call) {
+            return v;
+        }
+    }
+}
+
+/// A number field of an event.
+fn num(v: &Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or_else(|| panic!("no {key} in {v}"))
+}
+
+/// Lets a call whose media started with these `media_started` events run
+/// four seconds, counted from the later of them.
+fn talk(started: &[&Value]) {
+    let from = started.iter().map(|v| num(v, "ts")).fold(0.0, f64::max);
+    sleep_until_wall(from + 4.0);
+}
+
+/// Everything of the first three seconds `said` (a call's microphone file
+/// starts with the call) is in `heard`, a quarter second at a time.
+fn assert_heard(what: &str, said: &Path, heard: &Path) {
     let said = read_wav_8k(said);
     let got = read_wav_8k(heard);
-    let said = said.get(..24_000).unwrap_or(&said);
-    share_heard(said, &got, 16_000, 0.9)
+    let h = heard_windows(&said, WINDOW..24_000, &got, 0..16_000, 0.9);
+    eprintln!("{what}: {h}");
+    h.assert_heard(what);
 }
 
 fn carol_and_bob(dir: &Path) -> (Party, Party) {
-    let mut carol = party(dir, "carol", &["listen", "--auto-answer"]);
-    let mut bob = party(dir, "bob", &["listen", "--auto-answer"]);
-    carol.agent.wait_for("listening", WAIT);
-    bob.agent.wait_for("listening", WAIT);
+    let carol = party(dir, "carol", &["listen", "--auto-answer"]);
+    let bob = party(dir, "bob", &["listen", "--auto-answer"]);
     (carol, bob)
 }
 
@@ -127,8 +169,9 @@ fn blind_transfer_connects_alice_to_carol_and_ends_bobs_call() {
     );
 
     // Alice and Carol talk.
-    carol.agent.wait_for("media_started", WAIT);
-    std::thread::sleep(Duration::from_secs(4));
+    let carol_media = carol.agent.wait_for("media_started", WAIT);
+    let alice_media = event_of(&mut alice.agent, "media_started", new_call);
+    talk(&[&carol_media, &alice_media]);
     alice.agent.command(&format!("hangup {new_call}"));
     alice.agent.wait_for("ended", WAIT);
     assert_eq!(
@@ -141,10 +184,12 @@ fn blind_transfer_connects_alice_to_carol_and_ends_bobs_call() {
     carol.agent.wait_exit(WAIT);
     bob.agent.terminate();
     bob.agent.wait_exit(WAIT);
-    let carol_heard = heard_share(&alice.said, &carol.heard);
-    assert!(carol_heard >= 0.8, "Carol heard {carol_heard:.2} of Alice");
-    let alice_heard = heard_share(&carol.said, &newest_heard(&alice, new_call));
-    assert!(alice_heard >= 0.8, "Alice heard {alice_heard:.2} of Carol");
+    assert_heard("Carol hears Alice", &alice.said, &carol.heard);
+    assert_heard(
+        "Alice hears Carol",
+        &carol.said,
+        &newest_heard(&alice, new_call),
+    );
 }
 
 #[test]
@@ -171,7 +216,8 @@ fn attended_transfer_replaces_bobs_consultation_with_alice() {
     let carol_first = carol.agent.wait_for("established", WAIT)["call"]
         .as_u64()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Bob and Carol talk before he puts Alice through.
+    event_of(&mut carol.agent, "media_started", carol_first);
 
     bob.agent.command("complete-transfer");
     // Carol's call with Bob is replaced by Alice's.
@@ -200,17 +246,26 @@ fn attended_transfer_replaces_bobs_consultation_with_alice() {
     expect.sort();
     assert_eq!(ended, expect, "Bob's two calls ended");
 
-    std::thread::sleep(Duration::from_secs(4));
+    // Alice and Carol talk.
+    let alice_media = event_of(&mut alice.agent, "media_started", new_call);
+    let carol_media = event_of(&mut carol.agent, "media_started", carol_new);
+    talk(&[&alice_media, &carol_media]);
     alice.agent.command(&format!("hangup {new_call}"));
     assert_eq!(alice.agent.wait_exit(WAIT), 0);
     carol.agent.terminate();
     carol.agent.wait_exit(WAIT);
     bob.agent.terminate();
     bob.agent.wait_exit(WAIT);
-    let carol_heard = heard_share(&alice.said, &newest_heard(&carol, carol_new));
-    assert!(carol_heard >= 0.8, "Carol heard {carol_heard:.2} of Alice");
-    let alice_heard = heard_share(&carol.said, &newest_heard(&alice, new_call));
-    assert!(alice_heard >= 0.8, "Alice heard {alice_heard:.2} of Carol");
+    assert_heard(
+        "Carol hears Alice",
+        &alice.said,
+        &newest_heard(&carol, carol_new),
+    );
+    assert_heard(
+        "Alice hears Carol",
+        &carol.said,
+        &newest_heard(&alice, new_call),
+    );
 }
 
 #[test]
@@ -218,9 +273,7 @@ fn a_blind_transfer_to_a_busy_target_gives_the_caller_back() {
     let dir = temp_dir("transfer-busy");
     // Carol declines every call.
     let mut carol = party(&dir, "carol", &["listen"]);
-    carol.agent.wait_for("listening", WAIT);
     let mut bob = party(&dir, "bob", &["listen", "--auto-answer"]);
-    bob.agent.wait_for("listening", WAIT);
     let mut alice = party(&dir, "alice", &["call", &bob.uri.clone()]);
     alice.agent.wait_for("established", WAIT);
     let b_call = bob.agent.wait_for("established", WAIT)["call"]
@@ -250,13 +303,16 @@ fn a_blind_transfer_to_a_busy_target_gives_the_caller_back() {
 fn hold_sends_the_hold_tone_and_resume_brings_the_voice_back() {
     let dir = temp_dir("transfer-hold");
     let mut bob = party(&dir, "bob", &["listen", "--auto-answer"]);
-    bob.agent.wait_for("listening", WAIT);
     let mut alice = party(&dir, "alice", &["call", &bob.uri.clone()]);
     alice.agent.wait_for("media_started", WAIT);
     let b_call = bob.agent.wait_for("established", WAIT)["call"]
         .as_u64()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let bob_media = event_of(&mut bob.agent, "media_started", b_call);
+    // Bob talks for three seconds of his microphone file, holds Alice for
+    // three and a half, then talks for four and a half more.
+    let bob_mic = num(&bob_media, "mic_start");
+    sleep_until_wall(bob_mic + 3.0);
     bob.agent.command(&format!("hold {b_call}"));
     let held = bob.agent.wait_for("held", WAIT);
     assert_eq!(held["local"], true);
@@ -266,42 +322,74 @@ fn hold_sends_the_hold_tone_and_resume_brings_the_voice_back() {
         "Alice answers a hold with recvonly: {upd}"
     );
     assert_eq!(alice.agent.wait_for("held", WAIT)["remote"], true);
-    std::thread::sleep(Duration::from_secs(3));
+    // Held here at once (Bob's `held`): from then on Alice gets the tune.
+    let held_at = num(&held, "ts");
+    sleep_until_wall(held_at + 3.5);
     bob.agent.command(&format!("resume {b_call}"));
-    bob.agent.wait_held_local(false);
+    // Resumed when Alice agreed (Bob's `held` with local false): the tune
+    // plays until then.
+    let resumed_at = num(&bob.agent.wait_held_local(false), "ts");
     assert_eq!(alice.agent.wait_for("held", WAIT)["remote"], false);
-    std::thread::sleep(Duration::from_secs(3));
+    sleep_until_wall(resumed_at + 4.5);
     alice.agent.command("hangup");
     assert_eq!(alice.agent.wait_exit(WAIT), 0);
     bob.agent.wait_for("ended", WAIT);
     bob.agent.terminate();
     bob.agent.wait_exit(WAIT);
-    // What Alice heard: Bob's voice, then the hold tone (not Bob), then Bob
-    // again. Both files start with the call, so time t of one is time t of
-    // the other (plus the network and jitter buffer delay, under 0.5 s).
+    // What Alice heard: Bob's voice, then the hold tune (not Bob), then Bob
+    // again — placed by Bob's events in what he said and, by the lag
+    // measured before the hold, in what Alice heard (her speaker file starts
+    // with her media; the lag takes that in).
     let heard = read_wav_8k(&alice.heard);
     let bob_said = read_wav_8k(&bob.said);
-    assert!(heard.len() > 8000 * 15 / 2, "{} samples", heard.len());
-    let voice = |from: f64, to: f64| {
-        let (a, b) = ((from * 8000.0) as usize, (to * 8000.0) as usize);
-        let got = heard.get(a..(b + 4000).min(heard.len())).unwrap_or(&[]);
-        share_heard(&bob_said[a..b], got, 4000, 0.9)
-    };
-    let before = voice(0.5, 2.0);
-    let during = voice(3.0, 4.6);
-    let after = voice(6.0, 7.5);
-    assert!(before >= 0.6, "Bob's voice before the hold: {before:.2}");
-    assert!(
-        during == 0.0,
-        "Bob's voice leaked into the hold: {during:.2}"
+    let at = |t: f64| sample_at(bob_mic, t);
+    let (hold, resume) = (at(held_at), at(resumed_at));
+    // A second for a change to reach Alice's ear (her jitter buffer plays
+    // out what it has; a busy machine makes that more).
+    let grace = 8000;
+    let before = heard_windows(&bob_said, WINDOW..hold, &heard, 0..8000, 0.9);
+    eprintln!("before the hold: {before}");
+    before.assert_heard("Bob's voice before the hold");
+    let lag = before.last_lag().unwrap();
+    let near = lag.saturating_sub(TRACK)..lag + TRACK;
+    let during = heard_windows(
+        &bob_said,
+        hold + grace..resume - WINDOW / 2,
+        &heard,
+        near.clone(),
+        0.9,
     );
-    assert!(after >= 0.6, "Bob's voice after resuming: {after:.2}");
-    let hold_part = &heard[8000 * 3..8000 * 9 / 2];
-    let energy = hold_part.iter().map(|x| x * x).sum::<f64>() / hold_part.len() as f64;
-    assert!(
-        energy > 1e4,
-        "the held caller hears the hold tone, not silence ({energy})"
+    eprintln!("during the hold: {during}");
+    during.assert_not_heard("Bob's voice while Alice is held");
+    let after = heard_windows(
+        &bob_said,
+        // (to the end of what Alice's recording holds)
+        resume + grace..heard.len().saturating_sub(lag + WINDOW),
+        &heard,
+        0..8000,
+        0.9,
     );
+    eprintln!("after resuming: {after}");
+    after.assert_heard("Bob's voice after resuming");
+    // The tune: its first note (440 Hz) stands out in some 100 ms of every
+    // two seconds of it (it plays 0.9 s of notes, then pauses 1.1 s).
+    let tune = heard
+        .get(hold + grace + lag..resume + lag - WINDOW / 2)
+        .unwrap_or(&[]);
+    assert!(tune.len() >= 2 * 8000, "{} samples held", tune.len());
+    for (i, two) in tune.chunks_exact(2 * 8000).enumerate() {
+        let best = two
+            .chunks(800)
+            .map(|w| tone_share(w, 440.0, 8000.0))
+            .fold(0.0, f64::max);
+        assert!(
+            best > 0.3,
+            "the held caller hears the hold tune in seconds {}-{} of the hold \
+             (440 Hz share {best:.2})",
+            2 * i,
+            2 * i + 2
+        );
+    }
 }
 
 /// Share of a window's energy at `freq` (Goertzel), 0..1.
@@ -327,42 +415,44 @@ fn call_waiting_beeps_in_the_call_and_answering_holds_the_first_caller() {
     let dir = temp_dir("call-waiting");
     // Bob works like the desk: one call in hand.
     let mut bob = party(&dir, "bob", &["--hold-others", "listen"]);
-    bob.agent.wait_for("listening", WAIT);
     let mut alice = party(&dir, "alice", &["call", &bob.uri.clone()]);
     let first = bob.agent.wait_for("incoming", WAIT)["call"]
         .as_u64()
         .unwrap();
     bob.agent.command(&format!("answer {first}"));
     alice.agent.wait_for("established", WAIT);
-    bob.agent.wait_for("media_started", WAIT);
-    std::thread::sleep(Duration::from_secs(2));
-    // Carol calls while Bob talks to Alice: Bob hears the call-waiting tone.
+    // Bob's ear in the first call: his speaker file starts here.
+    let ear = num(
+        &event_of(&mut bob.agent, "media_started", first),
+        "speaker_start",
+    );
+    sleep_until_wall(ear + 2.0);
+    // Carol calls while Bob talks to Alice: Bob hears the call-waiting tone
+    // (played here, into his ear: no network delay) while she rings.
     let mut carol = party(&dir, "carol", &["call", &bob.uri.clone()]);
-    let second = bob.agent.wait_for("incoming", WAIT)["call"]
-        .as_u64()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let incoming = bob.agent.wait_for("incoming", WAIT);
+    let second = incoming["call"].as_u64().unwrap();
+    let rang_at = num(&incoming, "ts");
+    sleep_until_wall(rang_at + 2.0);
+    let answered_at = wall_now();
     bob.agent.command(&format!("answer {second}"));
     // Answering the second call holds the first (--hold-others).
     let held = alice.agent.wait_for("held", WAIT);
     assert_eq!(held["remote"], true, "{held}");
     carol.agent.wait_for("established", WAIT);
-    std::thread::sleep(Duration::from_secs(1));
     carol.agent.command("hangup");
     assert_eq!(carol.agent.wait_exit(WAIT), 0);
     bob.agent.command(&format!("resume {first}"));
     assert_eq!(alice.agent.wait_for("held", WAIT)["remote"], false);
-    std::thread::sleep(Duration::from_secs(1));
     alice.agent.command("hangup");
     assert_eq!(alice.agent.wait_exit(WAIT), 0);
     bob.agent.terminate();
     bob.agent.wait_exit(WAIT);
 
-    // Bob's ear in the first call: no 425 Hz before Carol called, the
-    // call-waiting beeps while she rang.
+    // No 425 Hz before Carol called, the call-waiting beeps while she rang.
     let heard = read_wav_8k(&bob.heard);
     let share = |from: f64, to: f64| -> f64 {
-        let (a, b) = ((from * 8000.0) as usize, (to * 8000.0) as usize);
+        let (a, b) = (sample_at(ear, from), sample_at(ear, to));
         heard
             .get(a..b.min(heard.len()))
             .unwrap_or(&[])
@@ -370,8 +460,8 @@ fn call_waiting_beeps_in_the_call_and_answering_holds_the_first_caller() {
             .map(|w| tone_share(w, 425.0, 8000.0))
             .fold(0.0, f64::max)
     };
-    let before = share(0.5, 2.0);
-    let ringing = share(2.0, 4.2);
+    let before = share(ear + 0.5, rang_at - 0.1);
+    let ringing = share(rang_at, answered_at);
     assert!(before < 0.1, "425 Hz before the second call: {before:.2}");
     assert!(
         ringing > 0.3,
@@ -392,8 +482,6 @@ fn a_three_way_conference_lets_everyone_hear_everyone_and_one_can_be_dropped() {
     // Voices: Bob 0 (partial 770 Hz), Alice 1 (1000 Hz), Carol 2 (1230 Hz).
     let mut carol = party_with_voice(&dir, "carol", &["listen", "--auto-answer"], 2);
     let mut bob = party_with_voice(&dir, "bob", &["listen", "--auto-answer"], 0);
-    carol.agent.wait_for("listening", WAIT);
-    bob.agent.wait_for("listening", WAIT);
     let mut alice = party_with_voice(&dir, "alice", &["call", &bob.uri.clone()], 1);
     let alice_start = alice.agent.wait_for("media_started", WAIT)["speaker_start"]
         .as_f64()
@@ -408,7 +496,8 @@ fn a_three_way_conference_lets_everyone_hear_everyone_and_one_can_be_dropped() {
     let carol_start = carol.agent.wait_for("media_started", WAIT)["speaker_start"]
         .as_f64()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    // Bob and Carol talk a moment first.
+    sleep_until_wall(carol_start + 2.0);
     bob.agent.command(&format!("conference {call} {consult}"));
     let c = bob.agent.wait_for("conference", WAIT);
     assert_eq!(c["on"], true, "{c}");
@@ -420,15 +509,13 @@ fn a_three_way_conference_lets_everyone_hear_everyone_and_one_can_be_dropped() {
             break;
         }
     }
-    std::thread::sleep(Duration::from_secs(4));
+    // Four seconds of the conference (placed below by the events' times).
+    sleep_until_wall(conf_start + 4.0);
     // Bob mutes himself: Alice and Carol still hear each other.
-    let muted_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
+    let muted_at = wall_now();
     bob.agent.command(&format!("mute {call}"));
     bob.agent.command(&format!("mute {consult}"));
-    std::thread::sleep(Duration::from_secs(4));
+    sleep_until_wall(muted_at + 4.0);
     // Bob drops Carol; Alice and Bob go on.
     bob.agent.command(&format!("hangup {consult}"));
     assert_eq!(
@@ -438,7 +525,6 @@ fn a_three_way_conference_lets_everyone_hear_everyone_and_one_can_be_dropped() {
     let off = bob.agent.wait_for("conference", WAIT);
     assert_eq!(off["on"], false, "{off}");
     let conf_end = off["ts"].as_f64().unwrap();
-    std::thread::sleep(Duration::from_secs(1));
     alice.agent.command("hangup");
     assert_eq!(alice.agent.wait_exit(WAIT), 0);
     bob.agent.terminate();

@@ -6,13 +6,71 @@ mod common;
 use std::time::Duration;
 
 use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig};
-use switchboard_interop::{Guard, read_wav_8k, temp_dir};
+use switchboard_interop::{Capture, rms};
 
 /// The two tests share the one sound card: they run one after the other.
 static SOUND_CARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn rms(x: &[f64]) -> f64 {
-    (x.iter().map(|v| v * v).sum::<f64>() / x.len().max(1) as f64).sqrt()
+/// 100 ms at 8 kHz: the grain the ring is judged in.
+const CHUNK: usize = 800;
+
+/// Share of a chunk's energy at `freq` (Goertzel), 0..1.
+fn share(x: &[f64], freq: f64) -> f64 {
+    let k = 2.0 * (2.0 * std::f64::consts::PI * freq / 8000.0).cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &v in x {
+        let s0 = v + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
+    let energy: f64 = x.iter().map(|v| v * v).sum();
+    if energy <= 0.0 {
+        0.0
+    } else {
+        2.0 * power / (energy * x.len() as f64)
+    }
+}
+
+/// Whether a 100 ms chunk is the ring: loud, and mostly its two
+/// frequencies (800 and 1000 Hz together) — not some other sound on the
+/// card.
+fn ringing(c: &[f64]) -> bool {
+    rms(c) > 1000.0 && share(c, 800.0) > 0.3 && share(c, 1000.0) > 0.3
+}
+
+/// The tones of the ring in a recording from chunk `from` on: runs of ringing 100 ms
+/// chunks (start, end), a gap of up to two quiet chunks (a scheduling
+/// hiccup of the sound server) not ending one. The last one is still open
+/// (`None` end) if the recording ends in it or less than three quiet chunks
+/// after it.
+fn tones(x: &[f64], from: usize) -> Vec<(usize, Option<usize>)> {
+    let loud: Vec<bool> = x.chunks_exact(CHUNK).skip(from).map(ringing).collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < loud.len() {
+        if !loud[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i + 1;
+        loop {
+            while end < loud.len() && loud[end] {
+                end += 1;
+            }
+            let quiet = loud[end..].iter().take_while(|l| !**l).count();
+            if end + quiet < loud.len() && quiet <= 2 {
+                end += quiet;
+                continue;
+            }
+            let closed = quiet >= 3;
+            out.push((from + start, closed.then_some(from + end)));
+            i = end + quiet;
+            break;
+        }
+    }
+    out
 }
 
 #[test]
@@ -26,50 +84,41 @@ fn the_ringer_rings_on_the_sound_card_until_stopped() {
         ..EngineConfig::headless(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), "agent")
     })
     .expect("engine");
-    let rec = temp_dir("ringer").join("ring.wav");
-    let mut recorder = Guard(
-        std::process::Command::new("parecord")
-            .args([
-                "--device=switchboard_null.monitor",
-                "--file-format=wav",
-                "--rate=16000",
-                "--channels=1",
-            ])
-            .arg(&rec)
-            .spawn()
-            .expect("parecord"),
-    );
-    // Capture through PulseAudio starts late: ring through one whole cadence
-    // (1.5 s tone, 3 s pause) and stop 0.5 s into the second tone.
-    std::thread::sleep(Duration::from_millis(1500));
+    // The card's monitor, recorded as it plays: how much has been recorded
+    // is the clock the ring is judged by (the sound server's, not the test's).
+    let card = Capture::start("switchboard_null.monitor", &[]);
+    let from = card.len() / CHUNK;
+    let wait = Duration::from_secs(15);
     assert!(engine.send(Command::Ring { on: true }));
-    std::thread::sleep(Duration::from_millis(5000));
+    // A whole tone (1.5 s), then the pause (3 s), then the next tone: stop
+    // the ring as soon as that one is heard.
+    card.wait_until("the first tone and the start of the second", wait, |x| {
+        tones(x, from).len() >= 2
+    });
     assert!(engine.send(Command::Ring { on: false }));
-    std::thread::sleep(Duration::from_millis(2000));
-    switchboard_interop::signal(i32::try_from(recorder.0.id()).unwrap_or(0), SIGINT);
-    let _ = switchboard_interop::wait_child(&mut recorder.0, Duration::from_secs(5));
-    let x = read_wav_8k(&rec);
-    // Loud and quiet 100 ms chunks; the runs of loud ones are the tones heard.
-    let loud: Vec<bool> = x.chunks(800).map(|c| rms(c) > 1000.0).collect();
-    let mut runs = Vec::new();
-    let mut n = 0;
-    for l in &loud {
-        if *l {
-            n += 1;
-        } else if n > 0 {
-            runs.push(n);
-            n = 0;
-        }
-    }
-    assert_eq!(n, 0, "still ringing at the end of the recording");
-    let last = *runs
-        .last()
-        .unwrap_or_else(|| panic!("the ring was never heard: {loud:?}"));
-    // The second tone was cut short by the stop (a full tone is 1.5 s).
+    let stopped = card.len();
+    // Longer than a whole tone after the stop: a ring that went on would be
+    // on the record.
+    card.wait_len(stopped + 25 * CHUNK);
+    let x = card.stop();
+    let heard = tones(&x, from);
+    let shown = format!("tones (start, end) in 100 ms from {from}: {heard:?}");
+    let [(on1, Some(off1)), (on2, Some(off2))] = heard[..] else {
+        panic!("two tones, the second ended, and silence after: {shown}");
+    };
+    // The cadence, in the recording's own time (generous: the server may
+    // stretch a pause by a hiccup or two).
     assert!(
-        (3..=9).contains(&last),
-        "last tone lasted {last} × 100 ms: {loud:?}"
+        (10..=20).contains(&(off1 - on1)),
+        "the first tone lasts its 1.5 s: {shown}"
     );
+    assert!(
+        (20..=45).contains(&(on2 - off1)),
+        "the pause lasts its 3 s: {shown}"
+    );
+    // The stop cut the second tone short (a whole one is 15 chunks) and
+    // nothing came after it.
+    assert!(off2 - on2 <= 12, "the stop cut the tone short: {shown}");
     let _ = engine.send(Command::Shutdown);
     engine.join();
 }
@@ -125,9 +174,6 @@ fn a_separate_ringer_device_rings_and_the_headset_rings_too() {
     let _ = engine.send(Command::Shutdown);
     engine.join();
 }
-
-/// SIGINT, which makes parecord finish its WAV header.
-const SIGINT: i32 = 2;
 
 #[test]
 fn our_call_that_rings_plays_ringback_on_the_headset_until_it_is_answered_or_refused() {
