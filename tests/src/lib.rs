@@ -13,7 +13,8 @@ use serde_json::Value;
 pub mod procs;
 pub mod signal;
 pub use procs::{
-    Guard, free_port, signal, spawn, stop, temp_dir, terminate, wait_bound_udp, wait_child,
+    Guard, free_port, free_ports, signal, spawn, stop, temp_dir, terminate, wait_bound_udp,
+    wait_child,
 };
 pub use signal::{
     Capture, Heard, MIN_WINDOWS, TRACK, WINDOW, Window, find_in, heard_windows,
@@ -374,7 +375,7 @@ impl Baresip {
         let dir = temp_dir(tag);
         let sip_port = free_port();
         let ctrl_port = free_port();
-        let rtp = free_port() & !1;
+        let rtp = free_ports(22);
         let source = match &audio.source_wav {
             Some(p) => format!("aufile,{}", p.display()),
             None => "ausine,1000".to_owned(),

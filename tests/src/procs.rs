@@ -178,30 +178,41 @@ fn port_range() -> (u32, u32) {
 /// A UDP and TCP port (and the one above it, for RTCP) free on 127.0.0.1
 /// now, outside the ephemeral range, never handed out twice by this process.
 pub fn free_port() -> u16 {
+    free_ports(2)
+}
+
+/// The first of `n` consecutive ports (`n` even, at least 2), each free for
+/// UDP and TCP on 127.0.0.1 now, outside the ephemeral range; none of them
+/// is handed out again by this process (a peer's RTP port range).
+pub fn free_ports(n: u16) -> u16 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = u32::from(n.max(2)).next_multiple_of(2);
     let (lo, hi) = port_range();
-    let span = (hi - lo - 1).max(1);
+    // Even offsets from an even base: blocks never overlap.
+    let base = lo.next_multiple_of(2);
+    let span = (hi.saturating_sub(base).saturating_sub(n) & !1).max(2);
     // Start where an earlier test binary of the same run is unlikely to be.
     let _ = NEXT.compare_exchange(
         0,
-        1 + std::process::id() * 7919 % span,
+        (2 + std::process::id() * 7919 % span) & !1,
         Ordering::SeqCst,
         Ordering::SeqCst,
     );
-    for _ in 0..span {
-        let n = NEXT.fetch_add(2, Ordering::SeqCst);
-        let Ok(port) = u16::try_from(lo + n % span) else {
-            continue;
-        };
-        let free = |p: u16| {
+    let free = |p: u32| {
+        u16::try_from(p).is_ok_and(|p| {
             std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()
                 && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
-        };
-        if free(port) && free(port.saturating_add(1)) {
+        })
+    };
+    for _ in 0..span / n {
+        let first = base + NEXT.fetch_add(n, Ordering::SeqCst) % span;
+        if (first..first + n).all(free)
+            && let Ok(port) = u16::try_from(first)
+        {
             return port;
         }
     }
-    panic!("no free port on 127.0.0.1 in {lo}..{hi}");
+    panic!("no {n} free ports on 127.0.0.1 in {lo}..{hi}");
 }
 
 /// A fresh temporary directory (under `$TMPDIR`, which `scripts/test.sh`

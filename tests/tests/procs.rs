@@ -6,7 +6,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use switchboard_interop::procs::{Guard, alive, free_port, group_members, marked, stop_marked};
+use switchboard_interop::procs::{
+    Guard, alive, free_port, free_ports, group_members, marked, stop_marked,
+};
 
 /// Waits (bounded) until `f` holds.
 fn eventually(what: &str, f: impl Fn() -> bool) {
@@ -90,7 +92,14 @@ fn free_ports_are_distinct_and_outside_the_ephemeral_range() {
         .expect("ip_local_port_range");
     let mut it = range.split_whitespace().map(|v| v.parse::<u16>().unwrap());
     let (lo, hi) = (it.next().unwrap(), it.next().unwrap());
+    let block = free_ports(22);
     let ports: Vec<u16> = (0..200).map(|_| free_port()).collect();
+    for p in &ports {
+        assert!(
+            !(block..block + 22).contains(p),
+            "{p} is inside the block {block}+22 handed out before"
+        );
+    }
     let distinct: std::collections::BTreeSet<_> = ports.iter().collect();
     assert_eq!(distinct.len(), ports.len(), "a port was handed out twice");
     for p in ports {
