@@ -8,8 +8,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 
-# The shared test data, complete and unaltered.
-export SWITCHBOARD_TESTDATA="${SWITCHBOARD_TESTDATA:-$(pwd)/../shared/testdata}"
+# The shared test data, complete and unaltered: $SWITCHBOARD_TESTDATA, else
+# ../shared/testdata beside this checkout, else beside the repository it was
+# cloned from (a clean clone elsewhere).
+if [ -z "${SWITCHBOARD_TESTDATA:-}" ]; then
+  SWITCHBOARD_TESTDATA="$(pwd)/../shared/testdata"
+  origin=$(git remote get-url origin 2>/dev/null || true)
+  if [ ! -d "$SWITCHBOARD_TESTDATA" ] && [ -d "$origin" ] && [ -d "$origin/../shared/testdata" ]; then
+    SWITCHBOARD_TESTDATA=$(cd "$origin/../shared/testdata" && pwd)
+  fi
+fi
+export SWITCHBOARD_TESTDATA
 export SWITCHBOARD_REQUIRE_TESTDATA=1
 for sums in "$SWITCHBOARD_TESTDATA"/sip-torture/SHA256SUMS "$SWITCHBOARD_TESTDATA"/sdp-rfc4317/SHA256SUMS; do
   [ -f "$sums" ] || { echo "test.sh: $sums missing: the shared test data is absent or incomplete (set SWITCHBOARD_TESTDATA)" >&2; exit 1; }
