@@ -18,7 +18,7 @@ pub use procs::{
 };
 pub use signal::{
     Capture, Heard, MIN_WINDOWS, TRACK, WINDOW, Window, find_in, heard_windows,
-    read_finished_wav_8k, read_wav_8k, rms, sample_at, sleep_until_wall, wall_now,
+    read_finished_wav_8k, read_wav_8k, rms, sample_at, sleep_until_wall, tone_share, wall_now,
     write_test_signal, write_test_signal_channels, write_test_voice,
 };
 
@@ -209,6 +209,23 @@ impl Agent {
             v["event"] == "held" && v["local"] == local
         })
         .unwrap_or_else(|| panic!("no `held` with local={local}; saw: {:#?}", self.seen))
+    }
+
+    /// The `name` event of `call`: one seen already, or the next to come
+    /// (within ten seconds).
+    pub fn event_of(&mut self, name: &str, call: u64) -> Value {
+        self.count(name);
+        let of_call = |v: &Value| v["event"] == name && v["call"].as_u64() == Some(call);
+        if let Some(v) = self.seen.iter().find(|v| of_call(v)) {
+            return v.clone();
+        }
+        let timeout = Duration::from_secs(10);
+        wait_matching(&self.events, &mut self.seen, timeout, of_call).unwrap_or_else(|| {
+            panic!(
+                "no `{name}` of call {call} within {timeout:?}; saw: {:#?}",
+                self.seen
+            )
+        })
     }
 
     /// Counts events named `name` seen so far (after draining what has arrived).

@@ -516,3 +516,21 @@ impl Capture {
         s.clone()
     }
 }
+
+/// Share of a window's energy at `freq` (Goertzel), 0..1.
+pub fn tone_share(x: &[f64], freq: f64, rate: f64) -> f64 {
+    let k = 2.0 * (2.0 * std::f64::consts::PI * freq / rate).cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &v in x {
+        let s0 = v + k * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
+    let energy: f64 = x.iter().map(|v| v * v).sum();
+    if energy <= 0.0 {
+        0.0
+    } else {
+        2.0 * power / (energy * x.len() as f64)
+    }
+}

@@ -59,26 +59,6 @@ fn received_by_baresip(dir: &Path) -> PathBuf {
     baresip_recording(dir, "dec")
 }
 
-/// The `name` event of `call`: one seen already, or the next to come.
-fn event_of(agent: &mut Agent, name: &str, call: u64) -> Value {
-    agent.count(name);
-    if let Some(v) = agent
-        .seen
-        .iter()
-        .find(|v| v["event"] == name && v["call"].as_u64() == Some(call))
-    {
-        return v.clone();
-    }
-    let until = std::time::Instant::now() + WAIT;
-    loop {
-        let left = until.saturating_duration_since(std::time::Instant::now());
-        let v = agent.wait_for(name, left);
-        if v["call"].as_u64() == Some(call) {
-            return v;
-        }
-    }
-}
-
 /// baresip's `kind` event about a call with `peer` (part of its URI): one
 /// seen already, or the next to come.
 fn baresip_event(bs: &mut Baresip, kind: &str, peer: &str) -> Value {
@@ -134,7 +114,7 @@ fn we_transfer_baresip_to_a_third_agent() {
     bs.command("dial", &bob_uri);
     let call = bob.wait_for("established", WAIT)["call"].as_u64().unwrap();
     bs.wait_event("CALL_ESTABLISHED", WAIT);
-    event_of(&mut bob, "media_started", call);
+    bob.event_of("media_started", call);
     bob.command(&format!("transfer {carol_uri} {call}"));
     // baresip follows the REFER and calls Carol.
     let inc = carol.wait_for("incoming", WAIT);
@@ -154,7 +134,7 @@ fn we_transfer_baresip_to_a_third_agent() {
     assert_eq!(ended["reason"], "local_hangup", "{ended}");
     baresip_event(&mut bs, "CALL_CLOSED", "bob");
     // baresip and Carol talk: Carol hears baresip's microphone.
-    let media = event_of(&mut carol, "media_started", c_call);
+    let media = carol.event_of("media_started", c_call);
     sleep_until_wall(num(&media, "ts") + 4.0);
     bs.command("hangup", "");
     let ended = carol.wait_for("ended", WAIT);
@@ -212,10 +192,10 @@ fn we_put_a_caller_through_to_baresip() {
     // Bob is out; Alice talks to baresip.
     let ended = bob.wait_for("ended", WAIT);
     assert_eq!(ended["reason"], "local_hangup", "{ended}");
-    let media = event_of(&mut alice, "media_started", new_call);
+    let media = alice.event_of("media_started", new_call);
     sleep_until_wall(num(&media, "ts") + 4.0);
     bs.command("hangup", "");
-    let ended = event_of(&mut alice, "ended", new_call);
+    let ended = alice.event_of("ended", new_call);
     assert_eq!(ended["reason"], "remote_hangup", "{ended}");
     assert_eq!(alice.wait_exit(WAIT), 0);
     bs.wait_event("CALL_CLOSED", WAIT);
@@ -267,15 +247,15 @@ fn baresip_transfers_us_to_a_third_agent() {
         .unwrap();
     // baresip hears of the success (our NOTIFY) and leaves; we stay with Carol.
     bs.wait_event("CALL_CLOSED", WAIT);
-    let ended = event_of(&mut alice, "ended", first);
+    let ended = alice.event_of("ended", first);
     assert_eq!(ended["reason"], "remote_hangup", "{ended}");
     // Alice and Carol talk.
-    let media = event_of(&mut carol, "media_started", c_call);
-    event_of(&mut alice, "media_started", new_call);
+    let media = carol.event_of("media_started", c_call);
+    alice.event_of("media_started", new_call);
     sleep_until_wall(num(&media, "ts") + 4.0);
     assert_eq!(alice.count("ended"), 1, "the call with Carol went on");
     alice.command(&format!("hangup {new_call}"));
-    let ended = event_of(&mut alice, "ended", new_call);
+    let ended = alice.event_of("ended", new_call);
     assert_eq!(ended["reason"], "local_hangup", "{ended}");
     carol.wait_for("ended", WAIT);
     carol.terminate();
@@ -337,7 +317,7 @@ fn baresip_answers_our_hold_and_resume() {
     bs.command("dial", &bob_uri);
     let call = bob.wait_for("established", WAIT)["call"].as_u64().unwrap();
     bs.wait_event("CALL_ESTABLISHED", WAIT);
-    let media = event_of(&mut bob, "media_started", call);
+    let media = bob.event_of("media_started", call);
     let (mic, ear) = (num(&media, "mic_start"), num(&media, "speaker_start"));
     // Three seconds of talk (by Bob's microphone file) …
     sleep_until_wall(mic + 3.0);

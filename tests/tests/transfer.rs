@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 use switchboard_interop::{
     Agent, TRACK, WINDOW, heard_windows, read_wav_8k, sample_at, sleep_until_wall, temp_dir,
-    wall_now, write_test_voice,
+    tone_share, wall_now, write_test_voice,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -75,26 +75,6 @@ fn newest_heard(p: &Party, call: u64) -> PathBuf {
         later
     } else {
         p.heard.clone()
-    }
-}
-
-/// The `name` event of `call`: one seen already, or the next to come.
-fn event_of(agent: &mut Agent, name: &str, call: u64) -> Value {
-    agent.count(name);
-    if let Some(v) = agent
-        .seen
-        .iter()
-        .find(|v| v["event"] == name && v["call"].as_u64() == Some(call))
-    {
-        return v.clone();
-    }
-    let until = std::time::Instant::now() + WAIT;
-    loop {
-        let left = until.saturating_duration_since(std::time::Instant::now());
-        let v = agent.wait_for(name, left);
-        if v["call"].as_u64() == Some(call) {
-            return v;
-        }
     }
 }
 
@@ -170,7 +150,7 @@ fn blind_transfer_connects_alice_to_carol_and_ends_bobs_call() {
 
     // Alice and Carol talk.
     let carol_media = carol.agent.wait_for("media_started", WAIT);
-    let alice_media = event_of(&mut alice.agent, "media_started", new_call);
+    let alice_media = alice.agent.event_of("media_started", new_call);
     talk(&[&carol_media, &alice_media]);
     alice.agent.command(&format!("hangup {new_call}"));
     alice.agent.wait_for("ended", WAIT);
@@ -217,7 +197,7 @@ fn attended_transfer_replaces_bobs_consultation_with_alice() {
         .as_u64()
         .unwrap();
     // Bob and Carol talk before he puts Alice through.
-    event_of(&mut carol.agent, "media_started", carol_first);
+    carol.agent.event_of("media_started", carol_first);
 
     bob.agent.command("complete-transfer");
     // Carol's call with Bob is replaced by Alice's.
@@ -247,8 +227,8 @@ fn attended_transfer_replaces_bobs_consultation_with_alice() {
     assert_eq!(ended, expect, "Bob's two calls ended");
 
     // Alice and Carol talk.
-    let alice_media = event_of(&mut alice.agent, "media_started", new_call);
-    let carol_media = event_of(&mut carol.agent, "media_started", carol_new);
+    let alice_media = alice.agent.event_of("media_started", new_call);
+    let carol_media = carol.agent.event_of("media_started", carol_new);
     talk(&[&alice_media, &carol_media]);
     alice.agent.command(&format!("hangup {new_call}"));
     assert_eq!(alice.agent.wait_exit(WAIT), 0);
@@ -308,7 +288,7 @@ fn hold_sends_the_hold_tone_and_resume_brings_the_voice_back() {
     let b_call = bob.agent.wait_for("established", WAIT)["call"]
         .as_u64()
         .unwrap();
-    let bob_media = event_of(&mut bob.agent, "media_started", b_call);
+    let bob_media = bob.agent.event_of("media_started", b_call);
     // Bob talks for three seconds of his microphone file, holds Alice for
     // three and a half, then talks for four and a half more.
     let bob_mic = num(&bob_media, "mic_start");
@@ -392,24 +372,6 @@ fn hold_sends_the_hold_tone_and_resume_brings_the_voice_back() {
     }
 }
 
-/// Share of a window's energy at `freq` (Goertzel), 0..1.
-fn tone_share(x: &[f64], freq: f64, rate: f64) -> f64 {
-    let k = 2.0 * (2.0 * std::f64::consts::PI * freq / rate).cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &v in x {
-        let s0 = v + k * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
-    let energy: f64 = x.iter().map(|v| v * v).sum();
-    if energy <= 0.0 {
-        0.0
-    } else {
-        2.0 * power / (energy * x.len() as f64)
-    }
-}
-
 #[test]
 fn call_waiting_beeps_in_the_call_and_answering_holds_the_first_caller() {
     let dir = temp_dir("call-waiting");
@@ -422,10 +384,7 @@ fn call_waiting_beeps_in_the_call_and_answering_holds_the_first_caller() {
     bob.agent.command(&format!("answer {first}"));
     alice.agent.wait_for("established", WAIT);
     // Bob's ear in the first call: his speaker file starts here.
-    let ear = num(
-        &event_of(&mut bob.agent, "media_started", first),
-        "speaker_start",
-    );
+    let ear = num(&bob.agent.event_of("media_started", first), "speaker_start");
     sleep_until_wall(ear + 2.0);
     // Carol calls while Bob talks to Alice: Bob hears the call-waiting tone
     // (played here, into his ear: no network delay) while she rings.

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use switchboard_engine::{Command, DeviceNames, Engine, EngineConfig};
-use switchboard_interop::{Capture, rms};
+use switchboard_interop::{Capture, rms, tone_share};
 
 /// The two tests share the one sound card: they run one after the other.
 static SOUND_CARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -14,29 +14,11 @@ static SOUND_CARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// 100 ms at 8 kHz: the grain the ring is judged in.
 const CHUNK: usize = 800;
 
-/// Share of a chunk's energy at `freq` (Goertzel), 0..1.
-fn share(x: &[f64], freq: f64) -> f64 {
-    let k = 2.0 * (2.0 * std::f64::consts::PI * freq / 8000.0).cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &v in x {
-        let s0 = v + k * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - k * s1 * s2;
-    let energy: f64 = x.iter().map(|v| v * v).sum();
-    if energy <= 0.0 {
-        0.0
-    } else {
-        2.0 * power / (energy * x.len() as f64)
-    }
-}
-
 /// Whether a 100 ms chunk is the ring: loud, and mostly its two
 /// frequencies (800 and 1000 Hz together) — not some other sound on the
 /// card.
 fn ringing(c: &[f64]) -> bool {
-    rms(c) > 1000.0 && share(c, 800.0) > 0.3 && share(c, 1000.0) > 0.3
+    rms(c) > 1000.0 && tone_share(c, 800.0, 8000.0) > 0.3 && tone_share(c, 1000.0, 8000.0) > 0.3
 }
 
 /// The tones of the ring in a recording from chunk `from` on: runs of ringing 100 ms
