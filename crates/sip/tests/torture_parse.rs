@@ -10,6 +10,16 @@ const LIBERAL: &[&str] = &["baddate", "regbadct", "badaspec", "baddn"];
 fn every_torture_message_is_handled_as_the_manifest_says() {
     let Some(cases) = torture_cases() else { return };
     assert_eq!(cases.len(), TORTURE_CASES, "every message of the corpus");
+    let class = |e: Expected| cases.iter().filter(|c| c.expected == e).count();
+    assert_eq!(
+        (
+            class(Expected::ValidMustParse),
+            class(Expected::InvalidMustReject),
+            class(Expected::ValidButUnusual)
+        ),
+        (21, 24, 17),
+        "the manifest's classes: valid, invalid, valid but unusual"
+    );
     let mut failures = Vec::new();
     let mut counts = std::collections::BTreeMap::new();
     for case in &cases {
