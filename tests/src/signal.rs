@@ -186,6 +186,9 @@ pub struct Window {
     pub corr: f64,
     /// Whether that is above the threshold.
     pub heard: bool,
+    /// Heard as two halves at different lags (the delay changed inside
+    /// the window); `corr` is then the weaker half's.
+    pub split: bool,
 }
 
 /// What of a stretch of speech was heard, a [`WINDOW`] at a time.
@@ -261,10 +264,11 @@ impl std::fmt::Display for Heard {
         for w in &self.windows {
             write!(
                 f,
-                " {}{:.2}@{}",
+                " {}{:.2}@{}{}",
                 if w.heard { "" } else { "!" },
                 w.corr,
-                w.lag
+                w.lag,
+                if w.split { "(split)" } else { "" }
             )?;
         }
         write!(f, ")")
@@ -286,7 +290,7 @@ pub fn heard_windows(
     lags: std::ops::Range<usize>,
     threshold: f64,
 ) -> Heard {
-    // Energy of got[a..b] from prefix sums.
+    // Energy of got[a..a + len] from prefix sums.
     let mut prefix = Vec::with_capacity(got.len() + 1);
     prefix.push(0.0);
     let mut acc = 0.0;
@@ -294,7 +298,28 @@ pub fn heard_windows(
         acc += v * v;
         prefix.push(acc);
     }
-    let energy = |a: usize| prefix[a + WINDOW] - prefix[a];
+    let energy = |a: usize, len: usize| prefix[a + len] - prefix[a];
+    // The lag in `range` where said[at..at + len] matches `got` best, and how well.
+    let best_at = |at: usize, len: usize, range: std::ops::Range<usize>| {
+        let x = &said[at..at + len];
+        let xx: f64 = x.iter().map(|v| v * v).sum();
+        let mut best = (range.start, 0.0);
+        for lag in range {
+            let Some(y) = got.get(at + lag..at + lag + len) else {
+                break;
+            };
+            let yy = energy(at + lag, len);
+            if yy <= 0.0 || xx <= 0.0 {
+                continue;
+            }
+            let xy: f64 = x.iter().zip(y).map(|(a, b)| a * b).sum();
+            let c = xy / (xx * yy).sqrt();
+            if c > best.1 {
+                best = (lag, c);
+            }
+        }
+        best
+    };
     let mut heard = Heard::default();
     let mut last: Option<usize> = None;
     let mut start = judge.start;
@@ -306,32 +331,35 @@ pub fn heard_windows(
                 Some(l) => l.saturating_sub(TRACK).max(lags.start)..(l + TRACK + 1).min(lags.end),
                 None => lags.clone(),
             };
-            let mut best = Window {
+            let (lag, corr) = best_at(start, WINDOW, range.clone());
+            let mut w = Window {
                 start,
-                lag: range.start,
-                corr: 0.0,
-                heard: false,
+                lag,
+                corr,
+                heard: corr > threshold,
+                split: false,
             };
-            for lag in range {
-                let Some(y) = got.get(start + lag..start + lag + WINDOW) else {
-                    break;
-                };
-                let yy = energy(start + lag);
-                if yy <= 0.0 {
-                    continue;
-                }
-                let xy: f64 = x.iter().zip(y).map(|(a, b)| a * b).sum();
-                let c = xy / (xx * yy).sqrt();
-                if c > best.corr {
-                    best.corr = c;
-                    best.lag = lag;
+            if !w.heard {
+                // The delay may have changed inside this window (a jitter
+                // buffer adapting, a sound card catching up after an
+                // underrun): then each half is heard at a lag of its own.
+                let half = WINDOW / 2;
+                let (l1, c1) = best_at(start, half, range.clone());
+                let (l2, c2) = best_at(start + half, half, range);
+                if c1 > threshold && c2 > threshold && l1 != l2 {
+                    w = Window {
+                        start,
+                        lag: l2,
+                        corr: c1.min(c2),
+                        heard: true,
+                        split: true,
+                    };
                 }
             }
-            best.heard = best.corr > threshold;
-            if best.heard {
-                last = Some(best.lag);
+            if w.heard {
+                last = Some(w.lag);
             }
-            heard.windows.push(best);
+            heard.windows.push(w);
         }
         start += WINDOW;
     }
@@ -532,5 +560,50 @@ pub fn tone_share(x: &[f64], freq: f64, rate: f64) -> f64 {
         0.0
     } else {
         2.0 * power / (energy * x.len() as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn voice(n: u32, secs: f64) -> Vec<f64> {
+        let path = crate::temp_dir("signal").join(format!("voice-{n}.wav"));
+        write_test_voice(&path, 8000, secs, n);
+        read_wav_8k(&path)
+    }
+
+    /// `said` delayed by `first` samples, and from sample `at` on by `then`.
+    fn delayed(said: &[f64], first: usize, at: usize, then: usize) -> Vec<f64> {
+        let mut got = vec![0.0; first];
+        got.extend_from_slice(&said[..at]);
+        got.extend(std::iter::repeat_n(0.0, then - first));
+        got.extend_from_slice(&said[at..]);
+        got
+    }
+
+    #[test]
+    fn a_delay_that_changes_inside_a_window_is_still_heard() {
+        let said = voice(0, 4.0);
+        // 20 ms more delay from the middle of the fifth window on.
+        let got = delayed(&said, 800, 4 * WINDOW + WINDOW / 2, 960);
+        let h = heard_windows(&said, WINDOW..said.len() - WINDOW, &got, 0..2000, 0.9);
+        assert!(h.judged() >= MIN_WINDOWS, "{h}");
+        assert_eq!(h.missed(), 0, "{h}");
+        assert!(h.windows.iter().any(|w| w.split), "{h}");
+        assert_eq!(h.last_lag(), Some(960), "{h}");
+        h.assert_heard("a delayed copy");
+    }
+
+    #[test]
+    fn another_voice_and_silence_are_not_heard() {
+        let said = voice(0, 4.0);
+        let other = voice(1, 4.0);
+        let h = heard_windows(&said, WINDOW..said.len() - WINDOW, &other, 0..2000, 0.6);
+        assert_eq!(h.heard(), 0, "another voice: {h}");
+        h.assert_not_heard("another voice");
+        let silence = vec![0.0; said.len() + 2000];
+        heard_windows(&said, WINDOW..said.len() - WINDOW, &silence, 0..2000, 0.6)
+            .assert_not_heard("silence");
     }
 }
