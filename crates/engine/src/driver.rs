@@ -131,11 +131,7 @@ impl Engine {
     pub fn start(
         config: EngineConfig,
     ) -> Result<(EngineHandle, mpsc::UnboundedReceiver<EngineEvent>), EngineError> {
-        let udp = StdUdp::bind(config.bind).map_err(|e| EngineError::Bind(config.bind, e))?;
-        let local = udp
-            .local_addr()
-            .map_err(|e| EngineError::Bind(config.bind, e))?;
-        let tcp = std::net::TcpListener::bind(local).map_err(|e| EngineError::Bind(local, e))?;
+        let (udp, tcp, local) = net::bind_sip(config.bind)?;
         udp.set_nonblocking(true).map_err(EngineError::Runtime)?;
         tcp.set_nonblocking(true).map_err(EngineError::Runtime)?;
         let account = match &config.account {

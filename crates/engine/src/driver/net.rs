@@ -70,6 +70,26 @@ pub(super) fn advertised_for(bind: SocketAddr, peer: Option<SocketAddr>) -> Sock
     SocketAddr::new(ip, bind.port())
 }
 
+/// The SIP sockets: UDP and TCP on one port. With port 0 the kernel picks
+/// a UDP port, whose TCP twin may be taken (an outgoing connection's
+/// ephemeral port): then another is picked, a few times over.
+pub(super) fn bind_sip(
+    bind: SocketAddr,
+) -> Result<(StdUdp, std::net::TcpListener, SocketAddr), crate::EngineError> {
+    use crate::EngineError::Bind;
+    let tries = if bind.port() == 0 { 32 } else { 1 };
+    let mut last = None;
+    for _ in 0..tries {
+        let udp = StdUdp::bind(bind).map_err(|e| Bind(bind, e))?;
+        let local = udp.local_addr().map_err(|e| Bind(bind, e))?;
+        match std::net::TcpListener::bind(local) {
+            Ok(tcp) => return Ok((udp, tcp, local)),
+            Err(e) => last = Some(Bind(local, e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| Bind(bind, std::io::ErrorKind::AddrInUse.into())))
+}
+
 /// An even RTP port and the RTCP port above it (RFC 3550 §11).
 pub(super) fn bind_rtp_pair(ip: IpAddr) -> std::io::Result<(StdUdp, StdUdp)> {
     let mut last = None;
