@@ -225,7 +225,7 @@ fn the_callee_hears_the_call_on_the_sound_card() {
         0.8,
     );
     eprintln!("sound card: {heard}");
-    heard.assert_heard("the card plays the call");
+    heard.assert_heard_through_a_sound_card("the card plays the call");
 }
 
 #[test]
