@@ -131,7 +131,10 @@ fn a_closed_stdout_hangs_up_the_call_and_exits_without_a_panic() {
     caller.wait_for("established", WAIT);
     // The reader goes away.
     drop(lines);
-    // The next event the listener writes fails; it hangs up and leaves.
+    // The next event the listener writes fails; it hangs up and leaves. The
+    // caller's key press makes sure one comes (its media_started may have
+    // gone into the pipe before the reader left).
+    caller.command("dtmf 5");
     let ended = caller.wait_for("ended", WAIT);
     assert_eq!(ended["reason"], "remote_hangup", "{ended}");
     let code = switchboard_interop::wait_child(child, WAIT);
