@@ -66,22 +66,40 @@ fn a_peer_that_ignores_sigterm_is_killed_after_the_grace() {
 #[test]
 fn a_daemon_that_left_its_group_is_found_by_its_mark() {
     let mark = format!("procs-test-{}", std::process::id());
-    // setsid: the daemon leaves the group its parent was started in.
+    // setsid: the daemon leaves the group its parent was started in; it
+    // says its pid once it has (the shell it runs in execs sleep).
     let mut parent = Guard::spawn(
         Command::new("sh")
-            .args(["-c", "setsid sleep 60 & echo started"])
-            .env("SWITCHBOARD_PROCS_TEST", &mark),
+            .args(["-c", "setsid sh -c 'echo $$; exec sleep 60' &"])
+            .env("SWITCHBOARD_PROCS_TEST", &mark)
+            .stdout(std::process::Stdio::piped()),
         "sh",
     );
     let group = parent.pid();
-    eventually("the daemon is running in a session of its own", || {
-        let found = marked("SWITCHBOARD_PROCS_TEST", &mark);
-        let in_group = group_members(group);
-        found.iter().any(|p| !in_group.contains(p))
-    });
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(parent.0.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("read the daemon's pid");
+    let daemon: u32 = line.trim().parse().expect("a pid");
+    let pgrp = |pid: u32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let f: Vec<String> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        f.get(2).and_then(|g| g.parse::<u32>().ok())
+    };
+    assert_ne!(pgrp(daemon), Some(group), "the daemon left the group");
+    assert!(marked("SWITCHBOARD_PROCS_TEST", &mark).contains(&daemon));
     parent.stop();
-    let daemon = marked("SWITCHBOARD_PROCS_TEST", &mark);
-    assert_eq!(daemon.len(), 1, "the daemon outlived its group: {daemon:?}");
+    let left = marked("SWITCHBOARD_PROCS_TEST", &mark);
+    assert_eq!(
+        left,
+        [daemon],
+        "the daemon, and only it, outlived its group"
+    );
     assert_eq!(stop_marked("SWITCHBOARD_PROCS_TEST", &mark), 1);
     assert!(marked("SWITCHBOARD_PROCS_TEST", &mark).is_empty());
 }
