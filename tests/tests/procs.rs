@@ -105,11 +105,11 @@ fn a_daemon_that_left_its_group_is_found_by_its_mark() {
         marked("SWITCHBOARD_PROCS_TEST", &mark).contains(&daemon)
     });
     parent.stop();
-    let left = marked("SWITCHBOARD_PROCS_TEST", &mark);
-    assert_eq!(
-        left,
-        [daemon],
-        "the daemon, and only it, outlived its group"
+    assert!(alive(daemon), "the daemon outlived its group");
+    // (Its environment may again be unreadable for a moment on a busy machine.)
+    eventually(
+        "the daemon, and only it, is still found by its mark",
+        || marked("SWITCHBOARD_PROCS_TEST", &mark) == [daemon],
     );
     assert_eq!(stop_marked("SWITCHBOARD_PROCS_TEST", &mark), 1);
     assert!(marked("SWITCHBOARD_PROCS_TEST", &mark).is_empty());
