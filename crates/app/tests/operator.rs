@@ -127,17 +127,7 @@ fn on_break_a_call_is_refused_with_486_and_never_shown() {
     );
     h.run();
     h.get_by_label("State: Break (Lunch)");
-    feed(&mut h, &[incoming(3)]);
-    assert!(h.query_by_label("Answer").is_none(), "no card on break");
-    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
-    assert!(h.query_by_label("Ringing · Mari Maasikas").is_none());
-    assert_eq!(
-        h.state_mut().take_commands(),
-        [Command::Reject {
-            call: CallId(3),
-            status: 486
-        }]
-    );
+    refused_as_busy(&mut h, 3);
 }
 
 #[test]
@@ -1472,26 +1462,10 @@ fn the_state_buttons_change_the_state_shown_and_whether_calls_are_offered() {
         "the state is the desk's own"
     );
     // On a break a call is refused as busy and never shown.
-    feed(&mut h, &[incoming(111)]);
-    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
-    assert_eq!(
-        h.state_mut().take_commands(),
-        [Command::Reject {
-            call: CallId(111),
-            status: 486
-        }]
-    );
+    refused_as_busy(&mut h, 111);
     click(&mut h, "Offline");
     h.get_by_label("State: Offline");
-    feed(&mut h, &[incoming(112)]);
-    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
-    assert_eq!(
-        h.state_mut().take_commands(),
-        [Command::Reject {
-            call: CallId(112),
-            status: 486
-        }]
-    );
+    refused_as_busy(&mut h, 112);
     // Available again: calls ring.
     click(&mut h, "Available");
     h.get_by_label("State: Available");
@@ -1564,4 +1538,20 @@ fn the_registration_line_in_the_top_bar_follows_what_the_phone_reports() {
     assert!(!common::has_button(&h, "Retry"));
     feed(&mut h, &[EventKind::Unregistered]);
     h.get_by_label("Account: not registered");
+}
+
+/// A call that comes now is refused as busy (486) and never shown: no card,
+/// no work-list row, no ringer.
+fn refused_as_busy(h: &mut Harness<'static, DeskApp>, call: u64) {
+    feed(h, &[incoming(call)]);
+    assert!(!common::has_button(h, "Answer"), "no card for call {call}");
+    assert!(h.query_by_label("Incoming call: Mari Maasikas").is_none());
+    assert!(h.query_by_label("Ringing · Mari Maasikas").is_none());
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Reject {
+            call: CallId(call),
+            status: 486
+        }]
+    );
 }
