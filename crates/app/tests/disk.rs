@@ -37,6 +37,14 @@ fn refuse(h: &Harness<'static, DeskApp>, refuse: bool) {
         .unwrap();
 }
 
+/// Clicks into the wrap-up's note and types [`NOTE`].
+fn type_note(h: &mut Harness<'static, DeskApp>) {
+    h.get_by_label("Note:").click();
+    h.run();
+    h.get_by_label("Note:").type_text(NOTE);
+    h.run();
+}
+
 fn note_on_screen(h: &Harness<'static, DeskApp>) -> bool {
     h.query_all_by_value(NOTE).next().is_some()
 }
@@ -46,10 +54,7 @@ fn a_draft_the_disk_refuses_is_a_notice_and_the_note_stays_on_screen() {
     let clock = Clock::new();
     let mut h = in_wrap_up(&clock);
     refuse(&h, true);
-    h.get_by_label("Note:").click();
-    h.run();
-    h.get_by_label("Note:").type_text(NOTE);
-    h.run();
+    type_note(&mut h);
     // The draft is due a moment later: the disk refuses it.
     clock.advance(DRAFT_DELAY + Duration::from_millis(50));
     h.run();
@@ -72,10 +77,7 @@ fn a_draft_the_disk_refuses_is_a_notice_and_the_note_stays_on_screen() {
 fn a_wrap_up_the_disk_refuses_stays_open_with_its_note_until_it_is_saved() {
     let clock = Clock::new();
     let mut h = in_wrap_up(&clock);
-    h.get_by_label("Note:").click();
-    h.run();
-    h.get_by_label("Note:").type_text(NOTE);
-    h.run();
+    type_note(&mut h);
     refuse(&h, true);
     click(&mut h, "Save wrap-up");
     // Not saved, and the operator is told; the form stays with the note,
@@ -111,10 +113,7 @@ fn a_wrap_up_the_disk_refuses_stays_open_with_its_note_until_it_is_saved() {
 fn when_the_wrap_up_time_runs_out_on_a_refusing_disk_the_form_and_its_note_are_kept() {
     let clock = Clock::new();
     let mut h = in_wrap_up(&clock);
-    h.get_by_label("Note:").click();
-    h.run();
-    h.get_by_label("Note:").type_text(NOTE);
-    h.run();
+    type_note(&mut h);
     refuse(&h, true);
     // Thirty seconds on: the agent takes calls again, but the form could
     // not be saved, so it stays in the work list with its note.

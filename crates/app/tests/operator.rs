@@ -192,24 +192,10 @@ fn the_keyboard_answers_mutes_unmutes_and_hangs_up() {
     h.state_mut().take_commands();
     h.key_press(egui::Key::F7);
     h.run();
-    assert_eq!(
-        h.state_mut().take_commands(),
-        [Command::Mute {
-            call: CallId(5),
-            muted: true
-        }]
-    );
-    assert!(common::has_button(&h, "Unmute") && !common::has_button(&h, "Mute"));
+    mute_reached_the_engine_and_shows(&mut h, 5, true);
     h.key_press(egui::Key::F7);
     h.run();
-    assert_eq!(
-        h.state_mut().take_commands(),
-        [Command::Mute {
-            call: CallId(5),
-            muted: false
-        }]
-    );
-    assert!(common::has_button(&h, "Mute") && !common::has_button(&h, "Unmute"));
+    mute_reached_the_engine_and_shows(&mut h, 5, false);
     h.key_press(egui::Key::F4);
     h.run();
     assert_eq!(
@@ -225,31 +211,14 @@ fn mute_reads_unmute_until_pressed_again_and_each_press_reaches_the_engine() {
     h.state_mut().take_commands();
     assert!(common::has_button(&h, "Mute") && !common::has_button(&h, "Unmute"));
     click(&mut h, "Mute");
-    assert_eq!(
-        h.state_mut().take_commands(),
-        [Command::Mute {
-            call: CallId(7),
-            muted: true
-        }]
-    );
-    assert!(
-        common::has_button(&h, "Unmute") && !common::has_button(&h, "Mute"),
-        "muted, the button offers Unmute"
-    );
+    mute_reached_the_engine_and_shows(&mut h, 7, true);
     // It stays so, frame after frame.
     for _ in 0..3 {
         h.run();
     }
     assert!(common::has_button(&h, "Unmute"));
     click(&mut h, "Unmute");
-    assert_eq!(
-        h.state_mut().take_commands(),
-        [Command::Mute {
-            call: CallId(7),
-            muted: false
-        }]
-    );
-    assert!(common::has_button(&h, "Mute") && !common::has_button(&h, "Unmute"));
+    mute_reached_the_engine_and_shows(&mut h, 7, false);
 }
 
 #[test]
@@ -1553,5 +1522,26 @@ fn refused_as_busy(h: &mut Harness<'static, DeskApp>, call: u64) {
             call: CallId(call),
             status: 486
         }]
+    );
+}
+
+/// The one command sent since the last look is `call`'s mute set to `muted`,
+/// and the call panel's button now offers the other way (Unmute while muted).
+fn mute_reached_the_engine_and_shows(h: &mut Harness<'static, DeskApp>, call: u64, muted: bool) {
+    assert_eq!(
+        h.state_mut().take_commands(),
+        [Command::Mute {
+            call: CallId(call),
+            muted
+        }]
+    );
+    let (offered, gone) = if muted {
+        ("Unmute", "Mute")
+    } else {
+        ("Mute", "Unmute")
+    };
+    assert!(
+        common::has_button(h, offered) && !common::has_button(h, gone),
+        "muted {muted}: the button offers {offered}"
     );
 }
