@@ -423,9 +423,10 @@ impl DeskApp {
             // What the operator did shows at once.
             ui.ctx().request_repaint();
         }
+        // Each intent drains the actions it caused; what comes from the
+        // background meanwhile wakes the next frame, which ticks first.
         for i in intents {
             self.apply(now, i);
         }
-        self.tick(now);
     }
 }
