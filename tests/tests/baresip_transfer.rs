@@ -164,6 +164,8 @@ fn we_put_a_caller_through_to_baresip() {
     );
     let voice = cli_voice(&dir);
     let mut alice = Agent::start(&[
+        "--transfer-policy",
+        "accept",
         "--bind",
         "127.0.0.1:0",
         "--user",
@@ -219,6 +221,8 @@ fn baresip_transfers_us_to_a_third_agent() {
         "alice",
         &[
             "--auto-answer",
+            "--transfer-policy",
+            "accept",
             "--codecs",
             "pcmu",
             "--mic",

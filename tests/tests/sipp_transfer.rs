@@ -76,7 +76,8 @@ fn we_transfer_sipp_and_read_its_notify_progress() {
 fn sipp_transfers_us_and_gets_our_notify_reports() {
     let dir = temp_dir("sipp-transferor");
     let (mut carol, carol_bind) = Agent::listening("carol", &["--auto-answer"]);
-    let (mut alice, alice_bind) = Agent::listening("service", &["--auto-answer"]);
+    let (mut alice, alice_bind) =
+        Agent::listening("service", &["--auto-answer", "--transfer-policy", "accept"]);
     let target = format!("sip:carol@{carol_bind}");
     let mut sipp = Guard(sipp(
         &dir,
@@ -111,7 +112,17 @@ fn our_replaces_names_sipps_dialog_with_the_tags_the_right_way_round() {
     // SIPp answers once it has bound its port.
     wait_bound_udp(sipp_port, WAIT);
     let (mut bob, bob_bind) = Agent::listening("bob", &["--auto-answer"]);
-    let mut alice = Agent::calling("alice", &format!("sip:bob@{bob_bind}"));
+    let target = format!("sip:bob@{bob_bind}");
+    let mut alice = Agent::start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--user",
+        "alice",
+        "--transfer-policy",
+        "accept",
+        "call",
+        &target,
+    ]);
     alice.wait_for("established", WAIT);
     let call = bob.wait_for("established", WAIT)["call"].as_u64().unwrap();
     bob.command(&format!("consult sip:carol@127.0.0.1:{sipp_port} {call}"));

@@ -25,6 +25,10 @@ struct Party {
 }
 
 /// An agent with a file microphone (a test signal) and a file speaker.
+/// The headless agent refuses transfers unless told (the callers here are
+/// transferred on purpose).
+const ACCEPT: &str = "--transfer-policy";
+
 fn party(dir: &Path, user: &str, mode: &[&str]) -> Party {
     party_with_voice(dir, user, mode, 0)
 }
@@ -109,7 +113,7 @@ fn carol_and_bob(dir: &Path) -> (Party, Party) {
 /// Alice calls Bob, who answers; Alice and Bob's handle of the call, once
 /// media flows.
 fn alice_calls(dir: &Path, bob: &mut Party) -> (Party, u64) {
-    let mut alice = party(dir, "alice", &["call", &bob.uri.clone()]);
+    let mut alice = party(dir, "alice", &[ACCEPT, "accept", "call", &bob.uri.clone()]);
     alice.agent.wait_for("established", WAIT);
     let call = bob.agent.wait_for("established", WAIT)["call"]
         .as_u64()
@@ -254,7 +258,7 @@ fn a_blind_transfer_to_a_busy_target_gives_the_caller_back() {
     // Carol declines every call.
     let mut carol = party(&dir, "carol", &["listen"]);
     let mut bob = party(&dir, "bob", &["listen", "--auto-answer"]);
-    let mut alice = party(&dir, "alice", &["call", &bob.uri.clone()]);
+    let mut alice = party(&dir, "alice", &[ACCEPT, "accept", "call", &bob.uri.clone()]);
     alice.agent.wait_for("established", WAIT);
     let b_call = bob.agent.wait_for("established", WAIT)["call"]
         .as_u64()
@@ -283,7 +287,7 @@ fn a_blind_transfer_to_a_busy_target_gives_the_caller_back() {
 fn hold_sends_the_hold_tone_and_resume_brings_the_voice_back() {
     let dir = temp_dir("transfer-hold");
     let mut bob = party(&dir, "bob", &["listen", "--auto-answer"]);
-    let mut alice = party(&dir, "alice", &["call", &bob.uri.clone()]);
+    let mut alice = party(&dir, "alice", &[ACCEPT, "accept", "call", &bob.uri.clone()]);
     alice.agent.wait_for("media_started", WAIT);
     let b_call = bob.agent.wait_for("established", WAIT)["call"]
         .as_u64()
@@ -377,7 +381,7 @@ fn call_waiting_beeps_in_the_call_and_answering_holds_the_first_caller() {
     let dir = temp_dir("call-waiting");
     // Bob works like the desk: one call in hand.
     let mut bob = party(&dir, "bob", &["--hold-others", "listen"]);
-    let mut alice = party(&dir, "alice", &["call", &bob.uri.clone()]);
+    let mut alice = party(&dir, "alice", &[ACCEPT, "accept", "call", &bob.uri.clone()]);
     let first = bob.agent.wait_for("incoming", WAIT)["call"]
         .as_u64()
         .unwrap();
@@ -441,7 +445,12 @@ fn a_three_way_conference_lets_everyone_hear_everyone_and_one_can_be_dropped() {
     // Voices: Bob 0 (partial 770 Hz), Alice 1 (1000 Hz), Carol 2 (1230 Hz).
     let mut carol = party_with_voice(&dir, "carol", &["listen", "--auto-answer"], 2);
     let mut bob = party_with_voice(&dir, "bob", &["listen", "--auto-answer"], 0);
-    let mut alice = party_with_voice(&dir, "alice", &["call", &bob.uri.clone()], 1);
+    let mut alice = party_with_voice(
+        &dir,
+        "alice",
+        &[ACCEPT, "accept", "call", &bob.uri.clone()],
+        1,
+    );
     let alice_start = alice.agent.wait_for("media_started", WAIT)["speaker_start"]
         .as_f64()
         .unwrap();

@@ -227,6 +227,7 @@ ready-tip = Calls come into the centre. Type a number anywhere to dial it.
 registering = registering…
 registration-failed-notice = Registration at the PBX failed ({ $status }): { $reason }
 retry = Retry
+retrying-in = next attempt in { $seconds } s
 retry-tip = Register again now
 save-contact = Save contact
 settings-invalid = Settings not saved: { $error }

@@ -227,6 +227,7 @@ ready-tip = Kõned ilmuvad keskele. Helistamiseks trüki number ükskõik kus.
 registering = registreerin…
 registration-failed-notice = Telefonikeskjaamas registreerimine ebaõnnestus ({ $status }): { $reason }
 retry = Proovi uuesti
+retrying-in = uus katse { $seconds } s pärast
 retry-tip = Registreeri kohe uuesti
 save-contact = Salvesta kontakt
 settings-invalid = Seadeid ei salvestatud: { $error }

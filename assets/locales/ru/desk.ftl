@@ -227,6 +227,7 @@ ready-tip = Звонки появляются в центре. Чтобы поз
 registering = регистрация…
 registration-failed-notice = Регистрация на АТС не удалась ({ $status }): { $reason }
 retry = Повторить
+retrying-in = повтор через { $seconds } с
 retry-tip = Зарегистрироваться снова
 save-contact = Сохранить контакт
 settings-invalid = Настройки не сохранены: { $error }

@@ -227,6 +227,7 @@ ready-tip = Klici se pojavijo v sredini. Za klic kjerkoli vtipkajte številko.
 registering = registracija…
 registration-failed-notice = Registracija na centrali ni uspela ({ $status }): { $reason }
 retry = Poskusi znova
+retrying-in = nov poskus čez { $seconds } s
 retry-tip = Znova se registriraj
 save-contact = Shrani stik
 settings-invalid = Nastavitve niso shranjene: { $error }

@@ -29,9 +29,14 @@ fn headers(list: &[(String, String)]) -> Headers {
 pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
     Some(match ev {
         EventKind::Registered { expires } => PhoneEvent::Registered { expires: *expires },
-        EventKind::RegistrationFailed { status, reason } => PhoneEvent::RegistrationFailed {
+        EventKind::RegistrationFailed {
+            status,
+            reason,
+            retry_in_s,
+        } => PhoneEvent::RegistrationFailed {
             status: *status,
             reason: reason.clone(),
+            retry_in_s: *retry_in_s,
         },
         EventKind::Unregistered => PhoneEvent::Unregistered,
         EventKind::Incoming {

@@ -104,6 +104,11 @@ fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError
         hold_others: None,
         levels: None,
         account: None,
+        trusted_sources: sip.and_then(|s| s.trusted_sources.clone()),
+        trust_registrar: sip.and_then(|s| s.trust_registrar),
+        ring_timeout_s: sip.and_then(|s| s.ring_timeout),
+        transfer_allow: desk.and_then(|d| d.transfer_allow.clone()),
+        register_retry_s: file.account.as_ref().and_then(|a| a.retry_base),
     };
     let (config, problems) = settings.engine_config(Role::Desktop);
     errors.extend(problems.into_iter().map(|p| ConfigError::Value {

@@ -1484,6 +1484,7 @@ fn the_registration_line_in_the_top_bar_follows_what_the_phone_reports() {
         &[EventKind::RegistrationFailed {
             status: Some(403),
             reason: "Forbidden".into(),
+            retry_in_s: None,
         }],
     );
     h.get_by_label("Account: registration failed: Forbidden");
@@ -1497,9 +1498,13 @@ fn the_registration_line_in_the_top_bar_follows_what_the_phone_reports() {
         &[EventKind::RegistrationFailed {
             status: None,
             reason: "no answer from the registrar".into(),
+            retry_in_s: Some(47),
         }],
     );
     h.get_by_label("Account: registration failed: no answer from the registrar");
+    // The phone tries again by itself; the bar says when, and Retry stays.
+    h.get_by_label("next attempt in 47 s");
+    assert!(common::has_button(&h, "Retry"));
     h.get_by_label("Registration at the PBX failed (—): no answer from the registrar");
     h.get_by_label("Calls will not reach you until it works: press Retry, or check the network.");
     feed(&mut h, &[EventKind::Registered { expires: 300 }]);

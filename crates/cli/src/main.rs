@@ -82,9 +82,25 @@ struct Cli {
     /// One JSON object per line on stdout for every event; stdin takes commands.
     #[arg(long, global = true)]
     events: bool,
-    /// When a peer asks us to call someone else (REFER): accept, ask or reject.
-    #[arg(long, global = true, default_value = "accept")]
+    /// When a peer asks us to call someone else (REFER): accept, ask or
+    /// reject. Reject by default: a caller's REFER would dial through the
+    /// PBX on this account's credentials.
+    #[arg(long, global = true, default_value = "reject")]
     transfer_policy: String,
+    /// A transfer target a peer may send us to, as a pattern (`*`, `?`):
+    /// `sip:*@pbx.example.com` (repeatable; none: any).
+    #[arg(long = "transfer-allow", global = true)]
+    transfer_allow: Vec<String>,
+    /// An address or block that may send new calls (repeatable); others
+    /// get 403 and never ring. None: from anywhere.
+    #[arg(long = "trusted-source", global = true)]
+    trusted_sources: Vec<String>,
+    /// Seconds an unanswered call rings before it is refused with 480 (60; 0: never).
+    #[arg(long, global = true)]
+    ring_timeout: Option<f64>,
+    /// Base of the registration retry back-off in seconds (30).
+    #[arg(long, global = true)]
+    register_retry: Option<f64>,
     /// Answering, placing or resuming a call holds the one in progress (an
     /// operator's one call in hand). Off by default: every call stays live.
     #[arg(long, global = true)]
@@ -189,6 +205,19 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         hold_others: cli.hold_others.then_some(true),
         levels: Some(cli.levels),
         account,
+        trusted_sources: if cli.trusted_sources.is_empty() {
+            sip.trusted_sources
+        } else {
+            Some(cli.trusted_sources.clone())
+        },
+        trust_registrar: sip.trust_registrar,
+        ring_timeout_s: cli.ring_timeout.or(sip.ring_timeout),
+        transfer_allow: if cli.transfer_allow.is_empty() {
+            desk.transfer_allow
+        } else {
+            Some(cli.transfer_allow.clone())
+        },
+        register_retry_s: cli.register_retry.or(file_account.retry_base),
     };
     let (mut config, errors) = settings.engine_config(Role::Headless);
     if let Some(e) = errors.first() {
@@ -196,6 +225,9 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         let key = match e.key {
             "audio.codecs" if cli.codecs.is_some() => "--codecs",
             "desk.transfer_policy" => "--transfer-policy",
+            "sip.trusted_sources" if !cli.trusted_sources.is_empty() => "--trusted-source",
+            "sip.ring_timeout" if cli.ring_timeout.is_some() => "--ring-timeout",
+            "account.retry_base" if cli.register_retry.is_some() => "--register-retry",
             other => other,
         };
         return Err(format!("{key}: {}", e.message));
@@ -257,10 +289,17 @@ fn describe(e: &EngineEvent) -> String {
     match &e.kind {
         EventKind::Listening { address } => format!("listening on {address}"),
         EventKind::Registered { expires } => format!("registered for {expires} s"),
-        EventKind::RegistrationFailed { status, reason } => {
+        EventKind::RegistrationFailed {
+            status,
+            reason,
+            retry_in_s,
+        } => {
             format!(
-                "registration failed ({}): {reason}",
-                status.map(|s| s.to_string()).unwrap_or("-".into())
+                "registration failed ({}): {reason}{}",
+                status.map(|s| s.to_string()).unwrap_or("-".into()),
+                retry_in_s
+                    .map(|s| format!("; retrying in {s} s"))
+                    .unwrap_or_default()
             )
         }
         EventKind::Incoming { call, from, .. } => format!("call {call}: incoming from {from}"),
@@ -351,7 +390,12 @@ async fn drive(
                             let _ = commands.send(Command::Call { target: uri.clone(), headers: extra_headers.clone() });
                         }
                     }
-                    EventKind::RegistrationFailed { status, reason } => {
+                    // A call waits for its registration; it gives up on
+                    // the first failure. An agent that listens or stays
+                    // registered keeps trying (the engine retries).
+                    EventKind::RegistrationFailed { status, reason, .. }
+                        if matches!(cli.mode, Mode::Call { .. }) && !call_placed =>
+                    {
                         outcome = Err(format!("registration failed ({}): {reason}", status.map(|s| s.to_string()).unwrap_or("no answer".into())));
                         let _ = commands.send(Command::Shutdown);
                         shutting_down = true;

@@ -189,6 +189,9 @@ pub struct DeskSection {
     pub crm: Option<CrmSection>,
     /// When the other side asks to transfer us (REFER): accept, ask or reject.
     pub transfer_policy: Option<String>,
+    /// Targets such a transfer may go to (`["sip:*@pbx.example.com"]`);
+    /// others are refused. Absent: any.
+    pub transfer_allow: Option<Vec<String>>,
     /// Offer a second call while one is up, with a tone (true by default).
     pub call_waiting: Option<bool>,
     /// Calls the operator places get a wrap-up too (true by default).
@@ -271,6 +274,14 @@ pub struct Sip {
     pub user: Option<String>,
     pub display_name: Option<String>,
     pub max_calls: Option<usize>,
+    /// Addresses or blocks besides the registrar that may send new calls
+    /// (`["192.0.2.10", "198.51.100.0/24"]`).
+    pub trusted_sources: Option<Vec<String>>,
+    /// With an account, only the registrar and `trusted_sources` reach us
+    /// outside a dialog (true on the desk).
+    pub trust_registrar: Option<bool>,
+    /// Seconds an unanswered call rings before it is refused (60; 0: never).
+    pub ring_timeout: Option<f64>,
 }
 
 /// `[account]`. The password is never read from the file.
@@ -281,6 +292,9 @@ pub struct AccountSection {
     pub username: Option<String>,
     pub realm: Option<String>,
     pub expires: Option<u32>,
+    /// Base of the retry back-off in seconds (30): the first retry after a
+    /// failure comes 1–2 times this later, doubling up to 30 minutes.
+    pub retry_base: Option<f64>,
 }
 
 /// Reads and checks the file.

@@ -134,14 +134,18 @@ impl Engine {
         let (udp, tcp, local) = net::bind_sip(config.bind)?;
         udp.set_nonblocking(true).map_err(EngineError::Runtime)?;
         tcp.set_nonblocking(true).map_err(EngineError::Runtime)?;
-        let account = match &config.account {
+        // The registrar's address decides the address we advertise; one
+        // given by name is looked up by the phone once it runs (never a
+        // blocking lookup here), and we advertise towards the default route.
+        let registrar = match &config.account {
             Some(a) => {
                 let (sip, _) = crate::phone::registrar_uri(a)?;
-                Some((a.clone(), net::resolve_at_start(&sip)))
+                sip.host
+                    .ip()
+                    .map(|ip| SocketAddr::new(ip, sip.port.unwrap_or(5060)))
             }
             None => None,
         };
-        let registrar = account.as_ref().and_then(|(_, r)| r.as_ref().ok().copied());
         let advertised = net::advertised_for(local, registrar);
         let phone = Phone::new(PhoneConfig {
             local,
@@ -150,8 +154,11 @@ impl Engine {
             display_name: config.display_name.clone(),
             codecs: config.codecs.clone(),
             policy: config.policy,
-            account,
+            account: config.account.clone(),
             seed: getrandom::u64().unwrap_or(0x5157_0B0A_4D00_0001),
+            trusted_sources: config.trusted_sources.clone(),
+            transfer_allow: config.transfer_allow.clone(),
+            register_retry: config.register_retry,
         });
         let audio = Audio {
             mic: config.mic.clone(),

@@ -77,6 +77,9 @@ pub enum EventKind {
         status: Option<u16>,
         /// What went wrong.
         reason: String,
+        /// Seconds until it is tried again on its own (`Register` tries now).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_in_s: Option<u64>,
     },
     /// Binding removed.
     Unregistered,
@@ -185,6 +188,16 @@ pub enum EventKind {
         call: CallId,
         /// Whom we would call.
         target: String,
+    },
+    /// The peer of `call` asked us to call `target`, and we refused: the
+    /// policy is `reject`, or the target is not on the allow-list.
+    TransferRefused {
+        /// Call handle.
+        call: CallId,
+        /// Whom it asked us to call.
+        target: String,
+        /// Why, in words.
+        reason: String,
     },
     /// We are being transferred: the peer of `call` asked us to call
     /// `target`, and `new_call` does.

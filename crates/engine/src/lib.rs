@@ -46,6 +46,9 @@ pub use switchboard_sip::ua::EndReason;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+pub use switchboard_sip::ua::{Backoff, Cidr};
 
 pub use switchboard_codec::Codec;
 
@@ -110,6 +113,14 @@ pub struct EngineConfig {
     /// How calls are handled: what the desktop and a headless agent do
     /// differently.
     pub policy: Policy,
+    /// Where new calls may come from besides the registrar (a PBX's other
+    /// addresses, an outbound proxy). See [`Policy::trust_registrar`].
+    pub trusted_sources: Vec<Cidr>,
+    /// Transfer targets a peer may send us to (`*` any run of characters,
+    /// `?` one: `sip:*@pbx.example.com`, `sip:1???@*`); empty: any.
+    pub transfer_allow: Vec<String>,
+    /// How long to wait before registering again after a failure.
+    pub register_retry: Backoff,
 }
 
 impl EngineConfig {
@@ -129,6 +140,9 @@ impl EngineConfig {
             ringer: None,
             level_meter_ms: None,
             policy: Policy::headless(),
+            trusted_sources: Vec::new(),
+            transfer_allow: Vec::new(),
+            register_retry: Backoff::default(),
         }
     }
 }
@@ -157,19 +171,29 @@ pub struct Policy {
     /// A call we placed hangs up when its file microphone has played to the
     /// end (the CLI's `call --mic FILE`).
     pub hang_up_when_mic_ends: bool,
+    /// With an account, new calls come only through the registrar (and
+    /// [`EngineConfig::trusted_sources`]): anything else outside a dialog
+    /// gets 403 and never rings, and only they may assert an identity. Off:
+    /// only the configured sources restrict (none: from anywhere).
+    pub trust_registrar: bool,
+    /// A call nobody answers is refused (480) after this long.
+    pub ring_timeout: Option<Duration>,
 }
 
 impl Policy {
     /// A headless agent: a hundred calls at once, none held unless told,
-    /// transfers accepted.
+    /// transfers refused (it has no operator to ask, and a caller's REFER
+    /// would dial on the account's credentials), calls from anywhere.
     pub fn headless() -> Policy {
         Policy {
             hold_others_on_answer: false,
             max_calls: 100,
             busy_status: 486,
-            transfer: TransferPolicy::Accept,
+            transfer: TransferPolicy::Reject,
             call_waiting_tone: false,
             hang_up_when_mic_ends: false,
+            trust_registrar: false,
+            ring_timeout: Some(switchboard_sip::ua::DEFAULT_RING_TIMEOUT),
         }
     }
 
@@ -183,6 +207,8 @@ impl Policy {
             transfer: TransferPolicy::Ask,
             call_waiting_tone: false,
             hang_up_when_mic_ends: false,
+            trust_registrar: true,
+            ring_timeout: Some(switchboard_sip::ua::DEFAULT_RING_TIMEOUT),
         }
     }
 }

@@ -10,20 +10,22 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use switchboard_codec::Codec;
 
-use crate::{AccountConfig, DeviceNames, EngineConfig, Policy, TransferPolicy};
+use crate::{AccountConfig, Backoff, Cidr, DeviceNames, EngineConfig, Policy, TransferPolicy};
 
 /// Who runs the engine; the defaults differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// The operator's desk: `agent` on 127.0.0.1:5060, two lines, one call
-    /// in hand, transfer requests asked about, level meters on.
+    /// in hand, transfer requests asked about, level meters on, new calls
+    /// only through the registrar once there is an account.
     Desktop,
     /// The headless agent (`switchboard-cli`): `switchboard` on
     /// 0.0.0.0:5060, a hundred calls at once, none held unless told,
-    /// transfer requests accepted.
+    /// transfer requests refused, calls from anywhere.
     Headless,
 }
 
@@ -62,6 +64,19 @@ pub struct Settings {
     pub levels: Option<bool>,
     /// The account to register.
     pub account: Option<AccountConfig>,
+    /// Addresses or blocks (`192.0.2.10`, `198.51.100.0/24`) that may send
+    /// new calls besides the registrar.
+    pub trusted_sources: Option<Vec<String>>,
+    /// Whether, with an account, only the registrar (and the trusted
+    /// sources) may reach us outside a dialog.
+    pub trust_registrar: Option<bool>,
+    /// Seconds an unanswered call rings before it is refused (0: never).
+    pub ring_timeout_s: Option<f64>,
+    /// Transfer targets a peer may send us to (glob patterns).
+    pub transfer_allow: Option<Vec<String>>,
+    /// The registration retry's base wait in seconds (the first retry
+    /// comes after 1–2 times it).
+    pub register_retry_s: Option<f64>,
 }
 
 /// A setting that cannot be used.
@@ -140,6 +155,39 @@ impl Settings {
                 }),
             }
         }
+        if let Some(t) = self.trust_registrar {
+            policy.trust_registrar = t;
+        }
+        match self.ring_timeout_s {
+            Some(0.0) => policy.ring_timeout = None,
+            Some(s) => match Duration::try_from_secs_f64(s) {
+                Ok(d) => policy.ring_timeout = Some(d),
+                Err(_) => errors.push(SettingError {
+                    key: "sip.ring_timeout",
+                    message: format!("{s} is not a number of seconds (0 for none)"),
+                }),
+            },
+            None => {}
+        }
+        let mut trusted_sources = Vec::new();
+        for t in self.trusted_sources.iter().flatten() {
+            match t.parse::<Cidr>() {
+                Ok(c) => trusted_sources.push(c),
+                Err(e) => errors.push(SettingError {
+                    key: "sip.trusted_sources",
+                    message: e.to_string(),
+                }),
+            }
+        }
+        let mut register_retry = Backoff::default();
+        match self.register_retry_s.map(Duration::try_from_secs_f64) {
+            Some(Ok(d)) if d >= Duration::from_millis(100) => register_retry.base = d,
+            Some(_) => errors.push(SettingError {
+                key: "account.retry_base",
+                message: "must be at least 0.1 seconds".to_owned(),
+            }),
+            None => {}
+        }
         let bind = self.bind.unwrap_or_else(|| {
             let ip = if desktop {
                 [127, 0, 0, 1]
@@ -169,6 +217,9 @@ impl Settings {
             ringer: self.ringer_device.clone(),
             level_meter_ms: levels.then_some(100),
             policy,
+            trusted_sources,
+            transfer_allow: self.transfer_allow.clone().unwrap_or_default(),
+            register_retry,
         };
         (config, errors)
     }
@@ -188,7 +239,13 @@ mod tests {
         assert!(desk.policy.hold_others_on_answer && !cli.policy.hold_others_on_answer);
         assert_eq!((desk.policy.max_calls, cli.policy.max_calls), (2, 100));
         assert_eq!(desk.policy.transfer, TransferPolicy::Ask);
-        assert_eq!(cli.policy.transfer, TransferPolicy::Accept);
+        assert_eq!(
+            cli.policy.transfer,
+            TransferPolicy::Reject,
+            "a headless agent has nobody to ask"
+        );
+        assert!(desk.policy.trust_registrar && !cli.policy.trust_registrar);
+        assert_eq!(desk.policy.ring_timeout, Some(Duration::from_secs(60)));
         let said = Settings {
             max_calls: Some(7),
             hold_others: Some(true),
@@ -218,5 +275,35 @@ mod tests {
         }
         assert_eq!(errors[1].key, "desk.transfer_policy");
         assert_eq!(config.policy.transfer, TransferPolicy::Ask);
+    }
+
+    #[test]
+    fn trusted_sources_ring_timeout_and_retry_are_read_and_bad_ones_named() {
+        let said = Settings {
+            trusted_sources: Some(vec!["198.51.100.0/24".into(), "pbx.example.com".into()]),
+            ring_timeout_s: Some(0.0),
+            register_retry_s: Some(2.0),
+            transfer_allow: Some(vec!["sip:*@pbx.example.com".into()]),
+            ..Settings::default()
+        };
+        let (config, errors) = said.engine_config(Role::Desktop);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].key, "sip.trusted_sources");
+        assert!(errors[0].message.contains("pbx.example.com"));
+        assert_eq!(
+            config.trusted_sources,
+            vec!["198.51.100.0/24".parse().unwrap()]
+        );
+        assert_eq!(config.policy.ring_timeout, None);
+        assert_eq!(config.register_retry.base, Duration::from_secs(2));
+        assert_eq!(config.transfer_allow, vec!["sip:*@pbx.example.com"]);
+        let bad = Settings {
+            ring_timeout_s: Some(-1.0),
+            register_retry_s: Some(0.0),
+            ..Settings::default()
+        };
+        let (_, errors) = bad.engine_config(Role::Desktop);
+        let keys: Vec<_> = errors.iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["sip.ring_timeout", "account.retry_base"]);
     }
 }

@@ -367,3 +367,62 @@ fn commands_on_calls_that_are_not_there_fail_with_a_reason() {
         "the port bound for the call went back"
     );
 }
+
+/// Bob's REFER is refused with `status`: Alice says why, nobody is
+/// dialled, and both keep their call.
+fn refused(sim: &mut Sim<TestPhone>, status: u16, why: &str) {
+    let (alice_call, bob_call) = connect(sim, ALICE, BOB);
+    bob_transfers_to_carol(sim, bob_call);
+    until(sim, "Bob hears the refusal", |n| {
+        n[BOB].saw(|e| matches!(e, EventKind::TransferProgress { status: s, done: true, .. } if *s == status))
+    });
+    let carol = sim.nodes[CAROL].uri();
+    assert!(sim.nodes[ALICE].saw(|e| matches!(
+        e,
+        EventKind::TransferRefused { call, target, reason }
+            if *call == alice_call && *target == carol && reason.contains(why)
+    )));
+    assert!(sim.nodes[CAROL].incoming().is_none(), "nothing dialled");
+    assert!(sim.nodes[BOB].up(bob_call) && sim.nodes[ALICE].up(alice_call));
+}
+
+#[test]
+fn a_headless_agent_refuses_transfers_unless_told_to_accept() {
+    let mut carol = TestPhone::new("carol", 3, headless());
+    carol.auto_answer = true;
+    let mut sim = clean(vec![
+        TestPhone::new("alice", 1, switchboard_engine::Policy::headless()),
+        TestPhone::new("bob", 2, desktop()),
+        carol,
+    ]);
+    refused(&mut sim, 603, "policy is reject");
+}
+
+#[test]
+fn a_target_off_the_allow_list_is_refused_and_one_on_it_is_called() {
+    let mut policy = headless();
+    policy.transfer = TransferPolicy::Accept;
+    let mut carol = TestPhone::new("carol", 3, headless());
+    carol.auto_answer = true;
+    let only_pbx = |c: &mut switchboard_engine::phone::PhoneConfig| {
+        c.transfer_allow = vec!["sip:*@pbx.example.com".into()];
+    };
+    let mut sim = clean(vec![
+        TestPhone::configured("alice", 1, policy, only_pbx),
+        TestPhone::new("bob", 2, desktop()),
+        carol,
+    ]);
+    refused(&mut sim, 403, "allow-list");
+
+    let mut carol = TestPhone::new("carol", 3, headless());
+    carol.auto_answer = true;
+    let carols_host = |c: &mut switchboard_engine::phone::PhoneConfig| {
+        c.transfer_allow = vec!["sip:carol@10.0.0.3*".into()];
+    };
+    let mut sim = clean(vec![
+        TestPhone::configured("alice", 1, policy, carols_host),
+        TestPhone::new("bob", 2, desktop()),
+        carol,
+    ]);
+    blind(&mut sim);
+}

@@ -28,18 +28,23 @@ mod control;
 mod invite;
 mod registration;
 mod router;
+mod table;
 mod timer;
+mod trust;
 
 pub use control::{escape_header_value, split_refer_to};
+pub use registration::Backoff;
+pub use trust::{Cidr, CidrError};
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use self::checks::is_forbidden_destination;
 use self::invite::{Call, CallState};
 use self::registration::Registration;
+use self::table::{HoldsTx, TxTable};
 use crate::dialog::DialogId;
 use crate::header::NameAddr;
 use crate::message::{Headers, Method, Request, Response, Version, reason_phrase};
@@ -117,6 +122,8 @@ pub enum EndReason {
     Timeout,
     /// The peer did not authenticate us (wrong credentials or foreign realm).
     AuthFailed,
+    /// An incoming call rang for the ring timeout and nobody answered (480).
+    NoAnswer,
 }
 
 impl EndReason {
@@ -131,12 +138,13 @@ impl EndReason {
             EndReason::Rejected => "rejected",
             EndReason::Timeout => "timeout",
             EndReason::AuthFailed => "auth_failed",
+            EndReason::NoAnswer => "no_answer",
         }
     }
 
     /// The reason named by [`EndReason::as_str`].
     pub fn from_name(s: &str) -> Option<EndReason> {
-        const ALL: [EndReason; 8] = [
+        const ALL: [EndReason; 9] = [
             EndReason::LocalHangup,
             EndReason::RemoteHangup,
             EndReason::Cancelled,
@@ -145,6 +153,7 @@ impl EndReason {
             EndReason::Rejected,
             EndReason::Timeout,
             EndReason::AuthFailed,
+            EndReason::NoAnswer,
         ];
         ALL.into_iter().find(|r| r.as_str() == s)
     }
@@ -173,6 +182,8 @@ pub enum Event {
         status: Option<u16>,
         /// What went wrong, in words.
         reason: String,
+        /// When it is tried again on its own (see `registration`).
+        retry_in: Option<Duration>,
     },
     /// A call arrives. `request` is the whole INVITE (caller context lives in its headers).
     Incoming {
@@ -331,10 +342,50 @@ pub struct Config {
     pub busy_status: u16,
     /// Seed for tags, branches and Call-IDs (the engine passes OS randomness).
     pub seed: u64,
+    /// At most this many server transactions live at once. When full, the
+    /// oldest non-INVITE one makes room; when every one is an INVITE, a new
+    /// request gets 503 with Retry-After, statelessly.
+    pub max_server_transactions: usize,
+    /// An incoming call nobody answers is refused with 480 after this long
+    /// (a phantom INVITE that is never cancelled must not hold a line).
+    pub ring_timeout: Option<Duration>,
+    /// Where requests outside a dialog may come from (the registrar, the
+    /// outbound proxy, a PBX's addresses); others get 403 and never ring.
+    /// `None`: from anywhere (a lab, a headless agent called directly).
+    /// P-Asserted-Identity is believed only from these sources (with
+    /// `None`: only from this machine) and removed from other INVITEs
+    /// (RFC 3325 §5: it is dropped at the trust boundary).
+    pub trusted: Option<Vec<Cidr>>,
 }
 
+impl Config {
+    /// `user` at `advertised` with the defaults: four calls, 486 when busy,
+    /// 4,096 server transactions, a 60 s ring timeout, requests from anywhere.
+    pub fn new(advertised: SocketAddr, user: impl Into<String>, seed: u64) -> Config {
+        Config {
+            advertised,
+            user: user.into(),
+            display_name: None,
+            user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
+            max_calls: 4,
+            busy_status: 486,
+            seed,
+            max_server_transactions: DEFAULT_MAX_SERVER_TRANSACTIONS,
+            ring_timeout: Some(DEFAULT_RING_TIMEOUT),
+            trusted: None,
+        }
+    }
+}
+
+/// Default cap on live server transactions: a flood of 5,000 requests a
+/// second keeps under it about a second's worth (a few MB).
+pub const DEFAULT_MAX_SERVER_TRANSACTIONS: usize = 4096;
+
+/// Default ring timeout (RFC 3261 leaves it to the UAS; 60 s is what PBXs use).
+pub const DEFAULT_RING_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A registrar account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     /// Registrar URI (Request-URI of REGISTER); its host is the domain of our AOR.
     pub registrar: SipUri,
@@ -350,6 +401,8 @@ pub struct Account {
     pub realm: Option<String>,
     /// Requested expiry in seconds.
     pub expires: u32,
+    /// How long to wait before trying again after a failure.
+    pub retry: Backoff,
 }
 
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY";
@@ -378,14 +431,32 @@ struct ServerTx {
     call: Option<CallHandle>,
 }
 
+impl HoldsTx for ClientTx {
+    fn tx(&self) -> &Transaction {
+        &self.tx
+    }
+    fn tx_mut(&mut self) -> &mut Transaction {
+        &mut self.tx
+    }
+}
+
+impl HoldsTx for ServerTx {
+    fn tx(&self) -> &Transaction {
+        &self.tx
+    }
+    fn tx_mut(&mut self) -> &mut Transaction {
+        &mut self.tx
+    }
+}
+
 /// A SIP user agent, sans-IO. See the module docs for the run loop.
 #[derive(Debug)]
 pub struct UserAgent {
     config: Config,
     rng: u64,
     next_call: u64,
-    client: HashMap<String, ClientTx>,
-    server: HashMap<String, ServerTx>,
+    client: TxTable<ClientTx>,
+    server: TxTable<ServerTx>,
     calls: HashMap<CallHandle, Call>,
     dialogs: HashMap<DialogId, CallHandle>,
     registration: Option<Registration>,
@@ -457,8 +528,8 @@ impl UserAgent {
             rng: config.seed ^ 0x5EED_5EED_5EED_5EED,
             config,
             next_call: 1,
-            client: HashMap::new(),
-            server: HashMap::new(),
+            client: TxTable::default(),
+            server: TxTable::default(),
             calls: HashMap::new(),
             dialogs: HashMap::new(),
             registration: None,
@@ -470,6 +541,12 @@ impl UserAgent {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Changes who may reach us outside a dialog (see [`Config::trusted`]):
+    /// the registrar's address is known only once it resolves.
+    pub fn set_trusted(&mut self, trusted: Option<Vec<Cidr>>) {
+        self.config.trusted = trusted;
     }
 
     fn random(&mut self) -> u64 {
@@ -540,13 +617,10 @@ impl UserAgent {
     /// The earliest deadline at which [`UserAgent::handle_timeout`] must run.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = self
-            .client
-            .values()
-            .filter_map(|t| t.tx.poll_timeout())
-            .chain(self.server.values().filter_map(|t| t.tx.poll_timeout()));
+        let tx = self.client.next_deadline().into_iter();
+        let tx = tx.chain(self.server.next_deadline());
         let calls = self.calls.values().filter_map(|c| c.timers.next());
-        let reg = self.registration.as_ref().and_then(|r| r.refresh_at);
+        let reg = self.registration.as_ref().and_then(|r| r.next_deadline());
         tx.chain(calls).chain(reg).min()
     }
 
@@ -562,21 +636,21 @@ impl UserAgent {
         });
     }
 
+    /// Sends what the transactions touched since the last flush queued
+    /// (the others have nothing new: see `table`).
     fn flush_tx(&mut self) {
         let mut out = Vec::new();
-        for t in self.client.values_mut() {
-            while let Some(p) = t.tx.poll_transmit() {
-                out.push((t.dest, p));
-            }
-        }
-        for t in self.server.values_mut() {
-            while let Some(p) = t.tx.poll_transmit() {
-                out.push((t.dest, p));
-            }
-        }
+        self.client.settle(&mut |t, p| out.push((t.dest, p)));
+        self.server.settle(&mut |t, p| out.push((t.dest, p)));
         for (d, p) in out {
             self.send(d, p);
         }
+    }
+
+    /// How many server transactions are live (bounded by
+    /// [`Config::max_server_transactions`]).
+    pub fn server_transactions(&self) -> usize {
+        self.server.len()
     }
 
     fn start_client(
@@ -601,6 +675,7 @@ impl UserAgent {
                 owner,
                 request: req,
             },
+            false,
         );
     }
 }

@@ -55,7 +55,7 @@ fn trio(net: NetEm) -> Trio {
                 user_agent: "test".into(),
                 max_calls: 4,
                 busy_status: 486,
-                seed: 10 + i as u64,
+                ..Config::new(addr(i), NAMES[i], 10 + i as u64)
             });
             let mut agent = Agent::new(ua, addr(i));
             // Re-offers are answered as a softphone would.

@@ -30,7 +30,7 @@ fn ua(at: &str, user: &str, seed: u64) -> UserAgent {
         user_agent: "test".into(),
         max_calls: 4,
         busy_status: 486,
-        seed,
+        ..Config::new(addr(at), user, seed)
     })
 }
 
@@ -300,6 +300,7 @@ fn register_is_challenged_refreshed_and_rechallenged_in_virtual_time() {
         password: "secret".into(),
         realm: None,
         expires: 60,
+        retry: Default::default(),
     };
     alice.register(clock.now(), account);
     let mut events = Vec::new();
@@ -593,6 +594,7 @@ fn a_late_answer_for_a_replaced_account_leaves_the_new_registration_alone() {
         password: "secret".into(),
         realm: None,
         expires: 60,
+        retry: Default::default(),
     };
     let clock = VirtualClock::new();
     let mut alice = ua(A, "alice", 11);

@@ -14,11 +14,23 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
     ui.horizontal_wrapped(|ui| {
         let reg = cx.ws.registration();
         let account = ui.label(l.tr_with("account", &[("state", text::registration(l, reg))]));
-        if let Registration::Failed { reason, status } = reg {
+        if let Registration::Failed {
+            reason,
+            status,
+            retry_at,
+        } = reg
+        {
             account.on_hover_text(format!(
                 "{reason} ({})",
                 status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())
             ));
+            if let Some(at) = retry_at {
+                // The phone tries again by itself; the operator sees when.
+                // Rounded up: "in 0 s" while it is still to come would be wrong.
+                let left = at.saturating_duration_since(cx.now.at);
+                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                ui.label(l.tr_with("retrying-in", &[("seconds", secs.to_string())]));
+            }
             if ui
                 .button(l.tr("retry"))
                 .on_hover_text(l.tr("retry-tip"))

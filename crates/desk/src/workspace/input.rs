@@ -21,6 +21,8 @@ pub enum PhoneEvent {
         status: Option<u16>,
         /// Why.
         reason: String,
+        /// Seconds until the phone tries again by itself.
+        retry_in_s: Option<u64>,
     },
     /// Unregistered.
     Unregistered,

@@ -137,6 +137,8 @@ pub enum Registration {
         status: Option<u16>,
         /// Why.
         reason: String,
+        /// When the phone tries again by itself (Retry: at once).
+        retry_at: Option<Instant>,
     },
 }
 
@@ -335,7 +337,17 @@ impl Workspace {
 
     /// Whether something on screen changes with time (a timer, a countdown).
     pub fn needs_clock(&self) -> bool {
-        !self.calls.is_empty() || self.wraps.iter().any(|w| !w.restored) || !self.dials.is_empty()
+        !self.calls.is_empty()
+            || self.wraps.iter().any(|w| !w.restored)
+            || !self.dials.is_empty()
+            // The next registration attempt counts down in the top bar.
+            || matches!(
+                self.registration,
+                Registration::Failed {
+                    retry_at: Some(_),
+                    ..
+                }
+            )
     }
 
     /// A target as the operator knows it: a quick-connect's label, else as given.

@@ -2,6 +2,8 @@
 //! transferred.
 
 use super::*;
+use crate::caller_text::clean;
+use crate::context::MAX_VALUE;
 use crate::store::Contact;
 
 impl Workspace {
@@ -38,10 +40,15 @@ impl Workspace {
             PhoneEvent::Registered { expires } => {
                 self.registration = Registration::Registered { expires };
             }
-            PhoneEvent::RegistrationFailed { status, reason } => {
+            PhoneEvent::RegistrationFailed {
+                status,
+                reason,
+                retry_in_s,
+            } => {
                 self.registration = Registration::Failed {
                     status,
                     reason: reason.clone(),
+                    retry_at: retry_in_s.map(|s| now.at + std::time::Duration::from_secs(s)),
                 };
                 self.notify(now, NoticeKind::RegistrationFailed { status, reason });
             }
@@ -120,7 +127,9 @@ impl Workspace {
             }
             PhoneEvent::TransferRequested { call, target } => {
                 if let Some(c) = self.call_mut(call) {
-                    c.transfer_request = Some(target);
+                    // The other side wrote it (Refer-To): shown to the
+                    // operator, who answers by call, never by this text.
+                    c.transfer_request = Some(clean(&target, MAX_VALUE));
                 }
             }
             PhoneEvent::Transferred {
@@ -128,6 +137,9 @@ impl Workspace {
                 new_call,
                 target,
             } => {
+                // Where the other side's REFER sent us: its text, cleaned
+                // like a caller's before it is the card and the history.
+                let target = clean(&target, MAX_VALUE);
                 let card = CallerCard {
                     number: target.clone(),
                     ..CallerCard::default()

@@ -243,9 +243,17 @@ fn what_cannot_be_dialled_or_placed_is_a_notice_and_the_agent_is_free_again() {
             PhoneEvent::RegistrationFailed {
                 status: Some(408),
                 reason: "registrar did not answer".into(),
+                retry_in_s: Some(45),
             },
         );
     }
+    // The phone tries again by itself: the desk knows when, and keeps its
+    // clock running to count down to it.
+    assert!(matches!(
+        ws.registration(),
+        Registration::Failed { retry_at: Some(at), .. } if *at == now.at + Duration::from_secs(45)
+    ));
+    assert!(ws.needs_clock());
     let last = ws.notices().last().unwrap().clone();
     assert_eq!(last.count, 3);
     assert_eq!(ws.notices().len(), 3);
@@ -744,5 +752,38 @@ fn a_form_a_crash_brought_back_counts_no_after_call_work_and_does_not_hold_the_a
         ws.stats().after_call_ms,
         20_000,
         "an hour later counts nothing"
+    );
+}
+
+#[test]
+fn a_refer_target_is_cleaned_like_a_caller_id() {
+    let (mut ws, now) = workspace();
+    ring(&mut ws, now, 1, "Mari Maasikas", "+3725551234");
+    ws.apply(now, Op::Answer);
+    ws.handle(now, PhoneEvent::Established { call: CallRef(1) });
+    ws.handle(
+        now,
+        PhoneEvent::TransferRequested {
+            call: CallRef(1),
+            target: "sip:+372\n555\u{202E}\u{200B}@pbx".into(),
+        },
+    );
+    assert_eq!(
+        ws.in_hand().unwrap().transfer_request.as_deref(),
+        Some("sip:+372 555@pbx")
+    );
+    ws.handle(
+        now,
+        PhoneEvent::Transferred {
+            call: CallRef(1),
+            new_call: CallRef(2),
+            target: "sip:\u{1b}[2J200\u{2066}@pbx".into(),
+        },
+    );
+    assert_eq!(ws.in_hand().unwrap().card.number, "sip:[2J200@pbx");
+    let r = ws.store().unwrap().call("in-1").unwrap().unwrap();
+    assert_eq!(
+        r.transfers.as_deref(),
+        Some("put through to sip:[2J200@pbx")
     );
 }

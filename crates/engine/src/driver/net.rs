@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use switchboard_sip::message::Limits;
 use switchboard_sip::stream::{Frame, StreamFramer};
-use switchboard_sip::uri::SipUri;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -18,23 +17,6 @@ const KEEPALIVE: Duration = Duration::from_secs(30);
 pub(super) enum TcpIn {
     Frame(SocketAddr, Vec<u8>),
     Closed(SocketAddr),
-}
-
-/// Resolves the registrar at start (blocking: the engine is not running
-/// yet; its address decides the address we advertise). `Err` is the reason
-/// registration cannot start, reported as an event.
-pub(super) fn resolve_at_start(sip: &SipUri) -> Result<SocketAddr, String> {
-    let port = sip.port.unwrap_or(5060);
-    match sip.host.ip() {
-        Some(ip) => Ok(SocketAddr::new(ip, port)),
-        None => {
-            let host = sip.host.to_string();
-            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-                .map_err(|e| format!("cannot resolve {host}: {e}"))?
-                .next()
-                .ok_or_else(|| format!("{host} has no address"))
-        }
-    }
 }
 
 /// The address to advertise when bound to the unspecified address: the local

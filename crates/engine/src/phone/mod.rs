@@ -262,11 +262,17 @@ pub struct PhoneConfig {
     pub codecs: Vec<Codec>,
     /// The rules.
     pub policy: Policy,
-    /// The account, with its registrar's address if the driver resolved it
-    /// before start (`Err`: why it could not).
-    pub account: Option<(AccountConfig, Result<SocketAddr, String>)>,
+    /// The account. A registrar given by name is looked up (by the driver,
+    /// asynchronously) when the phone starts, and again at each retry.
+    pub account: Option<AccountConfig>,
     /// Randomness for the UA's tags and the media.
     pub seed: u64,
+    /// Sources trusted besides the registrar.
+    pub trusted_sources: Vec<switchboard_sip::ua::Cidr>,
+    /// Transfer targets a peer may send us to (empty: any).
+    pub transfer_allow: Vec<String>,
+    /// Registration retry back-off.
+    pub register_retry: switchboard_sip::ua::Backoff,
 }
 
 /// What an RTP slot is for.
@@ -340,19 +346,27 @@ pub struct Phone {
     /// `Shutdown` came: stop by then at the latest.
     stopping: Option<Instant>,
     stopped: bool,
+    /// Sources trusted besides the registrar.
+    trusted_sources: Vec<switchboard_sip::ua::Cidr>,
+    /// Transfer targets a peer may send us to (empty: any).
+    transfer_allow: Vec<String>,
+    /// Registration retry back-off (also for a registrar that does not resolve).
+    register_retry: switchboard_sip::ua::Backoff,
+    /// An unresolved registrar is looked up again then.
+    resolve_at: Option<Instant>,
+    /// Lookups of the registrar that failed in a row.
+    resolve_failures: u32,
 }
 
 impl Phone {
     /// A phone that has not started yet (see [`Phone::start`]).
     pub fn new(config: PhoneConfig) -> Phone {
         let ua = UserAgent::new(Config {
-            advertised: config.advertised,
-            user: config.user,
             display_name: config.display_name,
-            user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
             max_calls: config.policy.max_calls,
             busy_status: config.policy.busy_status,
-            seed: config.seed,
+            ring_timeout: config.policy.ring_timeout,
+            ..Config::new(config.advertised, config.user, config.seed)
         });
         let codecs = if config.codecs.is_empty() {
             Codec::ALL.to_vec()
@@ -362,21 +376,23 @@ impl Phone {
         let mut start_failure = None;
         let registration = match config.account {
             None => Registration::None,
-            Some((a, resolved)) => match (registrar_uri(&a), resolved) {
-                (Ok((sip, transport)), Ok(addr)) => {
-                    Registration::Active(Box::new(account_at(&a, sip, addr, transport)), a)
-                }
-                (Err(e), _) => {
+            Some(a) => match registrar_uri(&a) {
+                Ok((sip, transport)) => match sip.host.ip() {
+                    Some(ip) => {
+                        let at = SocketAddr::new(ip, sip.port.unwrap_or(5060));
+                        let account = account_at(&a, sip, at, transport, config.register_retry);
+                        Registration::Active(Box::new(account), a)
+                    }
+                    // A name: looked up when the phone starts.
+                    None => Registration::Unresolved(a),
+                },
+                Err(e) => {
                     start_failure = Some(e.to_string());
-                    Registration::Unresolved(a)
-                }
-                (Ok(_), Err(e)) => {
-                    start_failure = Some(e);
                     Registration::Unresolved(a)
                 }
             },
         };
-        Phone {
+        let mut phone = Phone {
             ua,
             calls: BTreeMap::new(),
             out: Outbox::default(),
@@ -394,7 +410,14 @@ impl Phone {
             waiting_tone: false,
             stopping: None,
             stopped: false,
-        }
+            trusted_sources: config.trusted_sources,
+            transfer_allow: config.transfer_allow,
+            register_retry: config.register_retry,
+            resolve_at: None,
+            resolve_failures: 0,
+        };
+        phone.update_trust();
+        phone
     }
 
     /// Reports `listening` and starts registering.
@@ -406,10 +429,10 @@ impl Phone {
             self.ua.register(now, (**a).clone());
         }
         if let Some(reason) = self.start_failure.take() {
-            self.out.emit(EventKind::RegistrationFailed {
-                status: None,
-                reason,
-            });
+            self.unresolved(now, reason);
+        } else if let Registration::Unresolved(_) = &self.registration {
+            // A registrar by name: looked up now, off the engine's thread.
+            self.register_configured(now);
         }
         self.settle(now);
     }
@@ -426,10 +449,10 @@ impl Phone {
         if self.stopped {
             return None;
         }
-        match (self.ua.poll_timeout(), self.stopping) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.ua.poll_timeout(), self.stopping, self.resolve_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Calls in progress (ringing, placed or up).
@@ -457,6 +480,12 @@ impl Phone {
     /// Time passed (at or after [`Phone::poll_timeout`]).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.ua.handle_timeout(now);
+        if self.resolve_at.is_some_and(|at| at <= now) {
+            self.resolve_at = None;
+            if matches!(self.registration, Registration::Unresolved(_)) {
+                self.register_configured(now);
+            }
+        }
         self.settle(now);
         if self.stopping.is_some_and(|s| now >= s) {
             self.stop();
@@ -791,6 +820,11 @@ impl Phone {
             self.ringback = None;
             self.out.push(Action::Ringback { call, on: false });
         }
+    }
+
+    /// A number in [0, 1) for jitter (the generator's top 53 bits).
+    fn random_unit(&mut self) -> f64 {
+        (self.next_random() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     fn new_id(&mut self) -> u64 {

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use switchboard_sip::ua::{Account, Transport};
+use switchboard_sip::ua::{Account, Backoff, Cidr, Transport};
 use switchboard_sip::uri::{SipUri, Uri};
 
 use super::{Action, LookupFor, LookupId, Phone};
@@ -54,8 +54,10 @@ pub(super) fn account_at(
     sip: SipUri,
     addr: SocketAddr,
     transport: Transport,
+    retry: Backoff,
 ) -> Account {
     Account {
+        retry,
         registrar: sip,
         registrar_addr: addr,
         transport,
@@ -68,7 +70,8 @@ pub(super) fn account_at(
 
 impl Phone {
     /// Registers the configured account: resolves its registrar (a failure
-    /// is a `registration_failed` event) and starts the REGISTER.
+    /// is a `registration_failed` event, and the lookup is tried again
+    /// after the back-off) and starts the REGISTER.
     pub(super) fn register_configured(&mut self, now: Instant) {
         let Some(cfg) = self.registration.config().cloned() else {
             return;
@@ -77,19 +80,16 @@ impl Phone {
             Ok(r) => r,
             Err(e) => {
                 self.registration = Registration::Unresolved(cfg);
-                self.out.emit(EventKind::RegistrationFailed {
-                    status: None,
-                    reason: e.to_string(),
-                });
+                self.unresolved(now, e.to_string());
                 return;
             }
         };
         let port = sip.port.unwrap_or(5060);
         match sip.host.ip() {
             Some(ip) => {
-                let account = account_at(&cfg, sip, SocketAddr::new(ip, port), transport);
-                self.ua.register(now, account.clone());
-                self.registration = Registration::Active(Box::new(account), cfg);
+                let at = SocketAddr::new(ip, port);
+                let account = account_at(&cfg, sip, at, transport, self.register_retry);
+                self.activate(now, cfg, account);
             }
             None => {
                 let id = LookupId(self.new_id());
@@ -101,6 +101,56 @@ impl Phone {
                 });
                 self.registration = Registration::Resolving(cfg, id);
             }
+        }
+    }
+
+    /// Registers `account` (resolved) and trusts its registrar.
+    fn activate(&mut self, now: Instant, cfg: AccountConfig, account: Account) {
+        self.resolve_at = None;
+        self.resolve_failures = 0;
+        match &self.registration {
+            // The same registrar again (Retry): the UA keeps its binding state.
+            Registration::Active(a, c) if **a == account && *c == cfg => {
+                self.ua.register_now(now);
+            }
+            _ => {
+                self.ua.register(now, account.clone());
+                self.registration = Registration::Active(Box::new(account), cfg);
+            }
+        }
+        self.update_trust();
+    }
+
+    /// The registrar could not be used: say so, and look it up again later.
+    pub(super) fn unresolved(&mut self, now: Instant, reason: String) {
+        self.resolve_failures = self.resolve_failures.saturating_add(1);
+        let unit = self.random_unit();
+        let wait = self.register_retry.wait(self.resolve_failures, unit);
+        self.resolve_at = Some(now + wait);
+        self.update_trust();
+        self.out.emit(EventKind::RegistrationFailed {
+            status: None,
+            reason,
+            retry_in_s: Some(wait.as_secs().max(1)),
+        });
+    }
+
+    /// Tells the UA whom to trust: with an account under
+    /// [`crate::Policy::trust_registrar`], the registrar and the configured
+    /// sources (nothing else, not even while the registrar is unresolved);
+    /// otherwise the configured sources, or anyone when there are none.
+    pub(super) fn update_trust(&mut self) {
+        let mut list = self.trusted_sources.clone();
+        let with_account = self.registration.config().is_some();
+        if self.policy.trust_registrar && with_account {
+            if let Registration::Active(a, _) = &self.registration {
+                list.push(Cidr::host(a.registrar_addr.ip()));
+            }
+            self.ua.set_trusted(Some(list));
+        } else if list.is_empty() {
+            self.ua.set_trusted(None);
+        } else {
+            self.ua.set_trusted(Some(list));
         }
     }
 
@@ -117,26 +167,18 @@ impl Phone {
             self.registration = Registration::Resolving(cfg, expected);
             return;
         }
-        let parsed = registrar_uri(&cfg);
-        match (parsed, addr) {
+        match (registrar_uri(&cfg), addr) {
             (Ok((sip, transport)), Ok(addr)) => {
-                let account = account_at(&cfg, sip, addr, transport);
-                self.ua.register(now, account.clone());
-                self.registration = Registration::Active(Box::new(account), cfg);
+                let account = account_at(&cfg, sip, addr, transport, self.register_retry);
+                self.activate(now, cfg, account);
             }
             (Err(e), _) => {
                 self.registration = Registration::Unresolved(cfg);
-                self.out.emit(EventKind::RegistrationFailed {
-                    status: None,
-                    reason: e.to_string(),
-                });
+                self.unresolved(now, e.to_string());
             }
             (Ok((sip, _)), Err(e)) => {
                 self.registration = Registration::Unresolved(cfg);
-                self.out.emit(EventKind::RegistrationFailed {
-                    status: None,
-                    reason: format!("cannot resolve {}: {e}", sip.host),
-                });
+                self.unresolved(now, format!("cannot resolve {}: {e}", sip.host));
             }
         }
     }

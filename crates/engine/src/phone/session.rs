@@ -129,9 +129,16 @@ impl Phone {
         match e {
             Event::Registered { expires } => self.out.emit(EventKind::Registered { expires }),
             Event::Unregistered => self.out.emit(EventKind::Unregistered),
-            Event::RegistrationFailed { status, reason } => self
-                .out
-                .emit(EventKind::RegistrationFailed { status, reason }),
+            Event::RegistrationFailed {
+                status,
+                reason,
+                retry_in,
+            } => self.out.emit(EventKind::RegistrationFailed {
+                status,
+                reason,
+                // Whole seconds, rounded up: "retry in 0 s" would be a lie.
+                retry_in_s: retry_in.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
+            }),
             Event::Incoming {
                 call,
                 request,

@@ -272,8 +272,23 @@ impl Phone {
 
     /// The peer of `call` asks us to call another party.
     pub(super) fn referred(&mut self, now: Instant, call: CallId, request: TransferRequest) {
-        if self.policy.transfer == TransferPolicy::Reject {
-            let _ = self.ua.reject_refer(now, call.into(), 603);
+        let refusal = if self.policy.transfer == TransferPolicy::Reject {
+            Some((603, "the transfer policy is reject".to_owned()))
+        } else if !target_allowed(&self.transfer_allow, &request.target) {
+            Some((
+                403,
+                "the target is not on the transfer allow-list".to_owned(),
+            ))
+        } else {
+            None
+        };
+        if let Some((status, reason)) = refusal {
+            let _ = self.ua.reject_refer(now, call.into(), status);
+            self.out.emit(EventKind::TransferRefused {
+                call,
+                target: request.target,
+                reason,
+            });
             return;
         }
         // Accepted at once under both other policies (the REFER must not
@@ -395,5 +410,77 @@ impl Phone {
             headers,
         });
         let _ = self.ua.hangup(now, old.into());
+    }
+}
+
+/// Whether `target` may be called for a peer's transfer: any target when
+/// the list is empty, else one that matches a pattern (`*` any run of
+/// characters, `?` one; letters compared without case; URI parameters after
+/// `;` are not part of the match).
+pub(crate) fn target_allowed(allow: &[String], target: &str) -> bool {
+    let bare = target.split(';').next().unwrap_or(target).to_lowercase();
+    allow.is_empty()
+        || allow.iter().any(|p| {
+            glob(
+                &p.trim().to_lowercase().chars().collect::<Vec<_>>(),
+                &bare.chars().collect::<Vec<_>>(),
+            )
+        })
+}
+
+/// `*`/`?` matching, iteratively with one backtrack point (linear in
+/// practice, never exponential on a hostile target).
+fn glob(p: &[char], t: &[char]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || Some(c) == t.get(ti) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+}
+
+#[cfg(test)]
+mod allow_tests {
+    use super::target_allowed;
+
+    #[test]
+    fn targets_match_the_allow_list_patterns() {
+        let allow = vec!["sip:*@pbx.example.com".to_owned(), "sip:1???@*".to_owned()];
+        assert!(target_allowed(&[], "sip:+900555123@evil.example"));
+        assert!(target_allowed(&allow, "sip:carol@PBX.example.com"));
+        assert!(target_allowed(
+            &allow,
+            "sip:carol@pbx.example.com;transport=tcp"
+        ));
+        assert!(target_allowed(&allow, "sip:1234@10.0.0.1"));
+        assert!(!target_allowed(&allow, "sip:12345@10.0.0.1"));
+        assert!(!target_allowed(
+            &allow,
+            "sip:+900555123@pbx.example.com.evil"
+        ));
+        assert!(!target_allowed(&allow, "sip:+900555123@evil.example"));
+        let hostile = format!("sip:{}@x", "a".repeat(10_000));
+        assert!(!target_allowed(
+            &["sip:*a*a*a*a*a*b@*".to_owned()],
+            &hostile
+        ));
     }
 }

@@ -55,20 +55,35 @@ pub(crate) struct TestPhone {
 impl TestPhone {
     /// `name` at 10.0.0.`host`:5060 with `policy`.
     pub(crate) fn new(name: &'static str, host: u8, policy: Policy) -> TestPhone {
+        Self::configured(name, host, policy, |_| {})
+    }
+
+    /// [`TestPhone::new`] with more configuration on top.
+    pub(crate) fn configured(
+        name: &'static str,
+        host: u8,
+        policy: Policy,
+        more: impl FnOnce(&mut PhoneConfig),
+    ) -> TestPhone {
         let addr = SocketAddr::from(([10, 0, 0, host], 5060));
+        let mut config = PhoneConfig {
+            local: addr,
+            advertised: addr,
+            user: name.to_owned(),
+            display_name: None,
+            codecs: Vec::new(),
+            policy,
+            account: None,
+            seed: u64::from(host) * 7919,
+            trusted_sources: Vec::new(),
+            transfer_allow: Vec::new(),
+            register_retry: Default::default(),
+        };
+        more(&mut config);
         TestPhone {
             name,
             addr,
-            phone: Phone::new(PhoneConfig {
-                local: addr,
-                advertised: addr,
-                user: name.to_owned(),
-                display_name: None,
-                codecs: Vec::new(),
-                policy,
-                account: None,
-                seed: u64::from(host) * 7919,
-            }),
+            phone: Phone::new(config),
             events: Vec::new(),
             pumps: BTreeMap::new(),
             ringer: false,

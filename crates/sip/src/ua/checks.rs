@@ -1,6 +1,10 @@
 //! What the user agent refuses: the RFC 3261 §8.2 checks on a new request,
 //! and the destinations it never sends to.
 //!
+//! Before them, outside a dialog, a request from a source that is not
+//! trusted ([`super::Config::trusted`], module `trust`) is refused with
+//! **403** Forbidden, whatever it asks: a scanner learns nothing.
+//!
 //! [`UserAgent::precheck`] runs after the router has matched retransmissions,
 //! ACK and CANCEL to their transactions (so those never get here) and has
 //! opened a server transaction, so that a retransmitted refused request gets
@@ -13,7 +17,7 @@
 //!    MESSAGE, PUBLISH, PRACK): **405** Method Not Allowed, with `Allow`.
 //! 3. §8.2.2.1 To and Request-URI: a Request-URI that is not `sip:`/`sips:`:
 //!    **416** Unsupported URI Scheme; outside a dialog (no To tag), a user
-//!    part that is not ours: **404** Not Found.
+//!    part that is not ours, or an INVITE with no user part: **404** Not Found.
 //! 4. §8.2.2.3 Require: an option tag we do not support (all but
 //!    `replaces`): **420** Bad Extension, with `Unsupported` naming them.
 //! 5. §8.2.3 content processing: a body we cannot read: **415** Unsupported
@@ -99,11 +103,14 @@ impl UserAgent {
             return Some(416);
         };
         let in_dialog = req.to().ok().is_some_and(|t| t.tag().is_some());
-        if !in_dialog
-            && let Some(user) = uri.user_unescaped()
-            && user != self.config.user
-        {
-            return Some(404);
+        if !in_dialog {
+            match uri.user_unescaped() {
+                Some(user) if user != self.config.user => return Some(404),
+                // A call must name whom it is for; OPTIONS to the host
+                // alone is a keep-alive ping (§11) and is answered.
+                None if req.method == Method::Invite => return Some(404),
+                _ => {}
+            }
         }
         // §8.2.2.3 Require.
         let unknown_required = req

@@ -487,6 +487,20 @@ impl UserAgent {
         handle: CallHandle,
         req: &Request,
     ) {
+        let source = self.server.get(key).map(|s| s.dest.1);
+        if !source.is_some_and(|a| self.is_dialog_peer(handle, a.ip())) {
+            // Someone who learned the dialog's tags is not its peer: only
+            // the party we talk to (or the proxy between us) may transfer us.
+            self.answer_simple(now, key, 403, &[]);
+            if let Some(source) = source {
+                self.events.push_back(Event::Rejected {
+                    source,
+                    status: Some(403),
+                    error: "REFER from outside the dialog's path".to_owned(),
+                });
+            }
+            return;
+        }
         let target = match req.headers.refer_to() {
             Ok(Some(na)) if na.uri.as_sip().is_some() => na.uri,
             _ => {

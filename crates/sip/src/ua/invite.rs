@@ -275,6 +275,21 @@ fn dest_of(uri: &Uri, fallback: (Transport, SocketAddr)) -> (Transport, SocketAd
 }
 
 impl UserAgent {
+    /// Whether `ip` is on the call's signalling path: the address the call
+    /// was set up through, or the next hop of its dialog (its first route,
+    /// else the peer's Contact).
+    pub(super) fn is_dialog_peer(&self, handle: CallHandle, ip: std::net::IpAddr) -> bool {
+        let Some(call) = self.calls.get(&handle) else {
+            return false;
+        };
+        let same = |a: std::net::IpAddr| a.to_canonical() == ip.to_canonical();
+        same(call.peer.1.ip())
+            || call
+                .dialog
+                .as_ref()
+                .is_some_and(|d| same(dest_of(&d.next_hop_uri(), call.peer).1.ip()))
+    }
+
     /// Hangs up: BYE when up, CANCEL when ringing out, 603 when ringing in.
     pub fn hangup(&mut self, now: Instant, handle: CallHandle) -> Result<(), UaError> {
         let state = self.calls.get(&handle).ok_or(UaError::UnknownCall)?.state;

@@ -7,6 +7,14 @@
 //! before its end; 401/407 is answered once per challenge (twice rejected
 //! credentials fail it); 423 is retried with Min-Expires; anything else, or
 //! no answer, fails it ([`Event::RegistrationFailed`]).
+//!
+//! A failed registration is never left failed: it is tried again after a
+//! back-off (RFC 5626 §4.5): `min(max, base·2^failures)` with jitter (a
+//! uniform wait between half of it and all of it, so a thousand desks that
+//! lost the same registrar do not come back in one burst), or exactly what
+//! Retry-After asks (capped at `max`). The event says when;
+//! [`UserAgent::register_now`] (the operator's Retry, the network coming
+//! back) skips the wait.
 
 use std::time::{Duration, Instant};
 
@@ -36,7 +44,47 @@ pub(super) struct Registration {
     digest: DigestClient,
     auth_failures: u8,
     expires: u32,
+    /// The next REGISTER: the refresh of a binding, or the retry of a failure.
     pub(super) refresh_at: Option<Instant>,
+    /// Failures since the last success (the back-off's exponent).
+    failures: u32,
+}
+
+impl Registration {
+    /// When the next REGISTER goes out on its own.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.refresh_at
+    }
+}
+
+/// How long to wait before trying a failed registration again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first wait's upper bound is twice this (RFC 5626: 30 s).
+    pub base: Duration,
+    /// No wait is longer (RFC 5626: 30 min).
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_secs(30),
+            max: Duration::from_secs(1800),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after `failures` consecutive failures (at least 1), with
+    /// `unit` in [0, 1) choosing where between half and all of the bound.
+    pub fn wait(&self, failures: u32, unit: f64) -> Duration {
+        let bound = self
+            .base
+            .saturating_mul(2u32.saturating_pow(failures.min(20)))
+            .min(self.max);
+        bound.mul_f64(0.5 + 0.5 * unit.clamp(0.0, 1.0))
+    }
 }
 
 impl UserAgent {
@@ -55,9 +103,47 @@ impl UserAgent {
             digest,
             auth_failures: 0,
             refresh_at: None,
+            failures: 0,
         });
         self.send_register(now, false);
         self.flush_tx();
+    }
+
+    /// Tries the account again now, whatever the back-off said (Retry, or
+    /// the network is back). Nothing happens without an account or while a
+    /// REGISTER is in flight.
+    pub fn register_now(&mut self, now: Instant) {
+        let Some(r) = self.registration.as_mut() else {
+            return;
+        };
+        if matches!(r.state, RegState::Registering | RegState::Unregistering) {
+            return;
+        }
+        r.refresh_at = None;
+        r.auth_failures = 0;
+        self.send_register(now, false);
+        self.flush_tx();
+    }
+
+    /// When the account is tried again after a failure, if it is waiting.
+    pub fn registration_retry_at(&self) -> Option<Instant> {
+        self.registration
+            .as_ref()
+            .filter(|r| r.state == RegState::Failed)
+            .and_then(|r| r.refresh_at)
+    }
+
+    /// The refresh or retry, when it is due.
+    pub(super) fn registration_due(&mut self, now: Instant) {
+        if let Some(r) = self.registration.as_mut()
+            && r.refresh_at.is_some_and(|d| d <= now)
+        {
+            r.refresh_at = None;
+            if r.state == RegState::Failed {
+                r.auth_failures = 0;
+            }
+            self.send_register(now, false);
+        }
     }
 
     /// Removes our binding (Expires: 0).
@@ -160,18 +246,47 @@ impl UserAgent {
         );
     }
 
-    pub(super) fn registration_failed(&mut self, status: Option<u16>, reason: String) {
-        if let Some(r) = self.registration.as_mut() {
-            let was_unregistering = r.state == RegState::Unregistering;
-            r.state = RegState::Failed;
-            r.refresh_at = None;
-            if was_unregistering {
-                self.events.push_back(Event::Unregistered);
-                return;
-            }
+    /// The registration failed (`retry_after`: what the registrar asked):
+    /// report it and schedule the retry.
+    pub(super) fn registration_failed(
+        &mut self,
+        now: Instant,
+        status: Option<u16>,
+        reason: String,
+    ) {
+        self.registration_failed_after(now, status, reason, None);
+    }
+
+    fn registration_failed_after(
+        &mut self,
+        now: Instant,
+        status: Option<u16>,
+        reason: String,
+        retry_after: Option<u32>,
+    ) {
+        let unit = (self.random() >> 11) as f64 / (1u64 << 53) as f64;
+        let Some(r) = self.registration.as_mut() else {
+            return;
+        };
+        let was_unregistering = r.state == RegState::Unregistering;
+        r.state = RegState::Failed;
+        r.refresh_at = None;
+        if was_unregistering {
+            self.events.push_back(Event::Unregistered);
+            return;
         }
-        self.events
-            .push_back(Event::RegistrationFailed { status, reason });
+        r.failures = r.failures.saturating_add(1);
+        let backoff = r.account.retry;
+        let wait = match retry_after {
+            Some(s) => Duration::from_secs(u64::from(s.max(1))).min(backoff.max),
+            None => backoff.wait(r.failures, unit),
+        };
+        r.refresh_at = Some(now + wait);
+        self.events.push_back(Event::RegistrationFailed {
+            status,
+            reason,
+            retry_in: Some(wait),
+        });
     }
 
     pub(super) fn register_response(&mut self, now: Instant, resp: &Response) {
@@ -191,6 +306,7 @@ impl UserAgent {
         match status {
             200..=299 => {
                 r.auth_failures = 0;
+                r.failures = 0;
                 if unregistering {
                     r.state = RegState::Idle;
                     self.events.push_back(Event::Unregistered);
@@ -242,6 +358,7 @@ impl UserAgent {
                     .unwrap_or_else(|| r.account.registrar.host.to_string());
                 let Some(ch) = Challenge::best(resp.headers.get_all(header)) else {
                     self.registration_failed(
+                        now,
                         Some(status),
                         "no supported digest challenge".to_owned(),
                     );
@@ -249,6 +366,7 @@ impl UserAgent {
                 };
                 if ch.realm != realm {
                     self.registration_failed(
+                        now,
                         Some(status),
                         format!(
                             "challenge for realm \"{}\", not the account's realm \"{realm}\"",
@@ -264,7 +382,7 @@ impl UserAgent {
                     r.auth_failures += 1;
                 }
                 if r.auth_failures >= 2 {
-                    self.registration_failed(Some(status), "credentials rejected".to_owned());
+                    self.registration_failed(now, Some(status), "credentials rejected".to_owned());
                     return;
                 }
                 self.send_register(now, unregistering);
@@ -280,12 +398,40 @@ impl UserAgent {
                         self.send_register(now, unregistering);
                     }
                     _ => self.registration_failed(
+                        now,
                         Some(423),
                         "interval too brief without usable Min-Expires".to_owned(),
                     ),
                 }
             }
-            _ => self.registration_failed(Some(status), resp.reason.clone()),
+            _ => {
+                let retry_after = resp
+                    .headers
+                    .get("Retry-After")
+                    .and_then(|v| v.split([';', '(']).next())
+                    .and_then(|v| v.trim().parse::<u32>().ok());
+                let reason = resp.reason.clone();
+                self.registration_failed_after(now, Some(status), reason, retry_after);
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap_with_jitter_below_the_bound() {
+        let b = Backoff::default();
+        let s = Duration::from_secs;
+        assert_eq!(b.wait(1, 0.0), s(30));
+        assert_eq!(b.wait(1, 1.0), s(60));
+        assert_eq!(b.wait(2, 1.0), s(120));
+        assert_eq!(b.wait(5, 1.0), s(960));
+        assert_eq!(b.wait(6, 1.0), s(1800), "capped at 30 min");
+        assert_eq!(b.wait(u32::MAX, 1.0), s(1800));
+        assert_eq!(b.wait(40, 0.0), s(900), "jitter keeps at least half");
     }
 }

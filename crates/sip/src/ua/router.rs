@@ -22,6 +22,7 @@ use std::time::Instant;
 use super::checks::refusal_headers;
 use super::invite::{CallState, OkDue, build_ack_for_non_2xx};
 use super::timer::CallTimer;
+use super::trust::{admits, vouches};
 use super::{
     ALLOW, EndReason, Event, Owner, ServerTx, Transport, UserAgent, finish, response_for,
     response_from_headers,
@@ -32,6 +33,9 @@ use crate::message::{
     Message, Method, ParseError, Request, Response, reason_phrase, salvage_request_headers,
 };
 use crate::transaction::{Kind, ResponseAction, Transaction, TxEvent};
+
+/// Seconds a peer is asked to wait when we are full of INVITEs.
+const OVERLOAD_RETRY_AFTER: u32 = 5;
 
 /// The transaction key of a request (RFC 3261 §17.2.3), with the RFC 2543
 /// fallback when the branch lacks the magic cookie.
@@ -150,6 +154,15 @@ impl UserAgent {
         finish(&mut resp.headers, body, ct);
         if let Some(st) = self.server.get_mut(key) {
             st.tx.send_response(now, resp.status, resp.to_bytes());
+            if resp.status >= 200 {
+                // Answered: retransmissions get the stored response; the
+                // request's body is not needed again (the call keeps its own
+                // copy of an INVITE), nor, outside INVITE, its headers.
+                st.request.body = Vec::new();
+                if st.tx.kind() == Kind::ServerNonInvite {
+                    st.request.headers = crate::message::Headers::new();
+                }
+            }
         }
     }
 
@@ -171,6 +184,41 @@ impl UserAgent {
             resp.headers.push(*n, v.clone());
         }
         self.respond(now, key, &mut resp, &[], None);
+    }
+
+    /// Room for one more server transaction: true when there is, after
+    /// evicting the oldest non-INVITE one if the table is full.
+    fn make_room(&mut self) -> bool {
+        if self.server.len() < self.config.max_server_transactions.max(1) {
+            return true;
+        }
+        self.server.evict_oldest().is_some()
+    }
+
+    /// Every slot holds an INVITE: 503 with Retry-After, statelessly (no
+    /// transaction: a retransmission gets another 503).
+    fn refuse_overloaded(
+        &mut self,
+        dest: (Transport, SocketAddr),
+        req: &Request,
+        source: SocketAddr,
+    ) {
+        if req.method != Method::Ack {
+            let mut resp = response_for(req, 503, None);
+            resp.headers
+                .push("Retry-After", OVERLOAD_RETRY_AFTER.to_string());
+            resp.headers.push("Server", self.config.user_agent.clone());
+            finish(&mut resp.headers, &[], None);
+            self.send(dest, resp.to_bytes());
+        }
+        self.events.push_back(Event::Rejected {
+            source,
+            status: Some(503),
+            error: format!(
+                "{} server transactions live, all INVITE: overloaded",
+                self.server.len()
+            ),
+        });
     }
 
     fn handle_request(
@@ -205,6 +253,10 @@ impl UserAgent {
         } else {
             Kind::ServerNonInvite
         };
+        if !self.make_room() {
+            self.refuse_overloaded(dest, &req, source);
+            return;
+        }
         self.server.insert(
             key.clone(),
             ServerTx {
@@ -213,7 +265,27 @@ impl UserAgent {
                 request: req.clone(),
                 call: None,
             },
+            kind == Kind::ServerNonInvite,
         );
+
+        let to_tag = req.to().ok().and_then(|t| t.tag().map(str::to_owned));
+        if to_tag.is_none() && !admits(self.config.trusted.as_deref(), source.ip()) {
+            // Outside a dialog, only the trusted sources may reach us; a
+            // scanner learns nothing about which users exist.
+            self.answer_simple(now, &key, 403, &[]);
+            self.events.push_back(Event::Rejected {
+                source,
+                status: Some(403),
+                error: format!("{} from an untrusted source", req.method),
+            });
+            return;
+        }
+        let mut req = req;
+        if req.method == Method::Invite && !vouches(self.config.trusted.as_deref(), source.ip()) {
+            // RFC 3325 §5: an identity asserted from outside the trust
+            // domain is removed, not believed.
+            req.headers.remove("P-Asserted-Identity");
+        }
 
         if let Some(status) = self.precheck(&req) {
             let extra = refusal_headers(&req, status);
@@ -222,7 +294,6 @@ impl UserAgent {
         }
 
         // In-dialog requests.
-        let to_tag = req.to().ok().and_then(|t| t.tag().map(str::to_owned));
         if let Some(to_tag) = to_tag {
             self.handle_in_dialog(now, &key, &req, &to_tag);
             return;
@@ -284,11 +355,11 @@ impl UserAgent {
     /// Runs everything due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut fired = Vec::new();
-        for t in self.client.values_mut() {
-            if t.tx.poll_timeout().is_some_and(|d| d <= now) {
-                t.tx.handle_timeout(now);
-            }
-            while let Some(e) = t.tx.poll_event() {
+        for (key, events) in self.client.fire(now) {
+            let Some(t) = self.client.get(&key) else {
+                continue;
+            };
+            for e in events {
                 fired.push((
                     t.owner,
                     t.request.method.clone(),
@@ -298,14 +369,12 @@ impl UserAgent {
             }
         }
         let mut no_ack = Vec::new();
-        for t in self.server.values_mut() {
-            if t.tx.poll_timeout().is_some_and(|d| d <= now) {
-                t.tx.handle_timeout(now);
-            }
-            while let Some(e) = t.tx.poll_event() {
-                if e == TxEvent::NoAck {
-                    no_ack.push((t.call, t.dest.1));
-                }
+        for (key, events) in self.server.fire(now) {
+            let Some(t) = self.server.get(&key) else {
+                continue;
+            };
+            if events.contains(&TxEvent::NoAck) {
+                no_ack.push((t.call, t.dest.1));
             }
         }
         self.flush_tx();
@@ -332,7 +401,7 @@ impl UserAgent {
                         .as_ref()
                         .is_some_and(|r| r.call_id == call_id) =>
                 {
-                    self.registration_failed(Some(408), "registrar did not answer".to_owned())
+                    self.registration_failed(now, Some(408), "registrar did not answer".to_owned())
                 }
                 _ => {}
             }
@@ -340,8 +409,6 @@ impl UserAgent {
         for (call, peer) in no_ack {
             self.events.push_back(Event::AckMissing { call, peer });
         }
-        self.client.retain(|_, t| !t.tx.is_terminated());
-        self.server.retain(|_, t| !t.tx.is_terminated());
 
         // Each call's own deadlines (`timer`), all taken at once and run in
         // this order: 2xx re-sends, 2xx give-ups, lingering calls dropped,
@@ -351,6 +418,7 @@ impl UserAgent {
         let mut expired = Vec::new();
         let mut stale_refers = Vec::new();
         let mut glare = Vec::new();
+        let mut unanswered = Vec::new();
         for (h, c) in self.calls.iter_mut() {
             let fired: Vec<(CallTimer, Instant)> = c.timers.expired(now).collect();
             // UAS 2xx retransmission (RFC 3261 §13.3.1.4).
@@ -366,6 +434,7 @@ impl UserAgent {
                     CallTimer::Linger => expired.push(*h),
                     CallTimer::ReferPatience => stale_refers.push(*h),
                     CallTimer::GlareRetry => glare.push(*h),
+                    CallTimer::RingTimeout => unanswered.push(*h),
                     // Taken by `ok_due` above.
                     CallTimer::OkResend
                     | CallTimer::OkGiveUp
@@ -395,12 +464,10 @@ impl UserAgent {
         for h in glare {
             self.glare_retry_due(now, h);
         }
-        if let Some(r) = self.registration.as_mut()
-            && r.refresh_at.is_some_and(|d| d <= now)
-        {
-            r.refresh_at = None;
-            self.send_register(now, false);
+        for h in unanswered {
+            self.ring_timed_out(now, h);
         }
+        self.registration_due(now);
         self.flush_tx();
     }
 }

@@ -47,11 +47,15 @@ pub(super) enum CallTimer {
     /// status) in `REFER_PATIENCE` (90 s): it is taken as failed (408).
     /// Armed while the transfer is not done.
     ReferPatience = 6,
+    /// UAS: an incoming call has rung for [`super::Config::ring_timeout`]
+    /// and nobody answered: refuse it with 480 and free the line (an INVITE
+    /// that is never cancelled must not hold it for ever).
+    RingTimeout = 7,
 }
 
 impl CallTimer {
     /// Every timer, in slot order (the discriminants).
-    const ALL: [CallTimer; 7] = [
+    const ALL: [CallTimer; 8] = [
         CallTimer::OkResend,
         CallTimer::OkGiveUp,
         CallTimer::ReofferOkResend,
@@ -59,6 +63,7 @@ impl CallTimer {
         CallTimer::Linger,
         CallTimer::GlareRetry,
         CallTimer::ReferPatience,
+        CallTimer::RingTimeout,
     ];
 
     /// The re-send and give-up timers of our 2xx to the INVITE.

@@ -13,6 +13,7 @@ use crate::dialog::Dialog;
 use crate::header::Via;
 use crate::message::{Method, Request};
 use crate::ua::router::server_key;
+use crate::ua::timer::CallTimer;
 use crate::ua::{
     ALLOW, CallHandle, EndReason, Event, Transport, UaError, UserAgent, error_status, finish,
     response_for,
@@ -99,6 +100,9 @@ impl UserAgent {
         );
         call.dialog = Some(dialog);
         call.remote_sdp = req.body.clone();
+        if let Some(after) = self.config.ring_timeout {
+            call.timers.set(CallTimer::RingTimeout, now + after);
+        }
         self.calls.insert(handle, call);
         self.events.push_back(Event::Incoming {
             call: handle,
@@ -329,6 +333,21 @@ impl UserAgent {
         }
         self.flush_tx();
         Ok(())
+    }
+
+    /// Nobody answered in the ring timeout: 480 Temporarily Unavailable.
+    pub(in crate::ua) fn ring_timed_out(&mut self, now: Instant, handle: CallHandle) {
+        let Some(call) = self.calls.get(&handle) else {
+            return;
+        };
+        if call.state != CallState::Offered {
+            return;
+        }
+        let mut resp = response_for(&call.invite, 480, Some(&call.local_tag));
+        let key = call.invite_key.clone();
+        self.respond(now, &key, &mut resp, &[], None);
+        self.end_call(now, handle, EndReason::NoAnswer, Some(480));
+        self.flush_tx();
     }
 
     /// Declines an incoming call with `status` (486 busy, 603 decline ...).
