@@ -101,6 +101,9 @@ struct Cli {
     /// Base of the registration retry back-off in seconds (30).
     #[arg(long, global = true)]
     register_retry: Option<f64>,
+    /// CA certificates (PEM) trusted for SIP over TLS besides the system's.
+    #[arg(long, global = true)]
+    tls_ca_file: Option<PathBuf>,
     /// Answering, placing or resuming a call holds the one in progress (an
     /// operator's one call in hand). Off by default: every call stays live.
     #[arg(long, global = true)]
@@ -218,6 +221,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
             Some(cli.transfer_allow.clone())
         },
         register_retry_s: cli.register_retry.or(file_account.retry_base),
+        tls_ca_file: cli.tls_ca_file.clone().or(sip.tls_ca_file),
     };
     let (mut config, errors) = settings.engine_config(Role::Headless);
     if let Some(e) = errors.first() {

@@ -282,6 +282,9 @@ pub struct Sip {
     pub trust_registrar: Option<bool>,
     /// Seconds an unanswered call rings before it is refused (60; 0: never).
     pub ring_timeout: Option<f64>,
+    /// CA certificates (PEM) trusted for SIP over TLS besides the system's
+    /// (a PBX with a certificate from the company's own CA).
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 /// `[account]`. The password is never read from the file.

@@ -6,6 +6,7 @@
 
 mod net;
 mod pump;
+mod tls;
 mod tones;
 
 use std::collections::HashMap;
@@ -28,6 +29,9 @@ use crate::{CallId, Command, DeviceNames, EngineConfig, EngineError};
 
 use net::TcpIn;
 use pump::{AudioPaths, Bridge, MediaCmd, MediaHandle};
+
+/// A lookup's answer: the address and the host it was for, or why not.
+type Found = (LookupId, Result<(SocketAddr, String), String>);
 
 /// Starts engines.
 #[derive(Debug)]
@@ -109,10 +113,18 @@ struct Driver {
     phone: Phone,
     udp: UdpSocket,
     listener: TcpListener,
-    conns: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    /// Stream connections by transport and peer.
+    conns: HashMap<(Transport, SocketAddr), mpsc::UnboundedSender<Vec<u8>>>,
+    /// The TLS client configuration (roots and CA file, read at start).
+    tls: Arc<rustls::ClientConfig>,
+    /// The host each address was looked up for: the name a TLS
+    /// certificate must carry there.
+    names: HashMap<SocketAddr, String>,
+    /// Our SIP address (TLS connections leave from it).
+    local: SocketAddr,
     tcp_tx: mpsc::UnboundedSender<TcpIn>,
     events: mpsc::UnboundedSender<EngineEvent>,
-    lookups_tx: mpsc::UnboundedSender<(LookupId, Result<SocketAddr, String>)>,
+    lookups_tx: mpsc::UnboundedSender<Found>,
     notes_tx: mpsc::UnboundedSender<(CallId, MediaNote)>,
     /// The address the SIP sockets are bound to; RTP binds there too.
     bind_ip: IpAddr,
@@ -132,6 +144,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Result<(EngineHandle, mpsc::UnboundedReceiver<EngineEvent>), EngineError> {
         let (udp, tcp, local) = net::bind_sip(config.bind)?;
+        let tls = tls::client_config(config.tls_ca_file.as_deref()).map_err(EngineError::Tls)?;
         udp.set_nonblocking(true).map_err(EngineError::Runtime)?;
         tcp.set_nonblocking(true).map_err(EngineError::Runtime)?;
         // The registrar's address decides the address we advertise; one
@@ -139,10 +152,10 @@ impl Engine {
         // blocking lookup here), and we advertise towards the default route.
         let registrar = match &config.account {
             Some(a) => {
-                let (sip, _) = crate::phone::registrar_uri(a)?;
+                let (sip, transport) = crate::phone::registrar_uri(a)?;
                 sip.host
                     .ip()
-                    .map(|ip| SocketAddr::new(ip, sip.port.unwrap_or(5060)))
+                    .map(|ip| SocketAddr::new(ip, sip.port.unwrap_or(transport.default_port())))
             }
             None => None,
         };
@@ -192,6 +205,9 @@ impl Engine {
                         udp,
                         listener,
                         conns: HashMap::new(),
+                        tls,
+                        names: HashMap::new(),
+                        local,
                         tcp_tx,
                         events: ev_tx,
                         lookups_tx,
@@ -231,7 +247,7 @@ impl Driver {
         mut cmd_rx: mpsc::UnboundedReceiver<Command>,
         mut tcp_rx: mpsc::UnboundedReceiver<TcpIn>,
         mut notes_rx: mpsc::UnboundedReceiver<(CallId, MediaNote)>,
-        mut lookups_rx: mpsc::UnboundedReceiver<(LookupId, Result<SocketAddr, String>)>,
+        mut lookups_rx: mpsc::UnboundedReceiver<Found>,
     ) {
         self.phone.start(Instant::now());
         self.act().await;
@@ -262,18 +278,27 @@ impl Driver {
                     }
                 },
                 Some(t) = tcp_rx.recv() => match t {
-                    TcpIn::Frame(peer, bytes) => {
-                        self.phone.handle_datagram(Instant::now(), Transport::Tcp, peer, &bytes);
+                    TcpIn::Frame(transport, peer, bytes) => {
+                        self.phone.handle_datagram(Instant::now(), transport, peer, &bytes);
                     }
-                    TcpIn::Closed(peer) => { self.conns.remove(&peer); }
+                    TcpIn::Closed { transport, peer, error } => {
+                        self.conns.remove(&(transport, peer));
+                        self.phone.connection_closed(Instant::now(), transport, peer, error);
+                    }
                 },
                 Some((call, note)) = notes_rx.recv() => self.phone.handle_media(Instant::now(), call, note),
-                Some((id, addr)) = lookups_rx.recv() => self.phone.handle_lookup(Instant::now(), id, addr),
+                Some((id, found)) = lookups_rx.recv() => {
+                    if let Ok((addr, host)) = &found {
+                        // A TLS connection there checks this name.
+                        self.names.insert(*addr, host.clone());
+                    }
+                    self.phone.handle_lookup(Instant::now(), id, found.map(|(a, _)| a));
+                }
                 _ = quality_tick.tick(), if self.audio.level_every.is_some() => self.report_quality(),
                 a = self.listener.accept() => {
                     if let Ok((stream, peer)) = a {
                         let tx = net::spawn_connection(stream, peer, self.tcp_tx.clone(), false);
-                        self.conns.insert(peer, tx);
+                        self.conns.insert((Transport::Tcp, peer), tx);
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => self.phone.handle_timeout(Instant::now()),
@@ -297,7 +322,7 @@ impl Driver {
                             Ok(mut a) => a.next().ok_or_else(|| format!("{host} has no address")),
                             Err(e) => Err(e.to_string()),
                         };
-                        let _ = tx.send((id, addr));
+                        let _ = tx.send((id, addr.map(|a| (a, host))));
                     });
                 }
                 Action::BindRtp(slot) => {
@@ -384,12 +409,21 @@ impl Driver {
             Transport::Udp => {
                 let _ = self.udp.send_to(&t.payload, t.destination).await;
             }
-            Transport::Tcp => {
-                let tx = match self.conns.get(&t.destination) {
+            Transport::Tcp | Transport::Tls => {
+                let key = (t.transport, t.destination);
+                let tx = match self.conns.get(&key) {
                     Some(tx) if !tx.is_closed() => tx.clone(),
                     _ => {
-                        let tx = net::spawn_outbound(t.destination, self.tcp_tx.clone());
-                        self.conns.insert(t.destination, tx.clone());
+                        let tls = (t.transport == Transport::Tls).then(|| {
+                            let name = self
+                                .names
+                                .get(&t.destination)
+                                .cloned()
+                                .unwrap_or_else(|| t.destination.ip().to_string());
+                            (self.tls.clone(), self.local, name)
+                        });
+                        let tx = net::spawn_outbound(t.destination, tls, self.tcp_tx.clone());
+                        self.conns.insert(key, tx.clone());
                         tx
                     }
                 };

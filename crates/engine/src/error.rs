@@ -89,6 +89,9 @@ pub enum CommandError {
     Usage(&'static str),
     /// A command line whose verb is not a command.
     UnknownCommand(String),
+    /// The target asks for TLS (`sips:`, `;transport=tls`) and the way to
+    /// it is not encrypted: never sent in clear instead.
+    NeedsTls(String),
 }
 
 impl fmt::Display for CommandError {
@@ -113,6 +116,10 @@ impl fmt::Display for CommandError {
             CommandError::NoCall => write!(f, "no call to act on"),
             CommandError::Usage(u) => write!(f, "usage: {u}"),
             CommandError::UnknownCommand(_) => write!(f, "unknown command"),
+            CommandError::NeedsTls(t) => write!(
+                f,
+                "{t} needs TLS, and the registrar is not reached over TLS: not sent in clear"
+            ),
         }
     }
 }

@@ -121,6 +121,8 @@ pub struct EngineConfig {
     pub transfer_allow: Vec<String>,
     /// How long to wait before registering again after a failure.
     pub register_retry: Backoff,
+    /// CA certificates (PEM) trusted for SIP over TLS besides the system's.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -143,6 +145,7 @@ impl EngineConfig {
             trusted_sources: Vec::new(),
             transfer_allow: Vec::new(),
             register_retry: Backoff::default(),
+            tls_ca_file: None,
         }
     }
 }
@@ -475,6 +478,8 @@ pub enum EngineError {
     BadRegistrar(String),
     /// The engine thread or runtime could not start.
     Runtime(std::io::Error),
+    /// The TLS configuration cannot be used (the CA file).
+    Tls(String),
 }
 
 impl fmt::Display for EngineError {
@@ -485,6 +490,7 @@ impl fmt::Display for EngineError {
                 write!(f, "registrar {r:?} is not a sip: URI with a host")
             }
             EngineError::Runtime(e) => write!(f, "cannot start the engine: {e}"),
+            EngineError::Tls(e) => write!(f, "{e}"),
         }
     }
 }

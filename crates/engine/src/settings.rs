@@ -77,6 +77,8 @@ pub struct Settings {
     /// The registration retry's base wait in seconds (the first retry
     /// comes after 1–2 times it).
     pub register_retry_s: Option<f64>,
+    /// CA certificates (PEM) for SIP over TLS besides the system's.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// A setting that cannot be used.
@@ -220,6 +222,7 @@ impl Settings {
             trusted_sources,
             transfer_allow: self.transfer_allow.clone().unwrap_or_default(),
             register_retry,
+            tls_ca_file: self.tls_ca_file.clone(),
         };
         (config, errors)
     }

@@ -58,15 +58,27 @@ pub enum Transport {
     Udp,
     /// TCP: reliable, stream-framed.
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2): what `sips:` and `;transport=tls`
+    /// ask for, never downgraded.
+    Tls,
 }
 
 impl Transport {
-    /// The transport a SIP URI asks for (`;transport=tcp`), UDP otherwise.
+    /// The transport a SIP URI asks for: TLS for `sips:` and
+    /// `;transport=tls`, TCP for `;transport=tcp`, UDP otherwise.
     pub fn of_uri(uri: &SipUri) -> Transport {
-        if uri.transport() == "tcp" {
-            Transport::Tcp
-        } else {
-            Transport::Udp
+        match uri.transport().as_str() {
+            "tls" => Transport::Tls,
+            "tcp" => Transport::Tcp,
+            _ => Transport::Udp,
+        }
+    }
+
+    /// The port when a URI names none (RFC 3261 §19.1.2): 5061 for TLS.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Transport::Tls => 5061,
+            Transport::Udp | Transport::Tcp => 5060,
         }
     }
 
@@ -74,10 +86,13 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
-    fn reliable(self) -> bool {
-        self == Transport::Tcp
+
+    /// Stream transports: the transaction layer does not retransmit.
+    pub fn reliable(self) -> bool {
+        self != Transport::Udp
     }
 }
 
@@ -503,6 +518,16 @@ fn response_from_headers(h: &Headers, status: u16, to_tag: Option<&str>) -> Resp
     if let Some(c) = h.get("CSeq") {
         headers.push("CSeq", c);
     }
+    // RFC 3261 §12.1.1: a response that may set up a dialog (an early one
+    // with a 1xx, the dialog with a 2xx) carries the request's Record-Route,
+    // so the peer routes its in-dialog requests through the same proxies.
+    // (Over UDP a missing route set went unnoticed: the peer reached us
+    // directly. Over TLS it cannot: we serve no TLS of our own.)
+    if (101..300).contains(&status) && to_tag.is_some() {
+        for rr in h.get_all("Record-Route") {
+            headers.push("Record-Route", rr);
+        }
+    }
     Response {
         version: Version::SIP_2_0,
         status,
@@ -570,10 +595,10 @@ impl UserAgent {
     }
 
     fn contact(&self, transport: Transport) -> String {
-        let t = if transport == Transport::Tcp {
-            ";transport=tcp"
-        } else {
-            ""
+        let t = match transport {
+            Transport::Tcp => ";transport=tcp",
+            Transport::Tls => ";transport=tls",
+            Transport::Udp => "",
         };
         format!(
             "<sip:{}@{}:{}{t}>",

@@ -499,3 +499,43 @@ fn retry_after_on_a_503_sets_the_wait() {
     run_until(&mut ua, t0 + Duration::from_secs(7));
     assert_eq!(registers(&mut ua).len(), 1, "at 7 s");
 }
+
+#[test]
+fn the_answer_keeps_the_proxies_record_route_so_the_caller_stays_on_their_path() {
+    let now = Instant::now();
+    let mut ua = agent(|_| {});
+    let proxy = addr("127.0.0.1:5060");
+    let rr = "Record-Route: <sip:127.0.0.1:5060;transport=tls;lr>\r\n\
+              Record-Route: <sip:10.0.0.1;lr>\r\n";
+    ua.handle_datagram(
+        now,
+        Transport::Udp,
+        proxy,
+        &request("INVITE", "sip:desk@127.0.0.1:5070", proxy, 1, rr),
+    );
+    let call = events(&mut ua)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Incoming { call, .. } => Some(call),
+            _ => None,
+        })
+        .expect("rings");
+    let ringing = statuses(&mut ua);
+    let sdp = b"v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4002 RTP/AVP 0\r\n";
+    ua.answer(now, call, sdp.to_vec()).unwrap();
+    let ok = statuses(&mut ua);
+    for r in ringing
+        .iter()
+        .filter(|r| r.status == 180)
+        .chain(ok.iter().filter(|r| r.status == 200))
+    {
+        let routes: Vec<&str> = r.headers.get_all("Record-Route").collect();
+        assert_eq!(
+            routes,
+            ["<sip:127.0.0.1:5060;transport=tls;lr>", "<sip:10.0.0.1;lr>"],
+            "{} keeps the route set in order",
+            r.status
+        );
+    }
+    assert!(ok.iter().any(|r| r.status == 200));
+}

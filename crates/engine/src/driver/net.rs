@@ -4,19 +4,28 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket as StdUdp};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use switchboard_sip::message::Limits;
 use switchboard_sip::stream::{Frame, StreamFramer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use switchboard_sip::ua::Transport;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// Keep-alive interval on TCP connections we opened (RFC 5626 §4.4.1 CRLF pings).
 const KEEPALIVE: Duration = Duration::from_secs(30);
 
-/// What a TCP connection task reports.
+/// What a TCP or TLS connection task reports.
 pub(super) enum TcpIn {
-    Frame(SocketAddr, Vec<u8>),
-    Closed(SocketAddr),
+    Frame(Transport, SocketAddr, Vec<u8>),
+    /// The connection is gone; `error` when it never came up (refused,
+    /// timed out, a failed handshake) or broke: what waited for it fails.
+    Closed {
+        transport: Transport,
+        peer: SocketAddr,
+        error: Option<String>,
+    },
 }
 
 /// The address to advertise when bound to the unspecified address: the local
@@ -64,12 +73,28 @@ pub(super) fn bind_sip(
     for _ in 0..tries {
         let udp = StdUdp::bind(bind).map_err(|e| Bind(bind, e))?;
         let local = udp.local_addr().map_err(|e| Bind(bind, e))?;
-        match std::net::TcpListener::bind(local) {
+        match tcp_listener(local) {
             Ok(tcp) => return Ok((udp, tcp, local)),
             Err(e) => last = Some(Bind(local, e)),
         }
     }
     Err(last.unwrap_or_else(|| Bind(bind, std::io::ErrorKind::AddrInUse.into())))
+}
+
+/// The TCP listener, with SO_REUSEPORT so that our TLS connections can
+/// leave from the same port (see `tls`).
+fn tcp_listener(local: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(
+        Domain::for_address(local),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    s.set_reuse_address(true)?;
+    s.set_reuse_port(true)?;
+    s.bind(&local.into())?;
+    s.listen(128)?;
+    Ok(s.into())
 }
 
 /// An even RTP port and the RTCP port above it (RFC 3550 §11).
@@ -99,21 +124,66 @@ fn bind_rtp(ip: IpAddr) -> std::io::Result<StdUdp> {
     last.ok_or_else(|| std::io::ErrorKind::AddrNotAvailable.into())
 }
 
-/// Opens a connection to `peer` for what we send there.
+/// Opens a connection to `peer` for what we send there: TCP, or TLS
+/// (with `tls`: the client configuration, our address, the name to check).
 pub(super) fn spawn_outbound(
     peer: SocketAddr,
+    tls: Option<(Arc<rustls::ClientConfig>, SocketAddr, String)>,
     tcp_tx: mpsc::UnboundedSender<TcpIn>,
 ) -> mpsc::UnboundedSender<Vec<u8>> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        match tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(peer)).await {
-            Ok(Ok(stream)) => connection(stream, peer, rx, tcp_tx, true).await,
-            _ => {
-                let _ = tcp_tx.send(TcpIn::Closed(peer));
+        let timeout = Duration::from_secs(10);
+        match tls {
+            None => match tokio::time::timeout(timeout, TcpStream::connect(peer)).await {
+                Ok(Ok(stream)) => {
+                    connection(stream, Transport::Tcp, peer, rx, tcp_tx, true).await;
+                }
+                Ok(Err(e)) => closed(
+                    &tcp_tx,
+                    Transport::Tcp,
+                    peer,
+                    format!("cannot connect to {peer}: {e}"),
+                ),
+                Err(_) => closed(
+                    &tcp_tx,
+                    Transport::Tcp,
+                    peer,
+                    format!("no connection to {peer} in 10 s"),
+                ),
+            },
+            Some((config, local, name)) => {
+                match tokio::time::timeout(timeout, super::tls::connect(config, local, peer, &name))
+                    .await
+                {
+                    Ok(Ok(stream)) => {
+                        connection(stream, Transport::Tls, peer, rx, tcp_tx, true).await;
+                    }
+                    Ok(Err(e)) => closed(&tcp_tx, Transport::Tls, peer, e),
+                    Err(_) => closed(
+                        &tcp_tx,
+                        Transport::Tls,
+                        peer,
+                        format!("no TLS connection to {name} ({peer}) in 10 s"),
+                    ),
+                }
             }
         }
     });
     tx
+}
+
+fn closed(
+    tcp_tx: &mpsc::UnboundedSender<TcpIn>,
+    transport: Transport,
+    peer: SocketAddr,
+    error: String,
+) {
+    let _ = tcp_tx.send(TcpIn::Closed {
+        transport,
+        peer,
+        error: Some(error),
+    });
 }
 
 /// Serves a connection a peer opened.
@@ -124,36 +194,56 @@ pub(super) fn spawn_connection(
     keepalive: bool,
 ) -> mpsc::UnboundedSender<Vec<u8>> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(connection(stream, peer, rx, tcp_tx, keepalive));
+    tokio::spawn(connection(
+        stream,
+        Transport::Tcp,
+        peer,
+        rx,
+        tcp_tx,
+        keepalive,
+    ));
     tx
 }
 
-/// One TCP connection: frames what it reads, writes what it is given, pings
-/// when it is ours. Closes on a framing error (no way to resynchronise).
-async fn connection(
-    stream: TcpStream,
+/// One stream connection (TCP or TLS): frames what it reads, writes what
+/// it is given, pings when it is ours. Closes on a framing error (no way to
+/// resynchronise).
+async fn connection<S: AsyncRead + AsyncWrite>(
+    stream: S,
+    transport: Transport,
     peer: SocketAddr,
     mut out: mpsc::UnboundedReceiver<Vec<u8>>,
     tcp_tx: mpsc::UnboundedSender<TcpIn>,
     keepalive: bool,
 ) {
-    let (mut r, mut w) = stream.into_split();
+    let (mut r, mut w) = tokio::io::split(stream);
     let mut framer = StreamFramer::new(Limits::default());
     let mut buf = vec![0u8; 16_384];
     let mut ping = tokio::time::interval(KEEPALIVE);
     ping.tick().await;
+    let mut error = None;
     'conn: loop {
         tokio::select! {
             n = r.read(&mut buf) => {
-                let n = match n { Ok(0) | Err(_) => break, Ok(n) => n };
+                let n = match n {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => { error = Some(format!("connection to {peer} broke: {e}")); break }
+                };
                 framer.push(buf.get(..n).unwrap_or(&[]));
+                let mut pongs_owed = false;
                 while let Some(f) = framer.next_frame() {
                     match f {
-                        Ok(Frame::Message(m)) => { let _ = tcp_tx.send(TcpIn::Frame(peer, m)); }
-                        Ok(Frame::Ping) => { if w.write_all(b"\r\n").await.is_err() { break 'conn; } }
+                        Ok(Frame::Message(m)) => { let _ = tcp_tx.send(TcpIn::Frame(transport, peer, m)); }
+                        // Every ping in what was read is answered once:
+                        // a flood of CRLFs costs one write, not one each.
+                        Ok(Frame::Ping) => pongs_owed = true,
                         Ok(Frame::Pong) => {}
                         Err(_) => break 'conn,
                     }
+                }
+                if pongs_owed && w.write_all(b"\r\n").await.is_err() {
+                    break;
                 }
             }
             m = out.recv() => match m {
@@ -165,7 +255,11 @@ async fn connection(
             }
         }
     }
-    let _ = tcp_tx.send(TcpIn::Closed(peer));
+    let _ = tcp_tx.send(TcpIn::Closed {
+        transport,
+        peer,
+        error,
+    });
 }
 
 #[cfg(test)]

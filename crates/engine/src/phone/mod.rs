@@ -247,6 +247,9 @@ pub enum MediaNote {
     StartFailed(String),
 }
 
+/// The registrar's connection closing makes us register again at most this often.
+const RECONNECT_GAP: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What the core needs to start.
 #[derive(Debug, Clone)]
 pub struct PhoneConfig {
@@ -356,6 +359,8 @@ pub struct Phone {
     resolve_at: Option<Instant>,
     /// Lookups of the registrar that failed in a row.
     resolve_failures: u32,
+    /// When the registrar's connection last closed and we registered again.
+    reconnected_at: Option<Instant>,
 }
 
 impl Phone {
@@ -379,7 +384,7 @@ impl Phone {
             Some(a) => match registrar_uri(&a) {
                 Ok((sip, transport)) => match sip.host.ip() {
                     Some(ip) => {
-                        let at = SocketAddr::new(ip, sip.port.unwrap_or(5060));
+                        let at = SocketAddr::new(ip, sip.port.unwrap_or(transport.default_port()));
                         let account = account_at(&a, sip, at, transport, config.register_retry);
                         Registration::Active(Box::new(account), a)
                     }
@@ -415,6 +420,7 @@ impl Phone {
             register_retry: config.register_retry,
             resolve_at: None,
             resolve_failures: 0,
+            reconnected_at: None,
         };
         phone.update_trust();
         phone
@@ -490,6 +496,37 @@ impl Phone {
         if self.stopping.is_some_and(|s| now >= s) {
             self.stop();
         }
+    }
+
+    /// A stream connection (TCP, TLS) to `peer` is gone. With `error` it
+    /// never came up or broke: what was sent on it fails now, with that
+    /// reason. The registrar's connection closing under a binding means
+    /// calls can no longer reach us on it: register again at once (a new
+    /// connection; the back-off applies if that fails).
+    pub fn connection_closed(
+        &mut self,
+        now: Instant,
+        transport: switchboard_sip::ua::Transport,
+        peer: SocketAddr,
+        error: Option<String>,
+    ) {
+        if let Some(reason) = &error {
+            self.ua.transport_failed(now, transport, peer, reason);
+        }
+        let registrar = match &self.registration {
+            Registration::Active(a, _) => a.transport == transport && a.registrar_addr == peer,
+            _ => false,
+        };
+        // At most once in RECONNECT_GAP: a registrar that drops every
+        // connection at once must not make us spin; the refresh still comes.
+        let recent = self
+            .reconnected_at
+            .is_some_and(|at| now.saturating_duration_since(at) < RECONNECT_GAP);
+        if registrar && error.is_none() && self.ua.is_registered() && !recent {
+            self.reconnected_at = Some(now);
+            self.ua.register_now(now);
+        }
+        self.settle(now);
     }
 
     /// The answer to [`Action::Lookup`].

@@ -79,10 +79,22 @@ impl Phone {
         let transport = Transport::of_uri(&sip);
         let slot = RtpSlot(self.new_id());
         let hop = match &self.registration {
+            // A sips: target is never sent through a registrar reached in clear.
+            Registration::Active(a, _)
+                if transport == Transport::Tls && a.transport != Transport::Tls =>
+            {
+                self.placement_failed(
+                    now,
+                    purpose,
+                    target,
+                    CommandError::NeedsTls(target.to_owned()),
+                );
+                return;
+            }
             // Registered: the registrar is our outbound proxy.
             Registration::Active(a, _) => Some((a.transport, a.registrar_addr)),
             _ => {
-                let port = sip.port.unwrap_or(5060);
+                let port = sip.port.unwrap_or(transport.default_port());
                 match sip.host.ip() {
                     Some(ip) => Some((transport, SocketAddr::new(ip, port))),
                     None => {

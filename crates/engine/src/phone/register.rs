@@ -84,7 +84,7 @@ impl Phone {
                 return;
             }
         };
-        let port = sip.port.unwrap_or(5060);
+        let port = sip.port.unwrap_or(transport.default_port());
         match sip.host.ip() {
             Some(ip) => {
                 let at = SocketAddr::new(ip, port);

@@ -269,7 +269,10 @@ fn dest_of(uri: &Uri, fallback: (Transport, SocketAddr)) -> (Transport, SocketAd
     match sip.host.ip() {
         // maddr and DNS resolution are not done in the sans-IO core: a host
         // name falls back to the address the dialog was set up through.
-        Some(ip) => (transport, SocketAddr::new(ip, sip.port.unwrap_or(5060))),
+        Some(ip) => (
+            transport,
+            SocketAddr::new(ip, sip.port.unwrap_or(transport.default_port())),
+        ),
         None => fallback,
     }
 }

@@ -350,6 +350,49 @@ impl UserAgent {
         }
     }
 
+    /// The transport could not carry what we sent to `dest` (a TCP or TLS
+    /// connection refused, timed out, closed, or its certificate not
+    /// trusted): every client transaction to it fails now, as a 503 would
+    /// (RFC 3261 §8.1.3.1), instead of waiting out timer B or F. `reason`
+    /// says why, for the registration's event.
+    pub fn transport_failed(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        dest: SocketAddr,
+        reason: &str,
+    ) {
+        let keys = self.client.keys_where(|t| t.dest == (transport, dest));
+        for key in keys {
+            let Some(t) = self.client.remove(&key) else {
+                continue;
+            };
+            match t.owner {
+                Owner::Register
+                    if self
+                        .registration
+                        .as_ref()
+                        .is_some_and(|r| r.call_id == t.request.call_id()) =>
+                {
+                    self.registration_failed(now, None, reason.to_owned());
+                }
+                Owner::Call(h)
+                    if t.request.method == Method::Invite && !self.reinvite_timed_out(now, h) =>
+                {
+                    self.end_call(now, h, EndReason::Rejected, Some(503));
+                }
+                Owner::Call(h) if t.request.method == Method::Refer => self.refer_timed_out(h),
+                Owner::Call(h) if t.request.method == Method::Bye => {
+                    if let Some(c) = self.calls.get_mut(&h) {
+                        c.timers.set(CallTimer::Linger, now);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.flush_tx();
+    }
+
     // ---------------------------------------------------------------- timers
 
     /// Runs everything due at `now`.

@@ -119,6 +119,16 @@ impl<T: HoldsTx> TxTable<T> {
         self.remove(&key)
     }
 
+    /// The keys of the transactions `pred` picks (a scan: for rare events
+    /// such as a lost connection, never per datagram).
+    pub(super) fn keys_where(&self, pred: impl Fn(&T) -> bool) -> Vec<String> {
+        self.slots
+            .iter()
+            .filter(|(_, s)| pred(&s.value))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     pub(super) fn get(&self, key: &str) -> Option<&T> {
         self.slots.get(key).map(|s| &s.value)
     }
