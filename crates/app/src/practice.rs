@@ -186,6 +186,9 @@ pub fn start(
             mic: Some(mic),
             policy: switchboard_engine::Policy {
                 max_calls: calls,
+                // A practice caller goes where the trainee puts it through
+                // (a headless agent refuses transfers by default).
+                transfer: switchboard_engine::TransferPolicy::Accept,
                 ..base.policy
             },
             ..base

@@ -18,6 +18,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::caller_text::clean;
 use crate::context::CallerCard;
 
 /// `[desk.crm]` settings after checking.
@@ -199,7 +200,7 @@ pub fn parse_fields(body: &str, wanted: &[String]) -> Result<Vec<(String, String
     if wanted.is_empty() {
         for (k, v) in map.iter().take(MAX_FIELDS) {
             if !v.is_object() && !v.is_array() && !v.is_null() {
-                out.push((clip(k), show(v)));
+                out.push((clean(k, MAX_VALUE), show(v)));
             }
         }
         return Ok(out);
@@ -223,24 +224,20 @@ pub fn parse_fields(body: &str, wanted: &[String]) -> Result<Vec<(String, String
     Ok(out)
 }
 
+/// A CRM value as shown on the card. The CRM often holds what callers
+/// once typed or said, so it is cleaned like caller-supplied text.
 fn show(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::String(s) => clip(s),
-        other => clip(&other.to_string()),
-    }
-}
-
-fn clip(s: &str) -> String {
-    let s = s.trim();
-    match s.char_indices().nth(MAX_VALUE) {
-        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or(s)),
-        None => s.to_owned(),
+        serde_json::Value::String(s) => clean(s, MAX_VALUE),
+        other => clean(&other.to_string(), MAX_VALUE),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::caller_card;
+    use switchboard_sip::message::Headers;
 
     fn card() -> CallerCard {
         CallerCard {
@@ -264,6 +261,46 @@ mod tests {
         assert_eq!(
             url,
             "https://crm.example.ee/api?phone=%2B372%20555%26admin%3D1&q=Arved%2F%C3%BClekanded&who=Mari%20Maasikas"
+        );
+    }
+
+    #[test]
+    fn a_hostile_number_is_cleaned_then_percent_encoded() {
+        let mut h = Headers::new();
+        h.push(
+            "From",
+            "\"Mari\u{202E}\" <sip:+372%0A555&admin=1/..%23%E2%80%AE%1B[31m@pbx>;tag=1",
+        );
+        let card = caller_card(&h, &[]);
+        assert_eq!(card.number, "+372 555&admin=1/..#[31m");
+        let crm = Crm::new(
+            "https://crm.example.ee/api/{number}?who={name}",
+            None,
+            vec![],
+            DEFAULT_TIMEOUT,
+        )
+        .unwrap();
+        assert_eq!(
+            crm.url_for(&card, "c1"),
+            "https://crm.example.ee/api/%2B372%20555%26admin%3D1%2F%2E%2E%23%5B31m?who=Mari"
+        );
+        // A card built by hand, never cleaned, is still only encoded text.
+        let raw = CallerCard {
+            number: "\n\u{1b}\u{202E}#?".into(),
+            ..CallerCard::default()
+        };
+        assert_eq!(
+            crm.url_for(&raw, "c1"),
+            "https://crm.example.ee/api/%0A%1B%E2%80%AE%23%3F?who="
+        );
+    }
+
+    #[test]
+    fn crm_values_are_cleaned_for_the_card() {
+        let body = "{\"note\":\"call\\nback\\u001b[31m\\u202e now\"}";
+        assert_eq!(
+            parse_fields(body, &[]).unwrap(),
+            [("note".to_owned(), "call back[31m now".to_owned())]
         );
     }
 

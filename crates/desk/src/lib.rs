@@ -6,6 +6,7 @@
 //!  clock ticks  ─┘   │ missed calls · notices · today's figures      │   └─▶ CRM lookups
 //!                    └──────── store::Store (SQLite, WAL) ───────────┘
 //!  INVITE headers + header rules ─▶ context::caller_card ─▶ the caller card
+//!                                   (caller_text::clean on every value)
 //!  what the operator types ─▶ dialplan::DialPlan ─▶ a SIP URI
 //!  directory files, LDAP results ─▶ directory::Directory ─▶ search without diacritics
 //! ```
@@ -23,6 +24,9 @@
 //! - [`directory`]: the company directory and its search.
 //! - [`time`]: local times for display.
 //! - [`context`]: who calls and why, from the INVITE before answering.
+//! - [`caller_text`]: caller-supplied text cleaned (controls, bidi and
+//!   invisible characters out, one line, capped) before it is shown,
+//!   stored or sent on.
 //! - [`crm`]: the caller's CRM record by URL template (pure: URL and fields;
 //!   the desktop fetches on a worker thread).
 //! - [`config`]: the TOML file shared by the desktop and the headless agent.
@@ -35,6 +39,7 @@
 )]
 
 pub mod agent;
+pub mod caller_text;
 pub mod config;
 pub mod context;
 pub mod crm;
