@@ -147,6 +147,15 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
         EventKind::AudioDevice { message, .. } => PhoneEvent::AudioDevice {
             message: message.clone(),
         },
+        EventKind::MediaTimeout {
+            call,
+            quiet_s,
+            hanging_up,
+        } => PhoneEvent::NoAudio {
+            call: r(call),
+            quiet_s: *quiet_s,
+            hanging_up: *hanging_up,
+        },
         EventKind::CommandFailed { command, error } => PhoneEvent::CommandFailed {
             command: command.clone(),
             error: error.to_string(),

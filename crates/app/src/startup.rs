@@ -107,6 +107,7 @@ fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError
         trusted_sources: sip.and_then(|s| s.trusted_sources.clone()),
         trust_registrar: sip.and_then(|s| s.trust_registrar),
         ring_timeout_s: sip.and_then(|s| s.ring_timeout),
+        rtp_timeout_s: sip.and_then(|s| s.rtp_timeout),
         transfer_allow: desk.and_then(|d| d.transfer_allow.clone()),
         register_retry_s: file.account.as_ref().and_then(|a| a.retry_base),
         tls_ca_file: sip.and_then(|s| s.tls_ca_file.clone()),

@@ -140,6 +140,21 @@ pub(crate) fn notice(l: Lang, k: &NoticeKind) -> (String, Option<String>) {
             l.tr_with("audio-device", &[("message", message.clone())]),
             Some(l.tr("advice-headset")),
         ),
+        NoticeKind::NoAudio {
+            who,
+            quiet_s,
+            ended,
+        } => (
+            l.tr_with(
+                if *ended { "no-audio-ended" } else { "no-audio" },
+                &[("who", who.clone()), ("seconds", quiet_s.to_string())],
+            ),
+            Some(l.tr(if *ended {
+                "advice-call-back"
+            } else {
+                "advice-no-audio"
+            })),
+        ),
         NoticeKind::Desktop { key, args, .. } => {
             let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (*k, v.clone())).collect();
             (l.tr_with(key, &args), l.try_tr(&format!("{key}-advice")))

@@ -1550,3 +1550,31 @@ fn mute_reached_the_engine_and_shows(h: &mut Harness<'static, DeskApp>, call: u6
         "muted {muted}: the button offers {offered}"
     );
 }
+
+#[test]
+fn a_caller_gone_quiet_is_named_in_a_notice_and_so_is_the_hang_up() {
+    let mut h = desk(None);
+    feed(&mut h, &[incoming(1), established(1)]);
+    feed(
+        &mut h,
+        &[EventKind::MediaTimeout {
+            call: CallId(1),
+            quiet_s: 30,
+            hanging_up: false,
+        }],
+    );
+    h.get_by_label("No sound from Mari Maasikas for 30 s");
+    h.get_by_label(
+        "The line may be broken: ask whether they hear you; if nothing comes back, the call ends by itself.",
+    );
+    feed(
+        &mut h,
+        &[EventKind::MediaTimeout {
+            call: CallId(1),
+            quiet_s: 60,
+            hanging_up: true,
+        }],
+    );
+    h.get_by_label("No sound from Mari Maasikas for 60 s: the call was ended");
+    h.get_by_label("Call them back if the conversation was not finished.");
+}

@@ -98,6 +98,10 @@ struct Cli {
     /// Seconds an unanswered call rings before it is refused with 480 (60; 0: never).
     #[arg(long, global = true)]
     ring_timeout: Option<f64>,
+    /// Seconds without RTP on an established, unheld call before a
+    /// `media_timeout` warning (30); the call is hung up at twice that (0: never).
+    #[arg(long, global = true)]
+    rtp_timeout: Option<f64>,
     /// Base of the registration retry back-off in seconds (30).
     #[arg(long, global = true)]
     register_retry: Option<f64>,
@@ -215,6 +219,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         },
         trust_registrar: sip.trust_registrar,
         ring_timeout_s: cli.ring_timeout.or(sip.ring_timeout),
+        rtp_timeout_s: cli.rtp_timeout.or(sip.rtp_timeout),
         transfer_allow: if cli.transfer_allow.is_empty() {
             desk.transfer_allow
         } else {
@@ -231,6 +236,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
             "desk.transfer_policy" => "--transfer-policy",
             "sip.trusted_sources" if !cli.trusted_sources.is_empty() => "--trusted-source",
             "sip.ring_timeout" if cli.ring_timeout.is_some() => "--ring-timeout",
+            "sip.rtp_timeout" if cli.rtp_timeout.is_some() => "--rtp-timeout",
             "account.retry_base" if cli.register_retry.is_some() => "--register-retry",
             other => other,
         };

@@ -282,6 +282,9 @@ pub struct Sip {
     pub trust_registrar: Option<bool>,
     /// Seconds an unanswered call rings before it is refused (60; 0: never).
     pub ring_timeout: Option<f64>,
+    /// Seconds without RTP on an established, unheld call before the
+    /// operator is told (30); the call is hung up at twice that (0: never).
+    pub rtp_timeout: Option<f64>,
     /// CA certificates (PEM) trusted for SIP over TLS besides the system's
     /// (a PBX with a certificate from the company's own CA).
     pub tls_ca_file: Option<std::path::PathBuf>,

@@ -122,6 +122,8 @@ struct Driver {
     names: HashMap<SocketAddr, String>,
     /// Our SIP address (TLS connections leave from it).
     local: SocketAddr,
+    /// RTP inactivity timeout for the pumps.
+    rtp_timeout: Option<Duration>,
     tcp_tx: mpsc::UnboundedSender<TcpIn>,
     events: mpsc::UnboundedSender<EngineEvent>,
     lookups_tx: mpsc::UnboundedSender<Found>,
@@ -160,6 +162,7 @@ impl Engine {
             None => None,
         };
         let advertised = net::advertised_for(local, registrar);
+        let rtp_timeout = config.policy.rtp_timeout;
         let phone = Phone::new(PhoneConfig {
             local,
             advertised,
@@ -208,6 +211,7 @@ impl Engine {
                         tls,
                         names: HashMap::new(),
                         local,
+                        rtp_timeout,
                         tcp_tx,
                         events: ev_tx,
                         lookups_tx,
@@ -463,6 +467,8 @@ impl Driver {
             speaker: self.audio.speaker_path(call),
             devices: self.audio.devices.clone(),
             level_every: self.audio.level_every,
+            rtp_timeout: self.rtp_timeout,
+            receives: n.direction.receives(),
         };
         let started = session
             .map_err(|e| e.to_string())

@@ -189,6 +189,22 @@ pub enum EventKind {
         /// Whom we would call.
         target: String,
     },
+    /// Nothing has come from the peer of an established, unheld call for
+    /// `quiet_s` seconds (RTP inactivity). The first report warns; the
+    /// second, at twice the time, hangs the call up.
+    MediaTimeout {
+        /// Call handle.
+        call: CallId,
+        /// Seconds without a packet.
+        quiet_s: u64,
+        /// The call is being hung up.
+        hanging_up: bool,
+    },
+    /// Packets come again after a `media_timeout` warning.
+    MediaResumed {
+        /// Call handle.
+        call: CallId,
+    },
     /// The peer of `call` asked us to call `target`, and we refused: the
     /// policy is `reject`, or the target is not on the allow-list.
     TransferRefused {

@@ -181,6 +181,9 @@ pub struct Policy {
     pub trust_registrar: bool,
     /// A call nobody answers is refused (480) after this long.
     pub ring_timeout: Option<Duration>,
+    /// An established, unheld call from which no packet comes for this
+    /// long is reported (`media_timeout`), and hung up after twice as long.
+    pub rtp_timeout: Option<Duration>,
 }
 
 impl Policy {
@@ -197,6 +200,7 @@ impl Policy {
             hang_up_when_mic_ends: false,
             trust_registrar: false,
             ring_timeout: Some(switchboard_sip::ua::DEFAULT_RING_TIMEOUT),
+            rtp_timeout: Some(DEFAULT_RTP_TIMEOUT),
         }
     }
 
@@ -212,9 +216,13 @@ impl Policy {
             hang_up_when_mic_ends: false,
             trust_registrar: true,
             ring_timeout: Some(switchboard_sip::ua::DEFAULT_RING_TIMEOUT),
+            rtp_timeout: Some(DEFAULT_RTP_TIMEOUT),
         }
     }
 }
+
+/// Default RTP inactivity timeout.
+pub const DEFAULT_RTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A call's handle in commands and events (not the SIP Call-ID, which
 /// events carry as `call_id`). Serialised as the bare number.

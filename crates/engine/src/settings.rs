@@ -72,6 +72,9 @@ pub struct Settings {
     pub trust_registrar: Option<bool>,
     /// Seconds an unanswered call rings before it is refused (0: never).
     pub ring_timeout_s: Option<f64>,
+    /// Seconds without RTP before an established call is reported (and
+    /// hung up at twice that; 0: never).
+    pub rtp_timeout_s: Option<f64>,
     /// Transfer targets a peer may send us to (glob patterns).
     pub transfer_allow: Option<Vec<String>>,
     /// The registration retry's base wait in seconds (the first retry
@@ -167,6 +170,17 @@ impl Settings {
                 Err(_) => errors.push(SettingError {
                     key: "sip.ring_timeout",
                     message: format!("{s} is not a number of seconds (0 for none)"),
+                }),
+            },
+            None => {}
+        }
+        match self.rtp_timeout_s {
+            Some(0.0) => policy.rtp_timeout = None,
+            Some(s) => match Duration::try_from_secs_f64(s) {
+                Ok(d) if d >= Duration::from_secs(1) => policy.rtp_timeout = Some(d),
+                _ => errors.push(SettingError {
+                    key: "sip.rtp_timeout",
+                    message: format!("{s}: use at least 1 second (0 for none)"),
                 }),
             },
             None => {}

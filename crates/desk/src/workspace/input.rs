@@ -149,6 +149,16 @@ pub enum PhoneEvent {
         /// The phone's words.
         message: String,
     },
+    /// Nothing has come from the other side of a call for a while (RTP
+    /// inactivity); with `hanging_up` the phone has given the call up.
+    NoAudio {
+        /// Handle.
+        call: CallRef,
+        /// Seconds without a packet.
+        quiet_s: u64,
+        /// The call is being hung up.
+        hanging_up: bool,
+    },
     /// A command failed.
     CommandFailed {
         /// The command as the phone names it (`call sip:…`, `consult 3 …`).

@@ -88,6 +88,16 @@ pub enum NoticeKind {
         /// The phone's words.
         message: String,
     },
+    /// No sound has come from a caller for `quiet_s` seconds (the line
+    /// may be broken); `ended`: the phone hung the call up.
+    NoAudio {
+        /// Who the call is with.
+        who: String,
+        /// Seconds without a packet.
+        quiet_s: u64,
+        /// The call was given up.
+        ended: bool,
+    },
     /// A notice made by the desktop itself: a message id of its translation
     /// files and the values for it. For what the domain does not know
     /// (settings saved, a file imported, the keyring, the directory).

@@ -161,6 +161,24 @@ impl Workspace {
             PhoneEvent::AudioDevice { message } => {
                 self.notify(now, NoticeKind::AudioDevice { message })
             }
+            PhoneEvent::NoAudio {
+                call,
+                quiet_s,
+                hanging_up,
+            } => {
+                let who = self
+                    .call(call)
+                    .map(|c| c.who().to_owned())
+                    .unwrap_or_default();
+                self.notify(
+                    now,
+                    NoticeKind::NoAudio {
+                        who,
+                        quiet_s,
+                        ended: hanging_up,
+                    },
+                );
+            }
             PhoneEvent::CommandFailed { command, error } => {
                 self.command_failed(now, command, error)
             }

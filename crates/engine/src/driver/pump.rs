@@ -110,6 +110,52 @@ pub(crate) struct AudioPaths {
     pub(crate) devices: Option<crate::DeviceNames>,
     /// Report microphone and speaker levels this often (frames of 20 ms).
     pub(crate) level_every: Option<u32>,
+    /// No packet for this long while the peer should be sending: say so,
+    /// and after twice as long give the call up.
+    pub(crate) rtp_timeout: Option<Duration>,
+    /// The negotiated direction has the peer sending to us.
+    pub(crate) receives: bool,
+}
+
+/// How long nothing has come from the peer.
+struct Quiet {
+    timeout: Option<Duration>,
+    receives: bool,
+    last: Instant,
+    /// The operator was told (and the call is given up at twice the time).
+    told: bool,
+}
+
+impl Quiet {
+    /// Something arrived: the stream is alive (and was it quiet?).
+    fn heard(&mut self, now: Instant) -> bool {
+        self.last = now;
+        std::mem::take(&mut self.told)
+    }
+
+    /// What to report at `now`, if anything.
+    fn check(&mut self, now: Instant) -> Option<MediaNote> {
+        let timeout = self.timeout?;
+        if !self.receives {
+            // Held (or sendonly): silence is expected; count from now on.
+            self.last = now;
+            return None;
+        }
+        let quiet = now.saturating_duration_since(self.last);
+        if quiet >= timeout * 2 {
+            self.timeout = None; // once
+            return Some(MediaNote::Dead {
+                quiet_s: quiet.as_secs(),
+            });
+        }
+        if quiet >= timeout && !self.told {
+            self.told = true;
+            return Some(MediaNote::Quiet {
+                quiet_s: quiet.as_secs(),
+            });
+        }
+        None
+    }
 }
 
 /// The sound card of a call and the converters to and from the codec rate.
@@ -242,6 +288,12 @@ pub(crate) fn start(
     let (tx, rx) = mpsc::unbounded_channel();
     let stats = Arc::new(Mutex::new(Stats::default()));
     let pump = Pump {
+        quiet: Quiet {
+            timeout: paths.rtp_timeout,
+            receives: paths.receives,
+            last: Instant::now(),
+            told: false,
+        },
         level_every: paths.level_every,
         levels: (Level::default(), Level::default(), 0),
         feedback: std::collections::VecDeque::new(),
@@ -269,6 +321,8 @@ pub(crate) fn start(
 }
 
 struct Pump {
+    /// RTP inactivity.
+    quiet: Quiet,
     /// Level meters: the loudest frame of each direction since the last report.
     level_every: Option<u32>,
     levels: (Level, Level, u32),
@@ -320,6 +374,8 @@ impl Pump {
         let mut phased = false;
         let mut started = false;
         let mut mic_open = self.mic.is_some();
+        let mut watch = tokio::time::interval(Duration::from_secs(1));
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let rtcp_due = tokio::time::Instant::from_std(self.session.poll_timeout());
             tokio::select! {
@@ -374,10 +430,21 @@ impl Pump {
                     play_next += period;
                     self.play(Instant::now(), &mut out);
                 }
+                _ = watch.tick() => {
+                    if let Some(n) = self.quiet.check(Instant::now()) {
+                        self.note(n);
+                    }
+                }
                 r = self.rtp.recv_from(&mut buf) => {
                     if let Ok((n, src)) = r {
                         let now = Instant::now();
+                        let before = self.session.stats().packets_received;
                         self.session.handle_datagram(now, src, buf.get(..n).unwrap_or(&[]));
+                        // Only a packet the session took counts as life
+                        // (not a stranger's, not one that fails to parse).
+                        if self.session.stats().packets_received > before && self.quiet.heard(now) {
+                            self.note(MediaNote::Flowing);
+                        }
                         if !phased && started && self.session.stats().packets_received > 0 {
                             phased = true;
                             let due = now + self.session.playout_delay() + Duration::from_millis(1);
@@ -423,6 +490,7 @@ impl Pump {
                         self.hold = on.then(|| ToneGenerator::new(Tone::on_hold(), self.session.codec().sample_rate()));
                     }
                     Some(MediaCmd::Update(n)) => {
+                        self.quiet.receives = n.direction.receives();
                         if let Err(e) = self.session.update(&n, &switchboard_codec::Settings::default()) {
                             self.note(MediaNote::Failed(e.to_string()));
                         }

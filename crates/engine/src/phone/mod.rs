@@ -245,6 +245,19 @@ pub enum MediaNote {
     Failed(String),
     /// The pump could not start: the call cannot carry audio and is hung up.
     StartFailed(String),
+    /// Nothing has come from the peer for this long although it should be
+    /// sending (RTP inactivity).
+    Quiet {
+        /// Seconds without a packet.
+        quiet_s: u64,
+    },
+    /// Still nothing, twice as long: the call is given up.
+    Dead {
+        /// Seconds without a packet.
+        quiet_s: u64,
+    },
+    /// Packets come again after [`MediaNote::Quiet`].
+    Flowing,
 }
 
 /// The registrar's connection closing makes us register again at most this often.
@@ -640,6 +653,21 @@ impl Phone {
                 self.out
                     .fail(format!("media {call}"), CommandError::Media(e));
             }
+            MediaNote::Quiet { quiet_s } => self.out.emit(EventKind::MediaTimeout {
+                call,
+                quiet_s,
+                hanging_up: false,
+            }),
+            MediaNote::Dead { quiet_s } => {
+                self.out.emit(EventKind::MediaTimeout {
+                    call,
+                    quiet_s,
+                    hanging_up: true,
+                });
+                // The peer is gone (a crashed phone, a broken path): free the line.
+                let _ = self.ua.hangup(now, call.into());
+            }
+            MediaNote::Flowing => self.out.emit(EventKind::MediaResumed { call }),
         }
         self.settle(now);
     }
