@@ -111,6 +111,7 @@ fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError
         transfer_allow: desk.and_then(|d| d.transfer_allow.clone()),
         register_retry_s: file.account.as_ref().and_then(|a| a.retry_base),
         tls_ca_file: sip.and_then(|s| s.tls_ca_file.clone()),
+        dns_server: sip.and_then(|s| s.dns_server),
     };
     let (config, problems) = settings.engine_config(Role::Desktop);
     errors.extend(problems.into_iter().map(|p| ConfigError::Value {

@@ -1578,3 +1578,30 @@ fn a_caller_gone_quiet_is_named_in_a_notice_and_so_is_the_hang_up() {
     h.get_by_label("No sound from Mari Maasikas for 60 s: the call was ended");
     h.get_by_label("Call them back if the conversation was not finished.");
 }
+
+#[test]
+fn a_number_no_trusted_pbx_vouched_for_is_marked_on_the_card() {
+    let mut h = desk(None);
+    // The PBX asserted Mari's identity: no mark.
+    feed(&mut h, &[incoming(1)]);
+    h.get_by_label("Number: +3725551234");
+    assert!(h.query_by_label("(not verified by the PBX)").is_none());
+    feed(&mut h, &[ended(1)]);
+    // A caller straight from the network, only a From (the engine removed
+    // any asserted identity it could not trust): marked.
+    feed(
+        &mut h,
+        &[EventKind::Incoming {
+            call: CallId(2),
+            call_id: "call-2@test".into(),
+            from: "\"Bank\" <sip:+3726000000@198.51.100.7>;tag=9".into(),
+            to: "<sip:agent@pbx>".into(),
+            headers: vec![(
+                "From".into(),
+                "\"Bank\" <sip:+3726000000@198.51.100.7>;tag=9".into(),
+            )],
+        }],
+    );
+    h.get_by_label("Number: +3726000000");
+    h.get_by_label("(not verified by the PBX)");
+}

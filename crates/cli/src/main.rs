@@ -108,6 +108,9 @@ struct Cli {
     /// CA certificates (PEM) trusted for SIP over TLS besides the system's.
     #[arg(long, global = true)]
     tls_ca_file: Option<PathBuf>,
+    /// The DNS server for SIP names (NAPTR, SRV, A/AAAA); default: the system's.
+    #[arg(long, global = true)]
+    dns_server: Option<SocketAddr>,
     /// Answering, placing or resuming a call holds the one in progress (an
     /// operator's one call in hand). Off by default: every call stays live.
     #[arg(long, global = true)]
@@ -227,6 +230,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         },
         register_retry_s: cli.register_retry.or(file_account.retry_base),
         tls_ca_file: cli.tls_ca_file.clone().or(sip.tls_ca_file),
+        dns_server: cli.dns_server.or(sip.dns_server),
     };
     let (mut config, errors) = settings.engine_config(Role::Headless);
     if let Some(e) = errors.first() {

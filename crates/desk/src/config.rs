@@ -288,6 +288,9 @@ pub struct Sip {
     /// CA certificates (PEM) trusted for SIP over TLS besides the system's
     /// (a PBX with a certificate from the company's own CA).
     pub tls_ca_file: Option<std::path::PathBuf>,
+    /// The DNS server for SIP names (NAPTR, SRV, A/AAAA), `"10.0.0.53:53"`;
+    /// absent: the system's resolver.
+    pub dns_server: Option<SocketAddr>,
 }
 
 /// `[account]`. The password is never read from the file.

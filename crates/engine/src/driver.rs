@@ -4,6 +4,7 @@
 //! starting and steering media pumps, playing the engine's own tones. It
 //! decides nothing about calls.
 
+mod dns;
 mod net;
 mod pump;
 mod tls;
@@ -30,8 +31,12 @@ use crate::{CallId, Command, DeviceNames, EngineConfig, EngineError};
 use net::TcpIn;
 use pump::{AudioPaths, Bridge, MediaCmd, MediaHandle};
 
-/// A lookup's answer: the address and the host it was for, or why not.
-type Found = (LookupId, Result<(SocketAddr, String), String>);
+/// A lookup's answer: every target and the host it was for, or why not.
+type Found = (
+    LookupId,
+    String,
+    Result<Vec<(Transport, SocketAddr)>, String>,
+);
 
 /// Starts engines.
 #[derive(Debug)]
@@ -124,6 +129,8 @@ struct Driver {
     local: SocketAddr,
     /// RTP inactivity timeout for the pumps.
     rtp_timeout: Option<Duration>,
+    /// The DNS resolver (RFC 3263), or why there is none.
+    resolver: Result<hickory_resolver::TokioResolver, String>,
     tcp_tx: mpsc::UnboundedSender<TcpIn>,
     events: mpsc::UnboundedSender<EngineEvent>,
     lookups_tx: mpsc::UnboundedSender<Found>,
@@ -163,6 +170,7 @@ impl Engine {
         };
         let advertised = net::advertised_for(local, registrar);
         let rtp_timeout = config.policy.rtp_timeout;
+        let dns_server = config.dns_server;
         let phone = Phone::new(PhoneConfig {
             local,
             advertised,
@@ -212,6 +220,7 @@ impl Engine {
                         names: HashMap::new(),
                         local,
                         rtp_timeout,
+                        resolver: dns::resolver(dns_server),
                         tcp_tx,
                         events: ev_tx,
                         lookups_tx,
@@ -291,12 +300,13 @@ impl Driver {
                     }
                 },
                 Some((call, note)) = notes_rx.recv() => self.phone.handle_media(Instant::now(), call, note),
-                Some((id, found)) = lookups_rx.recv() => {
-                    if let Ok((addr, host)) = &found {
-                        // A TLS connection there checks this name.
+                Some((id, host, found)) = lookups_rx.recv() => {
+                    // A TLS connection to any of them checks the name in
+                    // the URI (RFC 5922 §4), not the SRV target's.
+                    for (_, addr) in found.iter().flatten() {
                         self.names.insert(*addr, host.clone());
                     }
-                    self.phone.handle_lookup(Instant::now(), id, found.map(|(a, _)| a));
+                    self.phone.handle_lookup(Instant::now(), id, found);
                 }
                 _ = quality_tick.tick(), if self.audio.level_every.is_some() => self.report_quality(),
                 a = self.listener.accept() => {
@@ -319,14 +329,21 @@ impl Driver {
             match a {
                 Action::Transmit(t) => self.transmit(t).await,
                 Action::Emit(kind) => self.emit(kind),
-                Action::Lookup { id, host, port } => {
+                Action::Lookup {
+                    id,
+                    host,
+                    port,
+                    transport,
+                    transport_given,
+                } => {
                     let tx = self.lookups_tx.clone();
+                    let resolver = self.resolver.clone();
                     tokio::spawn(async move {
-                        let addr = match tokio::net::lookup_host((host.as_str(), port)).await {
-                            Ok(mut a) => a.next().ok_or_else(|| format!("{host} has no address")),
-                            Err(e) => Err(e.to_string()),
+                        let found = match resolver {
+                            Ok(r) => dns::locate(&r, &host, transport, port, transport_given).await,
+                            Err(e) => Err(e),
                         };
-                        let _ = tx.send((id, addr.map(|a| (a, host))));
+                        let _ = tx.send((id, host, found));
                     });
                 }
                 Action::BindRtp(slot) => {

@@ -123,6 +123,8 @@ pub struct EngineConfig {
     pub register_retry: Backoff,
     /// CA certificates (PEM) trusted for SIP over TLS besides the system's.
     pub tls_ca_file: Option<PathBuf>,
+    /// The DNS server for SIP names (NAPTR, SRV, A/AAAA); `None`: the system's.
+    pub dns_server: Option<SocketAddr>,
 }
 
 impl EngineConfig {
@@ -146,6 +148,7 @@ impl EngineConfig {
             transfer_allow: Vec::new(),
             register_retry: Backoff::default(),
             tls_ca_file: None,
+            dns_server: None,
         }
     }
 }

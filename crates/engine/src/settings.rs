@@ -82,6 +82,8 @@ pub struct Settings {
     pub register_retry_s: Option<f64>,
     /// CA certificates (PEM) for SIP over TLS besides the system's.
     pub tls_ca_file: Option<PathBuf>,
+    /// The DNS server for SIP names (default: the system's).
+    pub dns_server: Option<SocketAddr>,
 }
 
 /// A setting that cannot be used.
@@ -237,6 +239,7 @@ impl Settings {
             transfer_allow: self.transfer_allow.clone().unwrap_or_default(),
             register_retry,
             tls_ca_file: self.tls_ca_file.clone(),
+            dns_server: self.dns_server,
         };
         (config, errors)
     }

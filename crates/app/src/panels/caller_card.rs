@@ -70,6 +70,12 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, r: &Call, out: &mut Vec<Intent>
 /// The call's own lines: number, header fields, forwarding, links.
 pub(crate) fn card(ui: &mut egui::Ui, l: Lang, r: &Call) {
     ui.label(l.tr_with("number", &[("number", r.card.number.clone())]));
+    if r.direction == switchboard_desk::store::Direction::In && !r.card.asserted {
+        // The number is what the caller's side wrote (From), not what a
+        // trusted PBX vouched for (P-Asserted-Identity).
+        ui.weak(l.tr("number-unverified"))
+            .on_hover_text(l.tr("number-unverified-tip"));
+    }
     for (k, v) in &r.card.fields {
         ui.label(format!("{k}: {v}"));
     }

@@ -105,8 +105,12 @@ pub enum Action {
         id: LookupId,
         /// The host name.
         host: String,
-        /// The port to pair with its address.
-        port: u16,
+        /// The port the URI names (then only A/AAAA are asked, RFC 3263 §4.2).
+        port: Option<u16>,
+        /// The transport the URI asks for, or UDP by default.
+        transport: switchboard_sip::ua::Transport,
+        /// The URI said its transport (`sips:`, `;transport=`): no NAPTR.
+        transport_given: bool,
     },
     /// Bind an even RTP port and the RTCP port above it (answer with
     /// [`Phone::handle_rtp`]).
@@ -374,6 +378,9 @@ pub struct Phone {
     resolve_failures: u32,
     /// When the registrar's connection last closed and we registered again.
     reconnected_at: Option<Instant>,
+    /// The registrar's other servers (SRV), in the order to try them when
+    /// the one in use does not answer or says 503.
+    registrar_alternates: Vec<(switchboard_sip::ua::Transport, SocketAddr)>,
 }
 
 impl Phone {
@@ -434,6 +441,7 @@ impl Phone {
             resolve_at: None,
             resolve_failures: 0,
             reconnected_at: None,
+            registrar_alternates: Vec::new(),
         };
         phone.update_trust();
         phone
@@ -542,11 +550,26 @@ impl Phone {
         self.settle(now);
     }
 
-    /// The answer to [`Action::Lookup`].
-    pub fn handle_lookup(&mut self, now: Instant, id: LookupId, addr: Result<SocketAddr, String>) {
+    /// The answer to [`Action::Lookup`]: every target, in the order to try them.
+    pub fn handle_lookup(
+        &mut self,
+        now: Instant,
+        id: LookupId,
+        targets: Result<Vec<(switchboard_sip::ua::Transport, SocketAddr)>, String>,
+    ) {
+        let targets = targets.and_then(|t| {
+            if t.is_empty() {
+                Err("no address".to_owned())
+            } else {
+                Ok(t)
+            }
+        });
         match self.lookups.remove(&id) {
-            Some(LookupFor::Registrar) => self.registrar_resolved(now, id, addr),
-            Some(LookupFor::Placement(slot)) => self.placement_resolved(now, slot, addr),
+            Some(LookupFor::Registrar) => self.registrar_resolved(now, id, targets),
+            Some(LookupFor::Placement(slot)) => {
+                let first = targets.and_then(|t| t.first().copied().ok_or_else(String::new));
+                self.placement_resolved(now, slot, first)
+            }
             // Given up meanwhile (a new account, a shutdown).
             None => {}
         }

@@ -10,6 +10,8 @@ use std::time::Instant;
 use switchboard_sip::ua::Transport;
 use switchboard_sip::uri::Uri;
 
+use super::register::transport_given;
+
 use super::call::{Call, Link, Phase};
 use super::offer::Session;
 use super::{Action, LookupFor, LookupId, Phone, Registration, RtpSlot, SlotFor};
@@ -25,8 +27,6 @@ pub(super) struct Placement {
     uri: Uri,
     headers: Vec<(String, String)>,
     purpose: Purpose,
-    /// The transport the target asks for (used when its host is resolved).
-    transport: Transport,
     hop: Option<(Transport, SocketAddr)>,
     port: Option<u16>,
 }
@@ -103,7 +103,9 @@ impl Phone {
                         self.out.push(Action::Lookup {
                             id,
                             host: sip.host.to_string(),
-                            port,
+                            port: sip.port,
+                            transport,
+                            transport_given: transport_given(&sip),
                         });
                         None
                     }
@@ -117,7 +119,6 @@ impl Phone {
                 uri,
                 headers,
                 purpose,
-                transport,
                 hop,
                 port: None,
             })),
@@ -210,15 +211,16 @@ impl Phone {
         &mut self,
         now: Instant,
         slot: RtpSlot,
-        addr: Result<SocketAddr, String>,
+        addr: Result<(Transport, SocketAddr), String>,
     ) {
         let Some(SlotFor::Placement(p)) = self.slots.get_mut(&slot) else {
             // Given up meanwhile.
             return;
         };
         match addr {
-            Ok(a) => {
-                p.hop = Some((p.transport, a));
+            Ok(hop) => {
+                // NAPTR may have chosen the transport (a URI that named none).
+                p.hop = Some(hop);
                 self.place_if_ready(now, slot);
             }
             Err(error) => {

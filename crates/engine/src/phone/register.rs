@@ -37,6 +37,12 @@ impl Registration {
     }
 }
 
+/// Whether a URI names its transport (`sips:` or `;transport=`): then RFC
+/// 3263's NAPTR step, which would choose one, is skipped.
+pub(super) fn transport_given(sip: &SipUri) -> bool {
+    sip.secure || sip.param("transport").is_some()
+}
+
 /// The registrar's URI and transport; an error when it is not a SIP URI.
 pub fn registrar_uri(a: &AccountConfig) -> Result<(SipUri, Transport), EngineError> {
     let uri = Uri::parse(a.registrar.trim())
@@ -97,7 +103,9 @@ impl Phone {
                 self.out.push(Action::Lookup {
                     id,
                     host: sip.host.to_string(),
-                    port,
+                    port: sip.port,
+                    transport,
+                    transport_given: transport_given(&sip),
                 });
                 self.registration = Registration::Resolving(cfg, id);
             }
@@ -158,7 +166,7 @@ impl Phone {
         &mut self,
         now: Instant,
         id: LookupId,
-        addr: Result<SocketAddr, String>,
+        targets: Result<Vec<(Transport, SocketAddr)>, String>,
     ) {
         let Registration::Resolving(cfg, expected) = std::mem::take(&mut self.registration) else {
             return;
@@ -167,8 +175,10 @@ impl Phone {
             self.registration = Registration::Resolving(cfg, expected);
             return;
         }
-        match (registrar_uri(&cfg), addr) {
-            (Ok((sip, transport)), Ok(addr)) => {
+        match (registrar_uri(&cfg), targets) {
+            (Ok((sip, _)), Ok(mut targets)) if !targets.is_empty() => {
+                let (transport, addr) = targets.remove(0);
+                self.registrar_alternates = targets;
                 let account = account_at(&cfg, sip, addr, transport, self.register_retry);
                 self.activate(now, cfg, account);
             }
@@ -180,6 +190,27 @@ impl Phone {
                 self.registration = Registration::Unresolved(cfg);
                 self.unresolved(now, format!("cannot resolve {}: {e}", sip.host));
             }
+            (Ok((sip, _)), Ok(_)) => {
+                self.registration = Registration::Unresolved(cfg);
+                self.unresolved(now, format!("{} has no address", sip.host));
+            }
         }
+    }
+
+    /// The registrar did not answer, said 503 or could not be reached: the
+    /// next of its servers (SRV), at once, if there is one: its address.
+    pub(super) fn fail_over(&mut self, now: Instant, status: Option<u16>) -> Option<SocketAddr> {
+        if !matches!(status, None | Some(408 | 503)) || self.registrar_alternates.is_empty() {
+            return None;
+        }
+        let Registration::Active(_, cfg) = &self.registration else {
+            return None;
+        };
+        let cfg = cfg.clone();
+        let (sip, _) = registrar_uri(&cfg).ok()?;
+        let (transport, addr) = self.registrar_alternates.remove(0);
+        let account = account_at(&cfg, sip, addr, transport, self.register_retry);
+        self.activate(now, cfg, account);
+        Some(addr)
     }
 }

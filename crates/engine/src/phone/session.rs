@@ -133,12 +133,20 @@ impl Phone {
                 status,
                 reason,
                 retry_in,
-            } => self.out.emit(EventKind::RegistrationFailed {
-                status,
-                reason,
-                // Whole seconds, rounded up: "retry in 0 s" would be a lie.
-                retry_in_s: retry_in.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
-            }),
+            } => match self.fail_over(now, status) {
+                // Another of the registrar's servers is tried now.
+                Some(next) => self.out.emit(EventKind::RegistrationFailed {
+                    status,
+                    reason: format!("{reason}; trying the next server, {next}"),
+                    retry_in_s: Some(0),
+                }),
+                None => self.out.emit(EventKind::RegistrationFailed {
+                    status,
+                    reason,
+                    // Whole seconds, rounded up: "retry in 0 s" would be a lie.
+                    retry_in_s: retry_in.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
+                }),
+            },
             Event::Incoming {
                 call,
                 request,
