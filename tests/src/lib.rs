@@ -664,8 +664,13 @@ pub struct Kamailio {
 impl Kamailio {
     /// Starts it and waits until it answers OPTIONS (bounded).
     pub fn start() -> Kamailio {
+        Self::start_on(free_port())
+    }
+
+    /// [`Kamailio::start`] on a given port (a restart where the agents
+    /// registered before: after [`Kamailio::stop`], the port of the one stopped).
+    pub fn start_on(port: u16) -> Kamailio {
         require("kamailio");
-        let port = free_port();
         let dir = temp_dir("kamailio");
         let cfg =
             include_str!("../peers/kamailio-registrar.cfg").replace("PORT", &port.to_string());
@@ -710,6 +715,11 @@ impl Kamailio {
     /// `sip:127.0.0.1:PORT`.
     pub fn uri(&self) -> String {
         format!("sip:127.0.0.1:{}", self.port)
+    }
+
+    /// Stops it now (SIGTERM to its group, then SIGKILL), as its `Drop` does.
+    pub fn stop(&mut self) {
+        terminate(self.child.take());
     }
 
     /// What it logged so far.

@@ -38,6 +38,49 @@ type Found = (
     Result<Vec<(Transport, SocketAddr)>, String>,
 );
 
+/// The thread the media pumps run on: their own current-thread runtime,
+/// so that a flood of SIP (thousands of requests a second, each parsed and
+/// answered on the engine's thread) cannot delay a 20 ms audio frame; and
+/// a stall in media (a slow WAV file) cannot delay SIP. Ends when the
+/// engine does (its stop signal is dropped).
+struct MediaThread {
+    handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    /// Every running pump holds a clone: the thread, told to stop, waits
+    /// (up to two seconds) for the last to finish its speaker file.
+    alive: Arc<()>,
+}
+
+impl MediaThread {
+    fn start() -> Result<MediaThread, EngineError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(EngineError::Runtime)?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let alive = Arc::new(());
+        let pumps = alive.clone();
+        std::thread::Builder::new()
+            .name("switchboard-media".into())
+            .spawn(move || {
+                rt.block_on(async {
+                    let _ = stopped.await;
+                    let until = tokio::time::Instant::now() + Duration::from_secs(2);
+                    while Arc::strong_count(&pumps) > 1 && tokio::time::Instant::now() < until {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                });
+            })
+            .map_err(EngineError::Runtime)?;
+        Ok(MediaThread {
+            handle,
+            _stop: stop,
+            alive,
+        })
+    }
+}
+
 /// Starts engines.
 #[derive(Debug)]
 pub struct Engine;
@@ -131,6 +174,8 @@ struct Driver {
     rtp_timeout: Option<Duration>,
     /// The DNS resolver (RFC 3263), or why there is none.
     resolver: Result<hickory_resolver::TokioResolver, String>,
+    /// Where the media pumps run.
+    media: MediaThread,
     tcp_tx: mpsc::UnboundedSender<TcpIn>,
     events: mpsc::UnboundedSender<EngineEvent>,
     lookups_tx: mpsc::UnboundedSender<Found>,
@@ -198,6 +243,7 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(EngineError::Runtime)?;
+        let media = MediaThread::start()?;
         let thread = std::thread::Builder::new()
             .name("switchboard-engine".into())
             .spawn(move || {
@@ -221,6 +267,7 @@ impl Engine {
                         local,
                         rtp_timeout,
                         resolver: dns::resolver(dns_server),
+                        media,
                         tcp_tx,
                         events: ev_tx,
                         lookups_tx,
@@ -487,9 +534,12 @@ impl Driver {
             rtp_timeout: self.rtp_timeout,
             receives: n.direction.receives(),
         };
-        let started = session
-            .map_err(|e| e.to_string())
-            .and_then(|s| pump::start(call, rtp, rtcp, s, paths, self.notes_tx.clone()));
+        // The pump's sockets and task belong to the media thread's runtime.
+        let _media = self.media.handle.enter();
+        let started = session.map_err(|e| e.to_string()).and_then(|s| {
+            let alive = self.media.alive.clone();
+            pump::start(call, rtp, rtcp, s, paths, self.notes_tx.clone(), alive)
+        });
         match started {
             Ok(handle) => {
                 self.pumps.insert(

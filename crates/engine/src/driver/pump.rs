@@ -225,6 +225,7 @@ pub(crate) fn start(
     session: RtpSession,
     paths: AudioPaths,
     notes: mpsc::UnboundedSender<(CallId, MediaNote)>,
+    alive: Arc<()>,
 ) -> Result<MediaHandle, String> {
     let rate = session.codec().sample_rate();
     let mic = match &paths.mic {
@@ -313,7 +314,10 @@ pub(crate) fn start(
         notes,
         stats: stats.clone(),
     };
-    tokio::spawn(pump.run(rx));
+    tokio::spawn(async move {
+        pump.run(rx).await;
+        drop(alive);
+    });
     Ok(MediaHandle {
         commands: tx,
         stats,

@@ -166,6 +166,22 @@ impl UserAgent {
         }
     }
 
+    /// A refusal that says nothing about us (no Server header, no Allow):
+    /// for requests from sources we do not talk to.
+    fn refuse_anonymously(&mut self, now: Instant, key: &str, status: u16) {
+        let Some(request) = self.server.get(key).map(|s| s.request.clone()) else {
+            return;
+        };
+        let tag = self.token();
+        let mut resp = response_for(&request, status, Some(&tag));
+        finish(&mut resp.headers, &[], None);
+        if let Some(st) = self.server.get_mut(key) {
+            st.tx.send_response(now, status, resp.to_bytes());
+            st.request.body = Vec::new();
+            st.request.headers = crate::message::Headers::new();
+        }
+    }
+
     /// Answers statelessly-looking but through a server transaction, so that
     /// retransmissions of the request get the same answer.
     pub(super) fn answer_simple(
@@ -271,8 +287,9 @@ impl UserAgent {
         let to_tag = req.to().ok().and_then(|t| t.tag().map(str::to_owned));
         if to_tag.is_none() && !admits(self.config.trusted.as_deref(), source.ip()) {
             // Outside a dialog, only the trusted sources may reach us; a
-            // scanner learns nothing about which users exist.
-            self.answer_simple(now, &key, 403, &[]);
+            // scanner learns nothing about which users exist, nor what
+            // answers (no Server header).
+            self.refuse_anonymously(now, &key, 403);
             self.events.push_back(Event::Rejected {
                 source,
                 status: Some(403),
