@@ -1,10 +1,11 @@
 //! # switchboard-media — sans-IO media for a softphone
 //!
 //! ```text
-//!  SDP offer/answer ──▶ Negotiated { codec, payload type, peer, direction }
+//!  SDP offer/answer ──▶ Negotiated { codec, payload type, peer, direction, SRTP keys }
 //!                                   │
-//!  PCM frame ──▶ RtpSession::send_frame ──▶ poll_transmit ──▶ datagram
-//!  datagram ──▶ RtpSession::handle_datagram ──▶ jitter buffer ──▶ poll_playout ──▶ PCM frame
+//!  PCM frame ──▶ RtpSession::send_frame ──▶ (SRTP protect) ──▶ poll_transmit ──▶ datagram
+//!  datagram ──▶ RtpSession::handle_datagram ──▶ (SRTP unprotect) ──▶ jitter buffer
+//!                                   ──▶ poll_playout ──▶ PCM frame
 //!                                   └──▶ statistics, RTCP SR/RR, DTMF events
 //! ```
 //!
@@ -13,6 +14,8 @@
 //!   directions, telephone-event, rtcp-mux).
 //! - [`session`]: one call's RTP/RTCP stream (symmetric latching, SSRC changes,
 //!   RFC 3550 statistics, SR/RR with RTT), built on webrtc-rs `rtc-rtp`/`rtc-rtcp`.
+//! - [`srtp`]: SRTP/SRTCP (RFC 3711) keyed by SDES `a=crypto` lines (RFC 4568),
+//!   on webrtc-rs `rtc-srtp` with ring.
 //! - [`jitter`]: the adaptive jitter buffer feeding the decoder and concealment.
 //! - [`dtmf`]: RFC 4733 events, sent with end redundancy, reported once.
 //! - [`quality`]: a live MOS estimate (simplified E-model) for the operator.
@@ -31,6 +34,7 @@ pub mod offer_answer;
 pub mod quality;
 pub mod sdp;
 pub mod session;
+pub mod srtp;
 
 #[doc(hidden)]
 pub mod fuzzing {
@@ -38,9 +42,10 @@ pub mod fuzzing {
 
     use std::time::{Duration, Instant};
 
-    use crate::offer_answer::{LocalMedia, Negotiated, answer};
+    use crate::offer_answer::{LocalMedia, LocalSrtp, Negotiated, accept_answer, answer};
     use crate::sdp::{Direction, SessionDescription};
     use crate::session::{RtpSession, SessionConfig};
+    use crate::srtp::{CryptoAttribute, MasterKey, SrtpKeys, Suite};
 
     /// Parse → print → parse must give the same description; answering any
     /// description that parses must not panic.
@@ -61,11 +66,53 @@ pub mod fuzzing {
             1,
         );
         let _ = answer(&local, &sd);
+        let mut secure = local;
+        secure.srtp = Some(LocalSrtp {
+            required: false,
+            keys: vec![
+                (Suite::AesCm128HmacSha1_80, MasterKey::from_bytes([1; 30])),
+                (Suite::AesCm128HmacSha1_32, MasterKey::from_bytes([2; 30])),
+            ],
+        });
+        let _ = answer(&secure, &sd);
+        let _ = accept_answer(&secure, &sd);
+    }
+
+    /// An `a=crypto` value that parses must print back to one that parses the same.
+    pub fn crypto_attribute(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let Ok(line) = CryptoAttribute::parse(text) else {
+            return;
+        };
+        assert_eq!(
+            CryptoAttribute::parse(&line.to_sdp_value()).as_ref(),
+            Ok(&line),
+            "round trip changed the crypto line"
+        );
     }
 
     /// Arbitrary datagrams (RTP, RTCP, garbage) into a running session, then
     /// playout: nothing may panic.
     pub fn session_datagrams(data: &[u8]) {
+        run_session(data, None);
+    }
+
+    /// The same into an SRTP-keyed session (key 0x11…, which the peer also
+    /// uses, so a fuzzer can protect its own inputs with it).
+    pub fn srtp_session_datagrams(data: &[u8]) {
+        run_session(
+            data,
+            Some(SrtpKeys {
+                suite: Suite::AesCm128HmacSha1_80,
+                local: MasterKey::from_bytes([0x11; 30]),
+                remote: MasterKey::from_bytes([0x11; 30]),
+            }),
+        );
+    }
+
+    fn run_session(data: &[u8], srtp: Option<SrtpKeys>) {
         let now = Instant::now();
         let Ok(mut s) = RtpSession::new(
             now,
@@ -79,6 +126,7 @@ pub mod fuzzing {
                     ptime: 20,
                     rtcp_mux: true,
                     max_playback_rate: None,
+                    srtp,
                 },
                 ssrc: 1,
                 initial_sequence: 0,

@@ -14,7 +14,15 @@
 //! interarrival jitter A.8); RTT comes from the peer's reception reports
 //! (LSR/DLSR). Timestamps advance by one frame per `send_frame` call whether
 //! or not a packet goes out (hold, mute), as the RTP clock must.
+//!
+//! SRTP: when the negotiation keyed the stream ([`Negotiated::srtp`]), every
+//! RTP packet and RTCP report we send is protected (SRTCP, RFC 3711 §3.4) and
+//! every datagram we receive is unprotected before it is parsed. A datagram
+//! from a stranger is dropped before any crypto; one that fails
+//! authentication or the replay window is dropped, counted in
+//! [`Stats::srtp_rejected`], and never latches the stream.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -32,6 +40,7 @@ use crate::dtmf::{DtmfFrame, DtmfReceiver, DtmfSender};
 use crate::jitter::{JitterBuffer, JitterStats, Playout};
 use crate::offer_answer::Negotiated;
 use crate::sdp::Direction;
+use crate::srtp::{Srtp, SrtpError};
 
 /// A datagram to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +71,8 @@ pub struct Stats {
     pub packets_sent: u64,
     /// Payload octets sent.
     pub octets_sent: u64,
-    /// RTP packets received from the peer (duplicates included).
+    /// RTP packets received from the peer (duplicates included on plain RTP;
+    /// SRTP drops them as replays, in `srtp_rejected`).
     pub packets_received: u64,
     /// Packets expected but never received (RFC 3550 A.3), at least 0.
     pub packets_lost: u64,
@@ -76,6 +86,9 @@ pub struct Stats {
     pub strangers: u64,
     /// Malformed datagrams (dropped).
     pub malformed: u64,
+    /// SRTP/SRTCP datagrams that failed authentication or were replayed,
+    /// or plain ones on a protected stream (dropped).
+    pub srtp_rejected: u64,
     /// Frames played from decoded packets.
     pub frames_decoded: u64,
     /// Frames rebuilt or concealed.
@@ -113,12 +126,15 @@ pub struct SessionConfig {
 pub enum SessionError {
     /// The codec could not be created.
     Codec(CodecError),
+    /// The SRTP contexts could not be keyed.
+    Srtp(SrtpError),
 }
 
 impl std::fmt::Display for SessionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SessionError::Codec(e) => write!(f, "cannot start the codec: {e}"),
+            SessionError::Srtp(e) => write!(f, "cannot key SRTP: {e}"),
         }
     }
 }
@@ -191,6 +207,7 @@ pub struct RtpSession {
     next_rtcp: Instant,
     rng: u64,
     sent_since_report: bool,
+    srtp: Option<Srtp>,
 }
 
 impl RtpSession {
@@ -206,6 +223,12 @@ impl RtpSession {
         let decoder = codec.decoder().map_err(SessionError::Codec)?;
         let mut jitter = JitterBuffer::new(codec.clock_rate(), codec.frame_ticks());
         jitter.set_fec(codec == Codec::Opus);
+        let srtp = n
+            .srtp
+            .as_ref()
+            .map(Srtp::new)
+            .transpose()
+            .map_err(SessionError::Srtp)?;
         let mut s = RtpSession {
             codec,
             payload_type: n.payload_type,
@@ -235,6 +258,7 @@ impl RtpSession {
             next_rtcp: now,
             rng: config.seed | 1,
             sent_since_report: false,
+            srtp,
         };
         s.next_rtcp = now + s.rtcp_interval() / 2;
         Ok(s)
@@ -251,11 +275,29 @@ impl RtpSession {
     }
 
     /// Applies a renegotiated stream (re-INVITE: hold, resume, new address).
-    /// A codec change restarts the encoder and decoder.
+    /// A codec change restarts the encoder and decoder. New SRTP keys re-key
+    /// the direction whose key changed (the other keeps its rollover counter
+    /// and replay window); a negotiation without SRTP turns it off. On error
+    /// nothing changes.
     pub fn update(&mut self, n: &Negotiated, settings: &Settings) -> Result<(), SessionError> {
-        if n.codec != self.codec {
-            self.encoder = n.codec.encoder(settings).map_err(SessionError::Codec)?;
-            self.decoder = n.codec.decoder().map_err(SessionError::Codec)?;
+        // The fallible steps first, so that an error changes nothing.
+        let codec = if n.codec == self.codec {
+            None
+        } else {
+            let encoder = n.codec.encoder(settings).map_err(SessionError::Codec)?;
+            let decoder = n.codec.decoder().map_err(SessionError::Codec)?;
+            Some((encoder, decoder))
+        };
+        match (self.srtp.as_mut(), &n.srtp) {
+            (Some(current), Some(keys)) => current.rekey(keys).map_err(SessionError::Srtp)?,
+            (None, Some(keys)) => {
+                self.srtp = Some(Srtp::new(keys).map_err(SessionError::Srtp)?);
+            }
+            (_, None) => self.srtp = None,
+        }
+        if let Some((encoder, decoder)) = codec {
+            self.encoder = encoder;
+            self.decoder = decoder;
             self.codec = n.codec;
             self.silence = vec![0; n.codec.frame_samples()];
             self.jitter = JitterBuffer::new(n.codec.clock_rate(), n.codec.frame_ticks());
@@ -361,15 +403,69 @@ impl RtpSession {
             payload: Bytes::copy_from_slice(payload),
         };
         self.seq = self.seq.wrapping_add(1);
-        if let Ok(bytes) = packet.marshal() {
-            self.stats.packets_sent += 1;
-            self.stats.octets_sent += payload.len() as u64;
-            self.sent_since_report = true;
-            self.out.push_back(Transmit {
-                destination: dest,
-                rtcp: false,
-                payload: bytes.to_vec(),
-            });
+        let Ok(bytes) = packet.marshal() else {
+            return;
+        };
+        let Some(wire) = self.protect(false, &bytes) else {
+            return;
+        };
+        self.stats.packets_sent += 1;
+        self.stats.octets_sent += payload.len() as u64;
+        self.sent_since_report = true;
+        self.out.push_back(Transmit {
+            destination: dest,
+            rtcp: false,
+            payload: wire,
+        });
+    }
+
+    /// Our packet as it goes on the wire: SRTP/SRTCP-protected when keyed.
+    fn protect(&mut self, rtcp: bool, plain: &[u8]) -> Option<Vec<u8>> {
+        let Some(srtp) = self.srtp.as_mut() else {
+            return Some(plain.to_vec());
+        };
+        let protected = if rtcp {
+            srtp.protect_rtcp(plain)
+        } else {
+            srtp.protect_rtp(plain)
+        };
+        // Only a key used for 2^48 packets or a crypto provider failure gets here.
+        debug_assert!(
+            protected.is_ok(),
+            "protecting our own packet failed: {protected:?}"
+        );
+        protected.ok()
+    }
+
+    /// Whether a datagram from `source` may be ours, without latching.
+    fn plausible_source(&self, source: SocketAddr) -> bool {
+        match self.latched {
+            Some(l) => l == source,
+            None => self.remote.is_none_or(|r| r.ip() == source.ip()),
+        }
+    }
+
+    /// Unprotects a datagram on a keyed stream (`None`: dropped and counted);
+    /// passes it through on a plain one.
+    fn unprotect<'a>(&mut self, rtcp: bool, data: &'a [u8]) -> Option<Cow<'a, [u8]>> {
+        let Some(srtp) = self.srtp.as_mut() else {
+            return Some(Cow::Borrowed(data));
+        };
+        let plain = if rtcp {
+            srtp.unprotect_rtcp(data)
+        } else {
+            srtp.unprotect_rtp(data)
+        };
+        match plain {
+            Ok(p) => Some(Cow::Owned(p)),
+            Err(SrtpError::Malformed) => {
+                self.stats.malformed += 1;
+                None
+            }
+            Err(_) => {
+                self.stats.srtp_rejected += 1;
+                None
+            }
         }
     }
 
@@ -380,7 +476,15 @@ impl RtpSession {
             self.handle_rtcp(now, source, data);
             return;
         }
-        let mut buf = data;
+        if self.srtp.is_some() && !self.plausible_source(source) {
+            // No crypto (nor per-SSRC crypto state) for strangers.
+            self.stats.strangers += 1;
+            return;
+        }
+        let Some(plain) = self.unprotect(false, data) else {
+            return;
+        };
+        let mut buf = &plain[..];
         let Ok(packet) = Packet::unmarshal(&mut buf) else {
             self.stats.malformed += 1;
             return;
@@ -573,11 +677,14 @@ impl RtpSession {
             })
         };
         self.sent_since_report = false;
-        if let Ok(bytes) = rtc_rtcp::packet::marshal(&[packet]) {
+        if let Some(wire) = rtc_rtcp::packet::marshal(&[packet])
+            .ok()
+            .and_then(|bytes| self.protect(true, &bytes))
+        {
             self.out.push_back(Transmit {
                 destination: dest,
                 rtcp: true,
-                payload: bytes.to_vec(),
+                payload: wire,
             });
         }
     }
@@ -617,7 +724,17 @@ impl RtpSession {
             self.stats.strangers += 1;
             return;
         }
-        let mut buf = data;
+        let unlatched_stranger =
+            self.latched.is_none() && self.remote.is_some_and(|r| r.ip() != source.ip());
+        if self.srtp.is_some() && unlatched_stranger {
+            // No crypto (nor per-SSRC crypto state) for strangers.
+            self.stats.strangers += 1;
+            return;
+        }
+        let Some(plain) = self.unprotect(true, data) else {
+            return;
+        };
+        let mut buf = &plain[..];
         let Ok(packets) = rtc_rtcp::packet::unmarshal(&mut buf) else {
             self.stats.malformed += 1;
             return;

@@ -31,6 +31,7 @@ fn session(clock: &VirtualClock, codec: Codec, remote: &str, ssrc: u32) -> RtpSe
                 ptime: 20,
                 rtcp_mux: true,
                 max_playback_rate: None,
+                srtp: None,
             },
             ssrc,
             initial_sequence: 65_500, // wraps early in every test
@@ -338,6 +339,7 @@ fn on_hold_nothing_is_sent() {
         ptime: 20,
         rtcp_mux: true,
         max_playback_rate: None,
+        srtp: None,
     };
     a.update(&n, &Settings::default()).unwrap();
     a.send_frame(clock.now(), &[0; 160]);
