@@ -362,6 +362,11 @@ pub struct BaresipAudio {
     pub source_wav: Option<PathBuf>,
     /// Record what baresip sends and plays here (sndfile module).
     pub record_dir: Option<PathBuf>,
+    /// A PEM file with a certificate and its key: baresip also serves SIP
+    /// over TLS, on its SIP port + 1 ([`Baresip::tls_uri`]).
+    pub tls_certificate: Option<PathBuf>,
+    /// The account's media encryption (`srtp`, `srtp-mand`), srtp module loaded.
+    pub mediaenc: Option<String>,
 }
 
 /// A running baresip 1.0 driven through its `ctrl_tcp` module (netstring JSON
@@ -401,10 +406,19 @@ impl Baresip {
             Some(d) => format!("module\tsndfile.so\nsnd_path\t{}\n", d.display()),
             None => String::new(),
         };
+        let (transports, certificate) = match &audio.tls_certificate {
+            Some(c) => ("udp,tcp,tls", format!("sip_certificate\t{}\n", c.display())),
+            None => ("udp,tcp", String::new()),
+        };
+        let (srtp_module, mediaenc) = match &audio.mediaenc {
+            Some(m) => ("module\tsrtp.so\n", format!(";mediaenc={m}")),
+            None => ("", String::new()),
+        };
         let config = format!(
             "poll_method\tepoll\n\
              sip_listen\t127.0.0.1:{sip_port}\n\
-             sip_transports\tudp,tcp\n\
+             sip_transports\t{transports}\n\
+             {certificate}\
              audio_player\taubridge,nil\n\
              audio_source\t{source}\n\
              ausrc_srate\t48000\n\
@@ -419,6 +433,7 @@ impl Baresip {
              module\taufile.so\n\
              module\taubridge.so\n\
              {record}\
+             {srtp_module}\
              module_app\taccount.so\n\
              module_app\tmenu.so\n\
              module_app\tctrl_tcp.so\n\
@@ -429,7 +444,7 @@ impl Baresip {
         std::fs::write(
             dir.join("accounts"),
             format!(
-                "<sip:{user}@127.0.0.1:{sip_port}>;regint=0;audio_codecs={}\n",
+                "<sip:{user}@127.0.0.1:{sip_port}>;regint=0;audio_codecs={}{mediaenc}\n",
                 audio.codecs.as_deref().unwrap_or("PCMU")
             ),
         )
@@ -480,6 +495,30 @@ impl Baresip {
     /// The address to call this baresip at.
     pub fn uri(&self) -> String {
         format!("sip:{}@127.0.0.1:{}", self.user, self.sip_port)
+    }
+
+    /// The WAV baresip's sndfile module wrote in `dir` (its
+    /// [`BaresipAudio::record_dir`]) for what it received (`dec`: decoded)
+    /// or sent (`enc`: what went into the encoder); there must be one.
+    pub fn recording(dir: &std::path::Path, which: &str) -> PathBuf {
+        let files: Vec<_> = std::fs::read_dir(dir)
+            .map(|r| r.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        let found: Vec<&PathBuf> = files
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(&format!("-{which}.wav")))
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one {which} recording from baresip: {files:?}"
+        );
+        found[0].clone()
+    }
+
+    /// The address to call it at over TLS (with [`BaresipAudio::tls_certificate`]).
+    pub fn tls_uri(&self) -> String {
+        format!("sips:{}@127.0.0.1:{}", self.user, self.sip_port + 1)
     }
 
     /// Sends a menu command (`dial`, `accept`, `hangup` ...) with parameters.

@@ -36,27 +36,9 @@ fn baresip_voice(dir: &Path) -> PathBuf {
     p
 }
 
-/// The WAV baresip's sndfile module wrote in `dir` for what it received
-/// (`dec`: decoded) or sent (`enc`: what went into the encoder).
-fn baresip_recording(dir: &Path, which: &str) -> PathBuf {
-    let files: Vec<_> = std::fs::read_dir(dir)
-        .map(|r| r.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    let found: Vec<&PathBuf> = files
-        .iter()
-        .filter(|p| p.to_string_lossy().ends_with(&format!("-{which}.wav")))
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one {which} recording from baresip: {files:?}"
-    );
-    found[0].clone()
-}
-
 /// What baresip received (one call's).
 fn received_by_baresip(dir: &Path) -> PathBuf {
-    baresip_recording(dir, "dec")
+    Baresip::recording(dir, "dec")
 }
 
 /// baresip's `kind` event about a call with `peer` (part of its URI): one
@@ -397,7 +379,7 @@ fn baresip_answers_our_hold_and_resume() {
     // 1.0 sends its file a little garbled, which is not ours to judge),
     // placed by Bob's events in his recording and, by the lag measured
     // before the hold, in baresip's (which runs on through the hold).
-    let sent = read_finished_wav_8k(&baresip_recording(&rec, "enc"), WAIT);
+    let sent = read_finished_wav_8k(&Baresip::recording(&rec, "enc"), WAIT);
     let got = read_wav_8k(&bob_hears);
     let (hold, resume) = (sample_at(ear, held_at), sample_at(ear, resumed_at));
     let before = heard_windows(

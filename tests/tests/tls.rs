@@ -259,3 +259,281 @@ fn a_sips_registrar_is_never_sent_to_in_clear() {
         }
     }
 }
+
+/// tcpdump writing every UDP datagram on loopback to `file` (TLS signalling
+/// is TCP: what it catches is the calls' RTP and RTCP), once it listens.
+fn capture(file: &Path) -> Guard {
+    require("tcpdump");
+    let log = file.with_extension("log");
+    let guard = Guard::spawn(
+        Command::new("tcpdump")
+            .args(["-i", "lo", "-U", "-n", "-w"])
+            .arg(file)
+            .arg("udp")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log).expect("log"))),
+        "tcpdump",
+    );
+    let until = Instant::now() + WAIT;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("listening on")
+    {
+        assert!(Instant::now() < until, "tcpdump did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    guard
+}
+
+/// The payloads (after the 12-byte header) of every RTP packet in a pcap
+/// file: UDP on loopback's Ethernet framing, version 2, payload type 0.
+fn rtp_payloads(pcap: &Path) -> Vec<Vec<u8>> {
+    let data = std::fs::read(pcap).expect("read capture");
+    let mut out = Vec::new();
+    let mut at = 24; // the global header
+    while let Some(rec) = data.get(at..at + 16) {
+        let len = u32::from_le_bytes([rec[8], rec[9], rec[10], rec[11]]) as usize;
+        let Some(frame) = data.get(at + 16..at + 16 + len) else {
+            break;
+        };
+        at += 16 + len;
+        // Ethernet (14) + IPv4 (IHL words) + UDP (8).
+        let Some(&vihl) = frame.get(14) else { continue };
+        let udp = 14 + usize::from(vihl & 0x0f) * 4;
+        let Some(rtp) = frame.get(udp + 8..) else {
+            continue;
+        };
+        if rtp.len() > 12 && rtp[0] >> 6 == 2 && rtp[1] & 0x7f == 0 {
+            out.push(rtp[12..].to_vec());
+        }
+    }
+    out
+}
+
+/// Whether any payload carries 16 bytes in a row of what `mic` (8 kHz
+/// 16-bit) is in G.711 µ-law: the plaintext of that call's sound.
+fn carries_plaintext(payloads: &[Vec<u8>], mic: &Path) -> usize {
+    let samples: Vec<i16> = hound::WavReader::open(mic)
+        .expect("mic")
+        .into_samples::<i16>()
+        .map(|s| s.expect("sample"))
+        .collect();
+    let ulaw: Vec<u8> = samples
+        .iter()
+        .map(|s| switchboard_codec::g711::linear_to_ulaw(*s))
+        .collect();
+    let runs: std::collections::HashSet<&[u8]> = ulaw
+        .windows(16)
+        // Silence encodes to the same bytes in any stream: not evidence.
+        .filter(|w| w.iter().any(|b| *b != w[0]))
+        .collect();
+    payloads
+        .iter()
+        .filter(|p| p.windows(16).any(|w| runs.contains(w)))
+        .count()
+}
+
+/// Alice calls Bob through the TLS registrar with `srtp` on both sides;
+/// both speak for three seconds. Returns what each side said and heard,
+/// whether each reported the call encrypted, and the RTP payloads on the wire.
+fn call_with_sound(dir: &Path, port: u16, srtp: &str) -> ([PathBuf; 4], [bool; 2], Vec<Vec<u8>>) {
+    let ca = dir.join("ca.pem");
+    let path = |n: &str| dir.join(format!("{srtp}-{n}.wav"));
+    let files = [
+        path("alice-says"),
+        path("alice-heard"),
+        path("bob-says"),
+        path("bob-heard"),
+    ];
+    switchboard_interop::signal::write_test_voice(&files[0], 8_000, 20.0, 1);
+    switchboard_interop::signal::write_test_voice(&files[2], 8_000, 20.0, 2);
+    let arg = |p: &PathBuf| p.to_string_lossy().into_owned();
+    let (a_says, a_heard, b_says, b_heard) = (
+        arg(&files[0]),
+        arg(&files[1]),
+        arg(&files[2]),
+        arg(&files[3]),
+    );
+    let media = |says: &str, heard: &str| {
+        vec![
+            "--codecs".to_owned(),
+            "pcmu".to_owned(),
+            "--srtp".to_owned(),
+            srtp.to_owned(),
+            "--mic".to_owned(),
+            says.to_owned(),
+            "--speaker".to_owned(),
+            heard.to_owned(),
+        ]
+    };
+    let pcap = dir.join(format!("{srtp}.pcap"));
+    let tcpdump = capture(&pcap);
+    let bob_media = media(&b_says, &b_heard);
+    let mut bob_mode: Vec<&str> = bob_media.iter().map(String::as_str).collect();
+    bob_mode.extend(["listen", "--auto-answer"]);
+    let mut bob = over_tls(port, "bob", Some(&ca), &bob_mode);
+    bob.wait_for("registered", WAIT);
+    let target = format!("sips:bob@127.0.0.1:{port}");
+    let alice_media = media(&a_says, &a_heard);
+    let mut alice_mode: Vec<&str> = alice_media.iter().map(String::as_str).collect();
+    alice_mode.extend(["call", &target]);
+    let mut alice = over_tls(port, "alice", Some(&ca), &alice_mode);
+    let a = alice.wait_for("media_started", WAIT);
+    let b = bob.wait_for("media_started", WAIT);
+    let from = a["ts"]
+        .as_f64()
+        .unwrap_or(0.0)
+        .max(b["ts"].as_f64().unwrap_or(0.0));
+    switchboard_interop::signal::sleep_until_wall(from + 4.0);
+    alice.command("hangup");
+    bob.wait_for("ended", WAIT);
+    alice.wait_for("ended", WAIT);
+    drop(alice);
+    drop(bob);
+    drop(tcpdump);
+    let encrypted = [
+        a["encrypted"].as_bool().unwrap_or(false),
+        b["encrypted"].as_bool().unwrap_or(false),
+    ];
+    (files, encrypted, rtp_payloads(&pcap))
+}
+
+fn heard(what: &str, said: &Path, got: &Path) {
+    use switchboard_interop::signal::{WINDOW, heard_windows, read_wav_8k};
+    let h = heard_windows(
+        &read_wav_8k(said),
+        WINDOW..24_000,
+        &read_wav_8k(got),
+        0..16_000,
+        0.9,
+    );
+    eprintln!("{what}: {h}");
+    h.assert_heard(what);
+}
+
+#[test]
+fn an_encrypted_call_carries_both_voices_and_no_plaintext_on_the_wire() {
+    let Some(dir) = pki("tls-srtp") else { return };
+    let (_k, port) = kamailio_tls(&dir);
+
+    let (files, encrypted, wire) = call_with_sound(&dir, port, "mandatory");
+    assert_eq!(encrypted, [true, true], "both report the call encrypted");
+    heard("Bob hears Alice over SRTP", &files[0], &files[3]);
+    heard("Alice hears Bob over SRTP", &files[2], &files[1]);
+    assert!(wire.len() > 200, "{} RTP packets captured", wire.len());
+    assert_eq!(
+        carries_plaintext(&wire, &files[0]),
+        0,
+        "Alice's voice in clear"
+    );
+    assert_eq!(
+        carries_plaintext(&wire, &files[2]),
+        0,
+        "Bob's voice in clear"
+    );
+
+    // The same call with SRTP off: the capture does show the voices (so the
+    // check above would have seen them), and nobody claims encryption.
+    let (files, encrypted, wire) = call_with_sound(&dir, port, "off");
+    assert_eq!(encrypted, [false, false]);
+    assert!(
+        carries_plaintext(&wire, &files[0]) > 100,
+        "plain RTP is seen"
+    );
+    assert!(
+        carries_plaintext(&wire, &files[2]) > 100,
+        "plain RTP is seen"
+    );
+}
+
+#[test]
+fn we_call_baresip_over_tls_with_mandatory_srtp_and_both_are_heard() {
+    use switchboard_interop::signal::{read_finished_wav_8k, write_test_signal_channels};
+    use switchboard_interop::{Baresip, BaresipAudio};
+    let Some(dir) = pki("tls-baresip") else {
+        return;
+    };
+    // baresip serves TLS with the throwaway CA's certificate for 127.0.0.1.
+    let cert = dir.join("baresip.pem");
+    let both = [
+        std::fs::read(dir.join("server.pem")).expect("cert"),
+        std::fs::read(dir.join("server.key")).expect("key"),
+    ]
+    .concat();
+    std::fs::write(&cert, both).expect("write baresip.pem");
+    let rec = dir.join("rec");
+    std::fs::create_dir_all(&rec).expect("rec dir");
+    let bs_says = dir.join("baresip-says.wav");
+    write_test_signal_channels(&bs_says, 48_000, 20.0, 2);
+    let mut bs = Baresip::start_with(
+        "bs-tls-srtp",
+        "carol",
+        &BaresipAudio {
+            tls_certificate: Some(cert),
+            mediaenc: Some("srtp-mand".into()),
+            source_wav: Some(bs_says.clone()),
+            record_dir: Some(rec.clone()),
+            ..BaresipAudio::default()
+        },
+    );
+    let says = dir.join("cli-says.wav");
+    let heard_path = dir.join("cli-heard.wav");
+    switchboard_interop::signal::write_test_voice(&says, 8_000, 20.0, 3);
+    let pcap = dir.join("baresip.pcap");
+    let tcpdump = capture(&pcap);
+    let ca = dir.join("ca.pem").to_string_lossy().into_owned();
+    let (s, h) = (
+        says.to_string_lossy().into_owned(),
+        heard_path.to_string_lossy().into_owned(),
+    );
+    let target = bs.tls_uri();
+    let mut cli = Agent::start(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--tls-ca-file",
+        &ca,
+        "--srtp",
+        "mandatory",
+        "--codecs",
+        "pcmu",
+        "--mic",
+        &s,
+        "--speaker",
+        &h,
+        "call",
+        &target,
+    ]);
+    bs.wait_event("CALL_INCOMING", WAIT);
+    bs.command("accept", "");
+    let started = cli.wait_for("media_started", WAIT);
+    assert_eq!(started["encrypted"], true, "{started}");
+    bs.wait_event("CALL_ESTABLISHED", WAIT);
+    switchboard_interop::signal::sleep_until_wall(started["ts"].as_f64().unwrap_or(0.0) + 4.0);
+    cli.command("hangup");
+    cli.wait_for("ended", WAIT);
+    bs.wait_event("CALL_CLOSED", WAIT);
+    drop(tcpdump);
+    let wire = rtp_payloads(&pcap);
+    assert!(wire.len() > 200, "{} RTP packets captured", wire.len());
+    assert_eq!(carries_plaintext(&wire, &says), 0, "our voice in clear");
+    // Both ways, by correlation (baresip says 48 kHz stereo; compared at 8 kHz).
+    let got = read_finished_wav_8k(&Baresip::recording(&rec, "dec"), WAIT);
+    let h1 = switchboard_interop::signal::heard_windows(
+        &switchboard_interop::signal::read_wav_8k(&says),
+        switchboard_interop::signal::WINDOW..24_000,
+        &got,
+        0..16_000,
+        0.85,
+    );
+    eprintln!("baresip hears us over SRTP: {h1}");
+    h1.assert_heard("baresip hears us over SRTP");
+    let h2 = switchboard_interop::signal::heard_windows(
+        &switchboard_interop::signal::read_wav_8k(&bs_says),
+        switchboard_interop::signal::WINDOW..24_000,
+        &switchboard_interop::signal::read_wav_8k(&heard_path),
+        0..16_000,
+        0.85,
+    );
+    eprintln!("we hear baresip over SRTP: {h2}");
+    h2.assert_heard("we hear baresip over SRTP");
+}

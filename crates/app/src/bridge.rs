@@ -60,9 +60,15 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
         },
         EventKind::Ringing { call, .. } => PhoneEvent::Ringing { call: r(call) },
         EventKind::Established { call, .. } => PhoneEvent::Established { call: r(call) },
-        EventKind::MediaStarted { call, codec, .. } => PhoneEvent::MediaStarted {
+        EventKind::MediaStarted {
+            call,
+            codec,
+            encrypted,
+            ..
+        } => PhoneEvent::MediaStarted {
             call: r(call),
             codec: codec.clone(),
+            encrypted: *encrypted,
         },
         EventKind::Ended {
             call,

@@ -112,6 +112,7 @@ fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError
         register_retry_s: file.account.as_ref().and_then(|a| a.retry_base),
         tls_ca_file: sip.and_then(|s| s.tls_ca_file.clone()),
         dns_server: sip.and_then(|s| s.dns_server),
+        srtp: file.account.as_ref().and_then(|a| a.srtp.clone()),
     };
     let (config, problems) = settings.engine_config(Role::Desktop);
     errors.extend(problems.into_iter().map(|p| ConfigError::Value {

@@ -1605,3 +1605,35 @@ fn a_number_no_trusted_pbx_vouched_for_is_marked_on_the_card() {
     h.get_by_label("Number: +3726000000");
     h.get_by_label("(not verified by the PBX)");
 }
+
+/// The call's media has started, encrypted or not.
+fn media_started(call: u64, encrypted: bool) -> EventKind {
+    EventKind::MediaStarted {
+        call: CallId(call),
+        codec: "pcmu".into(),
+        remote: "127.0.0.1:4000".into(),
+        mic_start: 0.0,
+        speaker_start: 0.0,
+        encrypted,
+    }
+}
+
+#[test]
+fn the_lock_shows_only_on_a_call_whose_signalling_and_sound_are_encrypted() {
+    let mut h = desk(None);
+    feed(
+        &mut h,
+        &[incoming(1), established(1), media_started(1, false)],
+    );
+    h.get_by_label("Codec: pcmu");
+    assert!(h.query_by_label("Encrypted").is_none(), "a plain call");
+    let mut h = desk(None);
+    feed(
+        &mut h,
+        &[incoming(2), established(2), media_started(2, true)],
+    );
+    h.get_by_label("Codec: pcmu");
+    h.get_by_label("Encrypted").hover();
+    h.run();
+    h.get_by_label_contains("(TLS) and its sound (SRTP) are encrypted");
+}

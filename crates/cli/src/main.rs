@@ -111,6 +111,9 @@ struct Cli {
     /// The DNS server for SIP names (NAPTR, SRV, A/AAAA); default: the system's.
     #[arg(long, global = true)]
     dns_server: Option<SocketAddr>,
+    /// Encrypted sound (SRTP, keyed only over TLS): off, optional or mandatory.
+    #[arg(long, global = true)]
+    srtp: Option<String>,
     /// Answering, placing or resuming a call holds the one in progress (an
     /// operator's one call in hand). Off by default: every call stays live.
     #[arg(long, global = true)]
@@ -231,6 +234,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         register_retry_s: cli.register_retry.or(file_account.retry_base),
         tls_ca_file: cli.tls_ca_file.clone().or(sip.tls_ca_file),
         dns_server: cli.dns_server.or(sip.dns_server),
+        srtp: cli.srtp.clone().or(file_account.srtp.clone()),
     };
     let (mut config, errors) = settings.engine_config(Role::Headless);
     if let Some(e) = errors.first() {
@@ -242,6 +246,7 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
             "sip.ring_timeout" if cli.ring_timeout.is_some() => "--ring-timeout",
             "sip.rtp_timeout" if cli.rtp_timeout.is_some() => "--rtp-timeout",
             "account.retry_base" if cli.register_retry.is_some() => "--register-retry",
+            "account.srtp" if cli.srtp.is_some() => "--srtp",
             other => other,
         };
         return Err(format!("{key}: {}", e.message));

@@ -304,6 +304,8 @@ pub struct AccountSection {
     /// Base of the retry back-off in seconds (30): the first retry after a
     /// failure comes 1–2 times this later, doubling up to 30 minutes.
     pub retry_base: Option<f64>,
+    /// Encrypted sound on TLS calls: `off`, `optional` (default) or `mandatory`.
+    pub srtp: Option<String>,
 }
 
 /// Reads and checks the file.

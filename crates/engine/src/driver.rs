@@ -45,10 +45,11 @@ type Found = (
 /// engine does (its stop signal is dropped).
 struct MediaThread {
     handle: tokio::runtime::Handle,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     /// Every running pump holds a clone: the thread, told to stop, waits
     /// (up to two seconds) for the last to finish its speaker file.
-    alive: Arc<()>,
+    alive: Option<Arc<()>>,
 }
 
 impl MediaThread {
@@ -61,7 +62,7 @@ impl MediaThread {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let alive = Arc::new(());
         let pumps = alive.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("switchboard-media".into())
             .spawn(move || {
                 rt.block_on(async {
@@ -75,9 +76,23 @@ impl MediaThread {
             .map_err(EngineError::Runtime)?;
         Ok(MediaThread {
             handle,
-            _stop: stop,
-            alive,
+            stop: Some(stop),
+            thread: Some(thread),
+            alive: Some(alive),
         })
+    }
+}
+
+impl Drop for MediaThread {
+    /// The engine is done: the media thread lets the last pumps finish
+    /// their speaker files, and the engine thread waits for it, so that
+    /// `EngineHandle::join` returning means every file is complete.
+    fn drop(&mut self) {
+        drop(self.alive.take());
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -537,7 +552,7 @@ impl Driver {
         // The pump's sockets and task belong to the media thread's runtime.
         let _media = self.media.handle.enter();
         let started = session.map_err(|e| e.to_string()).and_then(|s| {
-            let alive = self.media.alive.clone();
+            let alive = self.media.alive.clone().unwrap_or_default();
             pump::start(call, rtp, rtcp, s, paths, self.notes_tx.clone(), alive)
         });
         match started {

@@ -92,6 +92,9 @@ pub enum CommandError {
     /// The target asks for TLS (`sips:`, `;transport=tls`) and the way to
     /// it is not encrypted: never sent in clear instead.
     NeedsTls(String),
+    /// SRTP is mandatory and this call's signalling is not TLS (its keys
+    /// would travel in clear).
+    SrtpNeedsTls(String),
 }
 
 impl fmt::Display for CommandError {
@@ -116,6 +119,10 @@ impl fmt::Display for CommandError {
             CommandError::NoCall => write!(f, "no call to act on"),
             CommandError::Usage(u) => write!(f, "usage: {u}"),
             CommandError::UnknownCommand(_) => write!(f, "unknown command"),
+            CommandError::SrtpNeedsTls(t) => write!(
+                f,
+                "encrypted media is mandatory and the call to {t} is not over TLS"
+            ),
             CommandError::NeedsTls(t) => write!(
                 f,
                 "{t} needs TLS, and the registrar is not reached over TLS: not sent in clear"

@@ -27,6 +27,8 @@ pub struct MediaStats {
     pub late: u64,
     /// Playout delay of the jitter buffer at the end, in ms.
     pub playout_delay_ms: f64,
+    /// SRTP packets refused: failed authentication or replayed.
+    pub srtp_rejected: u64,
 }
 
 impl MediaStats {
@@ -42,6 +44,7 @@ impl MediaStats {
             frames_concealed: s.frames_concealed,
             late: s.jitter_buffer.late,
             playout_delay_ms: (s.playout_delay_ms * 100.0).round() / 100.0,
+            srtp_rejected: s.srtp_rejected,
         }
     }
 }
@@ -134,6 +137,9 @@ pub enum EventKind {
         mic_start: f64,
         /// Wall-clock time the first sample was played.
         speaker_start: f64,
+        /// The sound is SRTP (which is only keyed over TLS signalling): the
+        /// call is encrypted end to end of what we control.
+        encrypted: bool,
     },
     /// The peer renegotiated the call's media (re-INVITE): hold, resume, a new
     /// address or codec. `direction` is ours: `recvonly` when the peer holds us.

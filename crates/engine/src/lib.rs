@@ -187,6 +187,36 @@ pub struct Policy {
     /// An established, unheld call from which no packet comes for this
     /// long is reported (`media_timeout`), and hung up after twice as long.
     pub rtp_timeout: Option<Duration>,
+    /// Encrypted media (SRTP keyed by SDES), which is only ever offered or
+    /// accepted on a call whose signalling is TLS: SDES keys travel in the
+    /// SDP, so over UDP or TCP they would be readable by anyone on the path.
+    pub srtp: SrtpPolicy,
+}
+
+/// Whether calls' sound is encrypted (SRTP).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SrtpPolicy {
+    /// Never: plain RTP; an offer that insists on SRTP is refused (488).
+    Off,
+    /// On TLS calls: offered (RTP/AVP with keys, so a peer without SRTP
+    /// still answers) and accepted; plain RTP otherwise.
+    #[default]
+    Optional,
+    /// Required: a call that is not over TLS, or whose peer will not key
+    /// SRTP, is not made (refused with 488 when it comes in).
+    Mandatory,
+}
+
+impl SrtpPolicy {
+    /// From a configuration word: off, optional or mandatory.
+    pub fn from_name(s: &str) -> Option<SrtpPolicy> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "off" => SrtpPolicy::Off,
+            "optional" => SrtpPolicy::Optional,
+            "mandatory" => SrtpPolicy::Mandatory,
+            _ => return None,
+        })
+    }
 }
 
 impl Policy {
@@ -204,6 +234,7 @@ impl Policy {
             trust_registrar: false,
             ring_timeout: Some(switchboard_sip::ua::DEFAULT_RING_TIMEOUT),
             rtp_timeout: Some(DEFAULT_RTP_TIMEOUT),
+            srtp: SrtpPolicy::Optional,
         }
     }
 
@@ -220,6 +251,7 @@ impl Policy {
             trust_registrar: true,
             ring_timeout: Some(switchboard_sip::ua::DEFAULT_RING_TIMEOUT),
             rtp_timeout: Some(DEFAULT_RTP_TIMEOUT),
+            srtp: SrtpPolicy::Optional,
         }
     }
 }

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use switchboard_codec::Codec;
 
-use crate::{AccountConfig, Backoff, Cidr, DeviceNames, EngineConfig, Policy, TransferPolicy};
+use crate::{
+    AccountConfig, Backoff, Cidr, DeviceNames, EngineConfig, Policy, SrtpPolicy, TransferPolicy,
+};
 
 /// Who runs the engine; the defaults differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +86,8 @@ pub struct Settings {
     pub tls_ca_file: Option<PathBuf>,
     /// The DNS server for SIP names (default: the system's).
     pub dns_server: Option<SocketAddr>,
+    /// `off`, `optional` or `mandatory`: encrypted media on TLS calls.
+    pub srtp: Option<String>,
 }
 
 /// A setting that cannot be used.
@@ -159,6 +163,15 @@ impl Settings {
                 None => errors.push(SettingError {
                     key: "desk.transfer_policy",
                     message: format!("{p:?}: use accept, ask or reject"),
+                }),
+            }
+        }
+        if let Some(s) = &self.srtp {
+            match SrtpPolicy::from_name(s) {
+                Some(p) => policy.srtp = p,
+                None => errors.push(SettingError {
+                    key: "account.srtp",
+                    message: format!("{s:?}: use off, optional or mandatory"),
                 }),
             }
         }

@@ -55,6 +55,11 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, c: &Call, view: &mut View, out:
     context.extend(c.card.fields.iter().map(|(k, v)| format!("{k}: {v}")));
     ui.label(context.join(" · "));
     ui.horizontal_wrapped(|ui| {
+        if c.encrypted {
+            // Only when both the signalling and the sound are encrypted.
+            ui.label(l.tr("call-encrypted"))
+                .on_hover_text(l.tr("call-encrypted-tip"));
+        }
         if let Some(codec) = &c.codec {
             ui.label(l.tr_with("codec", &[("codec", codec.clone())]));
         }

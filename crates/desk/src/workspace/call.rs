@@ -145,6 +145,8 @@ pub struct Call {
     pub muted: bool,
     /// The codec in use.
     pub codec: Option<String>,
+    /// Its signalling (TLS) and sound (SRTP) are encrypted: the lock shows.
+    pub encrypted: bool,
     /// Latest quality report.
     pub quality: Option<Quality>,
     /// Latest meter levels.
@@ -197,6 +199,7 @@ impl Call {
             started_ms: now.unix_ms,
             muted: false,
             codec: None,
+            encrypted: false,
             quality: None,
             levels: None,
             held: false,

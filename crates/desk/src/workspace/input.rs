@@ -61,6 +61,8 @@ pub enum PhoneEvent {
         call: CallRef,
         /// Codec.
         codec: String,
+        /// Signalling (TLS) and sound (SRTP) are both encrypted.
+        encrypted: bool,
     },
     /// A call is over.
     Ended {

@@ -71,9 +71,14 @@ impl Workspace {
                 }
             }
             PhoneEvent::Established { call } => self.established(now, call),
-            PhoneEvent::MediaStarted { call, codec } => {
+            PhoneEvent::MediaStarted {
+                call,
+                codec,
+                encrypted,
+            } => {
                 if let Some(c) = self.call_mut(call) {
                     c.codec = Some(codec);
+                    c.encrypted = encrypted;
                 }
             }
             PhoneEvent::Ended {

@@ -59,13 +59,14 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use switchboard_codec::Codec;
-use switchboard_media::offer_answer::{LocalMedia, Negotiated};
+use switchboard_media::offer_answer::{LocalMedia, LocalSrtp, Negotiated};
+use switchboard_media::srtp::{MasterKey, Suite};
 use switchboard_sip::message::Request;
 use switchboard_sip::ua::{CallHandle, Config, EndReason, Transmit, Transport, UserAgent};
 
 use crate::error::CommandError;
 use crate::events::{EventKind, MediaStats};
-use crate::{AccountConfig, CallId, Command, Policy};
+use crate::{AccountConfig, CallId, Command, Policy, SrtpPolicy};
 
 use call::{Call, CallMut, Phase};
 use place::{Placement, Purpose};
@@ -266,6 +267,15 @@ pub enum MediaNote {
 
 /// The registrar's connection closing makes us register again at most this often.
 const RECONNECT_GAP: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A master key from the operating system's CSPRNG (never the core's
+/// generator, which only has to be unpredictable enough for tags); `None`
+/// if the OS has none, and then SRTP is not offered.
+fn fresh_key() -> Option<MasterKey> {
+    let mut bytes = [0u8; MasterKey::LEN];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(MasterKey::from_bytes(bytes))
+}
 
 /// What the core needs to start.
 #[derive(Debug, Clone)]
@@ -635,12 +645,14 @@ impl Phone {
                         )
                     })
                     .unwrap_or_default();
+                let encrypted = c.session.negotiated().is_some_and(|n| n.srtp.is_some());
                 self.out.emit(EventKind::MediaStarted {
                     call,
                     codec,
                     remote,
                     mic_start,
                     speaker_start,
+                    encrypted,
                 });
             }
             MediaNote::Dtmf(key) => self.out.emit(EventKind::Dtmf {
@@ -930,9 +942,22 @@ impl Phone {
         self.rng
     }
 
-    fn local_media(&mut self, port: u16) -> LocalMedia {
+    /// Our side of a call's media; `secure` when its signalling is TLS,
+    /// the only case where SRTP keys are offered (see [`SrtpPolicy`]).
+    fn local_media(&mut self, port: u16, secure: bool) -> LocalMedia {
         let session_id = self.next_random() >> 16;
-        LocalMedia::new(self.codecs.clone(), self.advertised.ip(), port, session_id)
+        let mut local =
+            LocalMedia::new(self.codecs.clone(), self.advertised.ip(), port, session_id);
+        if secure && self.policy.srtp != SrtpPolicy::Off {
+            local.srtp = Some(LocalSrtp {
+                required: self.policy.srtp == SrtpPolicy::Mandatory,
+                keys: Suite::ALL
+                    .into_iter()
+                    .filter_map(|s| fresh_key().map(|k| (s, k)))
+                    .collect(),
+            });
+        }
+        local
     }
 
     // ------------------------------------------------------------ shutdown

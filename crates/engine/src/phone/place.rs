@@ -140,7 +140,18 @@ impl Phone {
         let (Some(hop), Some(port)) = (p.hop, p.port) else {
             unreachable!("a ready placement has its hop and port");
         };
-        let session = Session::outgoing(self.local_media(port));
+        let secure = hop.0 == Transport::Tls;
+        if !secure && self.policy.srtp == crate::SrtpPolicy::Mandatory {
+            self.out.push(Action::ReleaseRtp(slot));
+            self.placement_failed(
+                now,
+                p.purpose,
+                &p.target,
+                CommandError::SrtpNeedsTls(p.target.clone()),
+            );
+            return;
+        }
+        let session = Session::outgoing(self.local_media(port, secure));
         let placed = self.ua.call(
             now,
             p.uri.clone(),

@@ -13,7 +13,9 @@ use super::offer::Session;
 use super::transfer::TransferRequest;
 use super::{Action, Ended, Phone, RtpSlot, SlotFor};
 use crate::CallId;
+use crate::error::SdpProblem;
 use crate::events::EventKind;
+use switchboard_media::offer_answer::NegotiationError;
 
 impl Phone {
     /// An incoming INVITE has its port: offer/answer now, so a call we
@@ -27,8 +29,17 @@ impl Phone {
         request: &Request,
         replaces: Option<CallHandle>,
     ) {
-        let local = self.local_media(port);
-        let session = match Session::incoming(local, &request.body) {
+        // SRTP keys are offered and accepted only over TLS (RFC 4568 §8.3).
+        let secure = request
+            .top_via()
+            .is_ok_and(|v| v.transport.eq_ignore_ascii_case("TLS"));
+        let local = self.local_media(port, secure);
+        let refused = if !secure && self.policy.srtp == crate::SrtpPolicy::Mandatory {
+            Err(SdpProblem::Unusable(NegotiationError::CryptoRequired))
+        } else {
+            Session::incoming(local, &request.body)
+        };
+        let session = match refused {
             Ok(s) => s,
             Err(e) => {
                 let _ = self.ua.reject(now, handle, 488);
