@@ -373,8 +373,12 @@ impl Driver {
                 _ = quality_tick.tick(), if self.audio.level_every.is_some() => self.report_quality(),
                 a = self.listener.accept() => {
                     if let Ok((stream, peer)) = a {
-                        let tx = net::spawn_connection(stream, peer, self.tcp_tx.clone(), false);
-                        self.conns.insert((Transport::Tcp, peer), tx);
+                        // A flood of connections is refused, not served.
+                        self.conns.retain(|_, tx| !tx.is_closed());
+                        if self.conns.len() < net::MAX_CONNECTIONS {
+                            let tx = net::spawn_connection(stream, peer, self.tcp_tx.clone(), false);
+                            self.conns.insert((Transport::Tcp, peer), tx);
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => self.phone.handle_timeout(Instant::now()),

@@ -16,6 +16,18 @@ use tokio::sync::mpsc;
 /// Keep-alive interval on TCP connections we opened (RFC 5626 §4.4.1 CRLF pings).
 const KEEPALIVE: Duration = Duration::from_secs(30);
 
+/// At most this many stream connections at once (ours and the peers');
+/// one more that a peer opens is closed at once.
+pub(super) const MAX_CONNECTIONS: usize = 256;
+
+/// A connection a peer opened that carries nothing (not even a CRLF
+/// keep-alive) for this long is closed: a PBX pings well within it.
+const IDLE: Duration = Duration::from_secs(120);
+
+/// A message whose header block has begun must be complete within this
+/// long (a slow-loris peer trickling bytes holds no connection open).
+const HEADER_BLOCK: Duration = Duration::from_secs(10);
+
 /// What a TCP or TLS connection task reports.
 pub(super) enum TcpIn {
     Frame(Transport, SocketAddr, Vec<u8>),
@@ -222,19 +234,39 @@ async fn connection<S: AsyncRead + AsyncWrite>(
     let mut ping = tokio::time::interval(KEEPALIVE);
     ping.tick().await;
     let mut error = None;
+    let far = tokio::time::Instant::now() + Duration::from_secs(365 * 24 * 3600);
+    let mut last_read = tokio::time::Instant::now();
+    let mut partial_since: Option<tokio::time::Instant> = None;
     'conn: loop {
+        // Ours stay open (we ping them); a peer's closes when idle; any
+        // closes when a started message does not complete.
+        let idle_at = if keepalive { far } else { last_read + IDLE };
+        let partial_at = partial_since.map_or(far, |t| t + HEADER_BLOCK);
         tokio::select! {
+            _ = tokio::time::sleep_until(idle_at.min(partial_at)) => {
+                error = Some(if partial_at <= idle_at {
+                    format!("{peer} did not finish a message in {} s", HEADER_BLOCK.as_secs())
+                } else {
+                    format!("{peer} was idle for {} s", IDLE.as_secs())
+                });
+                break;
+            }
             n = r.read(&mut buf) => {
                 let n = match n {
                     Ok(0) => break,
                     Ok(n) => n,
                     Err(e) => { error = Some(format!("connection to {peer} broke: {e}")); break }
                 };
+                last_read = tokio::time::Instant::now();
                 framer.push(buf.get(..n).unwrap_or(&[]));
                 let mut pongs_owed = false;
+                let mut completed = false;
                 while let Some(f) = framer.next_frame() {
                     match f {
-                        Ok(Frame::Message(m)) => { let _ = tcp_tx.send(TcpIn::Frame(transport, peer, m)); }
+                        Ok(Frame::Message(m)) => {
+                            completed = true;
+                            let _ = tcp_tx.send(TcpIn::Frame(transport, peer, m));
+                        }
                         // Every ping in what was read is answered once:
                         // a flood of CRLFs costs one write, not one each.
                         Ok(Frame::Ping) => pongs_owed = true,
@@ -245,6 +277,13 @@ async fn connection<S: AsyncRead + AsyncWrite>(
                 if pongs_owed && w.write_all(b"\r\n").await.is_err() {
                     break;
                 }
+                // The clock runs from when the message now buffered began:
+                // a peer that keeps completing messages is never cut off.
+                partial_since = match (framer.buffered(), partial_since) {
+                    (0, _) => None,
+                    (_, Some(t)) if !completed => Some(t),
+                    _ => Some(last_read),
+                };
             }
             m = out.recv() => match m {
                 Some(m) => { if w.write_all(&m).await.is_err() { break; } }
