@@ -694,6 +694,8 @@ impl Drop for Slapd {
 #[derive(Debug)]
 pub struct Kamailio {
     child: Option<Child>,
+    /// Its address.
+    pub ip: std::net::Ipv4Addr,
     /// Its SIP port.
     pub port: u16,
     /// Its log (what the cfg's `xlog` lines say).
@@ -709,10 +711,16 @@ impl Kamailio {
     /// [`Kamailio::start`] on a given port (a restart where the agents
     /// registered before: after [`Kamailio::stop`], the port of the one stopped).
     pub fn start_on(port: u16) -> Kamailio {
+        Self::start_at(std::net::Ipv4Addr::LOCALHOST, port)
+    }
+
+    /// [`Kamailio::start_on`] at another local address (one added to `lo`
+    /// in a test's network namespace).
+    pub fn start_at(ip: std::net::Ipv4Addr, port: u16) -> Kamailio {
         require("kamailio");
         let dir = temp_dir("kamailio");
-        let cfg =
-            include_str!("../peers/kamailio-registrar.cfg").replace("PORT", &port.to_string());
+        let cfg = include_str!("../peers/kamailio-registrar.cfg")
+            .replace("127.0.0.1:PORT", &format!("{ip}:{port}"));
         let path = dir.join("kamailio.cfg");
         std::fs::write(&path, cfg).expect("write cfg");
         let log = dir.join("kamailio.log");
@@ -730,19 +738,20 @@ impl Kamailio {
         );
         let k = Kamailio {
             child: Some(child),
+            ip,
             port,
             log,
         };
-        let probe = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let probe = UdpSocket::bind((ip, 0)).expect("bind");
         probe
             .set_read_timeout(Some(Duration::from_millis(200)))
             .expect("timeout");
         let options = format!(
-            "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {0};branch=z9hG4bKprobe\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            "OPTIONS sip:{ip}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {0};branch=z9hG4bKprobe\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
             probe.local_addr().expect("addr")
         );
         for _ in 0..50 {
-            let _ = probe.send_to(options.as_bytes(), ("127.0.0.1", port));
+            let _ = probe.send_to(options.as_bytes(), (ip, port));
             let mut buf = [0u8; 2048];
             if probe.recv_from(&mut buf).is_ok() {
                 return k;
@@ -751,9 +760,9 @@ impl Kamailio {
         panic!("kamailio did not start on port {port}");
     }
 
-    /// `sip:127.0.0.1:PORT`.
+    /// `sip:IP:PORT`.
     pub fn uri(&self) -> String {
-        format!("sip:127.0.0.1:{}", self.port)
+        format!("sip:{}:{}", self.ip, self.port)
     }
 
     /// Stops it now (SIGTERM to its group, then SIGKILL), as its `Drop` does.

@@ -31,6 +31,10 @@ use crate::{CallId, Command, DeviceNames, EngineConfig, EngineError};
 use net::TcpIn;
 use pump::{AudioPaths, Bridge, MediaCmd, MediaHandle};
 
+/// How often the way to the registrar is looked at (a route lookup, no
+/// packet sent).
+const NETWORK_CHECK: Duration = Duration::from_secs(2);
+
 /// A lookup's answer: every target and the host it was for, or why not.
 type Found = (
     LookupId,
@@ -329,6 +333,9 @@ impl Driver {
         let mut buf = vec![0u8; 65_536];
         let mut quality_tick = tokio::time::interval(Duration::from_secs(2));
         quality_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut network_tick = tokio::time::interval(NETWORK_CHECK);
+        network_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut route: Option<Option<IpAddr>> = None;
         let mut commands_open = true;
         while !self.stopped {
             let far = tokio::time::Instant::now() + Duration::from_secs(3600);
@@ -371,6 +378,20 @@ impl Driver {
                     self.phone.handle_lookup(Instant::now(), id, found);
                 }
                 _ = quality_tick.tick(), if self.audio.level_every.is_some() => self.report_quality(),
+                _ = network_tick.tick() => {
+                    // Our way to the registrar: none (no route, the link is
+                    // down) or the local address we would use. When one
+                    // appears or changes, the network is back: register now
+                    // instead of waiting out the back-off.
+                    let now_route = self.phone.registrar_addr().and_then(|r| net::route_to(self.bind_ip, r));
+                    if let Some(before) = route
+                        && before != now_route
+                        && now_route.is_some()
+                    {
+                        self.phone.network_back(Instant::now());
+                    }
+                    route = Some(now_route);
+                }
                 a = self.listener.accept() => {
                     if let Ok((stream, peer)) = a {
                         // A flood of connections is refused, not served.
@@ -494,7 +515,18 @@ impl Driver {
     async fn transmit(&mut self, t: Transmit) {
         match t.transport {
             Transport::Udp => {
-                let _ = self.udp.send_to(&t.payload, t.destination).await;
+                if let Err(e) = self.udp.send_to(&t.payload, t.destination).await
+                    && net::is_unreachable(&e)
+                {
+                    // No way there at all (no route, the link is down):
+                    // what waits for an answer fails now, not after timer F.
+                    self.phone.connection_closed(
+                        Instant::now(),
+                        Transport::Udp,
+                        t.destination,
+                        Some(format!("cannot send to {}: {e}", t.destination)),
+                    );
+                }
             }
             Transport::Tcp | Transport::Tls => {
                 let key = (t.transport, t.destination);

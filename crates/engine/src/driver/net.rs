@@ -73,6 +73,24 @@ pub(super) fn advertised_for(bind: SocketAddr, peer: Option<SocketAddr>) -> Sock
     SocketAddr::new(ip, bind.port())
 }
 
+/// The local address the kernel would send from towards `peer`, or `None`
+/// when there is no route (the link is down, the network gone). Connecting
+/// a UDP socket only looks the route up; nothing is sent.
+pub(super) fn route_to(bind: IpAddr, peer: SocketAddr) -> Option<IpAddr> {
+    let s = StdUdp::bind(SocketAddr::new(bind, 0)).ok()?;
+    s.connect(peer).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
+
+/// A send error that means no way there at all, not a lost packet.
+pub(super) fn is_unreachable(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::NetworkUnreachable | K::HostUnreachable | K::NetworkDown
+    )
+}
+
 /// The SIP sockets: UDP and TCP on one port. With port 0 the kernel picks
 /// a UDP port, whose TCP twin may be taken (an outgoing connection's
 /// ephemeral port): then another is picked, a few times over.

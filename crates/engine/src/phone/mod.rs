@@ -560,6 +560,27 @@ impl Phone {
         self.settle(now);
     }
 
+    /// Where the registrar is, once resolved.
+    pub fn registrar_addr(&self) -> Option<SocketAddr> {
+        match &self.registration {
+            Registration::Active(a, _) => Some(a.registrar_addr),
+            _ => None,
+        }
+    }
+
+    /// The way to the registrar came back (a route appeared, the local
+    /// address changed): a registration waiting out its back-off is tried
+    /// now (RFC 5626 §4.5: on a network change, at once).
+    pub fn network_back(&mut self, now: Instant) {
+        if self.ua.registration_retry_at().is_some() {
+            self.ua.register_now(now);
+        } else if self.resolve_at.is_some() {
+            self.resolve_at = None;
+            self.register_configured(now);
+        }
+        self.settle(now);
+    }
+
     /// The answer to [`Action::Lookup`]: every target, in the order to try them.
     pub fn handle_lookup(
         &mut self,
