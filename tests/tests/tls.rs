@@ -285,9 +285,10 @@ fn capture(file: &Path) -> Guard {
     guard
 }
 
-/// The payloads (after the 12-byte header) of every RTP packet in a pcap
-/// file: UDP on loopback's Ethernet framing, version 2, payload type 0.
-fn rtp_payloads(pcap: &Path) -> Vec<Vec<u8>> {
+/// The payloads (after the 12-byte header) of every RTP packet to or from
+/// `port` in a pcap file (other tests may be talking on loopback too): UDP
+/// on loopback's Ethernet framing, version 2, payload type 0.
+fn rtp_payloads(pcap: &Path, port: u16) -> Vec<Vec<u8>> {
     let data = std::fs::read(pcap).expect("read capture");
     let mut out = Vec::new();
     let mut at = 24; // the global header
@@ -300,6 +301,16 @@ fn rtp_payloads(pcap: &Path) -> Vec<Vec<u8>> {
         // Ethernet (14) + IPv4 (IHL words) + UDP (8).
         let Some(&vihl) = frame.get(14) else { continue };
         let udp = 14 + usize::from(vihl & 0x0f) * 4;
+        let Some(ports) = frame.get(udp..udp + 4) else {
+            continue;
+        };
+        let (src, dst) = (
+            u16::from_be_bytes([ports[0], ports[1]]),
+            u16::from_be_bytes([ports[2], ports[3]]),
+        );
+        if src != port && dst != port {
+            continue;
+        }
         let Some(rtp) = frame.get(udp + 8..) else {
             continue;
         };
@@ -395,7 +406,16 @@ fn call_with_sound(dir: &Path, port: u16, srtp: &str) -> ([PathBuf; 4], [bool; 2
         a["encrypted"].as_bool().unwrap_or(false),
         b["encrypted"].as_bool().unwrap_or(false),
     ];
-    (files, encrypted, rtp_payloads(&pcap))
+    (files, encrypted, rtp_payloads(&pcap, rtp_port(&a)))
+}
+
+/// The peer's RTP port a `media_started` event names.
+fn rtp_port(started: &serde_json::Value) -> u16 {
+    started["remote"]
+        .as_str()
+        .and_then(|r| r.parse::<std::net::SocketAddr>().ok())
+        .map(|a| a.port())
+        .unwrap_or_else(|| panic!("no remote in {started}"))
 }
 
 fn heard(what: &str, said: &Path, got: &Path) {
@@ -513,7 +533,7 @@ fn we_call_baresip_over_tls_with_mandatory_srtp_and_both_are_heard() {
     cli.wait_for("ended", WAIT);
     bs.wait_event("CALL_CLOSED", WAIT);
     drop(tcpdump);
-    let wire = rtp_payloads(&pcap);
+    let wire = rtp_payloads(&pcap, rtp_port(&started));
     assert!(wire.len() > 200, "{} RTP packets captured", wire.len());
     assert_eq!(carries_plaintext(&wire, &says), 0, "our voice in clear");
     // Both ways, by correlation (baresip says 48 kHz stereo; compared at 8 kHz).
@@ -527,6 +547,110 @@ fn we_call_baresip_over_tls_with_mandatory_srtp_and_both_are_heard() {
     );
     eprintln!("baresip hears us over SRTP: {h1}");
     h1.assert_heard("baresip hears us over SRTP");
+    let h2 = switchboard_interop::signal::heard_windows(
+        &switchboard_interop::signal::read_wav_8k(&bs_says),
+        switchboard_interop::signal::WINDOW..24_000,
+        &switchboard_interop::signal::read_wav_8k(&heard_path),
+        0..16_000,
+        0.85,
+    );
+    eprintln!("we hear baresip over SRTP: {h2}");
+    h2.assert_heard("we hear baresip over SRTP");
+}
+
+#[test]
+fn baresip_calls_us_over_tls_with_mandatory_srtp_and_both_are_heard() {
+    use switchboard_interop::signal::{read_finished_wav_8k, write_test_signal_channels};
+    use switchboard_interop::{Baresip, BaresipAudio};
+    let Some(dir) = pki("tls-baresip-in") else {
+        return;
+    };
+    let rec = dir.join("rec");
+    std::fs::create_dir_all(&rec).expect("rec dir");
+    let bs_says = dir.join("baresip-says.wav");
+    write_test_signal_channels(&bs_says, 48_000, 20.0, 2);
+    // baresip's TLS transport needs a certificate of its own (it does not
+    // check ours: ../shared/ENVIRONMENT.md).
+    let bs_cert = dir.join("baresip.pem");
+    let both = [
+        std::fs::read(dir.join("client.pem")).expect("cert"),
+        std::fs::read(dir.join("client.key")).expect("key"),
+    ]
+    .concat();
+    std::fs::write(&bs_cert, both).expect("write baresip.pem");
+    let mut bs = Baresip::start_with(
+        "bs-tls-srtp-in",
+        "carol",
+        &BaresipAudio {
+            tls_certificate: Some(bs_cert),
+            mediaenc: Some("srtp-mand".into()),
+            source_wav: Some(bs_says.clone()),
+            record_dir: Some(rec.clone()),
+            ..BaresipAudio::default()
+        },
+    );
+    let says = dir.join("cli-says.wav");
+    let heard_path = dir.join("cli-heard.wav");
+    switchboard_interop::signal::write_test_voice(&says, 8_000, 20.0, 4);
+    let arg = |p: &Path| p.to_string_lossy().into_owned();
+    let (cert, key, s, h) = (
+        arg(&dir.join("server.pem")),
+        arg(&dir.join("server.key")),
+        arg(&says),
+        arg(&heard_path),
+    );
+    let (mut cli, bind) = Agent::listening(
+        "agent",
+        &[
+            "--auto-answer",
+            "--tls-certificate",
+            &cert,
+            "--tls-key",
+            &key,
+            "--srtp",
+            "mandatory",
+            "--codecs",
+            "pcmu",
+            "--mic",
+            &s,
+            "--speaker",
+            &h,
+        ],
+    );
+    let pcap = dir.join("baresip-in.pcap");
+    let tcpdump = capture(&pcap);
+    // (baresip 1.0 reads only sip: URIs: TLS is asked for as a parameter.)
+    bs.command("dial", &format!("sip:agent@{bind};transport=tls"));
+    let incoming = cli.wait_for("incoming", WAIT);
+    let via = incoming["headers"]
+        .as_array()
+        .and_then(|h| h.iter().find(|h| h[0] == "Via"))
+        .map(|h| h[1].as_str().unwrap_or("").to_owned())
+        .unwrap_or_default();
+    assert!(via.starts_with("SIP/2.0/TLS"), "it came over TLS: {via}");
+    let started = cli.wait_for("media_started", WAIT);
+    assert_eq!(started["encrypted"], true, "{started}");
+    bs.wait_event("CALL_ESTABLISHED", WAIT);
+    switchboard_interop::signal::sleep_until_wall(started["ts"].as_f64().unwrap_or(0.0) + 4.0);
+    bs.command("hangup", "");
+    cli.wait_for("ended", WAIT);
+    bs.wait_event("CALL_CLOSED", WAIT);
+    drop(tcpdump);
+    let wire = rtp_payloads(&pcap, rtp_port(&started));
+    assert!(wire.len() > 200, "{} RTP packets captured", wire.len());
+    assert_eq!(carries_plaintext(&wire, &says), 0, "our voice in clear");
+    let got = read_finished_wav_8k(&Baresip::recording(&rec, "dec"), WAIT);
+    let h1 = switchboard_interop::signal::heard_windows(
+        &switchboard_interop::signal::read_wav_8k(&says),
+        switchboard_interop::signal::WINDOW..24_000,
+        &got,
+        0..16_000,
+        0.85,
+    );
+    eprintln!("baresip hears us over SRTP: {h1}");
+    h1.assert_heard("baresip hears us over SRTP");
+    cli.terminate();
+    cli.wait_exit(WAIT);
     let h2 = switchboard_interop::signal::heard_windows(
         &switchboard_interop::signal::read_wav_8k(&bs_says),
         switchboard_interop::signal::WINDOW..24_000,

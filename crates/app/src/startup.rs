@@ -112,6 +112,8 @@ fn engine_config(args: &[String], file: &File) -> (EngineConfig, Vec<ConfigError
         register_retry_s: file.account.as_ref().and_then(|a| a.retry_base),
         tls_ca_file: sip.and_then(|s| s.tls_ca_file.clone()),
         dns_server: sip.and_then(|s| s.dns_server),
+        tls_certificate: sip.and_then(|s| s.tls_certificate.clone()),
+        tls_key: sip.and_then(|s| s.tls_key.clone()),
         srtp: file.account.as_ref().and_then(|a| a.srtp.clone()),
     };
     let (config, problems) = settings.engine_config(Role::Desktop);

@@ -114,6 +114,12 @@ struct Cli {
     /// Encrypted sound (SRTP, keyed only over TLS): off, optional or mandatory.
     #[arg(long, global = true)]
     srtp: Option<String>,
+    /// Our certificate chain (PEM): serve SIP over TLS on our SIP port.
+    #[arg(long, global = true)]
+    tls_certificate: Option<PathBuf>,
+    /// The private key (PEM) of --tls-certificate.
+    #[arg(long, global = true)]
+    tls_key: Option<PathBuf>,
     /// Answering, placing or resuming a call holds the one in progress (an
     /// operator's one call in hand). Off by default: every call stays live.
     #[arg(long, global = true)]
@@ -235,6 +241,8 @@ fn engine_config(cli: &Cli) -> Result<EngineConfig, String> {
         tls_ca_file: cli.tls_ca_file.clone().or(sip.tls_ca_file),
         dns_server: cli.dns_server.or(sip.dns_server),
         srtp: cli.srtp.clone().or(file_account.srtp.clone()),
+        tls_certificate: cli.tls_certificate.clone().or(sip.tls_certificate.clone()),
+        tls_key: cli.tls_key.clone().or(sip.tls_key.clone()),
     };
     let (mut config, errors) = settings.engine_config(Role::Headless);
     if let Some(e) = errors.first() {

@@ -291,6 +291,11 @@ pub struct Sip {
     /// The DNS server for SIP names (NAPTR, SRV, A/AAAA), `"10.0.0.53:53"`;
     /// absent: the system's resolver.
     pub dns_server: Option<SocketAddr>,
+    /// Our certificate chain (PEM) to be called over TLS directly (not
+    /// needed with a PBX: its calls come back on the connection we open).
+    pub tls_certificate: Option<std::path::PathBuf>,
+    /// Its private key (PEM).
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// `[account]`. The password is never read from the file.

@@ -184,6 +184,8 @@ struct Driver {
     conns: HashMap<(Transport, SocketAddr), mpsc::UnboundedSender<Vec<u8>>>,
     /// The TLS client configuration (roots and CA file, read at start).
     tls: Arc<rustls::ClientConfig>,
+    /// Our certificate, when we serve TLS too.
+    tls_server: Option<Arc<rustls::ServerConfig>>,
     /// The host each address was looked up for: the name a TLS
     /// certificate must carry there.
     names: HashMap<SocketAddr, String>,
@@ -218,6 +220,15 @@ impl Engine {
     ) -> Result<(EngineHandle, mpsc::UnboundedReceiver<EngineEvent>), EngineError> {
         let (udp, tcp, local) = net::bind_sip(config.bind)?;
         let tls = tls::client_config(config.tls_ca_file.as_deref()).map_err(EngineError::Tls)?;
+        let tls_server = match (&config.tls_certificate, &config.tls_key) {
+            (Some(c), Some(k)) => Some(tls::server_config(c, k).map_err(EngineError::Tls)?),
+            (None, None) => None,
+            _ => {
+                return Err(EngineError::Tls(
+                    "sip.tls_certificate and sip.tls_key go together".to_owned(),
+                ));
+            }
+        };
         udp.set_nonblocking(true).map_err(EngineError::Runtime)?;
         tcp.set_nonblocking(true).map_err(EngineError::Runtime)?;
         // The registrar's address decides the address we advertise; one
@@ -282,6 +293,7 @@ impl Engine {
                         listener,
                         conns: HashMap::new(),
                         tls,
+                        tls_server,
                         names: HashMap::new(),
                         local,
                         rtp_timeout,
@@ -397,7 +409,17 @@ impl Driver {
                         // A flood of connections is refused, not served.
                         self.conns.retain(|_, tx| !tx.is_closed());
                         if self.conns.len() < net::MAX_CONNECTIONS {
-                            let tx = net::spawn_connection(stream, peer, self.tcp_tx.clone(), false);
+                            let tx = net::spawn_connection(
+                                stream,
+                                peer,
+                                self.tls_server.clone(),
+                                self.tcp_tx.clone(),
+                            );
+                            // Whichever it turns out to be: answers to what
+                            // comes on it go back on it.
+                            if self.tls_server.is_some() {
+                                self.conns.insert((Transport::Tls, peer), tx.clone());
+                            }
                             self.conns.insert((Transport::Tcp, peer), tx);
                         }
                     }

@@ -125,6 +125,11 @@ pub struct EngineConfig {
     pub tls_ca_file: Option<PathBuf>,
     /// The DNS server for SIP names (NAPTR, SRV, A/AAAA); `None`: the system's.
     pub dns_server: Option<SocketAddr>,
+    /// Our certificate chain (PEM), to serve SIP over TLS on our SIP port
+    /// to peers that call us directly; with [`EngineConfig::tls_key`].
+    pub tls_certificate: Option<PathBuf>,
+    /// The private key (PEM) of [`EngineConfig::tls_certificate`].
+    pub tls_key: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -149,6 +154,8 @@ impl EngineConfig {
             register_retry: Backoff::default(),
             tls_ca_file: None,
             dns_server: None,
+            tls_certificate: None,
+            tls_key: None,
         }
     }
 }

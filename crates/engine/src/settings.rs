@@ -88,6 +88,10 @@ pub struct Settings {
     pub dns_server: Option<SocketAddr>,
     /// `off`, `optional` or `mandatory`: encrypted media on TLS calls.
     pub srtp: Option<String>,
+    /// Our TLS certificate chain and key (PEM), to be called over TLS.
+    pub tls_certificate: Option<PathBuf>,
+    /// Its private key.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// A setting that cannot be used.
@@ -253,6 +257,8 @@ impl Settings {
             register_retry,
             tls_ca_file: self.tls_ca_file.clone(),
             dns_server: self.dns_server,
+            tls_certificate: self.tls_certificate.clone(),
+            tls_key: self.tls_key.clone(),
         };
         (config, errors)
     }

@@ -216,22 +216,45 @@ fn closed(
     });
 }
 
-/// Serves a connection a peer opened.
+/// Serves a connection a peer opened: TCP, or TLS when its first byte
+/// opens a handshake and we have a certificate (one port for both, as our
+/// Contact says). The first byte is waited for in the connection's own
+/// task, never in the accept loop. Returns the sender for what we write.
 pub(super) fn spawn_connection(
     stream: TcpStream,
     peer: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
     tcp_tx: mpsc::UnboundedSender<TcpIn>,
-    keepalive: bool,
 ) -> mpsc::UnboundedSender<Vec<u8>> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(connection(
-        stream,
-        Transport::Tcp,
-        peer,
-        rx,
-        tcp_tx,
-        keepalive,
-    ));
+    tokio::spawn(async move {
+        let Some(config) = tls else {
+            return connection(stream, Transport::Tcp, peer, rx, tcp_tx, false).await;
+        };
+        // A TLS client speaks first (its ClientHello); a plain SIP peer's
+        // first byte is a letter or a CRLF.
+        let mut first = [0u8; 1];
+        let peeked = tokio::time::timeout(IDLE, stream.peek(&mut first)).await;
+        if !matches!(peeked, Ok(Ok(1))) || !super::tls::is_client_hello(&first) {
+            return connection(stream, Transport::Tcp, peer, rx, tcp_tx, false).await;
+        }
+        let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+        match tokio::time::timeout(HEADER_BLOCK, accept).await {
+            Ok(Ok(s)) => connection(s, Transport::Tls, peer, rx, tcp_tx, false).await,
+            Ok(Err(e)) => closed(
+                &tcp_tx,
+                Transport::Tls,
+                peer,
+                format!("TLS from {peer} failed: {e}"),
+            ),
+            Err(_) => closed(
+                &tcp_tx,
+                Transport::Tls,
+                peer,
+                format!("no TLS handshake from {peer}"),
+            ),
+        }
+    });
     tx
 }
 

@@ -57,6 +57,42 @@ pub(super) fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::Client
     Ok(Arc::new(config))
 }
 
+/// The server configuration from a certificate chain and its private key
+/// (PEM files): peers that open TLS to our SIP port (a phone calling us
+/// directly over TLS) are served with it. `Err` names the file at fault.
+pub(super) fn server_config(
+    certificate: &Path,
+    key: &Path,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::PrivateKeyDer;
+    let chain = CertificateDer::pem_file_iter(certificate)
+        .map_err(|e| format!("tls certificate {}: {e}", certificate.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("tls certificate {}: {e}", certificate.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "tls certificate {}: no PEM certificate in it",
+            certificate.display()
+        ));
+    }
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("tls key {}: {e}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("tls: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map(Arc::new)
+        .map_err(|e| format!("tls certificate {}: {e}", certificate.display()))
+}
+
+/// Whether the first bytes a peer sent on our TCP port open a TLS
+/// handshake (a record of type 22, handshake): then it is served as TLS.
+pub(super) fn is_client_hello(first: &[u8]) -> bool {
+    first.first() == Some(&0x16)
+}
+
 /// Connects to `peer` from `local` (our SIP address; an ephemeral port if
 /// that cannot be shared) and completes the handshake, checking `name`.
 pub(super) async fn connect(
