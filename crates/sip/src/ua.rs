@@ -477,6 +477,16 @@ pub struct UserAgent {
     registration: Option<Registration>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
+    /// How many refusals were reported in the current second.
+    reports: Reports,
+}
+
+/// The rate limit of [`Event::Rejected`] (see `router`).
+#[derive(Debug, Default)]
+struct Reports {
+    since: Option<Instant>,
+    shown: u32,
+    hidden: u32,
 }
 
 /// `status` if it is an error (4xx–6xx), else `fallback`: what the caller
@@ -560,6 +570,7 @@ impl UserAgent {
             registration: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            reports: Reports::default(),
         }
     }
 

@@ -545,3 +545,46 @@ fn the_answer_keeps_the_proxies_record_route_so_the_caller_stays_on_their_path()
     }
     assert!(ok.iter().any(|r| r.status == 200));
 }
+
+#[test]
+fn a_flood_of_refusals_is_reported_twenty_a_second_and_the_rest_counted() {
+    let now = Instant::now();
+    let mut ua = agent(|c| c.trusted = Some(vec!["192.0.2.1".parse().unwrap()]));
+    let scanner = addr("127.0.0.1:5061");
+    for n in 0..1000 {
+        ua.handle_datagram(
+            now + Duration::from_micros(n * 500),
+            Transport::Udp,
+            scanner,
+            &request("OPTIONS", "sip:100@127.0.0.1:5070", scanner, n, ""),
+        );
+    }
+    let refused = |e: &Event| {
+        matches!(
+            e,
+            Event::Rejected {
+                status: Some(403),
+                ..
+            }
+        )
+    };
+    let first: Vec<Event> = events(&mut ua);
+    assert_eq!(first.iter().filter(|e| refused(e)).count(), 20);
+    assert_eq!(finals(&mut ua).len(), 1000, "every one is still answered");
+    // The next second begins with one line for the 980 not reported.
+    ua.handle_datagram(
+        now + Duration::from_secs(2),
+        Transport::Udp,
+        scanner,
+        &request("OPTIONS", "sip:100@127.0.0.1:5070", scanner, 5000, ""),
+    );
+    let next = events(&mut ua);
+    assert!(
+        next.iter().any(|e| matches!(
+            e,
+            Event::Rejected { status: None, error, .. } if error.starts_with("980 more")
+        )),
+        "{next:?}"
+    );
+    assert_eq!(next.iter().filter(|e| refused(e)).count(), 1);
+}

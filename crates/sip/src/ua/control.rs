@@ -493,11 +493,8 @@ impl UserAgent {
             // the party we talk to (or the proxy between us) may transfer us.
             self.answer_simple(now, key, 403, &[]);
             if let Some(source) = source {
-                self.events.push_back(Event::Rejected {
-                    source,
-                    status: Some(403),
-                    error: "REFER from outside the dialog's path".to_owned(),
-                });
+                let error = "REFER from outside the dialog's path".to_owned();
+                self.report_rejected(now, source, Some(403), error);
             }
             return;
         }

@@ -17,7 +17,7 @@
 //!   ([`super::timer`]), then the registration refresh.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::checks::refusal_headers;
 use super::invite::{CallState, OkDue, build_ack_for_non_2xx};
@@ -33,6 +33,9 @@ use crate::message::{
     Message, Method, ParseError, Request, Response, reason_phrase, salvage_request_headers,
 };
 use crate::transaction::{Kind, ResponseAction, Transaction, TxEvent};
+
+/// Refused messages reported one by one each second; the rest are counted.
+pub(super) const REPORTS_PER_SECOND: u32 = 20;
 
 /// Seconds a peer is asked to wait when we are full of INVITEs.
 const OVERLOAD_RETRY_AFTER: u32 = 5;
@@ -98,13 +101,14 @@ impl UserAgent {
         match Message::parse(bytes) {
             Ok(Message::Request(req)) => self.handle_request(now, transport, source, req),
             Ok(Message::Response(resp)) => self.handle_response(now, resp),
-            Err(e) => self.reject_unparsable(transport, source, bytes, &e),
+            Err(e) => self.reject_unparsable(now, transport, source, bytes, &e),
         }
         self.flush_tx();
     }
 
     fn reject_unparsable(
         &mut self,
+        now: Instant,
         transport: Transport,
         source: SocketAddr,
         bytes: &[u8],
@@ -134,11 +138,47 @@ impl UserAgent {
             self.send((transport, dest), resp.to_bytes());
             status
         });
-        self.events.push_back(Event::Rejected {
-            source,
-            status,
-            error: e.to_string(),
-        });
+        self.report_rejected(now, source, status, e.to_string());
+    }
+
+    /// Reports a refused message, at most [`REPORTS_PER_SECOND`] a second:
+    /// a flood must not become a flood of events for the application. The
+    /// rest are counted and reported as one when the next second begins.
+    pub(super) fn report_rejected(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        status: Option<u16>,
+        error: String,
+    ) {
+        let r = &mut self.reports;
+        if r.since
+            .is_none_or(|s| now.saturating_duration_since(s) >= Duration::from_secs(1))
+        {
+            let hidden = std::mem::take(&mut r.hidden);
+            r.since = Some(now);
+            r.shown = 0;
+            if hidden > 0 {
+                self.events.push_back(Event::Rejected {
+                    source,
+                    status: None,
+                    error: format!(
+                        "{hidden} more messages refused in the second before (not reported one by one)"
+                    ),
+                });
+            }
+        }
+        let r = &mut self.reports;
+        if r.shown < REPORTS_PER_SECOND {
+            r.shown += 1;
+            self.events.push_back(Event::Rejected {
+                source,
+                status,
+                error,
+            });
+        } else {
+            r.hidden += 1;
+        }
     }
 
     pub(super) fn respond(
@@ -215,6 +255,7 @@ impl UserAgent {
     /// transaction: a retransmission gets another 503).
     fn refuse_overloaded(
         &mut self,
+        now: Instant,
         dest: (Transport, SocketAddr),
         req: &Request,
         source: SocketAddr,
@@ -227,14 +268,11 @@ impl UserAgent {
             finish(&mut resp.headers, &[], None);
             self.send(dest, resp.to_bytes());
         }
-        self.events.push_back(Event::Rejected {
-            source,
-            status: Some(503),
-            error: format!(
-                "{} server transactions live, all INVITE: overloaded",
-                self.server.len()
-            ),
-        });
+        let error = format!(
+            "{} server transactions live, all INVITE: overloaded",
+            self.server.len()
+        );
+        self.report_rejected(now, source, Some(503), error);
     }
 
     fn handle_request(
@@ -270,7 +308,7 @@ impl UserAgent {
             Kind::ServerNonInvite
         };
         if !self.make_room() {
-            self.refuse_overloaded(dest, &req, source);
+            self.refuse_overloaded(now, dest, &req, source);
             return;
         }
         self.server.insert(
@@ -290,11 +328,8 @@ impl UserAgent {
             // scanner learns nothing about which users exist, nor what
             // answers (no Server header).
             self.refuse_anonymously(now, &key, 403);
-            self.events.push_back(Event::Rejected {
-                source,
-                status: Some(403),
-                error: format!("{} from an untrusted source", req.method),
-            });
+            let error = format!("{} from an untrusted source", req.method);
+            self.report_rejected(now, source, Some(403), error);
             return;
         }
         let mut req = req;
