@@ -333,6 +333,28 @@ pub fn sound_server_or_skip() -> bool {
     false
 }
 
+/// A file of the shared recipes (start scripts, configs, the sipvicious
+/// wrapper): `$SWITCHBOARD_RECIPES`, else `recipes/` beside the shared
+/// test data (`scripts/test.sh` finds that for a clean clone too). Absent,
+/// the test fails with the path: the recipes are part of the test setup.
+pub fn recipes_with(file: &str) -> PathBuf {
+    let dir = match std::env::var_os("SWITCHBOARD_RECIPES") {
+        Some(d) => PathBuf::from(d),
+        None => switchboard_testkit::corpus::testdata_dir()
+            .and_then(|d| d.parent().map(|p| p.join("recipes")))
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/recipes")
+            }),
+    };
+    let path = dir.join(file);
+    assert!(
+        path.is_file(),
+        "{}: not there; set SWITCHBOARD_RECIPES to the shared recipes folder",
+        path.display()
+    );
+    path
+}
+
 /// Moves the calling thread into a new network namespace whose only
 /// interface is `lo` (brought up). Sockets this thread opens and processes it
 /// spawns live there: nothing they send can leave the machine.

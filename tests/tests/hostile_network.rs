@@ -419,21 +419,6 @@ fn a_caller_cannot_transfer_the_headless_agent_by_default() {
     assert_eq!(agent.count("transferred"), 0, "{:#?}", agent.seen);
 }
 
-/// The folder of the shared recipes (`$SWITCHBOARD_RECIPES`, else
-/// `../shared/recipes` beside the workspace) holding `sv-loopback.py`.
-fn recipes() -> PathBuf {
-    let dir = std::env::var_os("SWITCHBOARD_RECIPES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/recipes"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("sv-loopback.py").is_file(),
-        "{}: no sv-loopback.py; set SWITCHBOARD_RECIPES to the shared recipes folder",
-        dir.display()
-    );
-    dir
-}
-
 /// Runs a sipvicious tool (`tool` and its options) against 127.0.0.1:`port`
 /// from 127.0.0.1:`sport` through the loopback wrapper; returns its stdout
 /// and stderr.
@@ -444,7 +429,7 @@ fn sipvicious(dir: &Path, tool: &[&str], port: u16, sport: u16) -> (String, Stri
         dir.join(format!("{name}.err")),
     );
     let mut cmd = Command::new("/usr/bin/python3");
-    cmd.arg(recipes().join("sv-loopback.py"))
+    cmd.arg(switchboard_interop::recipes_with("sv-loopback.py"))
         .args(tool)
         .args([
             "127.0.0.1",

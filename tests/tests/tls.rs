@@ -14,23 +14,12 @@ use switchboard_interop::{Agent, require};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The shared recipes (beside the test data), or `None` after a loud skip.
-fn recipes() -> Option<PathBuf> {
-    let dir = switchboard_testkit::corpus::testdata_dir()?
-        .parent()?
-        .join("recipes");
-    assert!(
-        dir.join("kamailio-tls-certs.sh").is_file(),
-        "{} has no kamailio-tls-certs.sh",
-        dir.display()
-    );
-    Some(dir)
-}
-
 /// A directory with the throwaway CA, a server certificate for
 /// localhost/127.0.0.1 and the tls.cfg that names them.
 fn pki(tag: &str) -> Option<PathBuf> {
-    let script = recipes()?.join("kamailio-tls-certs.sh");
+    // Without the shared data (a loud skip outside test.sh) there is no CA.
+    switchboard_testkit::corpus::testdata_dir()?;
+    let script = switchboard_interop::recipes_with("kamailio-tls-certs.sh");
     let dir = temp_dir(tag);
     let ok = Command::new("sh")
         .arg(&script)
