@@ -1505,11 +1505,23 @@ fn the_registration_line_in_the_top_bar_follows_what_the_phone_reports() {
     // The phone tries again by itself; the bar says when, and Retry stays.
     h.get_by_label("next attempt in 47 s");
     assert!(common::has_button(&h, "Retry"));
+    // An available operator is told that no call can come meanwhile; one
+    // on a break is not waiting for calls and is not told.
+    assert_eq!(h.state().agent_state(), &AgentState::Available);
+    h.get_by_label("— calls cannot reach you");
+    h.state_mut()
+        .apply(Instant::now(), Intent::SetState(AgentState::Offline));
+    h.run();
+    assert!(h.query_by_label("— calls cannot reach you").is_none());
+    h.state_mut()
+        .apply(Instant::now(), Intent::SetState(AgentState::Available));
+    h.run();
     h.get_by_label("Registration at the PBX failed (—): no answer from the registrar");
     h.get_by_label("Calls will not reach you until it works: press Retry, or check the network.");
     feed(&mut h, &[EventKind::Registered { expires: 300 }]);
     h.get_by_label("Account: registered (300 s)");
     assert!(!common::has_button(&h, "Retry"));
+    assert!(h.query_by_label("— calls cannot reach you").is_none());
     feed(&mut h, &[EventKind::Unregistered]);
     h.get_by_label("Account: not registered");
 }

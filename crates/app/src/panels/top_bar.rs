@@ -46,6 +46,12 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
             state = format!("{state} ({} s)", left.as_secs());
         }
         ui.label(l.tr_with("state", &[("state", state)]));
+        if !cx.ws.reachable() && cx.ws.agent_state() == &AgentState::Available {
+            // Available, but the PBX cannot reach the desk: say so where
+            // the state is, so nobody waits for calls that cannot come.
+            ui.colored_label(ui.visuals().warn_fg_color, l.tr("state-unreachable"))
+                .on_hover_text(l.tr("state-unreachable-tip"));
+        }
         ui.separator();
         if ui
             .button(l.tr("available"))

@@ -261,6 +261,13 @@ impl Workspace {
     }
 
     /// The registration.
+    /// Whether calls can reach the operator: not while the account's
+    /// registration has failed (the PBX has no binding for this desk, so
+    /// "available" would be a promise nobody can keep).
+    pub fn reachable(&self) -> bool {
+        !matches!(self.registration, Registration::Failed { .. })
+    }
+
     pub fn registration(&self) -> &Registration {
         &self.registration
     }
