@@ -31,6 +31,9 @@ use crate::{CallId, Command, DeviceNames, EngineConfig, EngineError};
 use net::TcpIn;
 use pump::{AudioPaths, Bridge, MediaCmd, MediaHandle};
 
+/// Messages read from stream connections and not yet taken by the engine.
+const STREAM_BACKLOG: usize = 1024;
+
 /// How often the way to the registrar is looked at (a route lookup, no
 /// packet sent).
 const NETWORK_CHECK: Duration = Duration::from_secs(2);
@@ -197,7 +200,7 @@ struct Driver {
     resolver: Result<hickory_resolver::TokioResolver, String>,
     /// Where the media pumps run.
     media: MediaThread,
-    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+    tcp_tx: mpsc::Sender<TcpIn>,
     events: mpsc::UnboundedSender<EngineEvent>,
     lookups_tx: mpsc::UnboundedSender<Found>,
     notes_tx: mpsc::UnboundedSender<(CallId, MediaNote)>,
@@ -278,7 +281,9 @@ impl Engine {
             .name("switchboard-engine".into())
             .spawn(move || {
                 rt.block_on(async move {
-                    let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
+                    // Bounded: what all stream connections read waits for
+                    // the engine rather than piling up (see `net`).
+                    let (tcp_tx, tcp_rx) = mpsc::channel(STREAM_BACKLOG);
                     let (notes_tx, notes_rx) = mpsc::unbounded_channel();
                     let (lookups_tx, lookups_rx) = mpsc::unbounded_channel();
                     let (Ok(udp), Ok(listener)) =
@@ -336,7 +341,7 @@ impl Driver {
     async fn run(
         &mut self,
         mut cmd_rx: mpsc::UnboundedReceiver<Command>,
-        mut tcp_rx: mpsc::UnboundedReceiver<TcpIn>,
+        mut tcp_rx: mpsc::Receiver<TcpIn>,
         mut notes_rx: mpsc::UnboundedReceiver<(CallId, MediaNote)>,
         mut lookups_rx: mpsc::UnboundedReceiver<Found>,
     ) {

@@ -159,7 +159,7 @@ fn bind_rtp(ip: IpAddr) -> std::io::Result<StdUdp> {
 pub(super) fn spawn_outbound(
     peer: SocketAddr,
     tls: Option<(Arc<rustls::ClientConfig>, SocketAddr, String)>,
-    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+    tcp_tx: mpsc::Sender<TcpIn>,
 ) -> mpsc::UnboundedSender<Vec<u8>> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -169,18 +169,24 @@ pub(super) fn spawn_outbound(
                 Ok(Ok(stream)) => {
                     connection(stream, Transport::Tcp, peer, rx, tcp_tx, true).await;
                 }
-                Ok(Err(e)) => closed(
-                    &tcp_tx,
-                    Transport::Tcp,
-                    peer,
-                    format!("cannot connect to {peer}: {e}"),
-                ),
-                Err(_) => closed(
-                    &tcp_tx,
-                    Transport::Tcp,
-                    peer,
-                    format!("no connection to {peer} in 10 s"),
-                ),
+                Ok(Err(e)) => {
+                    closed(
+                        &tcp_tx,
+                        Transport::Tcp,
+                        peer,
+                        format!("cannot connect to {peer}: {e}"),
+                    )
+                    .await
+                }
+                Err(_) => {
+                    closed(
+                        &tcp_tx,
+                        Transport::Tcp,
+                        peer,
+                        format!("no connection to {peer} in 10 s"),
+                    )
+                    .await
+                }
             },
             Some((config, local, name)) => {
                 match tokio::time::timeout(timeout, super::tls::connect(config, local, peer, &name))
@@ -189,13 +195,16 @@ pub(super) fn spawn_outbound(
                     Ok(Ok(stream)) => {
                         connection(stream, Transport::Tls, peer, rx, tcp_tx, true).await;
                     }
-                    Ok(Err(e)) => closed(&tcp_tx, Transport::Tls, peer, e),
-                    Err(_) => closed(
-                        &tcp_tx,
-                        Transport::Tls,
-                        peer,
-                        format!("no TLS connection to {name} ({peer}) in 10 s"),
-                    ),
+                    Ok(Err(e)) => closed(&tcp_tx, Transport::Tls, peer, e).await,
+                    Err(_) => {
+                        closed(
+                            &tcp_tx,
+                            Transport::Tls,
+                            peer,
+                            format!("no TLS connection to {name} ({peer}) in 10 s"),
+                        )
+                        .await
+                    }
                 }
             }
         }
@@ -203,17 +212,19 @@ pub(super) fn spawn_outbound(
     tx
 }
 
-fn closed(
-    tcp_tx: &mpsc::UnboundedSender<TcpIn>,
+async fn closed(
+    tcp_tx: &mpsc::Sender<TcpIn>,
     transport: Transport,
     peer: SocketAddr,
     error: String,
 ) {
-    let _ = tcp_tx.send(TcpIn::Closed {
-        transport,
-        peer,
-        error: Some(error),
-    });
+    let _ = tcp_tx
+        .send(TcpIn::Closed {
+            transport,
+            peer,
+            error: Some(error),
+        })
+        .await;
 }
 
 /// Serves a connection a peer opened: TCP, or TLS when its first byte
@@ -224,7 +235,7 @@ pub(super) fn spawn_connection(
     stream: TcpStream,
     peer: SocketAddr,
     tls: Option<Arc<rustls::ServerConfig>>,
-    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+    tcp_tx: mpsc::Sender<TcpIn>,
 ) -> mpsc::UnboundedSender<Vec<u8>> {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -241,18 +252,24 @@ pub(super) fn spawn_connection(
         let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
         match tokio::time::timeout(HEADER_BLOCK, accept).await {
             Ok(Ok(s)) => connection(s, Transport::Tls, peer, rx, tcp_tx, false).await,
-            Ok(Err(e)) => closed(
-                &tcp_tx,
-                Transport::Tls,
-                peer,
-                format!("TLS from {peer} failed: {e}"),
-            ),
-            Err(_) => closed(
-                &tcp_tx,
-                Transport::Tls,
-                peer,
-                format!("no TLS handshake from {peer}"),
-            ),
+            Ok(Err(e)) => {
+                closed(
+                    &tcp_tx,
+                    Transport::Tls,
+                    peer,
+                    format!("TLS from {peer} failed: {e}"),
+                )
+                .await
+            }
+            Err(_) => {
+                closed(
+                    &tcp_tx,
+                    Transport::Tls,
+                    peer,
+                    format!("no TLS handshake from {peer}"),
+                )
+                .await
+            }
         }
     });
     tx
@@ -266,7 +283,7 @@ async fn connection<S: AsyncRead + AsyncWrite>(
     transport: Transport,
     peer: SocketAddr,
     mut out: mpsc::UnboundedReceiver<Vec<u8>>,
-    tcp_tx: mpsc::UnboundedSender<TcpIn>,
+    tcp_tx: mpsc::Sender<TcpIn>,
     keepalive: bool,
 ) {
     let (mut r, mut w) = tokio::io::split(stream);
@@ -306,7 +323,11 @@ async fn connection<S: AsyncRead + AsyncWrite>(
                     match f {
                         Ok(Frame::Message(m)) => {
                             completed = true;
-                            let _ = tcp_tx.send(TcpIn::Frame(transport, peer, m));
+                            // Bounded: a peer that sends faster than the
+                            // engine reads waits here (TCP backpressure).
+                            if tcp_tx.send(TcpIn::Frame(transport, peer, m)).await.is_err() {
+                                break 'conn;
+                            }
                         }
                         // Every ping in what was read is answered once:
                         // a flood of CRLFs costs one write, not one each.
@@ -335,11 +356,13 @@ async fn connection<S: AsyncRead + AsyncWrite>(
             }
         }
     }
-    let _ = tcp_tx.send(TcpIn::Closed {
-        transport,
-        peer,
-        error,
-    });
+    let _ = tcp_tx
+        .send(TcpIn::Closed {
+            transport,
+            peer,
+            error,
+        })
+        .await;
 }
 
 #[cfg(test)]
