@@ -333,6 +333,42 @@ pub fn sound_server_or_skip() -> bool {
     false
 }
 
+/// A SIPp scenario of `tests/peers/sipp/`.
+pub fn sipp_scenario(name: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("peers/sipp")
+        .join(name)
+}
+
+/// SIPp running scenario `name` on 127.0.0.1:`port`, its control and
+/// media sockets on loopback ports of their own, logs in `dir`; `args` end
+/// with the remote address, if any.
+pub fn sipp(dir: &std::path::Path, name: &str, port: u16, args: &[&str]) -> Guard {
+    require("sipp");
+    let mut cmd = Command::new("sipp");
+    cmd.arg("-sf")
+        .arg(sipp_scenario(name))
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-ci", "127.0.0.1", "-cp", &free_port().to_string()])
+        .args(["-mp", &free_ports(4).to_string()])
+        .args(["-nostdin", "-timeout", "30", "-trace_err", "-trace_logs"])
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null());
+    Guard::spawn(&mut cmd, "sipp")
+}
+
+/// What SIPp wrote to its error logs in `dir`.
+pub fn sipp_errors(dir: &std::path::Path) -> String {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("errors"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect()
+}
+
 /// A file of the shared recipes (start scripts, configs, the sipvicious
 /// wrapper): `$SWITCHBOARD_RECIPES`, else `recipes/` beside the shared
 /// test data (`scripts/test.sh` finds that for a clean clone too). Absent,

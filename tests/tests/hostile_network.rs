@@ -4,7 +4,7 @@
 //! (Debian's sipvicious) and a flood of OPTIONS during a call.
 
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use switchboard_interop::{
-    Agent, Guard, Kamailio, enter_private_netns, free_port, free_ports, heard_windows, proc_usage,
-    read_wav_8k, require, rms, sample_at, sleep_until_wall, temp_dir, wait_bound_udp, wait_child,
-    wall_now, write_test_signal, write_test_voice,
+    Agent, Guard, Kamailio, enter_private_netns, free_port, heard_windows, proc_usage, read_wav_8k,
+    require, rms, sample_at, sipp, sipp_errors, sleep_until_wall, temp_dir, wait_bound_udp,
+    wait_child, wall_now, write_test_signal, write_test_voice,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -168,39 +168,6 @@ fn a_registrar_restart_is_survived() {
 
 fn ts_of(v: &Value, key: &str) -> f64 {
     v[key].as_f64().unwrap_or_else(|| panic!("no {key} in {v}"))
-}
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("peers/sipp")
-        .join(name)
-}
-
-/// SIPp running `name` on 127.0.0.1:`port` (its control and media sockets
-/// on loopback ports of their own); `args` end with the remote address, if any.
-fn sipp(dir: &Path, name: &str, port: u16, args: &[&str]) -> Guard {
-    require("sipp");
-    let mut cmd = Command::new("sipp");
-    cmd.arg("-sf")
-        .arg(scenario(name))
-        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-ci", "127.0.0.1", "-cp", &free_port().to_string()])
-        .args(["-mp", &free_ports(4).to_string()])
-        .args(["-nostdin", "-timeout", "30", "-trace_err"])
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null());
-    Guard::spawn(&mut cmd, "sipp")
-}
-
-fn sipp_errors(dir: &Path) -> String {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().contains("errors"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect()
 }
 
 #[test]

@@ -5,55 +5,20 @@
 //! Replaces header it received so the tags are checked against the dialog
 //! SIPp itself made.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::Duration;
 
-use switchboard_interop::{Agent, Guard, free_port, require, temp_dir, wait_bound_udp, wait_child};
+use switchboard_interop::{
+    Agent, free_port, sipp, sipp_errors, temp_dir, wait_bound_udp, wait_child,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("peers/sipp")
-        .join(name)
-}
-
-/// Starts SIPp with a scenario; `args` go before the remote address, if any.
-fn sipp(dir: &Path, name: &str, port: u16, args: &[&str]) -> Child {
-    require("sipp");
-    let mut cmd = Command::new("sipp");
-    cmd.arg("-sf")
-        .arg(scenario(name))
-        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-nostdin", "-timeout", "30", "-trace_err", "-trace_logs"])
-        .args(args)
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null());
-    switchboard_interop::spawn(&mut cmd, "sipp")
-}
-
-fn sipp_errors(dir: &Path) -> String {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().contains("errors"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect()
-}
 
 #[test]
 fn we_transfer_sipp_and_read_its_notify_progress() {
     let dir = temp_dir("sipp-transferee");
     let (mut bob, bind) = Agent::listening("service", &["--auto-answer"]);
     let sipp_port = free_port();
-    let mut sipp = Guard(sipp(
-        &dir,
-        "refer-transferee.xml",
-        sipp_port,
-        &["-m", "1", &bind],
-    ));
+    let mut sipp = sipp(&dir, "refer-transferee.xml", sipp_port, &["-m", "1", &bind]);
     let call = bob.wait_for("established", WAIT)["call"].as_u64().unwrap();
     bob.command(&format!("transfer sip:carol@127.0.0.1:5999 {call}"));
     let mut reports = Vec::new();
@@ -79,12 +44,12 @@ fn sipp_transfers_us_and_gets_our_notify_reports() {
     let (mut alice, alice_bind) =
         Agent::listening("service", &["--auto-answer", "--transfer-policy", "accept"]);
     let target = format!("sip:carol@{carol_bind}");
-    let mut sipp = Guard(sipp(
+    let mut sipp = sipp(
         &dir,
         "refer-transferor.xml",
         free_port(),
         &["-m", "1", "-key", "target", &target, &alice_bind],
-    ));
+    );
     let t = alice.wait_for("transferred", WAIT);
     assert_eq!(t["target"], target.as_str());
     let inc = carol.wait_for("incoming", WAIT);
@@ -108,7 +73,7 @@ fn sipp_transfers_us_and_gets_our_notify_reports() {
 fn our_replaces_names_sipps_dialog_with_the_tags_the_right_way_round() {
     let dir = temp_dir("sipp-replaces");
     let sipp_port = free_port();
-    let mut sipp = Guard(sipp(&dir, "replaces-target.xml", sipp_port, &["-m", "2"]));
+    let mut sipp = sipp(&dir, "replaces-target.xml", sipp_port, &["-m", "2"]);
     // SIPp answers once it has bound its port.
     wait_bound_udp(sipp_port, WAIT);
     let (mut bob, bob_bind) = Agent::listening("bob", &["--auto-answer"]);

@@ -458,7 +458,7 @@ fn an_encrypted_call_carries_both_voices_and_no_plaintext_on_the_wire() {
 
 #[test]
 fn we_call_baresip_over_tls_with_mandatory_srtp_and_both_are_heard() {
-    use switchboard_interop::signal::{read_finished_wav_8k, write_test_signal_channels};
+    use switchboard_interop::signal::write_test_signal_channels;
     use switchboard_interop::{Baresip, BaresipAudio};
     let Some(dir) = pki("tls-baresip") else {
         return;
@@ -523,34 +523,20 @@ fn we_call_baresip_over_tls_with_mandatory_srtp_and_both_are_heard() {
     cli.wait_for("ended", WAIT);
     bs.wait_event("CALL_CLOSED", WAIT);
     drop(tcpdump);
-    let wire = rtp_payloads(&pcap, rtp_port(&started));
-    assert!(wire.len() > 200, "{} RTP packets captured", wire.len());
-    assert_eq!(carries_plaintext(&wire, &says), 0, "our voice in clear");
-    // Both ways, by correlation (baresip says 48 kHz stereo; compared at 8 kHz).
-    let got = read_finished_wav_8k(&Baresip::recording(&rec, "dec"), WAIT);
-    let h1 = switchboard_interop::signal::heard_windows(
-        &switchboard_interop::signal::read_wav_8k(&says),
-        switchboard_interop::signal::WINDOW..24_000,
-        &got,
-        0..16_000,
-        0.85,
+    judge_with_baresip(
+        &pcap,
+        &started,
+        &says,
+        &heard_path,
+        &bs_says,
+        &rec,
+        &mut cli,
     );
-    eprintln!("baresip hears us over SRTP: {h1}");
-    h1.assert_heard("baresip hears us over SRTP");
-    let h2 = switchboard_interop::signal::heard_windows(
-        &switchboard_interop::signal::read_wav_8k(&bs_says),
-        switchboard_interop::signal::WINDOW..24_000,
-        &switchboard_interop::signal::read_wav_8k(&heard_path),
-        0..16_000,
-        0.85,
-    );
-    eprintln!("we hear baresip over SRTP: {h2}");
-    h2.assert_heard("we hear baresip over SRTP");
 }
 
 #[test]
 fn baresip_calls_us_over_tls_with_mandatory_srtp_and_both_are_heard() {
-    use switchboard_interop::signal::{read_finished_wav_8k, write_test_signal_channels};
+    use switchboard_interop::signal::write_test_signal_channels;
     use switchboard_interop::{Baresip, BaresipAudio};
     let Some(dir) = pki("tls-baresip-in") else {
         return;
@@ -626,28 +612,47 @@ fn baresip_calls_us_over_tls_with_mandatory_srtp_and_both_are_heard() {
     cli.wait_for("ended", WAIT);
     bs.wait_event("CALL_CLOSED", WAIT);
     drop(tcpdump);
-    let wire = rtp_payloads(&pcap, rtp_port(&started));
-    assert!(wire.len() > 200, "{} RTP packets captured", wire.len());
-    assert_eq!(carries_plaintext(&wire, &says), 0, "our voice in clear");
-    let got = read_finished_wav_8k(&Baresip::recording(&rec, "dec"), WAIT);
-    let h1 = switchboard_interop::signal::heard_windows(
-        &switchboard_interop::signal::read_wav_8k(&says),
-        switchboard_interop::signal::WINDOW..24_000,
-        &got,
-        0..16_000,
-        0.85,
+    judge_with_baresip(
+        &pcap,
+        &started,
+        &says,
+        &heard_path,
+        &bs_says,
+        &rec,
+        &mut cli,
     );
-    eprintln!("baresip hears us over SRTP: {h1}");
-    h1.assert_heard("baresip hears us over SRTP");
+}
+
+/// After an encrypted call with baresip: the capture carries none of our
+/// voice (`says`) in clear, baresip heard us (its recording in `rec`) and
+/// we heard baresip (`bs_says` in `heard`, once `cli` has finished it),
+/// by correlation at 8 kHz (baresip says 48 kHz stereo).
+fn judge_with_baresip(
+    pcap: &Path,
+    started: &serde_json::Value,
+    says: &Path,
+    heard: &Path,
+    bs_says: &Path,
+    rec: &Path,
+    cli: &mut Agent,
+) {
+    use switchboard_interop::signal::{WINDOW, heard_windows, read_finished_wav_8k, read_wav_8k};
+    let wire = rtp_payloads(pcap, rtp_port(started));
+    assert!(wire.len() > 200, "{} RTP packets captured", wire.len());
+    assert_eq!(carries_plaintext(&wire, says), 0, "our voice in clear");
+    let got = read_finished_wav_8k(&switchboard_interop::Baresip::recording(rec, "dec"), WAIT);
+    let h = heard_windows(&read_wav_8k(says), WINDOW..24_000, &got, 0..16_000, 0.85);
+    eprintln!("baresip hears us over SRTP: {h}");
+    h.assert_heard("baresip hears us over SRTP");
     cli.terminate();
     cli.wait_exit(WAIT);
-    let h2 = switchboard_interop::signal::heard_windows(
-        &switchboard_interop::signal::read_wav_8k(&bs_says),
-        switchboard_interop::signal::WINDOW..24_000,
-        &switchboard_interop::signal::read_wav_8k(&heard_path),
+    let h = heard_windows(
+        &read_wav_8k(bs_says),
+        WINDOW..24_000,
+        &read_wav_8k(heard),
         0..16_000,
         0.85,
     );
-    eprintln!("we hear baresip over SRTP: {h2}");
-    h2.assert_heard("we hear baresip over SRTP");
+    eprintln!("we hear baresip over SRTP: {h}");
+    h.assert_heard("we hear baresip over SRTP");
 }
