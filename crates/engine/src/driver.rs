@@ -3,6 +3,17 @@
 //! core's [`Action`]s — sending bytes, binding RTP ports, resolving names,
 //! starting and steering media pumps, playing the engine's own tones. It
 //! decides nothing about calls.
+//!
+//! ## Channels between tasks and threads
+//! Everything the network can push is bounded: what stream connections
+//! read (1,024 messages, then the connection waits: TCP backpressure), what
+//! we queue for one connection (256, then a peer that reads nothing is
+//! dropped), lookups (64) and the pumps' notes (1,024; a stalled engine
+//! loses meter readings, never audio). Two stay unbounded on purpose, with
+//! producers bounded in rate instead: commands (an operator's clicks, a
+//! CLI's lines) and events to the application, whose network-driven ones
+//! (refused messages) the UA limits to 20 a second; a full channel there
+//! would have to either drop an `ended` (a lost call record) or stall SIP.
 
 mod dns;
 mod net;
@@ -30,6 +41,10 @@ use crate::{CallId, Command, DeviceNames, EngineConfig, EngineError};
 
 use net::TcpIn;
 use pump::{AudioPaths, Bridge, MediaCmd, MediaHandle};
+
+/// Notes from the media pumps not yet taken by the engine (level meters
+/// are the only ones that come often; those are dropped when it is full).
+const NOTES_BACKLOG: usize = 1024;
 
 /// Messages read from stream connections and not yet taken by the engine.
 const STREAM_BACKLOG: usize = 1024;
@@ -184,7 +199,7 @@ struct Driver {
     udp: UdpSocket,
     listener: TcpListener,
     /// Stream connections by transport and peer.
-    conns: HashMap<(Transport, SocketAddr), mpsc::UnboundedSender<Vec<u8>>>,
+    conns: HashMap<(Transport, SocketAddr), mpsc::Sender<Vec<u8>>>,
     /// The TLS client configuration (roots and CA file, read at start).
     tls: Arc<rustls::ClientConfig>,
     /// Our certificate, when we serve TLS too.
@@ -202,8 +217,8 @@ struct Driver {
     media: MediaThread,
     tcp_tx: mpsc::Sender<TcpIn>,
     events: mpsc::UnboundedSender<EngineEvent>,
-    lookups_tx: mpsc::UnboundedSender<Found>,
-    notes_tx: mpsc::UnboundedSender<(CallId, MediaNote)>,
+    lookups_tx: mpsc::Sender<Found>,
+    notes_tx: mpsc::Sender<(CallId, MediaNote)>,
     /// The address the SIP sockets are bound to; RTP binds there too.
     bind_ip: IpAddr,
     slots: HashMap<RtpSlot, (StdUdp, StdUdp)>,
@@ -284,8 +299,8 @@ impl Engine {
                     // Bounded: what all stream connections read waits for
                     // the engine rather than piling up (see `net`).
                     let (tcp_tx, tcp_rx) = mpsc::channel(STREAM_BACKLOG);
-                    let (notes_tx, notes_rx) = mpsc::unbounded_channel();
-                    let (lookups_tx, lookups_rx) = mpsc::unbounded_channel();
+                    let (notes_tx, notes_rx) = mpsc::channel(NOTES_BACKLOG);
+                    let (lookups_tx, lookups_rx) = mpsc::channel(64);
                     let (Ok(udp), Ok(listener)) =
                         (UdpSocket::from_std(udp), TcpListener::from_std(tcp))
                     else {
@@ -342,8 +357,8 @@ impl Driver {
         &mut self,
         mut cmd_rx: mpsc::UnboundedReceiver<Command>,
         mut tcp_rx: mpsc::Receiver<TcpIn>,
-        mut notes_rx: mpsc::UnboundedReceiver<(CallId, MediaNote)>,
-        mut lookups_rx: mpsc::UnboundedReceiver<Found>,
+        mut notes_rx: mpsc::Receiver<(CallId, MediaNote)>,
+        mut lookups_rx: mpsc::Receiver<Found>,
     ) {
         self.phone.start(Instant::now());
         self.act().await;
@@ -457,7 +472,7 @@ impl Driver {
                             Ok(r) => dns::locate(&r, &host, transport, port, transport_given).await,
                             Err(e) => Err(e),
                         };
-                        let _ = tx.send((id, host, found));
+                        let _ = tx.send((id, host, found)).await;
                     });
                 }
                 Action::BindRtp(slot) => {
@@ -573,7 +588,11 @@ impl Driver {
                         tx
                     }
                 };
-                let _ = tx.send(t.payload);
+                if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(t.payload) {
+                    // The peer reads nothing of what we send: let it go
+                    // rather than queue for it without end.
+                    self.conns.remove(&key);
+                }
             }
         }
     }

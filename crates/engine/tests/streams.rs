@@ -110,3 +110,38 @@ fn connections_past_the_cap_are_refused_and_the_first_still_served() {
         .expect("write");
     assert_eq!(answered(&mut first), "SIP/2.0 200 OK");
 }
+
+#[test]
+fn a_peer_that_never_reads_our_answers_is_dropped_and_others_are_still_served() {
+    let alice = Live::start("alice", config("alice", Policy::headless()));
+    // A small receive buffer on the peer's side, so what we queue for it
+    // fills soon.
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.set_recv_buffer_size(4096).expect("rcvbuf");
+    sock.connect(&alice.addr.into()).expect("connect");
+    let mut deaf: TcpStream = sock.into();
+    let from = deaf.local_addr().expect("addr");
+    deaf.set_write_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut sent = 0;
+    for n in 0..40_000 {
+        if deaf
+            .write_all(options(alice.addr, from, 10_000 + n).as_bytes())
+            .is_err()
+        {
+            break;
+        }
+        sent += 1;
+    }
+    // Now read: what was queued, then the end (or a reset): dropped.
+    assert!(
+        closed_within(&mut deaf, Duration::from_secs(20)),
+        "still open after {sent} unread requests"
+    );
+    let mut good = TcpStream::connect(alice.addr).expect("connect");
+    let from = good.local_addr().expect("addr");
+    good.write_all(options(alice.addr, from, 1).as_bytes())
+        .expect("write");
+    assert_eq!(answered(&mut good), "SIP/2.0 200 OK");
+}

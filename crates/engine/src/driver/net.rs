@@ -16,6 +16,10 @@ use tokio::sync::mpsc;
 /// Keep-alive interval on TCP connections we opened (RFC 5626 §4.4.1 CRLF pings).
 const KEEPALIVE: Duration = Duration::from_secs(30);
 
+/// Messages queued for one connection; a peer that does not read what we
+/// send (its window closed) and lets this fill is dropped.
+const CONNECTION_BACKLOG: usize = 256;
+
 /// At most this many stream connections at once (ours and the peers');
 /// one more that a peer opens is closed at once.
 pub(super) const MAX_CONNECTIONS: usize = 256;
@@ -160,8 +164,8 @@ pub(super) fn spawn_outbound(
     peer: SocketAddr,
     tls: Option<(Arc<rustls::ClientConfig>, SocketAddr, String)>,
     tcp_tx: mpsc::Sender<TcpIn>,
-) -> mpsc::UnboundedSender<Vec<u8>> {
-    let (tx, rx) = mpsc::unbounded_channel();
+) -> mpsc::Sender<Vec<u8>> {
+    let (tx, rx) = mpsc::channel(CONNECTION_BACKLOG);
     tokio::spawn(async move {
         let timeout = Duration::from_secs(10);
         match tls {
@@ -236,8 +240,8 @@ pub(super) fn spawn_connection(
     peer: SocketAddr,
     tls: Option<Arc<rustls::ServerConfig>>,
     tcp_tx: mpsc::Sender<TcpIn>,
-) -> mpsc::UnboundedSender<Vec<u8>> {
-    let (tx, rx) = mpsc::unbounded_channel();
+) -> mpsc::Sender<Vec<u8>> {
+    let (tx, rx) = mpsc::channel(CONNECTION_BACKLOG);
     tokio::spawn(async move {
         let Some(config) = tls else {
             return connection(stream, Transport::Tcp, peer, rx, tcp_tx, false).await;
@@ -282,7 +286,7 @@ async fn connection<S: AsyncRead + AsyncWrite>(
     stream: S,
     transport: Transport,
     peer: SocketAddr,
-    mut out: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut out: mpsc::Receiver<Vec<u8>>,
     tcp_tx: mpsc::Sender<TcpIn>,
     keepalive: bool,
 ) {

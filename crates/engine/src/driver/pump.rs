@@ -224,7 +224,7 @@ pub(crate) fn start(
     rtcp: Option<StdUdp>,
     session: RtpSession,
     paths: AudioPaths,
-    notes: mpsc::UnboundedSender<(CallId, MediaNote)>,
+    notes: mpsc::Sender<(CallId, MediaNote)>,
     alive: Arc<()>,
 ) -> Result<MediaHandle, String> {
     let rate = session.codec().sample_rate();
@@ -251,7 +251,7 @@ pub(crate) fn start(
                 }
                 let c = device(&crate::DeviceNames::default()).map_err(|d| format!("{e}; {d}"))?;
                 let (i, o) = c.io.names();
-                let _ = notes.send((
+                let _ = notes.try_send((
                     call,
                     MediaNote::Device(format!(
                         "audio device {:?} / {:?} cannot be opened ({e}); using the default device {i:?} / {o:?}",
@@ -264,7 +264,7 @@ pub(crate) fn start(
             match opened {
                 Ok(c) => Some(c),
                 Err(e) => {
-                    let _ = notes.send((
+                    let _ = notes.try_send((
                         call,
                         MediaNote::Device(format!(
                             "no sound card, the call goes on without audio ({e}); trying again every second"
@@ -351,13 +351,16 @@ struct Pump {
     session: RtpSession,
     mic: Option<WavSource>,
     speaker: Option<WavSink>,
-    notes: mpsc::UnboundedSender<(CallId, MediaNote)>,
+    notes: mpsc::Sender<(CallId, MediaNote)>,
     stats: Arc<Mutex<Stats>>,
 }
 
 impl Pump {
+    /// Tells the engine. The channel is bounded; only a stalled engine
+    /// fills it, and then a note is dropped rather than the audio stopped
+    /// (meters are most of what a pump says).
     fn note(&self, n: MediaNote) {
-        let _ = self.notes.send((self.call, n));
+        let _ = self.notes.try_send((self.call, n));
     }
 
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<MediaCmd>) {
