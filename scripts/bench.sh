@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Call quality and cost on loopback: Switchboard (and with --peers, baresip and PJSIP)
 # through an impairment relay. Prints a table; see docs/performance.md.
-# Usage: scripts/bench.sh [--peers] [--secs N] [--codecs pcmu,opus]  |  scripts/bench.sh --load (SIPp load)
+# Usage: scripts/bench.sh [--peers] [--secs N] [--codecs pcmu,opus]  |  --load (SIPp load)  |  --flood (OPTIONS flood)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh bench

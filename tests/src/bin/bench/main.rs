@@ -17,6 +17,7 @@
 //!
 //! `scripts/bench.sh` installs what it needs and runs it in release mode.
 
+mod flood;
 mod load;
 
 use std::net::SocketAddr;
@@ -611,6 +612,10 @@ fn main() {
         .collect();
     let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("bench dir");
+    if has("--flood") {
+        flood::run();
+        return;
+    }
     if has("--load") {
         // A synthetic voice is enough for load: no PESQ is taken.
         let mic = dir.join("voice-8k.wav");
