@@ -458,34 +458,11 @@ fn an_encrypted_call_carries_both_voices_and_no_plaintext_on_the_wire() {
 
 #[test]
 fn we_call_baresip_over_tls_with_mandatory_srtp_and_both_are_heard() {
-    use switchboard_interop::signal::write_test_signal_channels;
-    use switchboard_interop::{Baresip, BaresipAudio};
     let Some(dir) = pki("tls-baresip") else {
         return;
     };
     // baresip serves TLS with the throwaway CA's certificate for 127.0.0.1.
-    let cert = dir.join("baresip.pem");
-    let both = [
-        std::fs::read(dir.join("server.pem")).expect("cert"),
-        std::fs::read(dir.join("server.key")).expect("key"),
-    ]
-    .concat();
-    std::fs::write(&cert, both).expect("write baresip.pem");
-    let rec = dir.join("rec");
-    std::fs::create_dir_all(&rec).expect("rec dir");
-    let bs_says = dir.join("baresip-says.wav");
-    write_test_signal_channels(&bs_says, 48_000, 20.0, 2);
-    let mut bs = Baresip::start_with(
-        "bs-tls-srtp",
-        "carol",
-        &BaresipAudio {
-            tls_certificate: Some(cert),
-            mediaenc: Some("srtp-mand".into()),
-            source_wav: Some(bs_says.clone()),
-            record_dir: Some(rec.clone()),
-            ..BaresipAudio::default()
-        },
-    );
+    let (mut bs, rec, bs_says) = srtp_baresip(&dir, "bs-tls-srtp", "server");
     let says = dir.join("cli-says.wav");
     let heard_path = dir.join("cli-heard.wav");
     switchboard_interop::signal::write_test_voice(&says, 8_000, 20.0, 3);
@@ -536,35 +513,12 @@ fn we_call_baresip_over_tls_with_mandatory_srtp_and_both_are_heard() {
 
 #[test]
 fn baresip_calls_us_over_tls_with_mandatory_srtp_and_both_are_heard() {
-    use switchboard_interop::signal::write_test_signal_channels;
-    use switchboard_interop::{Baresip, BaresipAudio};
     let Some(dir) = pki("tls-baresip-in") else {
         return;
     };
-    let rec = dir.join("rec");
-    std::fs::create_dir_all(&rec).expect("rec dir");
-    let bs_says = dir.join("baresip-says.wav");
-    write_test_signal_channels(&bs_says, 48_000, 20.0, 2);
     // baresip's TLS transport needs a certificate of its own (it does not
     // check ours: ../shared/ENVIRONMENT.md).
-    let bs_cert = dir.join("baresip.pem");
-    let both = [
-        std::fs::read(dir.join("client.pem")).expect("cert"),
-        std::fs::read(dir.join("client.key")).expect("key"),
-    ]
-    .concat();
-    std::fs::write(&bs_cert, both).expect("write baresip.pem");
-    let mut bs = Baresip::start_with(
-        "bs-tls-srtp-in",
-        "carol",
-        &BaresipAudio {
-            tls_certificate: Some(bs_cert),
-            mediaenc: Some("srtp-mand".into()),
-            source_wav: Some(bs_says.clone()),
-            record_dir: Some(rec.clone()),
-            ..BaresipAudio::default()
-        },
-    );
+    let (mut bs, rec, bs_says) = srtp_baresip(&dir, "bs-tls-srtp-in", "client");
     let says = dir.join("cli-says.wav");
     let heard_path = dir.join("cli-heard.wav");
     switchboard_interop::signal::write_test_voice(&says, 8_000, 20.0, 4);
@@ -655,4 +609,39 @@ fn judge_with_baresip(
     );
     eprintln!("we hear baresip over SRTP: {h}");
     h.assert_heard("we hear baresip over SRTP");
+}
+
+/// baresip with media encryption `srtp-mand`, TLS with the throwaway
+/// `pair`'s certificate and key (`server` or `client`), saying a test
+/// signal and recording what it hears in `dir/rec`. Returns it, its
+/// recordings folder and what it says.
+fn srtp_baresip(
+    dir: &Path,
+    tag: &str,
+    pair: &str,
+) -> (switchboard_interop::Baresip, PathBuf, PathBuf) {
+    use switchboard_interop::signal::write_test_signal_channels;
+    let cert = dir.join("baresip.pem");
+    let both = [
+        std::fs::read(dir.join(format!("{pair}.pem"))).expect("cert"),
+        std::fs::read(dir.join(format!("{pair}.key"))).expect("key"),
+    ]
+    .concat();
+    std::fs::write(&cert, both).expect("write baresip.pem");
+    let rec = dir.join("rec");
+    std::fs::create_dir_all(&rec).expect("rec dir");
+    let says = dir.join("baresip-says.wav");
+    write_test_signal_channels(&says, 48_000, 20.0, 2);
+    let bs = switchboard_interop::Baresip::start_with(
+        tag,
+        "carol",
+        &switchboard_interop::BaresipAudio {
+            tls_certificate: Some(cert),
+            mediaenc: Some("srtp-mand".into()),
+            source_wav: Some(says.clone()),
+            record_dir: Some(rec.clone()),
+            ..switchboard_interop::BaresipAudio::default()
+        },
+    );
+    (bs, rec, says)
 }

@@ -51,6 +51,11 @@ fn request(method: &str, ruri: &str, from: SocketAddr, n: u64, extra: &str) -> V
     .into_bytes()
 }
 
+/// `bytes` arrive over UDP from `from` at `at`.
+fn send(ua: &mut UserAgent, at: Instant, from: SocketAddr, bytes: Vec<u8>) {
+    ua.handle_datagram(at, Transport::Udp, from, &bytes);
+}
+
 fn statuses(ua: &mut UserAgent) -> Vec<Response> {
     std::iter::from_fn(|| ua.poll_transmit())
         .filter_map(|t| match Message::parse(&t.payload) {
@@ -87,11 +92,11 @@ fn a_flood_of_fresh_options_is_answered_within_a_bounded_table() {
     let mut answered = 0;
     for n in 0..30_000 {
         let t = now + Duration::from_micros(n * 200);
-        ua.handle_datagram(
+        send(
+            &mut ua,
             t,
-            Transport::Udp,
             peer,
-            &request("OPTIONS", "sip:desk@127.0.0.1:5070", peer, n, ""),
+            request("OPTIONS", "sip:desk@127.0.0.1:5070", peer, n, ""),
         );
         answered += finals(&mut ua).iter().filter(|s| **s == 200).count();
         assert!(ua.server_transactions() <= 1000);
@@ -130,20 +135,20 @@ fn when_every_slot_holds_an_invite_a_new_request_gets_503_with_retry_after() {
     });
     let peer = addr("127.0.0.1:40000");
     for n in 0..8 {
-        ua.handle_datagram(
+        send(
+            &mut ua,
             now,
-            Transport::Udp,
             peer,
-            &request("INVITE", "sip:desk@127.0.0.1:5070", peer, n, ""),
+            request("INVITE", "sip:desk@127.0.0.1:5070", peer, n, ""),
         );
     }
     let _ = statuses(&mut ua);
     assert_eq!(ua.server_transactions(), 8);
-    ua.handle_datagram(
+    send(
+        &mut ua,
         now,
-        Transport::Udp,
         peer,
-        &request("OPTIONS", "sip:desk@127.0.0.1:5070", peer, 99, ""),
+        request("OPTIONS", "sip:desk@127.0.0.1:5070", peer, 99, ""),
     );
     let refused = statuses(&mut ua);
     assert_eq!(refused.len(), 1);
@@ -172,19 +177,19 @@ fn phantom_invites_that_are_never_cancelled_free_their_lines_after_the_ring_time
     });
     let peer = addr("127.0.0.1:40000");
     for n in 0..2 {
-        ua.handle_datagram(
+        send(
+            &mut ua,
             now,
-            Transport::Udp,
             peer,
-            &request("INVITE", "sip:desk@127.0.0.1:5070", peer, n, ""),
+            request("INVITE", "sip:desk@127.0.0.1:5070", peer, n, ""),
         );
     }
     let _ = statuses(&mut ua);
-    ua.handle_datagram(
+    send(
+        &mut ua,
         now + Duration::from_secs(30),
-        Transport::Udp,
         peer,
-        &request("INVITE", "sip:desk@127.0.0.1:5070", peer, 2, ""),
+        request("INVITE", "sip:desk@127.0.0.1:5070", peer, 2, ""),
     );
     assert_eq!(finals(&mut ua), vec![486], "both lines ring");
     run_until(&mut ua, now + Duration::from_secs(61));
@@ -200,11 +205,11 @@ fn phantom_invites_that_are_never_cancelled_free_their_lines_after_the_ring_time
         })
         .collect();
     assert_eq!(ended, vec![(EndReason::NoAnswer, Some(480)); 2]);
-    ua.handle_datagram(
+    send(
+        &mut ua,
         now + Duration::from_secs(70),
-        Transport::Udp,
         peer,
-        &request("INVITE", "sip:desk@127.0.0.1:5070", peer, 3, ""),
+        request("INVITE", "sip:desk@127.0.0.1:5070", peer, 3, ""),
     );
     assert!(finals(&mut ua).is_empty(), "a real call rings again");
     assert!(
@@ -219,11 +224,11 @@ fn an_invite_that_names_no_user_is_not_found_but_a_host_ping_is_answered() {
     let now = Instant::now();
     let mut ua = agent(|_| {});
     let peer = addr("127.0.0.1:40000");
-    ua.handle_datagram(
+    send(
+        &mut ua,
         now,
-        Transport::Udp,
         peer,
-        &request("INVITE", "sip:127.0.0.1:5070", peer, 1, ""),
+        request("INVITE", "sip:127.0.0.1:5070", peer, 1, ""),
     );
     assert_eq!(finals(&mut ua), vec![404]);
     assert!(
@@ -231,11 +236,11 @@ fn an_invite_that_names_no_user_is_not_found_but_a_host_ping_is_answered() {
             .iter()
             .any(|e| matches!(e, Event::Incoming { .. }))
     );
-    ua.handle_datagram(
+    send(
+        &mut ua,
         now,
-        Transport::Udp,
         peer,
-        &request("OPTIONS", "sip:127.0.0.1:5070", peer, 2, ""),
+        request("OPTIONS", "sip:127.0.0.1:5070", peer, 2, ""),
     );
     assert_eq!(finals(&mut ua), vec![200]);
 }
@@ -255,11 +260,11 @@ fn untrusted_sources_get_403_for_everything_outside_a_dialog_and_never_ring() {
     .into_iter()
     .enumerate()
     {
-        ua.handle_datagram(
+        send(
+            &mut ua,
             now,
-            Transport::Udp,
             scanner,
-            &request(method, ruri, scanner, n as u64, ""),
+            request(method, ruri, scanner, n as u64, ""),
         );
         let refused = statuses(&mut ua);
         let codes: Vec<u16> = refused.iter().map(|r| r.status).collect();
@@ -278,11 +283,11 @@ fn untrusted_sources_get_403_for_everything_outside_a_dialog_and_never_ring() {
             .iter()
             .any(|e| matches!(e, Event::Incoming { .. }))
     );
-    ua.handle_datagram(
+    send(
+        &mut ua,
         now,
-        Transport::Udp,
         pbx,
-        &request("INVITE", "sip:desk@127.0.0.1:5070", pbx, 50, ""),
+        request("INVITE", "sip:desk@127.0.0.1:5070", pbx, 50, ""),
     );
     assert!(finals(&mut ua).is_empty());
     assert!(
@@ -312,18 +317,18 @@ fn an_asserted_identity_is_believed_only_from_a_source_that_may_vouch() {
     let stranger = addr("198.51.100.7:5060");
     let local = addr("127.0.0.1:40000");
     let mut open = agent(|_| {});
-    open.handle_datagram(
+    send(
+        &mut open,
         now,
-        Transport::Udp,
         stranger,
-        &request("INVITE", "sip:desk@127.0.0.1:5070", stranger, 1, pai),
+        request("INVITE", "sip:desk@127.0.0.1:5070", stranger, 1, pai),
     );
     assert_eq!(incoming_pai(&mut open).as_deref(), Some(""), "removed");
-    open.handle_datagram(
+    send(
+        &mut open,
         now,
-        Transport::Udp,
         local,
-        &request("INVITE", "sip:desk@127.0.0.1:5070", local, 2, pai),
+        request("INVITE", "sip:desk@127.0.0.1:5070", local, 2, pai),
     );
     assert_eq!(
         incoming_pai(&mut open).as_deref(),
@@ -331,11 +336,11 @@ fn an_asserted_identity_is_believed_only_from_a_source_that_may_vouch() {
         "this machine vouches when no list is set"
     );
     let mut listed = agent(|c| c.trusted = Some(vec!["198.51.100.0/24".parse().unwrap()]));
-    listed.handle_datagram(
+    send(
+        &mut listed,
         now,
-        Transport::Udp,
         stranger,
-        &request("INVITE", "sip:desk@127.0.0.1:5070", stranger, 3, pai),
+        request("INVITE", "sip:desk@127.0.0.1:5070", stranger, 3, pai),
     );
     assert_eq!(
         incoming_pai(&mut listed).as_deref(),
@@ -345,11 +350,11 @@ fn an_asserted_identity_is_believed_only_from_a_source_that_may_vouch() {
 
 /// An answered call from `peer`; returns its handle and the 200's To tag.
 fn answered_call(ua: &mut UserAgent, now: Instant, peer: SocketAddr) -> (CallHandle, String) {
-    ua.handle_datagram(
+    send(
+        ua,
         now,
-        Transport::Udp,
         peer,
-        &request("INVITE", "sip:desk@127.0.0.1:5070", peer, 1, ""),
+        request("INVITE", "sip:desk@127.0.0.1:5070", peer, 1, ""),
     );
     let call = events(ua)
         .into_iter()
@@ -513,11 +518,11 @@ fn the_answer_keeps_the_proxies_record_route_so_the_caller_stays_on_their_path()
     let proxy = addr("127.0.0.1:5060");
     let rr = "Record-Route: <sip:127.0.0.1:5060;transport=tls;lr>\r\n\
               Record-Route: <sip:10.0.0.1;lr>\r\n";
-    ua.handle_datagram(
+    send(
+        &mut ua,
         now,
-        Transport::Udp,
         proxy,
-        &request("INVITE", "sip:desk@127.0.0.1:5070", proxy, 1, rr),
+        request("INVITE", "sip:desk@127.0.0.1:5070", proxy, 1, rr),
     );
     let call = events(&mut ua)
         .into_iter()
@@ -552,11 +557,11 @@ fn a_flood_of_refusals_is_reported_twenty_a_second_and_the_rest_counted() {
     let mut ua = agent(|c| c.trusted = Some(vec!["192.0.2.1".parse().unwrap()]));
     let scanner = addr("127.0.0.1:5061");
     for n in 0..1000 {
-        ua.handle_datagram(
+        send(
+            &mut ua,
             now + Duration::from_micros(n * 500),
-            Transport::Udp,
             scanner,
-            &request("OPTIONS", "sip:100@127.0.0.1:5070", scanner, n, ""),
+            request("OPTIONS", "sip:100@127.0.0.1:5070", scanner, n, ""),
         );
     }
     let refused = |e: &Event| {
@@ -572,11 +577,11 @@ fn a_flood_of_refusals_is_reported_twenty_a_second_and_the_rest_counted() {
     assert_eq!(first.iter().filter(|e| refused(e)).count(), 20);
     assert_eq!(finals(&mut ua).len(), 1000, "every one is still answered");
     // The next second begins with one line for the 980 not reported.
-    ua.handle_datagram(
+    send(
+        &mut ua,
         now + Duration::from_secs(2),
-        Transport::Udp,
         scanner,
-        &request("OPTIONS", "sip:100@127.0.0.1:5070", scanner, 5000, ""),
+        request("OPTIONS", "sip:100@127.0.0.1:5070", scanner, 5000, ""),
     );
     let next = events(&mut ua);
     assert!(
