@@ -284,7 +284,7 @@ pub fn start(
     })
 }
 
-type EngineEvents = tokio::sync::mpsc::UnboundedReceiver<switchboard_engine::EngineEvent>;
+type EngineEvents = tokio::sync::mpsc::Receiver<switchboard_engine::EngineEvent>;
 
 /// Colleagues answer every call put through to them.
 fn answer_colleagues(colleagues: &mut [(switchboard_engine::EngineHandle, EngineEvents)]) {

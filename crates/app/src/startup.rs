@@ -27,7 +27,7 @@ pub struct Started {
     /// The phone, unless it could not start (the desk says why).
     pub engine: Option<EngineHandle>,
     /// The phone's events.
-    pub events: Option<tokio::sync::mpsc::UnboundedReceiver<EngineEvent>>,
+    pub events: Option<tokio::sync::mpsc::Receiver<EngineEvent>>,
     /// The practice line (`--demo`).
     pub practice: Option<practice::PracticeLine>,
 }

@@ -392,6 +392,7 @@ async fn drive(
                 target: uri.clone(),
                 headers: extra_headers.clone(),
             })
+            .await
             .map_err(|_| "engine stopped")?;
     }
     let mut outcome: Result<(), String> = Ok(());
@@ -407,14 +408,14 @@ async fn drive(
                     // Whoever read our events is gone (a closed pipe): hang
                     // up, unregister and leave, rather than die mid-call.
                     outcome = Err("standard output closed; calls hung up".to_owned());
-                    let _ = commands.send(Command::Shutdown);
+                    let _ = commands.send(Command::Shutdown).await;
                     shutting_down = true;
                 }
                 match &ev.kind {
                     EventKind::Registered { .. } => {
                         if let Mode::Call { uri, .. } = &cli.mode && !call_placed {
                             call_placed = true;
-                            let _ = commands.send(Command::Call { target: uri.clone(), headers: extra_headers.clone() });
+                            let _ = commands.send(Command::Call { target: uri.clone(), headers: extra_headers.clone() }).await;
                         }
                     }
                     // A call waits for its registration; it gives up on
@@ -424,7 +425,7 @@ async fn drive(
                         if matches!(cli.mode, Mode::Call { .. }) && !call_placed =>
                     {
                         outcome = Err(format!("registration failed ({}): {reason}", status.map(|s| s.to_string()).unwrap_or("no answer".into())));
-                        let _ = commands.send(Command::Shutdown);
+                        let _ = commands.send(Command::Shutdown).await;
                         shutting_down = true;
                     }
                     EventKind::Incoming { call, .. } => {
@@ -433,14 +434,14 @@ async fn drive(
                             let call = *call;
                             tokio::spawn(async move {
                                 tokio::time::sleep(Duration::from_millis(ms)).await;
-                                let _ = c.send(Command::Answer { call });
+                                let _ = c.send(Command::Answer { call }).await;
                             });
                         }
                     }
                     EventKind::Established { .. } => established_once = true,
                     EventKind::MediaStarted { call, .. } => {
                         if let Mode::Call { dtmf: Some(keys), .. } = &cli.mode {
-                            let _ = commands.send(Command::Dtmf { call: *call, digits: keys.clone() });
+                            let _ = commands.send(Command::Dtmf { call: *call, digits: keys.clone() }).await;
                         }
                     }
                     // A transferred caller goes on with its new call: done
@@ -451,12 +452,12 @@ async fn drive(
                         if !established_once {
                             outcome = Err(format!("call failed: {reason}{}", status.map(|s| format!(" ({s})")).unwrap_or_default()));
                         }
-                        let _ = commands.send(Command::Shutdown);
+                        let _ = commands.send(Command::Shutdown).await;
                         shutting_down = true;
                     }
                     EventKind::CommandFailed { command, error } if command.starts_with("call ") => {
                         outcome = Err(format!("{command}: {error}"));
-                        let _ = commands.send(Command::Shutdown);
+                        let _ = commands.send(Command::Shutdown).await;
                         shutting_down = true;
                     }
                     EventKind::Stopped => break,
@@ -465,21 +466,21 @@ async fn drive(
             }
             line = stdin.next_line(), if stdin_open => match line {
                 Ok(Some(line)) if !line.trim().is_empty() => {
-                    let _ = commands.send(Command::Line(line));
+                    let _ = commands.send(Command::Line(line)).await;
                 }
                 Ok(Some(_)) => {}
                 _ => stdin_open = false,
             },
             _ = tokio::signal::ctrl_c() => {
-                let _ = commands.send(Command::Shutdown);
+                let _ = commands.send(Command::Shutdown).await;
                 shutting_down = true;
             }
             _ = sigterm.recv() => {
-                let _ = commands.send(Command::Shutdown);
+                let _ = commands.send(Command::Shutdown).await;
                 shutting_down = true;
             }
             _ = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() && !shutting_down => {
-                let _ = commands.send(Command::Shutdown);
+                let _ = commands.send(Command::Shutdown).await;
                 shutting_down = true;
             }
         }

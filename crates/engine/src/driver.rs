@@ -5,15 +5,16 @@
 //! decides nothing about calls.
 //!
 //! ## Channels between tasks and threads
-//! Everything the network can push is bounded: what stream connections
-//! read (1,024 messages, then the connection waits: TCP backpressure), what
-//! we queue for one connection (256, then a peer that reads nothing is
-//! dropped), lookups (64) and the pumps' notes (1,024; a stalled engine
-//! loses meter readings, never audio). Two stay unbounded on purpose, with
-//! producers bounded in rate instead: commands (an operator's clicks, a
-//! CLI's lines) and events to the application, whose network-driven ones
-//! (refused messages) the UA limits to 20 a second; a full channel there
-//! would have to either drop an `ended` (a lost call record) or stall SIP.
+//! Every one is bounded. What stream connections read: 1,024 messages,
+//! then the connection waits (TCP backpressure). What we queue for one
+//! connection: 256, then a peer that reads nothing is dropped. Lookups: 64.
+//! The pumps' notes: 1,024 (a stalled engine loses meter readings, never
+//! audio). Commands: 1,024 ([`EngineHandle::send`] says false beyond).
+//! Events to the application: 4,096; meters (levels, quality, the headset
+//! test) are dropped when it is full, anything else waits for room, so an
+//! application that stopped reading slows the engine rather than losing an
+//! `ended`. The network cannot fill it: the UA reports refusals at most 20
+//! a second.
 
 mod dns;
 mod net;
@@ -41,6 +42,12 @@ use crate::{CallId, Command, DeviceNames, EngineConfig, EngineError};
 
 use net::TcpIn;
 use pump::{AudioPaths, Bridge, MediaCmd, MediaHandle};
+
+/// Commands the engine has not taken yet.
+const COMMAND_BACKLOG: usize = 1024;
+
+/// Events the application has not read yet (see `Driver::flush_events`).
+const EVENT_BACKLOG: usize = 4096;
 
 /// Notes from the media pumps not yet taken by the engine (level meters
 /// are the only ones that come often; those are dropped when it is full).
@@ -125,19 +132,21 @@ pub struct Engine;
 /// The application's side of a running engine.
 #[derive(Debug)]
 pub struct EngineHandle {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::Sender<Command>,
     local: SocketAddr,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl EngineHandle {
-    /// Sends a command; false if the engine has stopped.
+    /// Sends a command; false if the engine has stopped, or has 1,024
+    /// commands it has not taken yet (then it is stuck, and one more would
+    /// not help).
     pub fn send(&self, c: Command) -> bool {
-        self.commands.send(c).is_ok()
+        self.commands.try_send(c).is_ok()
     }
 
     /// A cloneable sender for commands (for timers and other tasks).
-    pub fn commander(&self) -> mpsc::UnboundedSender<Command> {
+    pub fn commander(&self) -> mpsc::Sender<Command> {
         self.commands.clone()
     }
 
@@ -216,7 +225,9 @@ struct Driver {
     /// Where the media pumps run.
     media: MediaThread,
     tcp_tx: mpsc::Sender<TcpIn>,
-    events: mpsc::UnboundedSender<EngineEvent>,
+    events: mpsc::Sender<EngineEvent>,
+    /// Events emitted since the last flush (see `flush_events`).
+    pending: std::collections::VecDeque<EngineEvent>,
     lookups_tx: mpsc::Sender<Found>,
     notes_tx: mpsc::Sender<(CallId, MediaNote)>,
     /// The address the SIP sockets are bound to; RTP binds there too.
@@ -235,7 +246,7 @@ impl Engine {
     /// Binds the sockets and starts the engine thread. Returns the handle and the event stream.
     pub fn start(
         config: EngineConfig,
-    ) -> Result<(EngineHandle, mpsc::UnboundedReceiver<EngineEvent>), EngineError> {
+    ) -> Result<(EngineHandle, mpsc::Receiver<EngineEvent>), EngineError> {
         let (udp, tcp, local) = net::bind_sip(config.bind)?;
         let tls = tls::client_config(config.tls_ca_file.as_deref()).map_err(EngineError::Tls)?;
         let tls_server = match (&config.tls_certificate, &config.tls_key) {
@@ -285,8 +296,8 @@ impl Engine {
             level_every: config.level_meter_ms.map(|ms| (ms / 20).max(1)),
             speaker_calls: 0,
         };
-        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_BACKLOG);
+        let (ev_tx, ev_rx) = mpsc::channel(EVENT_BACKLOG);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -304,7 +315,7 @@ impl Engine {
                     let (Ok(udp), Ok(listener)) =
                         (UdpSocket::from_std(udp), TcpListener::from_std(tcp))
                     else {
-                        let _ = ev_tx.send(EngineEvent::now(EventKind::Stopped));
+                        let _ = ev_tx.send(EngineEvent::now(EventKind::Stopped)).await;
                         return;
                     };
                     let mut d = Driver {
@@ -321,6 +332,7 @@ impl Engine {
                         media,
                         tcp_tx,
                         events: ev_tx,
+                        pending: std::collections::VecDeque::new(),
                         lookups_tx,
                         notes_tx,
                         bind_ip: local.ip(),
@@ -349,19 +361,38 @@ impl Engine {
 }
 
 impl Driver {
-    fn emit(&self, kind: EventKind) {
-        let _ = self.events.send(EngineEvent::now(kind));
+    fn emit(&mut self, kind: EventKind) {
+        self.pending.push_back(EngineEvent::now(kind));
+    }
+
+    /// Hands the events over. Meters (levels, quality, the headset test)
+    /// are dropped when the application has 4,096 events it has not read;
+    /// anything else waits for room: an application that stopped reading
+    /// slows the engine down rather than losing an `ended`.
+    async fn flush_events(&mut self) {
+        while let Some(ev) = self.pending.pop_front() {
+            let meter = matches!(
+                ev.kind,
+                EventKind::Levels { .. } | EventKind::Quality { .. } | EventKind::MicTest { .. }
+            );
+            if meter {
+                let _ = self.events.try_send(ev);
+            } else if self.events.send(ev).await.is_err() {
+                self.pending.clear();
+            }
+        }
     }
 
     async fn run(
         &mut self,
-        mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+        mut cmd_rx: mpsc::Receiver<Command>,
         mut tcp_rx: mpsc::Receiver<TcpIn>,
         mut notes_rx: mpsc::Receiver<(CallId, MediaNote)>,
         mut lookups_rx: mpsc::Receiver<Found>,
     ) {
         self.phone.start(Instant::now());
         self.act().await;
+        self.flush_events().await;
         let mut buf = vec![0u8; 65_536];
         let mut quality_tick = tokio::time::interval(Duration::from_secs(2));
         quality_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -447,8 +478,10 @@ impl Driver {
                 _ = tokio::time::sleep_until(deadline) => self.phone.handle_timeout(Instant::now()),
             }
             self.act().await;
+            self.flush_events().await;
         }
         self.emit(EventKind::Stopped);
+        self.flush_events().await;
     }
 
     /// Carries out what the core asks, until it asks nothing more (answers
@@ -532,7 +565,7 @@ impl Driver {
                                 .map(|d| d.name.clone())
                                 .collect()
                         };
-                        let _ = events.send(EngineEvent::now(EventKind::Devices {
+                        let _ = events.blocking_send(EngineEvent::now(EventKind::Devices {
                             inputs: names(|d| d.input),
                             outputs: names(|d| d.output),
                         }));
@@ -691,7 +724,8 @@ impl Driver {
     }
 
     /// A `quality` event for every call with media.
-    fn report_quality(&self) {
+    fn report_quality(&mut self) {
+        let mut reports = Vec::new();
         for (call, p) in &self.pumps {
             let Ok(s) = p.handle.stats.lock().map(|s| *s) else {
                 continue;
@@ -705,12 +739,15 @@ impl Driver {
             let delay = s.rtt_ms.unwrap_or(0.0) / 2.0 + s.playout_delay_ms + 20.0;
             let codec = p.negotiated.codec;
             let mos = switchboard_media::quality::mos_estimate(codec, loss, delay);
-            self.emit(EventKind::Quality {
+            reports.push(EventKind::Quality {
                 call: *call,
                 stats: MediaStats::from_session(&codec.to_string(), &s),
                 loss_percent: (loss * 1000.0).round() / 10.0,
                 mos: (mos * 100.0).round() / 100.0,
             });
+        }
+        for r in reports {
+            self.emit(r);
         }
     }
 }

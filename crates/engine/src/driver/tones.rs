@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::DeviceNames;
 use crate::events::{EngineEvent, EventKind};
 
-type Events = mpsc::UnboundedSender<EngineEvent>;
+type Events = mpsc::Sender<EngineEvent>;
 
 /// A sound playing on its own thread; stops when dropped.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ fn open_or_report(
     match DeviceIo::open(input, output) {
         Ok(io) => Some(io),
         Err(e) => {
-            let _ = events.send(EngineEvent::now(EventKind::AudioDevice {
+            let _ = events.try_send(EngineEvent::now(EventKind::AudioDevice {
                 call: None,
                 message: format!("{what}: {e}"),
             }));
@@ -158,7 +158,7 @@ pub(super) fn device_test(names: DeviceNames, events: &Events) -> Playing {
                     }
                 }
                 if k.is_multiple_of(5) {
-                    let _ = events.send(EngineEvent::now(EventKind::MicTest {
+                    let _ = events.try_send(EngineEvent::now(EventKind::MicTest {
                         mic_dbfs: loudest,
                         input: input.clone(),
                         output: output.clone(),

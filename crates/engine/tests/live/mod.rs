@@ -14,7 +14,7 @@ use switchboard_engine::events::EventKind;
 use switchboard_engine::{
     CallId, Codec, Command, Engine, EngineConfig, EngineEvent, EngineHandle, Policy,
 };
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::Receiver;
 use tokio::sync::mpsc::error::TryRecvError;
 
 /// How long any one exchange may take on loopback (generous: the machine
@@ -26,7 +26,7 @@ pub(crate) struct Live {
     pub(crate) name: &'static str,
     pub(crate) addr: SocketAddr,
     handle: Option<EngineHandle>,
-    events: UnboundedReceiver<EngineEvent>,
+    events: Receiver<EngineEvent>,
     /// Every event so far, in order.
     pub(crate) seen: Vec<EventKind>,
     stopped: bool,
