@@ -22,10 +22,17 @@
 //!              └────────────────────────────────────────────────────────────────────┘
 //! ```
 //!
-//! Each established call gets a media pump (a task on the same thread) that
-//! owns its RTP/RTCP sockets, a [`switchboard_media::session::RtpSession`],
-//! and its audio source and sink, paced every 20 ms like a sound card; a
-//! three-way conference is mixed in a bridge between two pumps.
+//! Each established call gets a media pump (a task on the media thread, so
+//! that a SIP flood cannot delay a frame) that owns its RTP/RTCP sockets, a
+//! [`switchboard_media::session::RtpSession`] (SRTP when the call is over
+//! TLS), and its audio source and sink, paced every 20 ms like a sound
+//! card; a three-way conference is mixed in a bridge between two pumps.
+//!
+//! On a hostile network the driver speaks TLS (rustls) and locates servers
+//! by RFC 3263 (hickory), and every channel between its tasks is bounded;
+//! the core trusts only its registrar for new calls on the desk, refuses
+//! transfers on the headless agent, and retries a failed registration with
+//! back-off (see `driver` and `phone::register`).
 //!
 //! The public interface is typed: [`CallId`] handles, [`events::EventKind`]
 //! with [`EndReason`](switchboard_sip::ua::EndReason) and

@@ -22,6 +22,10 @@
 //! - `control`: call control inside a dialog: our re-INVITEs with 491 glare
 //!   retries, REFER both ways, Replaces.
 //! - `timer`: each call's deadlines in one table (`CallTimer`).
+//! - `table`: the transactions, found by key and by deadline and never
+//!   scanned; the server side capped ([`Config::max_server_transactions`]).
+//! - `trust`: the sources that may reach us outside a dialog and assert an
+//!   identity ([`Config::trusted`], [`Cidr`]).
 
 mod checks;
 mod control;
