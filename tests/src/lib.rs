@@ -369,6 +369,54 @@ pub fn sipp_errors(dir: &std::path::Path) -> String {
         .collect()
 }
 
+/// Runs a sipvicious tool (`tool` and its options) against 127.0.0.1:`port`
+/// from 127.0.0.1:`sport` through the loopback wrapper; returns its stdout
+/// and stderr.
+pub fn sipvicious(dir: &std::path::Path, tool: &[&str], port: u16, sport: u16) -> (String, String) {
+    let name = tool.join("_").replace(['-', ' '], "");
+    let (out, err) = (
+        dir.join(format!("{name}.out")),
+        dir.join(format!("{name}.err")),
+    );
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg(recipes_with("sv-loopback.py"))
+        .args(tool)
+        .args([
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-P",
+            &sport.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).expect("scan output"))
+        .stderr(std::fs::File::create(&err).expect("scan log"));
+    let mut scan = Guard::spawn(&mut cmd, "sipvicious (scripts/install-deps.sh test)");
+    let code = wait_child(&mut scan.0, Duration::from_secs(90));
+    let (out, err) = (
+        std::fs::read_to_string(out).unwrap_or_default(),
+        std::fs::read_to_string(err).unwrap_or_default(),
+    );
+    assert_eq!(code, 0, "{tool:?} failed:\n{out}\n{err}");
+    eprintln!("{tool:?}:\n{out}{err}");
+    (out, err)
+}
+
+/// The rows of a sipvicious result table (below its `+===` line).
+pub fn sipvicious_rows(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .skip_while(|l| !l.starts_with("+="))
+        .skip(1)
+        .filter(|l| l.starts_with('|'))
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
 /// A file of the shared recipes (start scripts, configs, the sipvicious
 /// wrapper): `$SWITCHBOARD_RECIPES`, else `recipes/` beside the shared
 /// test data (`scripts/test.sh` finds that for a clean clone too). Absent,

@@ -5,16 +5,15 @@
 
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use switchboard_interop::{
-    Agent, Guard, Kamailio, enter_private_netns, free_port, heard_windows, proc_usage, read_wav_8k,
-    require, rms, sample_at, sipp, sipp_errors, sleep_until_wall, temp_dir, wait_bound_udp,
-    wait_child, wall_now, write_test_signal, write_test_voice,
+    Agent, Kamailio, enter_private_netns, free_port, heard_windows, proc_usage, read_wav_8k,
+    require, rms, sample_at, sipp, sipp_errors, sipvicious, sipvicious_rows, sleep_until_wall,
+    temp_dir, wait_bound_udp, wait_child, wall_now, write_test_signal, write_test_voice,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -386,54 +385,6 @@ fn a_caller_cannot_transfer_the_headless_agent_by_default() {
     assert_eq!(agent.count("transferred"), 0, "{:#?}", agent.seen);
 }
 
-/// Runs a sipvicious tool (`tool` and its options) against 127.0.0.1:`port`
-/// from 127.0.0.1:`sport` through the loopback wrapper; returns its stdout
-/// and stderr.
-fn sipvicious(dir: &Path, tool: &[&str], port: u16, sport: u16) -> (String, String) {
-    let name = tool.join("_").replace(['-', ' '], "");
-    let (out, err) = (
-        dir.join(format!("{name}.out")),
-        dir.join(format!("{name}.err")),
-    );
-    let mut cmd = Command::new("/usr/bin/python3");
-    cmd.arg(switchboard_interop::recipes_with("sv-loopback.py"))
-        .args(tool)
-        .args([
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-P",
-            &sport.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).expect("scan output"))
-        .stderr(std::fs::File::create(&err).expect("scan log"));
-    let mut scan = Guard::spawn(&mut cmd, "sipvicious (scripts/install-deps.sh test)");
-    let code = wait_child(&mut scan.0, Duration::from_secs(90));
-    let (out, err) = (
-        std::fs::read_to_string(out).unwrap_or_default(),
-        std::fs::read_to_string(err).unwrap_or_default(),
-    );
-    assert_eq!(code, 0, "{tool:?} failed:\n{out}\n{err}");
-    eprintln!("{tool:?}:\n{out}{err}");
-    (out, err)
-}
-
-/// The rows of a sipvicious result table (below its `+===` line).
-fn table_rows(out: &str) -> Vec<Vec<String>> {
-    out.lines()
-        .skip_while(|l| !l.starts_with("+="))
-        .skip(1)
-        .filter(|l| l.starts_with('|'))
-        .map(|l| {
-            l.trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().to_owned())
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn a_scanner_finds_nothing_and_nothing_rings() {
     require("svmap");
@@ -463,11 +414,11 @@ fn a_scanner_finds_nothing_and_nothing_rings() {
         .and_then(|p| p.parse().ok())
         .unwrap();
     let (map, _) = sipvicious(&dir, &["svmap"], port, sport);
-    let mapped = table_rows(&map);
+    let mapped = sipvicious_rows(&map);
     for scan in scans {
         let (out, err) = sipvicious(&dir, scan, port, sport);
         assert!(
-            table_rows(&out).is_empty(),
+            sipvicious_rows(&out).is_empty(),
             "{scan:?} found extensions behind --trusted-source:\n{out}\n{err}"
         );
     }
@@ -511,21 +462,21 @@ fn a_scanner_finds_nothing_and_nothing_rings() {
     let (map_open, _) = sipvicious(&dir, &["svmap"], port, sport);
     let device = format!("127.0.0.1:{port}");
     assert!(
-        table_rows(&map_open)
+        sipvicious_rows(&map_open)
             .iter()
             .any(|r| r.first() == Some(&device)),
         "svmap finds an open agent:\n{map_open}"
     );
     let (found, _) = sipvicious(&dir, &["svwar", "-e100-200", "-m", "OPTIONS"], port, sport);
     assert_eq!(
-        table_rows(&found),
+        sipvicious_rows(&found),
         [["150".to_owned(), "noauth".to_owned()]],
         "svwar finds extension 150 of an open agent:\n{found}"
     );
     assert_eq!(open.count("message_rejected"), 0, "{:#?}", open.seen);
     eprintln!(
         "svmap with --trusted-source: {mapped:?}; without: {:?}",
-        table_rows(&map_open)
+        sipvicious_rows(&map_open)
     );
 }
 
