@@ -823,10 +823,20 @@ impl Kamailio {
     /// [`Kamailio::start_on`] at another local address (one added to `lo`
     /// in a test's network namespace).
     pub fn start_at(ip: std::net::Ipv4Addr, port: u16) -> Kamailio {
+        Self::start_cfg(ip, port, include_str!("../peers/kamailio-registrar.cfg"))
+    }
+
+    /// [`Kamailio::start`] as a proxy that stays out of the dialogs it sets
+    /// up (no Record-Route): in-dialog requests go between the phones.
+    pub fn start_without_record_route() -> Kamailio {
+        let cfg = include_str!("../peers/kamailio-registrar.cfg").replace("record_route();", "");
+        Self::start_cfg(std::net::Ipv4Addr::LOCALHOST, free_port(), &cfg)
+    }
+
+    fn start_cfg(ip: std::net::Ipv4Addr, port: u16, cfg: &str) -> Kamailio {
         require("kamailio");
         let dir = temp_dir("kamailio");
-        let cfg = include_str!("../peers/kamailio-registrar.cfg")
-            .replace("127.0.0.1:PORT", &format!("{ip}:{port}"));
+        let cfg = cfg.replace("127.0.0.1:PORT", &format!("{ip}:{port}"));
         let path = dir.join("kamailio.cfg");
         std::fs::write(&path, cfg).expect("write cfg");
         let log = dir.join("kamailio.log");

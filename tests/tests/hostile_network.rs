@@ -63,6 +63,42 @@ fn registered_after(agent: &mut Agent, after: f64, timeout: Duration, who: &str)
 }
 
 #[test]
+fn with_the_registrar_down_in_dialog_requests_still_go_between_the_phones() {
+    // A registrar that does not record-route stays out of the call once it
+    // is set up: hold, resume and hang-up go straight between the phones.
+    let mut kamailio = Kamailio::start_without_record_route();
+    let kport = kamailio.port;
+    let mut bob = through_kamailio(kport, "bob", &["listen", "--auto-answer"]);
+    bob.wait_for("registered", WAIT);
+    let mut alice = through_kamailio(
+        kport,
+        "alice",
+        &["call", &format!("sip:bob@127.0.0.1:{kport}")],
+    );
+    alice.wait_for("media_started", WAIT);
+    bob.wait_for("media_started", WAIT);
+    kamailio.stop();
+    alice.command("hold");
+    let held = bob.wait_for("held", WAIT);
+    assert_eq!(held["remote"], true, "bob is told he is held: {held}");
+    alice.command("resume");
+    let resumed = loop {
+        let h = bob.wait_for("held", WAIT);
+        if h["remote"] == false {
+            break h;
+        }
+    };
+    assert_eq!(resumed["local"], false, "{resumed}");
+    alice.command("hangup");
+    assert_eq!(alice.wait_for("ended", WAIT)["reason"], "local_hangup");
+    assert_eq!(
+        bob.wait_for("ended", WAIT)["reason"],
+        "remote_hangup",
+        "the BYE reached bob with the registrar down"
+    );
+}
+
+#[test]
 fn a_registrar_restart_is_survived() {
     let mut kamailio = Kamailio::start();
     let kport = kamailio.port;
