@@ -56,6 +56,13 @@ fn send(ua: &mut UserAgent, at: Instant, from: SocketAddr, bytes: Vec<u8>) {
     ua.handle_datagram(at, Transport::Udp, from, &bytes);
 }
 
+/// Whether a call rang (an `Incoming` among the events so far).
+fn rings(ua: &mut UserAgent) -> bool {
+    events(ua)
+        .iter()
+        .any(|e| matches!(e, Event::Incoming { .. }))
+}
+
 fn statuses(ua: &mut UserAgent) -> Vec<Response> {
     std::iter::from_fn(|| ua.poll_transmit())
         .filter_map(|t| match Message::parse(&t.payload) {
@@ -212,11 +219,7 @@ fn phantom_invites_that_are_never_cancelled_free_their_lines_after_the_ring_time
         request("INVITE", "sip:desk@127.0.0.1:5070", peer, 3, ""),
     );
     assert!(finals(&mut ua).is_empty(), "a real call rings again");
-    assert!(
-        events(&mut ua)
-            .iter()
-            .any(|e| matches!(e, Event::Incoming { .. }))
-    );
+    assert!(rings(&mut ua));
 }
 
 #[test]
@@ -231,11 +234,7 @@ fn an_invite_that_names_no_user_is_not_found_but_a_host_ping_is_answered() {
         request("INVITE", "sip:127.0.0.1:5070", peer, 1, ""),
     );
     assert_eq!(finals(&mut ua), vec![404]);
-    assert!(
-        !events(&mut ua)
-            .iter()
-            .any(|e| matches!(e, Event::Incoming { .. }))
-    );
+    assert!(!rings(&mut ua));
     send(
         &mut ua,
         now,
@@ -278,11 +277,7 @@ fn untrusted_sources_get_403_for_everything_outside_a_dialog_and_never_ring() {
             "nothing to fingerprint"
         );
     }
-    assert!(
-        !events(&mut ua)
-            .iter()
-            .any(|e| matches!(e, Event::Incoming { .. }))
-    );
+    assert!(!rings(&mut ua));
     send(
         &mut ua,
         now,
@@ -290,11 +285,7 @@ fn untrusted_sources_get_403_for_everything_outside_a_dialog_and_never_ring() {
         request("INVITE", "sip:desk@127.0.0.1:5070", pbx, 50, ""),
     );
     assert!(finals(&mut ua).is_empty());
-    assert!(
-        events(&mut ua)
-            .iter()
-            .any(|e| matches!(e, Event::Incoming { .. }))
-    );
+    assert!(rings(&mut ua));
 }
 
 fn incoming_pai(ua: &mut UserAgent) -> Option<String> {
