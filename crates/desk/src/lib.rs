@@ -29,6 +29,8 @@
 //!   stored or sent on.
 //! - [`crm`]: the caller's CRM record by URL template (pure: URL and fields;
 //!   the desktop fetches on a worker thread).
+//! - [`script`]: call scripts, the standard questions asked in order and
+//!   what the answers decide (a checked graph, run answer by answer).
 //! - [`config`]: the TOML file shared by the desktop and the headless agent.
 //! - [`store`]: durable data; a note being typed is a draft saved on change,
 //!   so a crash loses nothing that was on screen.
@@ -45,6 +47,7 @@ pub mod context;
 pub mod crm;
 pub mod dialplan;
 pub mod directory;
+pub mod script;
 pub mod store;
 pub mod time;
 pub mod workspace;

@@ -1,0 +1,343 @@
+//! One run of a script during a call: the current question, the answers so
+//! far and the fields they decide, and an audit trail of every step.
+//!
+//! Answers go in with their time ([`Run::answer`]); going back
+//! ([`Run::back`]) returns to the previous question without forgetting:
+//! the trail keeps every answer and every step back, in order, so a
+//! triage decision can be reconstructed later. [`Run::fields`] are the
+//! answers on the path taken now, plus what the chosen options `set`
+//! (a later setting wins).
+
+use std::collections::BTreeMap;
+
+use super::{Kind, Node, Script, fill};
+
+/// An answer to the current question.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Text, or a date (`YYYY-MM-DD`) for date nodes.
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// Yes or no.
+    YesNo(bool),
+    /// The values of the options chosen (one for a choice).
+    Chosen(Vec<String>),
+    /// Nothing (an info node read aloud; a question that is not required).
+    Next,
+}
+
+/// Why an answer was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// The script is over.
+    Done,
+    /// This question must be answered.
+    Required,
+    /// Not the kind of answer this question takes.
+    WrongKind,
+    /// No option with this value.
+    NoSuchOption(String),
+    /// Not a date (`YYYY-MM-DD`).
+    BadDate,
+    /// Nothing to go back to.
+    AtStart,
+}
+
+/// One step of the trail.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// `node` was answered `answer` at `at_ms` (Unix ms).
+    Answered {
+        /// The node.
+        node: String,
+        /// What was answered.
+        answer: Answer,
+        /// When.
+        at_ms: i64,
+    },
+    /// The operator went back from `node` at `at_ms`.
+    Back {
+        /// The node left.
+        node: String,
+        /// When.
+        at_ms: i64,
+    },
+}
+
+/// A script being run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    script: Script,
+    data: BTreeMap<String, String>,
+    /// The nodes passed, with the answer given at each, in order; the
+    /// current node is the last one's successor (or the start).
+    path: Vec<(String, Answer)>,
+    current: String,
+    trail: Vec<Step>,
+}
+
+impl Run {
+    /// Starts `script` with call data for prompts and prefills.
+    pub fn new(script: Script, data: BTreeMap<String, String>) -> Run {
+        let current = script.start.clone();
+        Run {
+            script,
+            data,
+            path: Vec::new(),
+            current,
+            trail: Vec::new(),
+        }
+    }
+
+    /// The script.
+    pub fn script(&self) -> &Script {
+        &self.script
+    }
+
+    /// The question now.
+    pub fn current(&self) -> &Node {
+        self.script
+            .node(&self.current)
+            .or_else(|| self.script.nodes.first())
+            .expect("a loaded script has its start node (checked by load)")
+    }
+
+    /// The current prompt in `lang`, call data filled in.
+    pub fn prompt(&self, lang: &str) -> String {
+        fill(self.current().prompt.get(lang), &self.data)
+    }
+
+    /// What the current question is prefilled with, if anything.
+    pub fn prefill(&self) -> Option<String> {
+        self.current()
+            .prefill
+            .as_deref()
+            .map(|p| fill(p, &self.data))
+            .filter(|p| !p.is_empty())
+    }
+
+    /// The script has reached an end.
+    pub fn done(&self) -> bool {
+        self.current().kind == Kind::End
+    }
+
+    /// Answers the current question at `at_ms`, and goes on.
+    pub fn answer(&mut self, answer: Answer, at_ms: i64) -> Result<(), RunError> {
+        let node = self.current().clone();
+        if node.kind == Kind::End {
+            return Err(RunError::Done);
+        }
+        let next = next_for(&node, &answer)?;
+        self.trail.push(Step::Answered {
+            node: node.id.clone(),
+            answer: answer.clone(),
+            at_ms,
+        });
+        self.path.push((node.id, answer));
+        self.current = next;
+        Ok(())
+    }
+
+    /// Back to the previous question (its answer is kept in the trail, and
+    /// taken off the fields).
+    pub fn back(&mut self, at_ms: i64) -> Result<(), RunError> {
+        let (prev, _) = self.path.pop().ok_or(RunError::AtStart)?;
+        self.trail.push(Step::Back {
+            node: self.current.clone(),
+            at_ms,
+        });
+        self.current = prev;
+        Ok(())
+    }
+
+    /// Every step, in order (answers, and steps back).
+    pub fn trail(&self) -> &[Step] {
+        &self.trail
+    }
+
+    /// The fields the path taken decides: each question's answer, and what
+    /// its chosen options set (later ones win).
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (id, answer) in &self.path {
+            let Some(n) = self.script.node(id) else {
+                continue;
+            };
+            if let (Some(f), Some(v)) = (&n.field, value_text(answer)) {
+                out.insert(f.clone(), v);
+            }
+            let sets: Vec<&(String, String)> = match answer {
+                Answer::YesNo(true) => n.set_yes.iter().collect(),
+                Answer::YesNo(false) => n.set_no.iter().collect(),
+                Answer::Chosen(values) => n
+                    .options
+                    .iter()
+                    .filter(|o| values.contains(&o.value))
+                    .flat_map(|o| o.set.iter())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for (k, v) in sets {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        out
+    }
+}
+
+fn value_text(a: &Answer) -> Option<String> {
+    match a {
+        Answer::Text(t) => Some(t.clone()),
+        Answer::Number(n) => Some(n.to_string()),
+        Answer::YesNo(y) => Some(if *y { "yes" } else { "no" }.to_owned()),
+        Answer::Chosen(v) => Some(v.join(", ")),
+        Answer::Next => None,
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+/// Where `answer` at `n` leads, or why it is not taken.
+fn next_for(n: &Node, answer: &Answer) -> Result<String, RunError> {
+    let on = |t: &Option<String>| t.clone().or_else(|| n.next.clone());
+    let next = match (n.kind, answer) {
+        (_, Answer::Next) if n.kind == Kind::Info || !n.required => n.next.clone(),
+        (_, Answer::Next) => return Err(RunError::Required),
+        (Kind::Text, Answer::Text(t)) if t.trim().is_empty() && n.required => {
+            return Err(RunError::Required);
+        }
+        (Kind::Text, Answer::Text(_)) | (Kind::Number, Answer::Number(_)) => n.next.clone(),
+        (Kind::Date, Answer::Text(t)) if is_date(t.trim()) => n.next.clone(),
+        (Kind::Date, Answer::Text(_)) => return Err(RunError::BadDate),
+        (Kind::YesNo, Answer::YesNo(true)) => on(&n.on_yes),
+        (Kind::YesNo, Answer::YesNo(false)) => on(&n.on_no),
+        (Kind::Choice | Kind::MultiChoice, Answer::Chosen(values)) => {
+            if values.is_empty() && n.required {
+                return Err(RunError::Required);
+            }
+            if n.kind == Kind::Choice && values.len() > 1 {
+                return Err(RunError::WrongKind);
+            }
+            let mut chosen = Vec::new();
+            for v in values {
+                let o = n
+                    .options
+                    .iter()
+                    .find(|o| &o.value == v)
+                    .ok_or_else(|| RunError::NoSuchOption(v.clone()))?;
+                chosen.push(o);
+            }
+            match chosen.first() {
+                Some(o) if n.kind == Kind::Choice => on(&o.next),
+                _ => n.next.clone(),
+            }
+        }
+        _ => return Err(RunError::WrongKind),
+    };
+    // The loader made sure every answer has a way on.
+    next.ok_or(RunError::WrongKind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::load::parse;
+
+    const TRIAGE: &str = r#"
+id = "t"
+start = "where"
+
+[[node]]
+id = "where"
+kind = "text"
+field = "address"
+required = true
+prompt = { en = "Where? (calling from {caller.number})" }
+next = "conscious"
+
+[[node]]
+id = "conscious"
+kind = "yes_no"
+field = "conscious"
+prompt = { en = "Conscious?" }
+yes = "what"
+no = "end"
+set_no = { priority = "1", disposition = "Ambulance" }
+
+[[node]]
+id = "what"
+kind = "choice"
+field = "what"
+prompt = { en = "What happened?" }
+options = [
+  { value = "fall", label = { en = "A fall" }, set = { priority = "3" } },
+  { value = "fire", label = { en = "Fire" }, set = { priority = "1", disposition = "Fire brigade" } },
+]
+next = "end"
+
+[[node]]
+id = "end"
+kind = "end"
+"#;
+
+    fn run() -> Run {
+        let data = BTreeMap::from([("caller.number".to_owned(), "+3725551234".to_owned())]);
+        Run::new(parse("t.toml", TRIAGE).unwrap(), data)
+    }
+
+    #[test]
+    fn answers_decide_the_path_and_the_fields() {
+        let mut r = run();
+        assert_eq!(r.prompt("et"), "Where? (calling from +3725551234)");
+        assert_eq!(r.answer(Answer::Next, 1), Err(RunError::Required));
+        assert_eq!(
+            r.answer(Answer::Text("  ".into()), 1),
+            Err(RunError::Required)
+        );
+        r.answer(Answer::Text("Pikk 1".into()), 10).unwrap();
+        assert_eq!(
+            r.answer(Answer::Text("x".into()), 11),
+            Err(RunError::WrongKind)
+        );
+        r.answer(Answer::YesNo(false), 20).unwrap();
+        assert!(r.done());
+        let f = r.fields();
+        assert_eq!(f.get("priority").map(String::as_str), Some("1"));
+        assert_eq!(f.get("disposition").map(String::as_str), Some("Ambulance"));
+        assert_eq!(f.get("address").map(String::as_str), Some("Pikk 1"));
+        assert_eq!(r.answer(Answer::Next, 30), Err(RunError::Done));
+    }
+
+    #[test]
+    fn going_back_keeps_the_trail_and_takes_the_answer_off_the_fields() {
+        let mut r = run();
+        r.answer(Answer::Text("Pikk 1".into()), 10).unwrap();
+        r.answer(Answer::YesNo(false), 20).unwrap();
+        r.back(25).unwrap();
+        assert_eq!(r.current().id, "conscious");
+        assert!(!r.fields().contains_key("priority"), "taken off");
+        r.answer(Answer::YesNo(true), 30).unwrap();
+        assert_eq!(
+            r.answer(Answer::Chosen(vec!["flood".into()]), 31),
+            Err(RunError::NoSuchOption("flood".into()))
+        );
+        r.answer(Answer::Chosen(vec!["fire".into()]), 40).unwrap();
+        assert_eq!(r.fields().get("priority").map(String::as_str), Some("1"));
+        assert_eq!(r.fields().get("conscious").map(String::as_str), Some("yes"));
+        let times: Vec<i64> = r
+            .trail()
+            .iter()
+            .map(|s| match s {
+                Step::Answered { at_ms, .. } | Step::Back { at_ms, .. } => *at_ms,
+            })
+            .collect();
+        assert_eq!(times, [10, 20, 25, 30, 40], "every step, the step back too");
+        r.back(50).unwrap();
+        r.back(51).unwrap();
+        r.back(52).unwrap();
+        assert_eq!(r.back(53), Err(RunError::AtStart));
+    }
+}
