@@ -101,6 +101,7 @@ struct RawNode {
     options: Vec<RawOption>,
     prefill: Option<String>,
     chain: Option<String>,
+    transfer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +165,9 @@ pub fn parse(file: &str, text: &str) -> Result<Script, ScriptError> {
         if matches!(kind, Kind::Choice | Kind::MultiChoice) && n.options.is_empty() {
             return Err(at("a choice needs options".into()));
         }
+        if kind != Kind::End && (n.chain.is_some() || n.transfer.is_some()) {
+            return Err(at("only an end chains to a script or transfers".into()));
+        }
         if kind == Kind::End && (n.next.is_some() || n.yes.is_some() || n.no.is_some()) {
             return Err(at(
                 "an end goes nowhere (use chain for another script)".into()
@@ -201,6 +205,7 @@ pub fn parse(file: &str, text: &str) -> Result<Script, ScriptError> {
                 .collect(),
             prefill: n.prefill,
             chain: n.chain,
+            transfer: n.transfer,
             line,
             id: n.id,
         });

@@ -132,6 +132,9 @@ pub struct Node {
     pub prefill: Option<String>,
     /// End nodes: the script to go on with, if any.
     pub chain: Option<String>,
+    /// End nodes: whom to put the caller through to (a number or SIP URI;
+    /// `{field}` names an answer or a set field).
+    pub transfer: Option<String>,
     /// The line of the file it starts on (for messages).
     pub line: usize,
 }
@@ -252,27 +255,38 @@ mod shipped {
         }
     }
 
-    /// Ends reached by walking every path from `run` (bounded in length).
-    fn walk(run: &Run, depth: usize, ends: &mut usize) {
-        assert!(depth < 64, "a path longer than 64 steps");
+    /// Ends reached by walking every path from `run`; a loop (an order
+    /// read back and corrected) is walked round once, then cut.
+    fn walk(run: &Run, seen: &mut Vec<String>, ends: &mut usize) {
+        assert!(seen.len() < 64, "a path longer than 64 steps");
         if run.done() {
             *ends += 1;
             return;
         }
+        let here = run.current().id.clone();
+        if seen.iter().filter(|s| **s == here).count() >= 2 {
+            return;
+        }
+        seen.push(here);
         for a in answers(run.current()) {
             let mut next = run.clone();
             next.answer(a.clone(), 0).unwrap_or_else(|e| {
                 panic!("{} at {}: {a:?}: {e:?}", run.script().id, run.current().id)
             });
-            walk(&next, depth + 1, ends);
+            walk(&next, seen, ends);
         }
+        seen.pop();
     }
 
     #[test]
     fn every_shipped_script_loads_and_every_path_ends() {
         for (name, s) in shipped() {
             let mut ends = 0;
-            walk(&Run::new(s.clone(), BTreeMap::new()), 0, &mut ends);
+            walk(
+                &Run::new(s.clone(), BTreeMap::new()),
+                &mut Vec::new(),
+                &mut ends,
+            );
             assert!(ends > 0, "{name}");
             for n in &s.nodes {
                 for lang in ["en", "et", "ru", "sl"] {
@@ -284,6 +298,24 @@ mod shipped {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_switchboard_greeting_ends_in_a_transfer_to_the_chosen_department() {
+        let (_, s) = shipped()
+            .into_iter()
+            .find(|(_, s)| s.id == "switchboard")
+            .expect("switchboard.toml");
+        let mut r = Run::new(s.clone(), BTreeMap::new());
+        r.answer(Answer::Next, 1).unwrap();
+        r.answer(Answer::Chosen(vec!["billing".into()]), 2).unwrap();
+        assert!(r.done());
+        assert_eq!(r.transfer().as_deref(), Some("210"));
+        let mut r = Run::new(s, BTreeMap::new());
+        r.answer(Answer::Next, 1).unwrap();
+        r.answer(Answer::Chosen(vec!["person".into()]), 2).unwrap();
+        r.answer(Answer::Text("1234".into()), 3).unwrap();
+        assert_eq!(r.transfer().as_deref(), Some("1234"));
     }
 
     #[test]

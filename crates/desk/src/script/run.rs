@@ -122,6 +122,16 @@ impl Run {
         self.current().kind == Kind::End
     }
 
+    /// At an end that transfers: whom to put the caller through to, the
+    /// answers and set fields filled in.
+    pub fn transfer(&self) -> Option<String> {
+        let n = self.current();
+        let t = n.transfer.as_deref().filter(|_| n.kind == Kind::End)?;
+        let mut data = self.data.clone();
+        data.extend(self.fields());
+        Some(fill(t, &data)).filter(|t| !t.trim().is_empty())
+    }
+
     /// Answers the current question at `at_ms`, and goes on.
     pub fn answer(&mut self, answer: Answer, at_ms: i64) -> Result<(), RunError> {
         let node = self.current().clone();
