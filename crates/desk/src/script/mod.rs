@@ -25,8 +25,10 @@
 //! answered by two nodes, a choice without options; each error names the
 //! file, the line and the node. A [`run::Run`] is pure: answers go in with
 //! their time, the current question, the fields and the whole trail come
-//! out; the desk stores it with the wrap-up.
+//! out; the desk stores it with the wrap-up. A [`library::Library`] is a
+//! folder of scripts and which one a call's queue starts with.
 
+pub mod library;
 pub mod load;
 pub mod run;
 
@@ -225,16 +227,9 @@ mod shipped {
 
     fn shipped() -> Vec<(String, Script)> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/scripts");
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(&dir).expect("assets/scripts") {
-            let p = e.expect("entry").path();
-            if p.extension().is_some_and(|x| x == "toml") {
-                let text = std::fs::read_to_string(&p).expect("read");
-                let name = p.display().to_string();
-                let s = load::parse(&name, &text).unwrap_or_else(|e| panic!("{e}"));
-                out.push((name, s));
-            }
-        }
+        let (lib, errors) = library::Library::load_dir(&dir);
+        assert!(errors.is_empty(), "{errors:?}");
+        let out: Vec<(String, Script)> = lib.all().map(|s| (s.id.clone(), s.clone())).collect();
         assert!(!out.is_empty(), "no scripts in {}", dir.display());
         out
     }
