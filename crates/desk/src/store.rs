@@ -97,7 +97,27 @@ const MIGRATIONS: &[&str] = &[
     // when the other side is not a number.
     "ALTER TABLE calls ADD COLUMN acw_ms INTEGER;
      ALTER TABLE calls ADD COLUMN uri TEXT;",
+    // 5: a call's script run: which script, every step (JSON), the fields
+    // it decided; saved on every answer, like a draft.
+    "CREATE TABLE script_runs (
+        call_id TEXT PRIMARY KEY,
+        script_id TEXT NOT NULL,
+        trail TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL
+     );",
 ];
+
+/// A call's script run as saved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedRun {
+    /// The script's id.
+    pub script_id: String,
+    /// Every step, in order.
+    pub trail: Vec<crate::script::run::Step>,
+    /// The fields it decided.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
 
 /// Which way a call went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -439,6 +459,45 @@ impl Store {
             params![call_id, d.note, d.disposition, d.ticket, now_ms],
         )?;
         Ok(())
+    }
+
+    /// Saves a call's script run (on every answer: a crash loses nothing
+    /// that was answered).
+    pub fn save_script_run(
+        &self,
+        call_id: &str,
+        run: &crate::script::run::Run,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let trail = serde_json::to_string(run.trail()).unwrap_or_default();
+        let fields = serde_json::to_string(&run.fields()).unwrap_or_default();
+        self.db.execute(
+            "INSERT INTO script_runs (call_id, script_id, trail, fields, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(call_id) DO UPDATE SET script_id = excluded.script_id, trail = excluded.trail,
+                fields = excluded.fields, updated_ms = excluded.updated_ms",
+            params![call_id, run.script().id, trail, fields, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// A call's saved script run, if it had one. A row that does not read
+    /// back (written by a newer version) is `Ok(None)`.
+    pub fn script_run(&self, call_id: &str) -> Result<Option<SavedRun>, StoreError> {
+        let row: Option<(String, String, String)> = self
+            .db
+            .query_row(
+                "SELECT script_id, trail, fields FROM script_runs WHERE call_id = ?1",
+                params![call_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(script_id, trail, fields)| {
+            Some(SavedRun {
+                script_id,
+                trail: serde_json::from_str(&trail).ok()?,
+                fields: serde_json::from_str(&fields).ok()?,
+            })
+        }))
     }
 
     /// The draft of a call, if one is being written.
@@ -1013,5 +1072,53 @@ mod tests {
             s.cached_directory("ldap:x").unwrap(),
             Some(("[2]".to_owned(), 20))
         );
+    }
+}
+
+#[cfg(test)]
+mod script_run_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::script::library::Library;
+    use crate::script::run::{Answer, Run};
+
+    #[test]
+    fn a_script_run_saved_on_each_answer_is_there_after_the_process_dies() {
+        let dir = std::env::temp_dir().join(format!("sb-script-run-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("desk.db");
+        let scripts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/scripts");
+        let (lib, errors) = Library::load_dir(&scripts);
+        assert!(errors.is_empty(), "{errors:?}");
+        let triage = lib.get("triage").unwrap().clone();
+        let mut run = Run::new(triage.clone(), BTreeMap::new());
+        {
+            let store = Store::open(&db).unwrap();
+            for (i, a) in [
+                Answer::Text("Pikk 1".into()),
+                Answer::Text("+3725551234".into()),
+                Answer::Chosen(vec!["illness".into()]),
+                Answer::YesNo(false),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                run.answer(a, i as i64).unwrap();
+                store.save_script_run("call-1", &run, i as i64).unwrap();
+            }
+            // No clean close: the store is dropped as a killed process leaves it.
+            std::mem::forget(store);
+        }
+        let store = Store::open(&db).unwrap();
+        let saved = store.script_run("call-1").unwrap().expect("saved");
+        assert_eq!(saved.script_id, "triage");
+        assert_eq!(saved.fields.get("priority").map(String::as_str), Some("2"));
+        let (again, left) = Run::resume(triage, BTreeMap::new(), &saved.trail);
+        assert_eq!(left, 0);
+        assert_eq!(again.current().id, "breathing", "where it stood");
+        assert_eq!(again.fields(), run.fields());
+        assert!(store.script_run("call-2").unwrap().is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

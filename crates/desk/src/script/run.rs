@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use super::{Kind, Node, Script, fill};
 
 /// An answer to the current question.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Answer {
     /// Text, or a date (`YYYY-MM-DD`) for date nodes.
     Text(String),
@@ -45,7 +45,7 @@ pub enum RunError {
 }
 
 /// One step of the trail.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Step {
     /// `node` was answered `answer` at `at_ms` (Unix ms).
     Answered {
@@ -88,6 +88,28 @@ impl Run {
             current,
             trail: Vec::new(),
         }
+    }
+
+    /// A run picked up again from its saved trail (after a crash): every
+    /// step replayed in order, so it stands where it stood. A step the
+    /// script no longer takes (it was edited since) ends the replay there;
+    /// the steps not replayed come back as the second value.
+    pub fn resume(script: Script, data: BTreeMap<String, String>, trail: &[Step]) -> (Run, usize) {
+        let mut run = Run::new(script, data);
+        for (i, step) in trail.iter().enumerate() {
+            let ok = match step {
+                Step::Answered {
+                    node,
+                    answer,
+                    at_ms,
+                } => *node == run.current && run.answer(answer.clone(), *at_ms).is_ok(),
+                Step::Back { node, at_ms } => *node == run.current && run.back(*at_ms).is_ok(),
+            };
+            if !ok {
+                return (run, trail.len() - i);
+            }
+        }
+        (run, 0)
     }
 
     /// The script.
@@ -319,6 +341,33 @@ kind = "end"
         assert_eq!(f.get("disposition").map(String::as_str), Some("Ambulance"));
         assert_eq!(f.get("address").map(String::as_str), Some("Pikk 1"));
         assert_eq!(r.answer(Answer::Next, 30), Err(RunError::Done));
+    }
+
+    #[test]
+    fn a_run_resumed_from_its_trail_stands_where_it_stood() {
+        let mut r = run();
+        r.answer(Answer::Text("Pikk 1".into()), 10).unwrap();
+        r.answer(Answer::YesNo(false), 20).unwrap();
+        r.back(25).unwrap();
+        r.answer(Answer::YesNo(true), 30).unwrap();
+        let json = serde_json::to_string(r.trail()).unwrap();
+        let trail: Vec<Step> = serde_json::from_str(&json).unwrap();
+        let (again, left) = Run::resume(r.script().clone(), BTreeMap::new(), &trail);
+        assert_eq!(left, 0);
+        assert_eq!(again.current().id, "what");
+        assert_eq!(again.fields(), r.fields());
+        assert_eq!(again.trail(), r.trail());
+        // A trail the script no longer takes stops where it parts.
+        let mut edited = trail.clone();
+        edited.insert(
+            1,
+            Step::Back {
+                node: "nowhere".into(),
+                at_ms: 11,
+            },
+        );
+        let (partial, left) = Run::resume(r.script().clone(), BTreeMap::new(), &edited);
+        assert_eq!((partial.current().id.as_str(), left), ("conscious", 4));
     }
 
     #[test]
