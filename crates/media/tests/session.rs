@@ -1,9 +1,11 @@
 //! Two RTP sessions talking through testkit's network emulator in virtual time:
 //! what one side "says" must come out of the other side's speaker.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::Duration;
 
+use common::{addr, correlate, signal};
 use switchboard_codec::{Codec, Settings};
 use switchboard_media::offer_answer::Negotiated;
 use switchboard_media::sdp::Direction;
@@ -12,10 +14,6 @@ use switchboard_testkit::{Impairment, NetEm, VirtualClock};
 
 const A: &str = "127.0.0.1:40000";
 const B: &str = "127.0.0.1:50000";
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
 
 fn session(clock: &VirtualClock, codec: Codec, remote: &str, ssrc: u32) -> RtpSession {
     let pt = codec.static_payload_type().unwrap_or(111);
@@ -45,19 +43,6 @@ fn session(clock: &VirtualClock, codec: Codec, remote: &str, ssrc: u32) -> RtpSe
     .unwrap()
 }
 
-/// A voice-like test signal: two partials with a slow amplitude envelope.
-fn signal(rate: u32, n: usize) -> Vec<i16> {
-    (0..n)
-        .map(|i| {
-            let t = i as f64 / f64::from(rate);
-            let env = 0.55 + 0.45 * (t * 2.0 * std::f64::consts::PI * 1.3).sin();
-            let s = (t * 2.0 * std::f64::consts::PI * 310.0).sin()
-                + 0.6 * (t * 2.0 * std::f64::consts::PI * 770.0).sin();
-            (s * env * 9_000.0) as i16
-        })
-        .collect()
-}
-
 /// Best normalised cross-correlation of `got` against `sent` over lags up to
 /// `max_lag` samples; returns (correlation, lag in samples). Signals above
 /// 8 kHz are compared at 8 kHz (every n-th sample: the test signal is below 1 kHz).
@@ -67,30 +52,6 @@ fn best_correlation(sent: &[i16], got: &[i16], max_lag: usize) -> (f64, usize) {
     let got: Vec<i16> = got.iter().step_by(step).copied().collect();
     let (c, lag) = correlate(&sent, &got, max_lag / step);
     (c, lag * step)
-}
-
-fn correlate(sent: &[i16], got: &[i16], max_lag: usize) -> (f64, usize) {
-    let mut best = (f64::MIN, 0);
-    let len = sent.len().min(got.len()).saturating_sub(max_lag);
-    for lag in 0..max_lag {
-        let (mut xy, mut xx, mut yy) = (0.0, 0.0, 0.0);
-        for i in 0..len {
-            let x = f64::from(sent[i]);
-            let y = f64::from(got[i + lag]);
-            xy += x * y;
-            xx += x * x;
-            yy += y * y;
-        }
-        let c = if xx > 0.0 && yy > 0.0 {
-            xy / (xx * yy).sqrt()
-        } else {
-            0.0
-        };
-        if c > best.0 {
-            best = (c, lag);
-        }
-    }
-    best
 }
 
 struct Run {
@@ -278,7 +239,7 @@ fn strangers_are_dropped_after_latching() {
     a.send_frame(clock.now(), &pcm);
     let t = a.poll_transmit().unwrap();
     // A's packets come from another port than its SDP said (a NAT): B latches onto it.
-    let natted: SocketAddr = addr("127.0.0.1:41234");
+    let natted = addr("127.0.0.1:41234");
     b.handle_datagram(clock.now(), natted, &t.payload);
     assert_eq!(b.peer(), Some(natted));
     intruder.send_frame(clock.now(), &pcm);

@@ -2,9 +2,11 @@
 //! sessions keyed by one SDES offer/answer talking through testkit's network
 //! emulator in virtual time.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::Duration;
 
+use common::{addr, correlate, signal};
 use switchboard_codec::{Codec, Settings};
 use switchboard_media::offer_answer::{
     LocalMedia, LocalSrtp, Negotiated, accept_answer, answer, offer,
@@ -125,10 +127,6 @@ const A: &str = "127.0.0.1:40000";
 const B: &str = "127.0.0.1:50000";
 const S80: Suite = Suite::AesCm128HmacSha1_80;
 
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
 fn key(b: u8) -> MasterKey {
     MasterKey::from_bytes([b; 30])
 }
@@ -171,39 +169,6 @@ fn session(clock: &VirtualClock, n: Negotiated, ssrc: u32) -> RtpSession {
     .unwrap()
 }
 
-/// A voice-like test signal (as in tests/session.rs).
-fn signal(n: usize) -> Vec<i16> {
-    (0..n)
-        .map(|i| {
-            let t = i as f64 / 8000.0;
-            let env = 0.55 + 0.45 * (t * 2.0 * std::f64::consts::PI * 1.3).sin();
-            let s = (t * 2.0 * std::f64::consts::PI * 310.0).sin()
-                + 0.6 * (t * 2.0 * std::f64::consts::PI * 770.0).sin();
-            (s * env * 9_000.0) as i16
-        })
-        .collect()
-}
-
-fn best_correlation(sent: &[i16], got: &[i16], max_lag: usize) -> f64 {
-    let len = sent.len().min(got.len()).saturating_sub(max_lag);
-    (0..max_lag)
-        .map(|lag| {
-            let (mut xy, mut xx, mut yy) = (0.0, 0.0, 0.0);
-            for i in 0..len {
-                let (x, y) = (f64::from(sent[i]), f64::from(got[i + lag]));
-                xy += x * y;
-                xx += x * x;
-                yy += y * y;
-            }
-            if xx > 0.0 && yy > 0.0 {
-                xy / (xx * yy).sqrt()
-            } else {
-                0.0
-            }
-        })
-        .fold(f64::MIN, f64::max)
-}
-
 /// A talks to B through `net`; B plays every 20 ms.
 struct Call {
     clock: VirtualClock,
@@ -234,7 +199,7 @@ impl Call {
 
     /// `frames` frame periods of A speaking (B sends silence back).
     fn talk(&mut self, frames: usize) {
-        let pcm = signal(self.sent_by_a.len() + frames * 160);
+        let pcm = signal(8000, self.sent_by_a.len() + frames * 160);
         let silence = [0i16; 160];
         let mut out = [0i16; 160];
         for _ in 0..frames {
@@ -290,7 +255,7 @@ fn two_sessions_talk_over_srtp_and_the_wire_hides_the_audio() {
     let mut call = Call::new(na, nb, NetEm::clean(1));
     call.talk(12 * 50);
 
-    let pcm = signal(call.sent_by_a.len());
+    let pcm = signal(8000, call.sent_by_a.len());
     let mut plain_rtp = Vec::new();
     for frame in pcm.chunks(160) {
         twin.send_frame(twin_clock.now(), frame);
@@ -331,7 +296,7 @@ fn two_sessions_talk_over_srtp_and_the_wire_hides_the_audio() {
     }
 
     // And B heard A, through both contexts.
-    let c = best_correlation(&call.sent_by_a, &call.heard_by_b, 800);
+    let c = correlate(&call.sent_by_a, &call.heard_by_b, 800).0;
     assert!(c > 0.99, "correlation {c}");
     let sb = call.b.stats();
     assert_eq!((sb.srtp_rejected, sb.malformed, sb.packets_lost), (0, 0, 0));
@@ -426,7 +391,7 @@ fn network_duplicates_are_replays_and_reordering_is_absorbed() {
         "every duplicate, and nothing else, is a replay"
     );
     let half = call.sent_by_a.len() / 2;
-    let c = best_correlation(&call.sent_by_a[half..], &call.heard_by_b[half..], 1600);
+    let c = correlate(&call.sent_by_a[half..], &call.heard_by_b[half..], 1600).0;
     assert!(c > 0.95, "correlation {c}");
 }
 
@@ -476,7 +441,7 @@ fn a_reinvite_rekeys_and_a_plain_one_turns_srtp_off() {
     );
     assert!(call.b.stats().packets_received >= received + 99);
     assert_eq!(call.b.stats().srtp_rejected, 0);
-    let c = best_correlation(&call.sent_by_a, &call.heard_by_b, 800);
+    let c = correlate(&call.sent_by_a, &call.heard_by_b, 800).0;
     assert!(
         c > 0.99,
         "one signal across all re-keyings: correlation {c}"
