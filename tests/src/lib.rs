@@ -881,6 +881,23 @@ impl Kamailio {
         format!("sip:{}:{}", self.ip, self.port)
     }
 
+    /// A CLI agent with an account `user` (password `secret`) here, bound
+    /// to a port of the kernel's choice on 127.0.0.1 (kamailio learns it
+    /// from the REGISTER); `args` are further options and the mode.
+    pub fn agent(&self, user: &str, args: &[&str]) -> Agent {
+        let registrar = self.uri();
+        let mut all = vec![
+            "--bind",
+            "127.0.0.1:0",
+            "--registrar",
+            &registrar,
+            "--username",
+            user,
+        ];
+        all.extend_from_slice(args);
+        Agent::start_with_env(&all, &[("SWITCHBOARD_PASSWORD", "secret")])
+    }
+
     /// Stops it now (SIGTERM to its group, then SIGKILL), as its `Drop` does.
     pub fn stop(&mut self) {
         terminate(self.child.take());

@@ -28,22 +28,6 @@ fn ts(v: &Value) -> f64 {
         .unwrap_or_else(|| panic!("event without ts: {v}"))
 }
 
-/// An agent with an account `user` (password `secret`) at the kamailio on
-/// `kport`; `args` are further options and the mode.
-fn through_kamailio(kport: u16, user: &str, args: &[&str]) -> Agent {
-    let registrar = format!("sip:127.0.0.1:{kport}");
-    let mut all = vec![
-        "--bind",
-        "127.0.0.1:0", // the kernel picks; kamailio learns it from REGISTER
-        "--registrar",
-        &registrar,
-        "--username",
-        user,
-    ];
-    all.extend_from_slice(args);
-    Agent::start_with_env(&all, &[("SWITCHBOARD_PASSWORD", "secret")])
-}
-
 /// Waits for a `registered` event stamped after `after` (Unix s): older
 /// ones still queued are passed over. Fails after `timeout`.
 fn registered_after(agent: &mut Agent, after: f64, timeout: Duration, who: &str) -> Value {
@@ -68,13 +52,9 @@ fn with_the_registrar_down_in_dialog_requests_still_go_between_the_phones() {
     // is set up: hold, resume and hang-up go straight between the phones.
     let mut kamailio = Kamailio::start_without_record_route();
     let kport = kamailio.port;
-    let mut bob = through_kamailio(kport, "bob", &["listen", "--auto-answer"]);
+    let mut bob = kamailio.agent("bob", &["listen", "--auto-answer"]);
     bob.wait_for("registered", WAIT);
-    let mut alice = through_kamailio(
-        kport,
-        "alice",
-        &["call", &format!("sip:bob@127.0.0.1:{kport}")],
-    );
+    let mut alice = kamailio.agent("alice", &["call", &format!("sip:bob@127.0.0.1:{kport}")]);
     alice.wait_for("media_started", WAIT);
     bob.wait_for("media_started", WAIT);
     kamailio.stop();
@@ -117,8 +97,7 @@ fn a_registrar_restart_is_survived() {
         "--codecs",
         "pcmu",
     ];
-    let mut bob = through_kamailio(
-        kport,
+    let mut bob = kamailio.agent(
         "bob",
         &[
             &retry[..],
@@ -128,8 +107,7 @@ fn a_registrar_restart_is_survived() {
     );
     bob.wait_for("registered", WAIT);
     let bob_uri = format!("sip:bob@127.0.0.1:{kport}");
-    let mut alice = through_kamailio(
-        kport,
+    let mut alice = kamailio.agent(
         "alice",
         &[&retry[..], &["--mic", &said_arg, "call", &bob_uri]].concat(),
     );
@@ -156,7 +134,7 @@ fn a_registrar_restart_is_survived() {
 
     // The same registrar comes back on the same port (its bindings lost).
     let up_at = wall_now();
-    let _kamailio = Kamailio::start_on(kport);
+    let restarted = Kamailio::start_on(kport);
     let bob_back = registered_after(&mut bob, up_at, Duration::from_secs(30), "bob");
     let alice_back = registered_after(&mut alice, up_at, Duration::from_secs(30), "alice");
     eprintln!(
@@ -173,7 +151,7 @@ fn a_registrar_restart_is_survived() {
     assert_eq!(bob.wait_for("ended", WAIT)["reason"], "remote_hangup");
 
     // A new call through the restarted registrar finds Bob.
-    let mut carol = through_kamailio(kport, "carol", &["call", &bob_uri]);
+    let mut carol = restarted.agent("carol", &["call", &bob_uri]);
     carol.wait_for("established", Duration::from_secs(20));
     let inc = bob.wait_for("incoming", WAIT);
     assert!(

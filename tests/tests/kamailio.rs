@@ -116,60 +116,32 @@ fn a_challenge_for_a_foreign_realm_is_not_answered() {
     keeps_retrying(&mut agent, &failed);
 }
 
-/// An agent registered at the kamailio on `kport` as `user`, listening for calls.
-fn registered_listener(kport: u16, user: &str) -> Agent {
-    registered_listener_with(kport, user, &[])
+/// An agent registered at `k` as `user`, listening for calls.
+fn registered_listener(k: &Kamailio, user: &str) -> Agent {
+    registered_listener_with(k, user, &[])
 }
 
 /// [`registered_listener`] with more `listen` options (`--auto-answer`).
-fn registered_listener_with(kport: u16, user: &str, extra: &[&str]) -> Agent {
-    let registrar = format!("sip:127.0.0.1:{kport}");
-    let bind = String::from("127.0.0.1:0"); // the kernel picks; kamailio learns it from REGISTER
-    let mut args = vec![
-        "--bind",
-        bind.as_str(),
-        "--registrar",
-        registrar.as_str(),
-        "--username",
-        user,
-        "listen",
-    ];
-    args.extend_from_slice(extra);
-    let mut agent = Agent::start_with_env(&args, &[("SWITCHBOARD_PASSWORD", "secret")]);
+fn registered_listener_with(k: &Kamailio, user: &str, extra: &[&str]) -> Agent {
+    let mut agent = k.agent(user, &[&["listen"][..], extra].concat());
     agent.wait_for("registered", Duration::from_secs(10));
     agent
 }
 
-/// An agent registered as `user` that calls `target` through kamailio once
-/// registered (and goes along when its peer transfers it: the callers here
-/// are transferred on purpose; the agent's default is to refuse).
-fn registered_caller(kport: u16, user: &str, target: &str) -> Agent {
-    let registrar = format!("sip:127.0.0.1:{kport}");
-    let bind = String::from("127.0.0.1:0"); // the kernel picks; kamailio learns it from REGISTER
-    Agent::start_with_env(
-        &[
-            "--transfer-policy",
-            "accept",
-            "--bind",
-            &bind,
-            "--registrar",
-            &registrar,
-            "--username",
-            user,
-            "call",
-            target,
-        ],
-        &[("SWITCHBOARD_PASSWORD", "secret")],
-    )
+/// An agent registered at `k` as `user` that calls `target` once registered
+/// (and goes along when its peer transfers it: the callers here are
+/// transferred on purpose; the agent's default is to refuse).
+fn registered_caller(k: &Kamailio, user: &str, target: &str) -> Agent {
+    k.agent(user, &["--transfer-policy", "accept", "call", target])
 }
 
 #[test]
 fn two_registered_agents_call_through_the_proxy_and_the_callee_hangs_up() {
     let (_k, kport, log) = start_kamailio_logged();
     let wait = Duration::from_secs(10);
-    let mut bob = registered_listener(kport, "bob");
+    let mut bob = registered_listener(&_k, "bob");
     // The proxy challenges the INVITE with 407; the caller answers it and is routed to bob.
-    let mut alice = registered_caller(kport, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
+    let mut alice = registered_caller(&_k, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
     alice.wait_for("registered", wait);
     let inc = bob.wait_for("incoming", wait);
     assert!(
@@ -199,8 +171,8 @@ fn two_registered_agents_call_through_the_proxy_and_the_callee_hangs_up() {
 fn a_call_through_the_proxy_is_cancelled_while_ringing() {
     let (_k, kport) = start_kamailio();
     let wait = Duration::from_secs(10);
-    let mut bob = registered_listener(kport, "bob");
-    let mut alice = registered_caller(kport, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
+    let mut bob = registered_listener(&_k, "bob");
+    let mut alice = registered_caller(&_k, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
     bob.wait_for("incoming", wait);
     alice.wait_for("ringing", wait);
     alice.command("hangup");
@@ -213,7 +185,7 @@ fn a_call_through_the_proxy_is_cancelled_while_ringing() {
 fn a_call_to_an_unregistered_user_fails_with_404() {
     let (_k, kport) = start_kamailio();
     let wait = Duration::from_secs(10);
-    let mut alice = registered_caller(kport, "alice", &format!("sip:nobody@127.0.0.1:{kport}"));
+    let mut alice = registered_caller(&_k, "alice", &format!("sip:nobody@127.0.0.1:{kport}"));
     let ended = alice.wait_for("ended", wait);
     assert_eq!(ended["reason"], "rejected", "{ended}");
     assert_eq!(ended["status"], 404, "{ended}");
@@ -224,9 +196,9 @@ fn a_call_to_an_unregistered_user_fails_with_404() {
 fn a_blind_transfer_by_extension_goes_through_the_proxy() {
     let (_k, kport) = start_kamailio();
     let wait = Duration::from_secs(10);
-    let mut carol = registered_listener_with(kport, "carol", &["--auto-answer"]);
-    let mut bob = registered_listener_with(kport, "bob", &["--auto-answer"]);
-    let mut alice = registered_caller(kport, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
+    let mut carol = registered_listener_with(&_k, "carol", &["--auto-answer"]);
+    let mut bob = registered_listener_with(&_k, "bob", &["--auto-answer"]);
+    let mut alice = registered_caller(&_k, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
     alice.wait_for("established", wait);
     let call = bob.wait_for("established", wait)["call"].as_u64().unwrap();
     // The operator types just the extension: it is dialled at the registrar.
@@ -249,9 +221,9 @@ fn a_blind_transfer_by_extension_goes_through_the_proxy() {
 fn an_attended_transfer_with_replaces_goes_through_the_proxy() {
     let (_k, kport) = start_kamailio();
     let wait = Duration::from_secs(10);
-    let mut carol = registered_listener_with(kport, "carol", &["--auto-answer"]);
-    let mut bob = registered_listener_with(kport, "bob", &["--auto-answer"]);
-    let mut alice = registered_caller(kport, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
+    let mut carol = registered_listener_with(&_k, "carol", &["--auto-answer"]);
+    let mut bob = registered_listener_with(&_k, "bob", &["--auto-answer"]);
+    let mut alice = registered_caller(&_k, "alice", &format!("sip:bob@127.0.0.1:{kport}"));
     alice.wait_for("established", wait);
     let call = bob.wait_for("established", wait)["call"].as_u64().unwrap();
     bob.command(&format!("consult carol {call}"));
