@@ -60,19 +60,15 @@ pub(super) fn advertised_for(bind: SocketAddr, peer: Option<SocketAddr>) -> Sock
             5060,
         ))
     };
-    let route_to = |p: SocketAddr| {
-        let s = StdUdp::bind(SocketAddr::new(bind.ip(), 0)).ok()?;
-        s.connect(p).ok()?;
-        s.local_addr().ok().map(|a| a.ip())
-    };
+    let route = |p: SocketAddr| route_to(bind.ip(), p);
     let loopback = if bind.is_ipv4() {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {
         IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
     };
     let ip = peer
-        .and_then(route_to)
-        .or_else(|| route_to(anywhere))
+        .and_then(route)
+        .or_else(|| route(anywhere))
         .unwrap_or(loopback);
     SocketAddr::new(ip, bind.port())
 }

@@ -70,7 +70,7 @@ use crate::{AccountConfig, CallId, Command, Policy, SrtpPolicy};
 
 use call::{Call, CallMut, Phase};
 use place::{Placement, Purpose};
-use register::{Registration, account_at};
+use register::Registration;
 
 pub use register::registrar_uri;
 
@@ -363,8 +363,6 @@ pub struct Phone {
     advertised: SocketAddr,
     codecs: Vec<Codec>,
     registration: Registration,
-    /// Why registration could not start (reported by `start`).
-    start_failure: Option<String>,
     slots: BTreeMap<RtpSlot, SlotFor>,
     lookups: BTreeMap<LookupId, LookupFor>,
     next_id: u64,
@@ -408,25 +406,11 @@ impl Phone {
         } else {
             config.codecs
         };
-        let mut start_failure = None;
-        let registration = match config.account {
-            None => Registration::None,
-            Some(a) => match registrar_uri(&a) {
-                Ok((sip, transport)) => match sip.host.ip() {
-                    Some(ip) => {
-                        let at = SocketAddr::new(ip, sip.port.unwrap_or(transport.default_port()));
-                        let account = account_at(&a, sip, at, transport, config.register_retry);
-                        Registration::Active(Box::new(account), a)
-                    }
-                    // A name: looked up when the phone starts.
-                    None => Registration::Unresolved(a),
-                },
-                Err(e) => {
-                    start_failure = Some(e.to_string());
-                    Registration::Unresolved(a)
-                }
-            },
-        };
+        // The account registers when the phone starts (`register_configured`:
+        // an address at once, a name through a lookup, a bad URI reported).
+        let registration = config
+            .account
+            .map_or(Registration::None, Registration::Unresolved);
         let mut phone = Phone {
             ua,
             calls: BTreeMap::new(),
@@ -436,7 +420,6 @@ impl Phone {
             advertised: config.advertised,
             codecs,
             registration,
-            start_failure,
             slots: BTreeMap::new(),
             lookups: BTreeMap::new(),
             next_id: 1,
@@ -462,15 +445,7 @@ impl Phone {
         self.out.emit(EventKind::Listening {
             address: self.local.to_string(),
         });
-        if let Registration::Active(a, _) = &self.registration {
-            self.ua.register(now, (**a).clone());
-        }
-        if let Some(reason) = self.start_failure.take() {
-            self.unresolved(now, reason);
-        } else if let Registration::Unresolved(_) = &self.registration {
-            // A registrar by name: looked up now, off the engine's thread.
-            self.register_configured(now);
-        }
+        self.register_configured(now);
         self.settle(now);
     }
 
