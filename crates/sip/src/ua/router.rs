@@ -192,12 +192,17 @@ impl UserAgent {
         resp.headers.push("Server", self.config.user_agent.clone());
         resp.body = body.to_vec();
         finish(&mut resp.headers, body, ct);
+        self.send_through(now, key, resp);
+    }
+
+    /// Sends `resp` through the server transaction `key`. Once it is final,
+    /// retransmissions get the stored response; the request's body is not
+    /// needed again (the call keeps its own copy of an INVITE), nor, outside
+    /// INVITE, its headers.
+    fn send_through(&mut self, now: Instant, key: &str, resp: &Response) {
         if let Some(st) = self.server.get_mut(key) {
             st.tx.send_response(now, resp.status, resp.to_bytes());
             if resp.status >= 200 {
-                // Answered: retransmissions get the stored response; the
-                // request's body is not needed again (the call keeps its own
-                // copy of an INVITE), nor, outside INVITE, its headers.
                 st.request.body = Vec::new();
                 if st.tx.kind() == Kind::ServerNonInvite {
                     st.request.headers = crate::message::Headers::new();
@@ -215,11 +220,7 @@ impl UserAgent {
         let tag = self.token();
         let mut resp = response_for(&request, status, Some(&tag));
         finish(&mut resp.headers, &[], None);
-        if let Some(st) = self.server.get_mut(key) {
-            st.tx.send_response(now, status, resp.to_bytes());
-            st.request.body = Vec::new();
-            st.request.headers = crate::message::Headers::new();
-        }
+        self.send_through(now, key, &resp);
     }
 
     /// Answers statelessly-looking but through a server transaction, so that
