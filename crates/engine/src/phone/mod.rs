@@ -563,17 +563,11 @@ impl Phone {
         id: LookupId,
         targets: Result<Vec<(switchboard_sip::ua::Transport, SocketAddr)>, String>,
     ) {
-        let targets = targets.and_then(|t| {
-            if t.is_empty() {
-                Err("no address".to_owned())
-            } else {
-                Ok(t)
-            }
-        });
         match self.lookups.remove(&id) {
             Some(LookupFor::Registrar) => self.registrar_resolved(now, id, targets),
             Some(LookupFor::Placement(slot)) => {
-                let first = targets.and_then(|t| t.first().copied().ok_or_else(String::new));
+                let first =
+                    targets.and_then(|t| t.first().copied().ok_or_else(|| "no address".to_owned()));
                 self.placement_resolved(now, slot, first)
             }
             // Given up meanwhile (a new account, a shutdown).
