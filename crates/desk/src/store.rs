@@ -475,7 +475,7 @@ impl Store {
             "INSERT INTO script_runs (call_id, script_id, trail, fields, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(call_id) DO UPDATE SET script_id = excluded.script_id, trail = excluded.trail,
                 fields = excluded.fields, updated_ms = excluded.updated_ms",
-            params![call_id, run.script().id, trail, fields, now_ms],
+            params![call_id, run.first_script().id, trail, fields, now_ms],
         )?;
         Ok(())
     }
@@ -1114,7 +1114,7 @@ mod script_run_tests {
         let saved = store.script_run("call-1").unwrap().expect("saved");
         assert_eq!(saved.script_id, "triage");
         assert_eq!(saved.fields.get("priority").map(String::as_str), Some("2"));
-        let (again, left) = Run::resume(triage, BTreeMap::new(), &saved.trail);
+        let (again, left) = Run::resume(triage, BTreeMap::new(), &saved.trail, |_| None);
         assert_eq!(left, 0);
         assert_eq!(again.current().id, "breathing", "where it stood");
         assert_eq!(again.fields(), run.fields());

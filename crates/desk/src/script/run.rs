@@ -42,6 +42,8 @@ pub enum RunError {
     BadDate,
     /// Nothing to go back to.
     AtStart,
+    /// The script does not end in a chain to that script here.
+    NoChain,
 }
 
 /// One step of the trail.
@@ -63,11 +65,39 @@ pub enum Step {
         /// When.
         at_ms: i64,
     },
+    /// The script ended in a chain and `script` went on from it at `at_ms`.
+    Chained {
+        /// The script started.
+        script: String,
+        /// When.
+        at_ms: i64,
+    },
+}
+
+impl Step {
+    /// When it happened (Unix ms).
+    pub fn at_ms(&self) -> i64 {
+        match self {
+            Step::Answered { at_ms, .. }
+            | Step::Back { at_ms, .. }
+            | Step::Chained { at_ms, .. } => *at_ms,
+        }
+    }
+}
+
+/// A script finished and chained from, kept for its fields.
+#[derive(Debug, Clone)]
+struct Segment {
+    script: Script,
+    path: Vec<(String, Answer)>,
+    current: String,
 }
 
 /// A script being run.
 #[derive(Debug, Clone)]
 pub struct Run {
+    /// Scripts ended and chained from, in order.
+    earlier: Vec<Segment>,
     script: Script,
     data: BTreeMap<String, String>,
     /// The nodes passed, with the answer given at each, in order; the
@@ -82,6 +112,7 @@ impl Run {
     pub fn new(script: Script, data: BTreeMap<String, String>) -> Run {
         let current = script.start.clone();
         Run {
+            earlier: Vec::new(),
             script,
             data,
             path: Vec::new(),
@@ -91,10 +122,16 @@ impl Run {
     }
 
     /// A run picked up again from its saved trail (after a crash): every
-    /// step replayed in order, so it stands where it stood. A step the
-    /// script no longer takes (it was edited since) ends the replay there;
-    /// the steps not replayed come back as the second value.
-    pub fn resume(script: Script, data: BTreeMap<String, String>, trail: &[Step]) -> (Run, usize) {
+    /// step replayed in order, so it stands where it stood; `scripts` gives
+    /// the scripts it chained to. A step the script no longer takes (it was
+    /// edited since) ends the replay there; the steps not replayed come
+    /// back as the second value.
+    pub fn resume(
+        script: Script,
+        data: BTreeMap<String, String>,
+        trail: &[Step],
+        scripts: impl Fn(&str) -> Option<Script>,
+    ) -> (Run, usize) {
         let mut run = Run::new(script, data);
         for (i, step) in trail.iter().enumerate() {
             let ok = match step {
@@ -104,6 +141,10 @@ impl Run {
                     at_ms,
                 } => *node == run.current && run.answer(answer.clone(), *at_ms).is_ok(),
                 Step::Back { node, at_ms } => *node == run.current && run.back(*at_ms).is_ok(),
+                Step::Chained { script, at_ms } => match scripts(script) {
+                    Some(s) => run.chain(s, *at_ms).is_ok(),
+                    None => false,
+                },
             };
             if !ok {
                 return (run, trail.len() - i);
@@ -112,9 +153,61 @@ impl Run {
         (run, 0)
     }
 
-    /// The script.
+    /// The script being run now (the last one chained to).
     pub fn script(&self) -> &Script {
         &self.script
+    }
+
+    /// The script the run began with (what it is saved under).
+    pub fn first_script(&self) -> &Script {
+        self.earlier.first().map_or(&self.script, |s| &s.script)
+    }
+
+    /// Call data a prompt or prefill may name, learnt after the start (the
+    /// CRM's answer).
+    pub fn add_data(&mut self, data: impl IntoIterator<Item = (String, String)>) {
+        self.data.extend(data);
+    }
+
+    /// At an end that chains: the script to go on with.
+    pub fn chain_target(&self) -> Option<&str> {
+        let n = self.current();
+        n.chain.as_deref().filter(|_| n.kind == Kind::End)
+    }
+
+    /// Goes on with `next`, the script the current end chains to; the
+    /// fields so far stay, and its prompts may name them.
+    pub fn chain(&mut self, next: Script, at_ms: i64) -> Result<(), RunError> {
+        if self.chain_target() != Some(next.id.as_str()) {
+            return Err(RunError::NoChain);
+        }
+        let fields = self.fields();
+        let current = std::mem::replace(&mut self.current, next.start.clone());
+        let script = std::mem::replace(&mut self.script, next);
+        let path = std::mem::take(&mut self.path);
+        self.earlier.push(Segment {
+            script,
+            path,
+            current,
+        });
+        self.data.extend(fields);
+        self.trail.push(Step::Chained {
+            script: self.script.id.clone(),
+            at_ms,
+        });
+        Ok(())
+    }
+
+    /// Every question answered on the path taken now, by script and node.
+    pub fn answered(&self) -> impl Iterator<Item = (&Script, &Node, &Answer)> {
+        self.earlier
+            .iter()
+            .map(|s| (&s.script, &s.path))
+            .chain(std::iter::once((&self.script, &self.path)))
+            .flat_map(|(script, path)| {
+                path.iter()
+                    .filter_map(move |(id, a)| Some((script, script.node(id)?, a)))
+            })
     }
 
     /// The question now.
@@ -173,7 +266,21 @@ impl Run {
 
     /// Back to the previous question (its answer is kept in the trail, and
     /// taken off the fields).
+    /// At the start of a chained script, back is to the end of the one
+    /// before.
     pub fn back(&mut self, at_ms: i64) -> Result<(), RunError> {
+        if self.path.is_empty()
+            && let Some(seg) = self.earlier.pop()
+        {
+            self.trail.push(Step::Back {
+                node: self.current.clone(),
+                at_ms,
+            });
+            self.script = seg.script;
+            self.path = seg.path;
+            self.current = seg.current;
+            return Ok(());
+        }
         let (prev, _) = self.path.pop().ok_or(RunError::AtStart)?;
         self.trail.push(Step::Back {
             node: self.current.clone(),
@@ -192,10 +299,7 @@ impl Run {
     /// its chosen options set (later ones win).
     pub fn fields(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        for (id, answer) in &self.path {
-            let Some(n) = self.script.node(id) else {
-                continue;
-            };
+        for (_, n, answer) in self.answered() {
             if let (Some(f), Some(v)) = (&n.field, value_text(answer)) {
                 out.insert(f.clone(), v);
             }
@@ -352,7 +456,7 @@ kind = "end"
         r.answer(Answer::YesNo(true), 30).unwrap();
         let json = serde_json::to_string(r.trail()).unwrap();
         let trail: Vec<Step> = serde_json::from_str(&json).unwrap();
-        let (again, left) = Run::resume(r.script().clone(), BTreeMap::new(), &trail);
+        let (again, left) = Run::resume(r.script().clone(), BTreeMap::new(), &trail, |_| None);
         assert_eq!(left, 0);
         assert_eq!(again.current().id, "what");
         assert_eq!(again.fields(), r.fields());
@@ -366,7 +470,7 @@ kind = "end"
                 at_ms: 11,
             },
         );
-        let (partial, left) = Run::resume(r.script().clone(), BTreeMap::new(), &edited);
+        let (partial, left) = Run::resume(r.script().clone(), BTreeMap::new(), &edited, |_| None);
         assert_eq!((partial.current().id.as_str(), left), ("conscious", 4));
     }
 
@@ -386,17 +490,50 @@ kind = "end"
         r.answer(Answer::Chosen(vec!["fire".into()]), 40).unwrap();
         assert_eq!(r.fields().get("priority").map(String::as_str), Some("1"));
         assert_eq!(r.fields().get("conscious").map(String::as_str), Some("yes"));
-        let times: Vec<i64> = r
-            .trail()
-            .iter()
-            .map(|s| match s {
-                Step::Answered { at_ms, .. } | Step::Back { at_ms, .. } => *at_ms,
-            })
-            .collect();
+        let times: Vec<i64> = r.trail().iter().map(Step::at_ms).collect();
         assert_eq!(times, [10, 20, 25, 30, 40], "every step, the step back too");
         r.back(50).unwrap();
         r.back(51).unwrap();
         r.back(52).unwrap();
         assert_eq!(r.back(53), Err(RunError::AtStart));
+    }
+
+    #[test]
+    fn a_chained_script_goes_on_with_the_fields_and_back_returns_across_it() {
+        let greet = parse(
+            "g.toml",
+            "id = \"g\"\nstart = \"who\"\n[[node]]\nid = \"who\"\nkind = \"text\"\nfield = \"name\"\nnext = \"e\"\n[[node]]\nid = \"e\"\nkind = \"end\"\nchain = \"t\"\n",
+        )
+        .unwrap();
+        let triage = parse("t.toml", TRIAGE).unwrap();
+        let mut r = Run::new(greet.clone(), BTreeMap::new());
+        assert_eq!(
+            r.chain(triage.clone(), 1),
+            Err(RunError::NoChain),
+            "not at the end yet"
+        );
+        r.answer(Answer::Text("Mari".into()), 2).unwrap();
+        assert_eq!(r.chain_target(), Some("t"));
+        r.chain(triage.clone(), 3).unwrap();
+        assert_eq!(
+            (r.script().id.as_str(), r.first_script().id.as_str()),
+            ("t", "g")
+        );
+        r.answer(Answer::Text("Pikk 1".into()), 4).unwrap();
+        let f = r.fields();
+        assert_eq!(f.get("name").map(String::as_str), Some("Mari"), "{f:?}");
+        assert_eq!(f.get("address").map(String::as_str), Some("Pikk 1"));
+        r.back(5).unwrap();
+        r.back(6).unwrap();
+        assert_eq!(
+            (r.script().id.as_str(), r.current().id.as_str()),
+            ("g", "e")
+        );
+        r.chain(triage.clone(), 7).unwrap();
+        let lookup = |id: &str| (id == "t").then(|| triage.clone());
+        let (again, left) = Run::resume(greet, BTreeMap::new(), r.trail(), lookup);
+        assert_eq!(left, 0);
+        assert_eq!(again.script().id, "t");
+        assert_eq!(again.fields(), r.fields());
     }
 }
