@@ -31,6 +31,7 @@
 //!   the desktop fetches on a worker thread).
 //! - [`script`]: call scripts, the standard questions asked in order and
 //!   what the answers decide (a checked graph, run answer by answer).
+//! - [`practice`]: the practice line's scenarios and a trainee's score.
 //! - [`config`]: the TOML file shared by the desktop and the headless agent.
 //! - [`store`]: durable data; a note being typed is a draft saved on change,
 //!   so a crash loses nothing that was on screen.
@@ -47,6 +48,7 @@ pub mod context;
 pub mod crm;
 pub mod dialplan;
 pub mod directory;
+pub mod practice;
 pub mod script;
 pub mod store;
 pub mod time;

@@ -305,7 +305,7 @@ mod shipped {
         r.answer(Answer::Next, 1).unwrap();
         r.answer(Answer::Chosen(vec!["billing".into()]), 2).unwrap();
         assert!(r.done());
-        assert_eq!(r.transfer().as_deref(), Some("210"));
+        assert_eq!(r.transfer().as_deref(), Some("201"));
         let mut r = Run::new(s, BTreeMap::new());
         r.answer(Answer::Next, 1).unwrap();
         r.answer(Answer::Chosen(vec!["person".into()]), 2).unwrap();

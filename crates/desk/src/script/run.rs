@@ -247,6 +247,16 @@ impl Run {
         Some(fill(t, &data)).filter(|t| !t.trim().is_empty())
     }
 
+    /// Whether `answer` would be taken now (what a form checks before
+    /// sending it).
+    pub fn check(&self, answer: &Answer) -> Result<(), RunError> {
+        let node = self.current();
+        if node.kind == Kind::End {
+            return Err(RunError::Done);
+        }
+        next_for(node, answer).map(|_| ())
+    }
+
     /// Answers the current question at `at_ms`, and goes on.
     pub fn answer(&mut self, answer: Answer, at_ms: i64) -> Result<(), RunError> {
         let node = self.current().clone();
