@@ -12,7 +12,7 @@ use crate::{DeskApp, Lang, settings, workers};
 
 /// What the operator asked for in this frame (panels return these; they are
 /// applied after the frame).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
     /// Something for the workspace (answer, hold, transfer …).
     Op(Op),

@@ -461,6 +461,17 @@ impl Store {
         Ok(())
     }
 
+    /// A draft for a call that has none yet (a live call whose script is
+    /// being answered: after a crash it comes back as a wrap-up).
+    pub fn open_draft(&self, call_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.db.execute(
+            "INSERT INTO drafts (call_id, note, disposition, ticket, updated_ms) VALUES (?1, '', NULL, NULL, ?2)
+             ON CONFLICT(call_id) DO NOTHING",
+            params![call_id, now_ms],
+        )?;
+        Ok(())
+    }
+
     /// Saves a call's script run (on every answer: a crash loses nothing
     /// that was answered).
     pub fn save_script_run(

@@ -86,7 +86,7 @@ impl Step {
 }
 
 /// A script finished and chained from, kept for its fields.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Segment {
     script: Script,
     path: Vec<(String, Answer)>,
@@ -94,7 +94,7 @@ struct Segment {
 }
 
 /// A script being run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     /// Scripts ended and chained from, in order.
     earlier: Vec<Segment>,

@@ -169,6 +169,10 @@ pub struct Call {
     pub contact: Option<Contact>,
     /// The operator declined it (not a missed call).
     pub declined: bool,
+    /// The call script being followed.
+    pub script: Option<crate::script::run::Run>,
+    /// The practice scenario it plays (the practice line's calls).
+    pub scenario: Option<String>,
 }
 
 impl Call {
@@ -211,6 +215,8 @@ impl Call {
             earlier,
             contact,
             declined: false,
+            script: None,
+            scenario: None,
         }
     }
 

@@ -171,7 +171,7 @@ pub enum PhoneEvent {
 }
 
 /// What the operator did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     /// Answer the ringing (or waiting) call.
     Answer,
@@ -231,6 +231,10 @@ pub enum Op {
     DismissMissed(ItemId),
     /// The notice was read.
     DismissNotice(NoticeId),
+    /// A script operation on a call or wrap-up.
+    Script(ItemId, super::ScriptOp),
+    /// The practice score was read.
+    DismissScore,
 }
 
 /// What the phone should do (the desktop turns these into engine commands).

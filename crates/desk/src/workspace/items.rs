@@ -5,7 +5,7 @@ use super::{Call, ItemId, Phase, Workspace};
 use crate::store::{Direction, Draft};
 
 /// A wrap-up form.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WrapUp {
     /// Its work-list item.
     pub id: ItemId,
@@ -27,6 +27,14 @@ pub struct WrapUp {
     pub restored: bool,
     /// When the form opened (Unix ms): after-call work is counted from here.
     pub opened_ms: i64,
+    /// The call's script run, carried on from the call.
+    pub script: Option<crate::script::run::Run>,
+    /// The practice scenario the call played.
+    pub scenario: Option<String>,
+    /// How long the call was up, ms (None: never answered, or unknown).
+    pub talk_ms: Option<i64>,
+    /// Where the call was put through (as dialled), if it was.
+    pub transferred_to: Option<String>,
     pub(super) dirty_since: Option<std::time::Instant>,
 }
 

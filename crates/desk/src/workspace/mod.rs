@@ -23,6 +23,7 @@ mod items;
 mod notice;
 mod operator;
 mod phone;
+mod script;
 mod wrap_up;
 
 use std::collections::VecDeque;
@@ -34,6 +35,7 @@ pub use call::{
 pub use input::{Action, Op, PhoneCommand, PhoneEvent};
 pub use items::{Focus, Missed, WorkItem, WorkKind, WrapUp};
 pub use notice::{EndReason, Notice, NoticeId, NoticeKind, Severity};
+pub use script::{SCENARIO_HEADER, ScriptOp};
 
 use crate::agent::{Agent, AgentState, CallRef, Effect, Input, Policy};
 use crate::context::{CallerCard, HeaderRule, caller_card};
@@ -182,6 +184,9 @@ pub struct Workspace {
     records: u64,
     stats: DayStats,
     day_start_ms: i64,
+    scripts: crate::script::library::Library,
+    scenarios: Vec<crate::practice::Scenario>,
+    score: Option<crate::practice::Score>,
 }
 
 impl std::fmt::Debug for PendingDial {
@@ -216,6 +221,9 @@ impl Workspace {
             records: 0,
             stats: DayStats::default(),
             day_start_ms: crate::time::local_midnight(now.unix_ms),
+            scripts: Default::default(),
+            scenarios: Vec::new(),
+            score: None,
         };
         ws.recover_drafts(now);
         ws.refresh_stats(now);
@@ -424,6 +432,9 @@ impl Workspace {
 
     /// A CRM lookup finished.
     pub fn crm_result(&mut self, call_id: &str, result: Result<Vec<(String, String)>, String>) {
+        if let Ok(fields) = &result {
+            self.script_crm_data(call_id, fields);
+        }
         if let Some(v) = self
             .calls
             .iter_mut()
@@ -496,5 +507,7 @@ impl Workspace {
     }
 }
 
+#[cfg(test)]
+mod script_tests;
 #[cfg(test)]
 mod tests;

@@ -173,6 +173,8 @@ impl Workspace {
                 self.missed.retain(|m| m.id != id);
             }
             Op::DismissNotice(id) => self.notices.retain(|n| n.id != id),
+            Op::Script(id, op) => self.apply_script(now, id, op),
+            Op::DismissScore => self.score = None,
         }
     }
 

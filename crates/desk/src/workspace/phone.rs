@@ -217,6 +217,7 @@ impl Workspace {
         };
         let mut c = Call::new(id, call, call_id.clone(), card, phase, now, context);
         c.crm = crm.as_ref().map(|(_, v)| v.clone());
+        self.start_script(&mut c, headers);
         let record = c.record();
         self.calls.push(c);
         self.store_do(now, |s| s.record_call(&record));
@@ -398,6 +399,7 @@ impl Workspace {
             }
             None => None,
         };
+        let script = c.script.clone();
         // The wrap-up form needs the call; keep it until the agent decides.
         self.ended_calls.push(c);
         match kept {
@@ -408,6 +410,13 @@ impl Workspace {
             }
         }
         self.ended_calls.clear();
+        if let Some(run) = script
+            && !self.wraps.iter().any(|w| w.call_id == call_id)
+        {
+            // No wrap-up for this call (the rules skip it): the draft its
+            // script opened is closed, with what the script decided.
+            self.close_script_draft(now, &call_id, &run);
+        }
         if was_in_hand && !writing {
             // The form comes into the centre when nothing else needs the
             // operator first (a call that now rings, a held caller back in hand).
@@ -481,6 +490,21 @@ impl Workspace {
             .and_then(|s| s.call(&c.call_id).ok().flatten())
             .and_then(|r| r.transfers);
         let id = self.id();
+        let script = c.script.clone();
+        let draft = Draft {
+            disposition: script
+                .as_ref()
+                .and_then(|r| r.fields().get("disposition").cloned()),
+            ..Draft::default()
+        };
+        let transferred_to = c
+            .transfer
+            .as_ref()
+            .filter(|t| t.status.is_some_and(|s| (200..300).contains(&s)))
+            .map(|t| t.target.clone());
+        let talk_ms = c.answered.map(|a| {
+            i64::try_from(self.clock.at.saturating_duration_since(a).as_millis()).unwrap_or(0)
+        });
         self.wraps.push(WrapUp {
             id,
             call_id: c.call_id.clone(),
@@ -489,16 +513,20 @@ impl Workspace {
             name: c.card.name.clone(),
             started_ms: c.started_ms,
             transfers,
-            draft: Draft::default(),
+            draft: draft.clone(),
             restored: false,
             opened_ms: self.clock.unix_ms,
+            script,
+            scenario: c.scenario.clone(),
+            talk_ms,
+            transferred_to,
             dirty_since: None,
         });
         // On disk at once: a crash before anything is typed still brings
         // the form back.
         let (call_id, at) = (c.call_id.clone(), self.clock.unix_ms);
         let now = self.clock;
-        self.store_do(now, |s| s.save_draft(&call_id, &Draft::default(), at));
+        self.store_do(now, |s| s.save_draft(&call_id, &draft, at));
     }
 
     pub(super) fn transfer_progress(&mut self, now: Now, call: CallRef, status: u16, done: bool) {

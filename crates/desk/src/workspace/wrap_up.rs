@@ -33,9 +33,14 @@ impl Workspace {
                 draft,
                 restored: true,
                 opened_ms: now.unix_ms,
+                script: None,
+                scenario: None,
+                talk_ms: None,
+                transferred_to: None,
                 dirty_since: None,
             });
         }
+        self.attach_saved_runs();
         if count > 0 {
             self.notify(now, NoticeKind::Restored { count });
         }
@@ -104,6 +109,11 @@ impl Workspace {
             return false;
         }
         self.records += 1;
+        if let Some(run) = &w.script {
+            let (call_id, at) = (w.call_id.clone(), now.unix_ms);
+            self.store_do(now, |s| s.save_script_run(&call_id, run, at));
+        }
+        self.score_practice(now, &w);
         if self.selected == Some(id) {
             self.selected = None;
         }
