@@ -28,6 +28,11 @@ pub struct DeskConfig {
     pub dial_plan: DialPlan,
     /// The file's `[desk.dial_plan]`, for when the registrar changes.
     pub dial_plan_section: switchboard_desk::config::DialPlanSection,
+    /// The call scripts, routed by queue (`[desk.scripts]`; the shipped
+    /// ones by default).
+    pub scripts: switchboard_desk::script::library::Library,
+    /// What in `[desk.scripts]` could not be used (shown as notices).
+    pub script_errors: Vec<String>,
 }
 
 impl DeskConfig {
@@ -79,6 +84,9 @@ impl DeskConfig {
             c.dial_plan = p.plan(registrar);
             c.dial_plan_section = p.clone();
         }
+        if let Some(s) = &d.scripts {
+            (c.scripts, c.script_errors) = s.library();
+        }
         let lang = d
             .language
             .as_deref()
@@ -101,6 +109,8 @@ impl DeskConfig {
 impl Default for DeskConfig {
     fn default() -> Self {
         let r = Rules::default();
+        let (scripts, script_errors) =
+            switchboard_desk::config::ScriptsSection::default().library();
         DeskConfig {
             policy: r.policy,
             header_rules: r.header_rules,
@@ -109,6 +119,8 @@ impl Default for DeskConfig {
             quick_connect: Vec::new(),
             dial_plan: DialPlan::default(),
             dial_plan_section: Default::default(),
+            scripts,
+            script_errors,
         }
     }
 }

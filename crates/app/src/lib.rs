@@ -102,6 +102,17 @@ impl DeskApp {
         let now = Now::system();
         let mut ws = Workspace::new(config.rules(), store, now);
         ws.set_dial_plan(config.dial_plan.clone());
+        ws.set_scripts(config.scripts.clone());
+        for error in &config.script_errors {
+            ws.notify(
+                now,
+                NoticeKind::Desktop {
+                    key: "script-error",
+                    args: vec![("error", error.clone())],
+                    severity: Severity::Warning,
+                },
+            );
+        }
         let mut app = DeskApp {
             ws,
             config,
@@ -216,6 +227,8 @@ impl DeskApp {
     /// directory, the colleagues also as quick-connects.
     pub fn set_practice(&mut self, extensions: Vec<practice::Extension>) {
         self.practice = extensions;
+        // Its callers play scenarios, and the trainee is scored on them.
+        self.ws.set_scenarios(practice::scenarios());
         self.apply_dial_plan();
         self.directory.set_source(Source {
             kind: SourceKind::File(PathBuf::from("practice")),

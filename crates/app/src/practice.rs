@@ -2,7 +2,10 @@
 //! desk on loopback, one after another, with what a real PBX would send —
 //! P-Asserted-Identity, `X-Queue`, `X-IVR-Data` — and speak their request
 //! (speech made by `scripts/make-practice-audio.sh`, compiled into the
-//! binary and written out next to the database on start).
+//! binary and written out next to the database on start). Each caller is a
+//! scenario of `assets/practice/scenarios.toml`, named in
+//! `X-Practice-Scenario`: the desk starts the scenario's script and scores
+//! the trainee when the wrap-up is saved.
 //!
 //! Each caller is its own engine with its own voice as microphone, so the
 //! practice line is the real SIP and RTP path: what a new operator does here
@@ -17,58 +20,81 @@ use std::time::{Duration, Instant};
 use switchboard_engine::events::EventKind;
 use switchboard_engine::{Command, Engine, EngineConfig};
 
-/// One simulated caller.
-#[derive(Debug, Clone, Copy)]
+/// One simulated caller: a scenario of `assets/practice/scenarios.toml`
+/// with its speech.
+#[derive(Debug, Clone)]
 pub struct Caller {
+    /// The scenario (sent as `X-Practice-Scenario`).
+    pub scenario: String,
     /// Display name.
-    pub name: &'static str,
+    pub name: String,
     /// Number (in P-Asserted-Identity).
-    pub number: &'static str,
+    pub number: String,
     /// Queue (X-Queue).
-    pub queue: &'static str,
+    pub queue: String,
     /// What the IVR collected (X-IVR-Data).
-    pub ivr: &'static str,
+    pub ivr: String,
     /// The caller's words (8 kHz WAV).
     pub speech: &'static [u8],
     /// File name for the speech.
-    pub file: &'static str,
+    pub file: String,
 }
 
-/// The practice callers, each in their own language.
-pub const CALLERS: [Caller; 4] = [
-    Caller {
-        name: "Mari Maasikas",
-        number: "+3725551234",
-        queue: "Billing",
-        ivr: "account=100200300",
-        speech: include_bytes!("../../../assets/practice/mari.wav"),
-        file: "mari.wav",
-    },
-    Caller {
-        name: "Ivan Petrov",
-        number: "+3725559876",
-        queue: "Orders",
-        ivr: "order=A-4711",
-        speech: include_bytes!("../../../assets/practice/ivan.wav"),
-        file: "ivan.wav",
-    },
-    Caller {
-        name: "Ana Novak",
-        number: "+38615551234",
-        queue: "Support",
-        ivr: "ticket=T-88",
-        speech: include_bytes!("../../../assets/practice/ana.wav"),
-        file: "ana.wav",
-    },
-    Caller {
-        name: "John Smith",
-        number: "+442075550123",
-        queue: "Orders",
-        ivr: "order=B-1920",
-        speech: include_bytes!("../../../assets/practice/john.wav"),
-        file: "john.wav",
-    },
+/// The practice scenarios, checked against the shipped scripts.
+const SCENARIOS: &str = include_str!("../../../assets/practice/scenarios.toml");
+
+/// The speech files the scenarios may name.
+const SPEECH: [(&str, &[u8]); 5] = [
+    (
+        "mari.wav",
+        include_bytes!("../../../assets/practice/mari.wav"),
+    ),
+    (
+        "ivan.wav",
+        include_bytes!("../../../assets/practice/ivan.wav"),
+    ),
+    (
+        "ana.wav",
+        include_bytes!("../../../assets/practice/ana.wav"),
+    ),
+    (
+        "john.wav",
+        include_bytes!("../../../assets/practice/john.wav"),
+    ),
+    (
+        "olga.wav",
+        include_bytes!("../../../assets/practice/olga.wav"),
+    ),
 ];
+
+/// The practice scenarios (what a trainee is scored against).
+pub fn scenarios() -> Vec<switchboard_desk::practice::Scenario> {
+    let (lib, _) = switchboard_desk::script::library::Library::builtin();
+    // The file and the scripts ship together; the desk's tests load both.
+    switchboard_desk::practice::parse(SCENARIOS, |id| lib.get(id).cloned()).unwrap_or_else(|e| {
+        debug_assert!(false, "the shipped scenarios do not load: {e}");
+        Vec::new()
+    })
+}
+
+/// The practice callers, one per scenario with speech, in the file's order.
+pub fn callers() -> Vec<Caller> {
+    scenarios()
+        .into_iter()
+        .filter_map(|s| {
+            let speech = SPEECH.iter().find(|(f, _)| *f == s.speech)?.1;
+            Some(Caller {
+                scenario: s.id,
+                name: s.name,
+                number: s.number,
+                queue: s.queue,
+                ivr: s.ivr,
+                speech,
+                file: s.speech,
+            })
+        })
+        .collect()
+}
 
 /// A simulated colleague (or customer): answers every call put through to
 /// it, or placed to it, and says who it is.
@@ -196,8 +222,8 @@ pub fn start(
         .map_err(|e| format!("practice line: {e}"))
     };
     let mut lines = Vec::new();
-    for c in CALLERS {
-        let (e, events) = engine("practice", c.name, voice(c.file, c.speech)?, 2)?;
+    for c in callers() {
+        let (e, events) = engine("practice", &c.name, voice(&c.file, c.speech)?, 2)?;
         lines.push((c, e, events));
     }
     // Colleagues answer whatever is put through to them.
@@ -234,8 +260,12 @@ pub fn start(
                             "P-Asserted-Identity".into(),
                             format!("\"{}\" <sip:{}@practice.invalid>", c.name, c.number),
                         ),
-                        ("X-Queue".into(), c.queue.into()),
-                        ("X-IVR-Data".into(), c.ivr.into()),
+                        ("X-Queue".into(), c.queue.clone()),
+                        ("X-IVR-Data".into(), c.ivr.clone()),
+                        (
+                            switchboard_desk::workspace::SCENARIO_HEADER.into(),
+                            c.scenario.clone(),
+                        ),
                     ],
                 });
                 // Until the desk (or the caller, after a while) ends the call.

@@ -9,7 +9,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use switchboard::practice::{self, CALLERS, COLLEAGUES, Pacing};
+use switchboard::practice::{self, COLLEAGUES, Pacing};
 use switchboard_engine::EndReason;
 use switchboard_engine::events::EventKind;
 use switchboard_engine::{Command, Engine, EngineConfig};
@@ -17,6 +17,7 @@ use switchboard_interop::{WINDOW, heard_windows, read_wav_8k, sleep_until_wall, 
 
 #[test]
 fn a_practice_caller_rings_with_queue_headers_and_speaks() {
+    let callers = practice::callers();
     let dir = temp_dir("practice");
     let heard = dir.join("desk-heard.wav");
     let (desk, mut events) = Engine::start(EngineConfig {
@@ -59,14 +60,22 @@ fn a_practice_caller_rings_with_queue_headers_and_speaks() {
     };
 
     let first = next_event("first call", &|k| matches!(k, EventKind::Incoming { .. })).kind;
-    assert_eq!(header(&first, "X-Queue").as_deref(), Some(CALLERS[0].queue));
+    assert_eq!(
+        header(&first, "X-Queue").as_deref(),
+        Some(callers[0].queue.as_str())
+    );
+    assert_eq!(
+        header(&first, "X-Practice-Scenario").as_deref(),
+        Some(callers[0].scenario.as_str()),
+        "the desk knows which scenario to score"
+    );
     assert_eq!(
         header(&first, "X-IVR-Data").as_deref(),
-        Some(CALLERS[0].ivr)
+        Some(callers[0].ivr.as_str())
     );
     let pai = header(&first, "P-Asserted-Identity").unwrap_or_default();
     assert!(
-        pai.contains(CALLERS[0].name) && pai.contains(CALLERS[0].number),
+        pai.contains(callers[0].name.as_str()) && pai.contains(callers[0].number.as_str()),
         "{pai}"
     );
     let EventKind::Incoming { call, .. } = first else {
@@ -89,7 +98,7 @@ fn a_practice_caller_rings_with_queue_headers_and_speaks() {
     // correlates 0.85 to 0.95 with what was said; another practice voice
     // scores under 0.4 in most (one in fifteen higher), so it would miss
     // far more than one window in eight.
-    let said = read_wav_8k(&dir.join("voices").join(CALLERS[0].file));
+    let said = read_wav_8k(&dir.join("voices").join(&callers[0].file));
     let got = read_wav_8k(&heard);
     let h = heard_windows(&said, WINDOW..4 * 8000, &got, 0..16_000, 0.6);
     eprintln!("the desk hears the practice caller: {h}");
@@ -100,7 +109,7 @@ fn a_practice_caller_rings_with_queue_headers_and_speaks() {
     let second = next_event("second call", &|k| matches!(k, EventKind::Incoming { .. })).kind;
     assert_eq!(
         header(&second, "X-Queue").as_deref(),
-        Some(CALLERS[1].queue)
+        Some(callers[1].queue.as_str())
     );
     let EventKind::Incoming { call, .. } = second else {
         unreachable!()

@@ -198,6 +198,38 @@ pub struct DeskSection {
     pub wrap_up_outgoing: Option<bool>,
     /// How typed numbers become SIP URIs.
     pub dial_plan: Option<DialPlanSection>,
+    /// Call scripts: where they are, which queue starts which.
+    pub scripts: Option<ScriptsSection>,
+}
+
+/// `[desk.scripts]`: the call scripts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptsSection {
+    /// A folder of script files (`*.toml`); absent: the scripts shipped
+    /// with the desk.
+    pub folder: Option<std::path::PathBuf>,
+    /// Which script a call from a queue starts with: `{ Emergency = "triage" }`.
+    pub queues: Option<std::collections::BTreeMap<String, String>>,
+    /// The script of calls from any other queue (none: the operator picks).
+    pub default: Option<String>,
+}
+
+impl ScriptsSection {
+    /// The scripts, routed; what could not be used comes back as messages
+    /// (a broken file names its file, line and node), beside the rest.
+    pub fn library(&self) -> (crate::script::library::Library, Vec<String>) {
+        let (mut lib, errors) = match &self.folder {
+            Some(dir) => crate::script::library::Library::load_dir(dir),
+            None => crate::script::library::Library::builtin(),
+        };
+        let mut out: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        out.extend(lib.route(
+            &self.queues.clone().unwrap_or_default(),
+            self.default.as_deref(),
+        ));
+        (lib, out)
+    }
 }
 
 /// `[desk.crm]`: look the caller up in the CRM by URL template.

@@ -1,11 +1,12 @@
 //! The centre: the interaction in hand. Above it, a strip for a call that
 //! rings and a strip for the call in hand when something else is shown;
 //! then the focus — a call, its caller card while it rings, a wrap-up, a
-//! missed call, the dial pad when nothing is in hand, or Settings.
+//! missed call, the dial pad when nothing is in hand (under the last
+//! practice call's score), or Settings.
 
 use switchboard_desk::workspace::{Focus, Phase};
 
-use super::{Cx, View, call, caller_card, dial, missed, settings, strips, wrap_up};
+use super::{Cx, View, call, caller_card, dial, missed, score, settings, strips, wrap_up};
 use crate::Intent;
 
 pub(crate) fn ui(
@@ -31,7 +32,13 @@ pub(crate) fn ui(
                 Focus::Call(c) => call::ui(ui, cx, c, view, out),
                 Focus::WrapUp(w) => wrap_up::ui(ui, cx, w, view, out),
                 Focus::Missed(m) => missed::ui(ui, cx, m, out),
-                Focus::Idle => dial::ui(ui, cx, view, out),
+                Focus::Idle => {
+                    if let Some(s) = cx.ws.score() {
+                        score::ui(ui, cx, s, out);
+                        ui.add_space(8.0);
+                    }
+                    dial::ui(ui, cx, view, out)
+                }
             }
         });
 }

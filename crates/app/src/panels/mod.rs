@@ -5,7 +5,8 @@
 //! ```text
 //! ┌ top_bar ──────────────────────────────────────────────────────────┐
 //! │ work_list │ centre (strips, then the focus: call · caller_card ·  │ tabs: customer ·
-//! │ + figures │ wrap_up · missed · dial · settings)                   │ directory · history · contacts
+//! │ + figures │ wrap_up · missed · score · dial · settings)           │ script · directory ·
+//! │           │                                                       │ history · contacts
 //! └ notices ──────────────────────────────────────────────────────────┘
 //! ```
 
@@ -15,6 +16,7 @@ mod centre;
 mod dial;
 mod missed;
 mod notices;
+mod score;
 mod settings;
 mod strips;
 mod tabs;
@@ -67,12 +69,17 @@ pub(crate) struct View {
     pub(crate) consult_first: bool,
     /// The wrap-up being edited and its text.
     pub(crate) draft: Option<(ItemId, Draft)>,
+    /// The workspace's disposition for that form when last looked at (a
+    /// change there is the script deciding).
+    pub(crate) disposition_seen: Option<String>,
     /// The context tab shown.
     pub(crate) tab: usize,
     /// The context tabs.
     pub(crate) tabs: Vec<Box<dyn ContextTab>>,
     /// The call that last rang (the Customer tab comes up for a new one).
     pub(crate) rang: Option<switchboard_desk::agent::CallRef>,
+    /// The call in hand with a script (the Script tab comes up for a new one).
+    pub(crate) scripted: Option<ItemId>,
 }
 
 impl std::fmt::Debug for View {
@@ -106,6 +113,15 @@ pub(crate) fn workspace(
         view.tab = 0;
     }
     view.rang = ringing;
+    // A call with a script comes into hand: the Script tab shows its first question.
+    let scripted = cx.ws.talking().filter(|c| c.script.is_some()).map(|c| c.id);
+    if scripted.is_some()
+        && scripted != view.scripted
+        && let Some(i) = view.tabs.iter().position(|t| t.key() == "script")
+    {
+        view.tab = i;
+    }
+    view.scripted = scripted;
     shortcuts(ui, cx, out);
     let width = ui.available_width();
     egui::Panel::top("top-bar").show(ui, |ui| top_bar::ui(ui, cx, out));

@@ -18,12 +18,19 @@ pub(crate) fn ui(
     let note_id = egui::Id::unique("wrap-up-note");
     if view.draft.as_ref().map(|(id, _)| *id) != Some(w.id) {
         view.draft = Some((w.id, w.draft.clone()));
+        view.disposition_seen = w.draft.disposition.clone();
         // A form coming into the centre is typed into at once.
         ui.memory_mut(|m| m.request_focus(note_id));
     }
     let Some((_, d)) = view.draft.as_mut() else {
         return;
     };
+    // The script decided a disposition (answered in the Script tab): the
+    // form shows it; the operator may still choose another.
+    if w.draft.disposition != view.disposition_seen {
+        view.disposition_seen = w.draft.disposition.clone();
+        d.disposition = w.draft.disposition.clone();
+    }
     let in_acw = cx.ws.wrap_up_left(cx.now.at);
     ui.heading(match in_acw {
         Some(left) => l.tr_with("wrap-up-left", &[("seconds", left.as_secs().to_string())]),
@@ -53,6 +60,26 @@ pub(crate) fn ui(
     if waiting > 0 {
         ui.label(l.tr_with("wrap-up-more", &[("n", waiting.to_string())]));
     }
+    if let Some(run) = &w.script {
+        let fields = run.fields();
+        let shown: Vec<String> = ["priority", "disposition"]
+            .iter()
+            .filter_map(|k| fields.get(*k).map(|v| format!("{k} {v}")))
+            .chain(
+                fields
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "priority" | "disposition"))
+                    .map(|(k, v)| format!("{} {v}", k.replace('_', " "))),
+            )
+            .collect();
+        ui.label(l.tr_with(
+            "script-wrap-up",
+            &[
+                ("title", run.first_script().title.get(l.code()).to_owned()),
+                ("fields", shown.join(" · ")),
+            ],
+        ));
+    }
     let label = ui.label(l.tr("note"));
     let mut changed = ui
         .add(
@@ -67,7 +94,12 @@ pub(crate) fn ui(
     egui::ComboBox::from_label(l.tr("disposition"))
         .selected_text(if current.is_empty() { "—" } else { &current })
         .show_ui(ui, |ui| {
-            for disp in cx.dispositions {
+            // The configured ones, and one a script set that is not among them.
+            let extra = d
+                .disposition
+                .clone()
+                .filter(|x| !cx.dispositions.contains(x));
+            for disp in cx.dispositions.iter().chain(extra.as_ref()) {
                 if ui
                     .selectable_label(d.disposition.as_deref() == Some(disp), disp)
                     .clicked()

@@ -22,7 +22,36 @@ pub struct Library {
     default: Option<String>,
 }
 
+/// The scripts shipped with the desk (`assets/scripts/`).
+const BUILTIN: [(&str, &str); 5] = [
+    (
+        "info-line.toml",
+        include_str!("../../../../assets/scripts/info-line.toml"),
+    ),
+    (
+        "it-support.toml",
+        include_str!("../../../../assets/scripts/it-support.toml"),
+    ),
+    (
+        "order.toml",
+        include_str!("../../../../assets/scripts/order.toml"),
+    ),
+    (
+        "switchboard.toml",
+        include_str!("../../../../assets/scripts/switchboard.toml"),
+    ),
+    (
+        "triage.toml",
+        include_str!("../../../../assets/scripts/triage.toml"),
+    ),
+];
+
 impl Library {
+    /// The scripts shipped with the desk, built in.
+    pub fn builtin() -> (Library, Vec<ScriptError>) {
+        Library::from_texts(BUILTIN)
+    }
+
     /// Loads every script file in `dir`; what could not be loaded comes back
     /// as errors beside the library.
     pub fn load_dir(dir: &Path) -> (Library, Vec<ScriptError>) {
@@ -222,6 +251,13 @@ mod tests {
         assert_eq!(
             ids,
             ["info-line", "it-support", "order", "switchboard", "triage"]
+        );
+        // The built-in copy is the folder, every file of it.
+        let (builtin, errors) = Library::builtin();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            builtin.all().collect::<Vec<_>>(),
+            lib.all().collect::<Vec<_>>()
         );
         let (_, errors) = Library::load_dir(&dir.join("missing"));
         assert!(
