@@ -1,0 +1,122 @@
+//! The Script tab as an operator uses it: a triage call answered with the
+//! keyboard only — the address typed, the callback number taken as
+//! prefilled with Enter, options picked by digit, a step back with
+//! Backspace — decides the priority and the disposition, and the wrap-up
+//! carries both into the record.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use egui_kittest::kittest::Queryable;
+use switchboard::DeskConfig;
+use switchboard_desk::config::ScriptsSection;
+use switchboard_desk::script::run::Step;
+use switchboard_desk::store::Store;
+
+/// The tests' desk, with calls from the Emergency queue starting triage.
+fn triage_desk() -> DeskConfig {
+    let (scripts, errors) = ScriptsSection {
+        queues: Some(BTreeMap::from([(
+            "Emergency".to_owned(),
+            "triage".to_owned(),
+        )])),
+        ..ScriptsSection::default()
+    }
+    .library();
+    assert!(errors.is_empty(), "{errors:?}");
+    DeskConfig {
+        scripts,
+        ..config()
+    }
+}
+
+fn key(h: &mut egui_kittest::Harness<'static, switchboard::DeskApp>, k: egui::Key) {
+    h.key_press(k);
+    h.run();
+    h.run();
+}
+
+#[test]
+fn a_triage_script_driven_by_keys_fills_priority_and_disposition() {
+    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
+    feed(&mut h, &[incoming_in_queue(1, "Emergency")]);
+    key(&mut h, egui::Key::F3);
+    feed(&mut h, &[established(1)]);
+    h.run();
+    // The Script tab came up with the first question, its field ready.
+    h.get_by_label_contains("Where is the emergency?");
+    h.event(egui::Event::Text("Pikk 1, Tallinn".into()));
+    key(&mut h, egui::Key::Enter);
+    h.get_by_label_contains("Which number can we call you back on?");
+    assert!(
+        h.query_all_by_value("+3725551234").next().is_some(),
+        "the callback number is prefilled from the call"
+    );
+    key(&mut h, egui::Key::Enter);
+    h.get_by_label_contains("What happened?");
+    key(&mut h, egui::Key::Num1); // Sudden illness
+    h.get_by_label_contains("Is the person awake");
+    key(&mut h, egui::Key::Num2); // No
+    h.get_by_label_contains("Is the person breathing normally?");
+    key(&mut h, egui::Key::Num1); // Yes …
+    h.get_by_label_contains("Keep the person still");
+    key(&mut h, egui::Key::Backspace); // … no: back, and answer again
+    h.get_by_label_contains("Is the person breathing normally?");
+    key(&mut h, egui::Key::Num2);
+    h.get_by_label_contains("start chest compressions");
+    key(&mut h, egui::Key::Enter);
+    h.get_by_label_contains("Triage done");
+    // What the answers decided, on screen beside the call.
+    h.get_by_label("Decided so far");
+    assert!(h.query_by_label("Ambulance").is_some(), "the disposition");
+
+    feed(&mut h, &[ended(1)]);
+    // The wrap-up carries what the script decided.
+    h.get_by_label_contains("priority 1 · disposition Ambulance");
+    assert!(
+        h.query_all_by_label("Ambulance").next().is_some(),
+        "the disposition chosen in the form"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    let store = h.state().store().unwrap();
+    let rec = store.call("call-1@test").unwrap().unwrap();
+    assert_eq!(rec.disposition.as_deref(), Some("Ambulance"));
+    assert!(rec.wrapped_ms.is_some(), "the wrap-up was saved");
+    let run = store.script_run("call-1@test").unwrap().unwrap();
+    assert_eq!(run.script_id, "triage");
+    assert_eq!(run.fields.get("priority").map(String::as_str), Some("1"));
+    assert_eq!(
+        run.fields.get("address").map(String::as_str),
+        Some("Pikk 1, Tallinn")
+    );
+    assert!(
+        run.trail.iter().any(|s| matches!(s, Step::Back { .. })),
+        "the step back is in the audit trail"
+    );
+}
+
+#[test]
+fn a_required_question_cannot_be_skipped_and_says_why() {
+    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
+    feed(&mut h, &[incoming_in_queue(1, "Emergency")]);
+    key(&mut h, egui::Key::F3);
+    feed(&mut h, &[established(1)]);
+    h.run();
+    key(&mut h, egui::Key::Enter);
+    h.get_by_label("This question must be answered.");
+    h.get_by_label_contains("Where is the emergency?");
+    // The operator picks another script for this call.
+    h.get_by_label("Script for this call").click();
+    h.run();
+    click_text(&mut h, "Information line enquiry");
+    h.get_by_label_contains("What would you like to know?");
+}
+
+fn click_text(h: &mut egui_kittest::Harness<'static, switchboard::DeskApp>, text: &str) {
+    h.get_by_label(text).click();
+    h.run();
+    h.run();
+}
