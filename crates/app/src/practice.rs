@@ -150,6 +150,8 @@ pub struct Pacing {
     pub gap: Duration,
     /// A call is ended by the caller after this long.
     pub longest_call: Duration,
+    /// A caller put through to a colleague hangs up after this long.
+    pub after_transfer: Duration,
 }
 
 impl Default for Pacing {
@@ -157,6 +159,7 @@ impl Default for Pacing {
         Pacing {
             gap: Duration::from_secs(20),
             longest_call: Duration::from_secs(90),
+            after_transfer: Duration::from_secs(8),
         }
     }
 }
@@ -269,7 +272,7 @@ pub fn start(
                     ],
                 });
                 // Until the desk (or the caller, after a while) ends the call.
-                let until = Instant::now() + pacing.longest_call;
+                let mut until = Instant::now() + pacing.longest_call;
                 let mut ended = false;
                 // A caller transferred to a colleague stays on with them.
                 let mut live = 0usize;
@@ -278,6 +281,11 @@ pub fn start(
                     while let Ok(ev) = events.try_recv() {
                         match ev.kind {
                             EventKind::Calling { .. } => {
+                                if started {
+                                    // Put through to a colleague: a few
+                                    // words with them, then the next caller.
+                                    until = until.min(Instant::now() + pacing.after_transfer);
+                                }
                                 live += 1;
                                 started = true;
                             }

@@ -160,7 +160,7 @@ pub fn start(args: &[String], wake: Wake) -> Started {
     let path = config_path(args);
     let explicit = flag(args, "--config").is_some();
     let mut problems: Vec<ConfigError> = Vec::new();
-    let file = match &path {
+    let mut file = match &path {
         Some(p) if explicit || p.exists() => match switchboard_desk::config::load(p) {
             Ok(f) => f,
             Err(e) => {
@@ -171,6 +171,14 @@ pub fn start(args: &[String], wake: Wake) -> Started {
         },
         _ => File::default(),
     };
+    // A relative scripts folder is beside the configuration file.
+    if let Some(s) = file.desk.as_mut().and_then(|d| d.scripts.as_mut())
+        && let Some(folder) = s.folder.as_mut()
+        && folder.is_relative()
+        && let Some(base) = path.as_ref().and_then(|p| p.parent())
+    {
+        *folder = base.join(&*folder);
+    }
     let current_settings = SettingsEdit::from_file(&file);
     let (config, errors) = engine_config(args, &file);
     problems.extend(errors);

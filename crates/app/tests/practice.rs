@@ -33,6 +33,7 @@ fn a_practice_caller_rings_with_queue_headers_and_speaks() {
         Pacing {
             gap: Duration::from_millis(500),
             longest_call: Duration::from_secs(30),
+            after_transfer: Duration::from_secs(2),
         },
     )
     .expect("practice line");
@@ -146,6 +147,13 @@ fn a_practice_caller_rings_with_queue_headers_and_speaks() {
         unreachable!()
     };
     assert_eq!(reason, EndReason::LocalHangup);
+    // A caller put through talks with the colleague a little, hangs up,
+    // and the next practice caller rings (not after the longest call).
+    let third = next_event("third call", &|k| matches!(k, EventKind::Incoming { .. })).kind;
+    assert_eq!(
+        header(&third, "X-Practice-Scenario").as_deref(),
+        Some(callers[2].scenario.as_str())
+    );
     drop(line);
     let _ = desk.send(Command::Shutdown);
     desk.join();

@@ -120,3 +120,80 @@ fn click_text(h: &mut egui_kittest::Harness<'static, switchboard::DeskApp>, text
     h.run();
     h.run();
 }
+
+/// `[desk.scripts]` in the configuration file: the folder's scripts (the
+/// user guide's example among them, as printed) start by queue, and a
+/// broken file or a queue naming no script is a notice that names it.
+#[test]
+fn scripts_from_the_configured_folder_start_by_queue_and_a_broken_one_is_named() {
+    use switchboard_desk::workspace::{NoticeKind, Op};
+    let dir = switchboard_interop::temp_dir("scripts-config");
+    let folder = dir.join("scripts");
+    std::fs::create_dir_all(&folder).unwrap();
+    let guide = include_str!("../../../docs/user-guide.md");
+    let example = guide
+        .split("### Writing a script")
+        .nth(1)
+        .and_then(|s| s.split("```toml\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the user guide shows a script");
+    std::fs::write(folder.join("returns.toml"), example).unwrap();
+    std::fs::write(
+        folder.join("broken.toml"),
+        "id = \"b\"\nstart = \"a\"\n\n[[node]]\nid = \"a\"\nkind = \"text\"\nfield = \"x\"\nnext = \"nowhere\"\n",
+    )
+    .unwrap();
+    let cfg = dir.join("switchboard.toml");
+    std::fs::write(
+        &cfg,
+        "[desk.scripts]\nfolder = \"scripts\"\nqueues = { Returns = \"returns\", Sales = \"gone\" }\n",
+    )
+    .unwrap();
+    let args = desk_args(&cfg, &dir, &[]);
+    let mut s = switchboard::startup::start(&args, switchboard::Wake::none());
+    let said: Vec<String> = s
+        .desk
+        .workspace()
+        .notices()
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NoticeKind::Desktop {
+                key: "script-error",
+                args,
+                ..
+            } => args.first().map(|(_, v)| v.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said.iter()
+            .any(|m| m.contains("broken.toml:4: node \"a\"") && m.contains("nowhere")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|m| m.contains("\"Sales\"") && m.contains("\"gone\"")),
+        "{said:?}"
+    );
+    let desk = &mut s.desk;
+    desk.apply(
+        std::time::Instant::now(),
+        switchboard::Intent::SetState(switchboard_desk::agent::AgentState::Available),
+    );
+    desk.handle_event(std::time::Instant::now(), &incoming_in_queue(1, "returns"));
+    desk.apply(std::time::Instant::now(), Op::Answer.into());
+    desk.handle_event(std::time::Instant::now(), &established(1));
+    let ws = desk.workspace();
+    let run = ws
+        .in_hand()
+        .and_then(|c| ws.script_of(c.id))
+        .expect("the Returns queue starts its script");
+    assert_eq!(run.script().id, "returns");
+    assert!(run.prompt("et").starts_with("Milline tellimus?"));
+    if let Some(e) = s.engine.take() {
+        let _ = e.send(switchboard_engine::Command::Shutdown);
+        e.join();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

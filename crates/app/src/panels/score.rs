@@ -46,18 +46,29 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, s: &Score, out: &mut Vec<Intent
                         (l.tr("score-wrong"), HANG_UP_RED)
                     };
                     ui.colored_label(colour, egui::RichText::new(word).strong());
-                    let got = if c.got.is_empty() { "—" } else { &c.got };
+                    // Scripts by their titles, not their file ids.
+                    let title = |id: &str| {
+                        cx.ws
+                            .scripts()
+                            .get(id)
+                            .map_or_else(|| id.to_owned(), |s| s.title.get(l.code()).to_owned())
+                    };
+                    let (got, expected) = match c.kind {
+                        CheckKind::Script => (title(&c.got), title(&c.expected)),
+                        _ => (c.got.clone(), c.expected.clone()),
+                    };
+                    let got = if got.is_empty() {
+                        "—".to_owned()
+                    } else {
+                        got
+                    };
                     ui.label(match &c.kind {
                         CheckKind::Asked { .. } => String::new(),
-                        CheckKind::HandleTime => l.tr_with(
-                            "score-time-of",
-                            &[("got", got.to_owned()), ("target", c.expected.clone())],
-                        ),
-                        _ if c.ok => got.to_owned(),
-                        _ => l.tr_with(
-                            "score-expected",
-                            &[("expected", c.expected.clone()), ("got", got.to_owned())],
-                        ),
+                        CheckKind::HandleTime => {
+                            l.tr_with("score-time-of", &[("got", got), ("target", expected)])
+                        }
+                        _ if c.ok => got,
+                        _ => l.tr_with("score-expected", &[("expected", expected), ("got", got)]),
                     });
                     ui.end_row();
                 }

@@ -82,22 +82,31 @@ impl ScriptTab {
         let l = cx.l;
         let node = run.current();
         let lang = l.code();
-        let step = run
-            .trail()
-            .iter()
-            .filter(|s| matches!(s, switchboard_desk::script::run::Step::Answered { .. }))
-            .count();
-        ui.weak(l.tr_with(
-            "script-step",
-            &[
-                ("title", run.script().title.get(lang).to_owned()),
-                ("n", (step + 1).to_string()),
-            ],
-        ));
+        let title = run.script().title.get(lang).to_owned();
+        ui.weak(if node.kind == Kind::End {
+            l.tr_with("script-end", &[("title", title)])
+        } else {
+            // Questions on the path taken, this one included.
+            let n = run.answered().count() + 1;
+            l.tr_with("script-step", &[("title", title), ("n", n.to_string())])
+        });
         // Large enough to read aloud from half a metre.
         ui.label(egui::RichText::new(run.prompt(lang)).size(22.0).strong());
+        // What the keys do here, for whoever is new.
+        let how = match node.kind {
+            Kind::Text | Kind::Number | Kind::Date => "script-how-text",
+            Kind::YesNo | Kind::Choice => "script-how-choice",
+            Kind::MultiChoice => "script-how-multi",
+            Kind::Info => "script-how-info",
+            Kind::End if run.transfer().is_some() => "script-how-transfer",
+            Kind::End if run.chain_target().is_some() => "script-how-chain",
+            Kind::End => "script-how-end",
+        };
+        let how = l.tr(how);
         if node.required && node.kind.asks() {
-            ui.weak(l.tr("script-required"));
+            ui.weak(format!("{} · {how}", l.tr("script-required")));
+        } else {
+            ui.weak(how);
         }
         let field_focused = ui.memory(|m| m.focused() == Some(egui::Id::unique(ANSWER_FIELD)));
         let other_field = ui.memory(|m| m.focused().is_some()) && !field_focused;
@@ -273,7 +282,11 @@ impl ScriptTab {
         let put_through = ui
             .add_enabled(
                 talking,
-                egui::Button::new(l.tr_with("script-transfer", &[("target", label.clone())])),
+                egui::Button::new(
+                    egui::RichText::new(l.tr_with("script-transfer", &[("target", label.clone())]))
+                        .size(17.0),
+                )
+                .min_size(egui::vec2(160.0, 32.0)),
             )
             .clicked()
             || (enter && talking);
