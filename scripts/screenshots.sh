@@ -80,7 +80,8 @@ key() { focus; xdotool key "$@"; }
 click() { focus; xdotool mousemove "$1" "$2" click 1; }
 type_text() { focus; xdotool type --delay 60 "$1"; }
 mkdir -p "$out"
-rm -f "$out"/*.png
+# (each shot overwrites its file; screenshots made by hand, such as
+# registration-retry.png, stay)
 
 shot ringing 4                        # the first practice caller rings
 key F3; shot in-call 4                # answered: the call in hand, its script beside it
