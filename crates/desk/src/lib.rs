@@ -4,6 +4,7 @@
 //!  phone events ─┐   ┌──────────── workspace::Workspace ────────────┐   ┌─▶ phone commands
 //!  operator Ops ─┼──▶│ agent::Agent · calls · work list · wrap-ups   │───┤   (answer, dial, hold …)
 //!  clock ticks  ─┘   │ missed calls · notices · today's figures      │   └─▶ CRM lookups
+//!                    │ script runs · practice scores                 │
 //!                    └──────── store::Store (SQLite, WAL) ───────────┘
 //!  INVITE headers + header rules ─▶ context::caller_card ─▶ the caller card
 //!                                   (caller_text::clean on every value)
