@@ -15,13 +15,15 @@ use switchboard_desk::config::ScriptsSection;
 use switchboard_desk::script::run::Step;
 use switchboard_desk::store::Store;
 
-/// The tests' desk, with calls from the Emergency queue starting triage.
+/// The tests' desk, with calls from the Emergency queue starting triage
+/// and from the Switchboard queue the greeting.
 fn triage_desk() -> DeskConfig {
     let (scripts, errors) = ScriptsSection {
-        queues: Some(BTreeMap::from([(
-            "Emergency".to_owned(),
-            "triage".to_owned(),
-        )])),
+        queues: Some(BTreeMap::from([
+            ("Emergency".to_owned(), "triage".to_owned()),
+            ("Switchboard".to_owned(), "switchboard".to_owned()),
+            ("Support".to_owned(), "it-support".to_owned()),
+        ])),
         ..ScriptsSection::default()
     }
     .library();
@@ -196,4 +198,82 @@ fn scripts_from_the_configured_folder_start_by_queue_and_a_broken_one_is_named()
         e.join();
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Typed into the answer field, then Enter.
+fn answer(h: &mut egui_kittest::Harness<'static, switchboard::DeskApp>, text: &str) {
+    h.event(egui::Event::Text(text.into()));
+    key(h, egui::Key::Enter);
+}
+
+#[test]
+fn the_greeting_chains_into_the_order_intake_and_numbers_and_dates_are_checked() {
+    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
+    feed(&mut h, &[incoming_in_queue(1, "Switchboard")]);
+    key(&mut h, egui::Key::F3);
+    feed(&mut h, &[established(1)]);
+    h.run();
+    key(&mut h, egui::Key::Enter); // the greeting, read
+    key(&mut h, egui::Key::Num4); // wants to order
+    h.get_by_label("Go on with Order intake (Enter)");
+    key(&mut h, egui::Key::Enter);
+    h.get_by_label_contains("May I have your name or customer number?");
+    // Back from the first question of the chained script is to the end
+    // of the greeting; Enter goes on again.
+    key(&mut h, egui::Key::Backspace);
+    h.get_by_label("Go on with Order intake (Enter)");
+    key(&mut h, egui::Key::Enter);
+    answer(&mut h, "John Smith");
+    key(&mut h, egui::Key::Num2); // the large pack
+    h.get_by_label_contains("How many?");
+    answer(&mut h, "two");
+    h.get_by_label("Type a number.");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    answer(&mut h, "2");
+    h.get_by_label_contains("When should it be delivered?");
+    answer(&mut h, "15.12.2026");
+    h.get_by_label("Type the date as YYYY-MM-DD.");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    answer(&mut h, "2026-12-15");
+    answer(&mut h, "10 Downing Street, London");
+    h.get_by_label_contains("Read the order back");
+    key(&mut h, egui::Key::Num1);
+    let ws = h.state().workspace();
+    let run = ws.script_of(ws.in_hand().unwrap().id).unwrap();
+    assert!(run.done());
+    let f = run.fields();
+    for (k, v) in [
+        ("topic", "order"),
+        ("customer", "John Smith"),
+        ("product", "large"),
+        ("quantity", "2"),
+        ("delivery_date", "2026-12-15"),
+        ("disposition", "Order"),
+    ] {
+        assert_eq!(f.get(k).map(String::as_str), Some(v), "{k}: {f:?}");
+    }
+}
+
+#[test]
+fn digits_tick_a_multi_choice_and_enter_takes_what_is_ticked() {
+    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
+    feed(&mut h, &[incoming_in_queue(1, "Support")]);
+    key(&mut h, egui::Key::F3);
+    feed(&mut h, &[established(1)]);
+    h.run();
+    answer(&mut h, "ana.novak");
+    h.get_by_label_contains("What have you tried already?");
+    key(&mut h, egui::Key::Num1);
+    key(&mut h, egui::Key::Num3);
+    key(&mut h, egui::Key::Num1); // untick
+    key(&mut h, egui::Key::Num2);
+    key(&mut h, egui::Key::Enter);
+    h.get_by_label_contains("What is the problem?");
+    let ws = h.state().workspace();
+    let f = ws.script_of(ws.in_hand().unwrap().id).unwrap().fields();
+    assert_eq!(
+        f.get("tried").map(String::as_str),
+        Some("cable, colleague"),
+        "in the script's order"
+    );
 }

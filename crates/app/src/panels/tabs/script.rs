@@ -202,7 +202,7 @@ impl ScriptTab {
                     }
                 }
                 if enter {
-                    answer = Some(Answer::Chosen(self.ticked.clone()));
+                    answer = Some(Answer::Chosen(self.ticked_in_order(node)));
                 }
             }
             Kind::Info => {
@@ -232,7 +232,7 @@ impl ScriptTab {
             {
                 answer = Some(match node.kind {
                     Kind::Info => Answer::Next,
-                    Kind::MultiChoice => Answer::Chosen(self.ticked.clone()),
+                    Kind::MultiChoice => Answer::Chosen(self.ticked_in_order(node)),
                     k => self.typed(k),
                 });
             }
@@ -299,6 +299,15 @@ impl ScriptTab {
                 .into(),
             );
         }
+    }
+
+    /// The options ticked, in the script's order (not the order pressed).
+    fn ticked_in_order(&self, node: &switchboard_desk::script::Node) -> Vec<String> {
+        node.options
+            .iter()
+            .filter(|o| self.ticked.contains(&o.value))
+            .map(|o| o.value.clone())
+            .collect()
     }
 
     /// The typed answer as its question takes it.
