@@ -277,3 +277,35 @@ fn digits_tick_a_multi_choice_and_enter_takes_what_is_ticked() {
         "in the script's order"
     );
 }
+
+/// In the wrap-up the note has the keys; once the operator clicks the
+/// Script tab, digits answer the script again.
+#[test]
+fn keys_go_to_the_note_while_it_is_typed_in_and_to_the_script_after_a_click() {
+    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
+    feed(&mut h, &[incoming_in_queue(1, "Emergency")]);
+    key(&mut h, egui::Key::F3);
+    feed(&mut h, &[established(1)]);
+    h.run();
+    answer(&mut h, "Pikk 1");
+    key(&mut h, egui::Key::Enter);
+    h.get_by_label_contains("What happened?");
+    feed(&mut h, &[ended(1)]);
+    h.run();
+    // The wrap-up's note has the focus: a digit is typed there.
+    h.event(egui::Event::Text("1".into()));
+    key(&mut h, egui::Key::Num1);
+    h.get_by_label_contains("What happened?");
+    assert!(
+        h.query_all_by_value("1").next().is_some(),
+        "typed into the note"
+    );
+    h.get_by_label("Script").click();
+    h.run();
+    key(&mut h, egui::Key::Num2); // Injury or accident
+    h.get_by_label_contains("Is the person awake");
+    let ws = h.state().workspace();
+    let w = &ws.wrap_ups()[0];
+    let f = ws.script_of(w.id).unwrap().fields();
+    assert_eq!(f.get("what").map(String::as_str), Some("injury"));
+}

@@ -109,8 +109,9 @@ impl ScriptTab {
             ui.weak(how);
         }
         let field_focused = ui.memory(|m| m.focused() == Some(egui::Id::unique(ANSWER_FIELD)));
-        let other_field = ui.memory(|m| m.focused().is_some()) && !field_focused;
-        // Keys when no other field is being typed into.
+        // Keys when no other text field is being typed into (a button
+        // clicked may keep the focus: keys still reach the script).
+        let other_field = ui.ctx().text_edit_focused() && !field_focused;
         let (enter, backspace, digit) = if other_field {
             (false, false, None)
         } else {
