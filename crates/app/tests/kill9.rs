@@ -10,8 +10,9 @@
 //! everything on screen a second before the kill, and the restarted desk
 //! shows it.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -89,41 +90,14 @@ fn judge() {
     let dir = std::env::temp_dir().join(format!("sb-kill9-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("desk.db");
-    let mut guard = switchboard_interop::Guard::spawn(
-        Command::new(std::env::current_exe().unwrap())
-            .env("SB_KILL9_DB", &db)
-            .stdout(Stdio::piped()),
-        "the typing desk",
+    let killed = common::run_and_kill_9(&db, "the typing desk");
+    assert!(
+        killed.lines.len() > 10,
+        "the desk typed only {} keys",
+        killed.lines.len()
     );
-    let child = &mut guard.0;
-    let lines = BufReader::new(child.stdout.take().unwrap());
-    // (when the line was read, what was on screen)
-    let mut seen: Vec<(Instant, String)> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for line in lines.lines() {
-        let Ok(line) = line else { break };
-        seen.push((Instant::now(), line));
-        // Three seconds of typing, then kill in the middle of it.
-        if seen
-            .first()
-            .is_some_and(|(t, _)| t.elapsed() >= Duration::from_secs(3))
-            || Instant::now() > deadline
-        {
-            break;
-        }
-    }
-    // SIGKILL: no destructor, no flush, no chance to save.
-    child.kill().expect("kill -9");
-    let killed_at = Instant::now();
-    let _ = child.wait();
-    assert!(seen.len() > 10, "the desk typed only {} keys", seen.len());
-    let last = &seen.last().unwrap().1;
-    let must_have = seen
-        .iter()
-        .rev()
-        .find(|(t, _)| killed_at.duration_since(*t) >= Duration::from_secs(1))
-        .map(|(_, s)| s.clone())
-        .unwrap_or_default();
+    let last = killed.last();
+    let must_have = killed.a_second_before().unwrap_or_default().to_owned();
     assert!(!must_have.is_empty(), "typing did not last over a second");
 
     let store = Store::open(&db).expect("the database opens after kill -9");

@@ -10,9 +10,10 @@
 //! every key. The parent kills it with SIGKILL and opens the database as
 //! the next start of the desk would.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -117,38 +118,16 @@ fn judge() {
     let dir = std::env::temp_dir().join(format!("sb-kill9-script-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("desk.db");
-    let mut guard = switchboard_interop::Guard::spawn(
-        Command::new(std::env::current_exe().unwrap())
-            .env("SB_KILL9_DB", &db)
-            .stdout(Stdio::piped()),
-        "the answering desk",
+    let killed = common::run_and_kill_9(&db, "the answering desk");
+    let steps = |s: &str| s.trim().parse::<usize>().unwrap_or(0);
+    assert!(
+        killed.lines.len() > 10,
+        "the desk pressed only {} keys",
+        killed.lines.len()
     );
-    let child = &mut guard.0;
-    let lines = BufReader::new(child.stdout.take().unwrap());
-    let mut seen: Vec<(Instant, usize)> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for line in lines.lines() {
-        let Ok(line) = line else { break };
-        seen.push((Instant::now(), line.trim().parse().unwrap_or(0)));
-        if seen
-            .first()
-            .is_some_and(|(t, _)| t.elapsed() >= Duration::from_secs(3))
-            || Instant::now() > deadline
-        {
-            break;
-        }
-    }
-    child.kill().expect("kill -9");
-    let killed_at = Instant::now();
-    let _ = child.wait();
-    assert!(seen.len() > 10, "the desk pressed only {} keys", seen.len());
-    let must_have = seen
-        .iter()
-        .rev()
-        .find(|(t, _)| killed_at.duration_since(*t) >= Duration::from_secs(1))
-        .map_or(0, |(_, n)| *n);
+    let must_have = killed.a_second_before().map_or(0, steps);
     assert!(must_have >= 4, "answering did not last over a second");
-    let last = seen.last().map_or(0, |(_, n)| *n);
+    let last = steps(killed.last());
 
     let store = Store::open(&db).expect("the database opens after kill -9");
     let saved = store

@@ -34,6 +34,16 @@ fn triage_desk() -> DeskConfig {
     }
 }
 
+/// A desk that answered (F3) a call from `queue`.
+fn answered_in(queue: &str) -> egui_kittest::Harness<'static, switchboard::DeskApp> {
+    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
+    feed(&mut h, &[incoming_in_queue(1, queue)]);
+    key(&mut h, egui::Key::F3);
+    feed(&mut h, &[established(1)]);
+    h.run();
+    h
+}
+
 fn key(h: &mut egui_kittest::Harness<'static, switchboard::DeskApp>, k: egui::Key) {
     h.key_press(k);
     h.run();
@@ -42,11 +52,7 @@ fn key(h: &mut egui_kittest::Harness<'static, switchboard::DeskApp>, k: egui::Ke
 
 #[test]
 fn a_triage_script_driven_by_keys_fills_priority_and_disposition() {
-    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
-    feed(&mut h, &[incoming_in_queue(1, "Emergency")]);
-    key(&mut h, egui::Key::F3);
-    feed(&mut h, &[established(1)]);
-    h.run();
+    let mut h = answered_in("Emergency");
     // The Script tab came up with the first question, its field ready.
     h.get_by_label_contains("Where is the emergency?");
     h.event(egui::Event::Text("Pikk 1, Tallinn".into()));
@@ -102,11 +108,7 @@ fn a_triage_script_driven_by_keys_fills_priority_and_disposition() {
 
 #[test]
 fn a_required_question_cannot_be_skipped_and_says_why() {
-    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
-    feed(&mut h, &[incoming_in_queue(1, "Emergency")]);
-    key(&mut h, egui::Key::F3);
-    feed(&mut h, &[established(1)]);
-    h.run();
+    let mut h = answered_in("Emergency");
     key(&mut h, egui::Key::Enter);
     h.get_by_label("This question must be answered.");
     h.get_by_label_contains("Where is the emergency?");
@@ -208,11 +210,7 @@ fn answer(h: &mut egui_kittest::Harness<'static, switchboard::DeskApp>, text: &s
 
 #[test]
 fn the_greeting_chains_into_the_order_intake_and_numbers_and_dates_are_checked() {
-    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
-    feed(&mut h, &[incoming_in_queue(1, "Switchboard")]);
-    key(&mut h, egui::Key::F3);
-    feed(&mut h, &[established(1)]);
-    h.run();
+    let mut h = answered_in("Switchboard");
     key(&mut h, egui::Key::Enter); // the greeting, read
     key(&mut h, egui::Key::Num4); // wants to order
     h.get_by_label("Go on with Order intake (Enter)");
@@ -256,11 +254,7 @@ fn the_greeting_chains_into_the_order_intake_and_numbers_and_dates_are_checked()
 
 #[test]
 fn digits_tick_a_multi_choice_and_enter_takes_what_is_ticked() {
-    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
-    feed(&mut h, &[incoming_in_queue(1, "Support")]);
-    key(&mut h, egui::Key::F3);
-    feed(&mut h, &[established(1)]);
-    h.run();
+    let mut h = answered_in("Support");
     answer(&mut h, "ana.novak");
     h.get_by_label_contains("What have you tried already?");
     key(&mut h, egui::Key::Num1);
@@ -282,11 +276,7 @@ fn digits_tick_a_multi_choice_and_enter_takes_what_is_ticked() {
 /// Script tab, digits answer the script again.
 #[test]
 fn keys_go_to_the_note_while_it_is_typed_in_and_to_the_script_after_a_click() {
-    let mut h = desk_with(triage_desk(), Some(Store::in_memory().unwrap()));
-    feed(&mut h, &[incoming_in_queue(1, "Emergency")]);
-    key(&mut h, egui::Key::F3);
-    feed(&mut h, &[established(1)]);
-    h.run();
+    let mut h = answered_in("Emergency");
     answer(&mut h, "Pikk 1");
     key(&mut h, egui::Key::Enter);
     h.get_by_label_contains("What happened?");

@@ -213,3 +213,60 @@ pub(crate) fn desk_args(
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args
 }
+
+/// What a `kill -9` test's child printed, each line with when it was read,
+/// and when the child was killed.
+pub(crate) struct Killed {
+    pub(crate) lines: Vec<(Instant, String)>,
+    pub(crate) at: Instant,
+}
+
+impl Killed {
+    /// The last line read at least a second before the kill: what must be
+    /// on disk.
+    pub(crate) fn a_second_before(&self) -> Option<&str> {
+        self.lines
+            .iter()
+            .rev()
+            .find(|(t, _)| self.at.duration_since(*t) >= Duration::from_secs(1))
+            .map(|(_, s)| s.as_str())
+    }
+
+    /// The last line read.
+    pub(crate) fn last(&self) -> &str {
+        self.lines.last().map_or("", |(_, s)| s.as_str())
+    }
+}
+
+/// Runs this test binary again as the child (`SB_KILL9_DB` = `db`), reads
+/// what it prints for three seconds (at most a minute for the first
+/// line), then kills it with SIGKILL: no destructor, no flush, no chance
+/// to save.
+pub(crate) fn run_and_kill_9(db: &std::path::Path, what: &str) -> Killed {
+    use std::io::{BufRead, BufReader};
+    let mut guard = switchboard_interop::Guard::spawn(
+        std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .env("SB_KILL9_DB", db)
+            .stdout(std::process::Stdio::piped()),
+        what,
+    );
+    let child = &mut guard.0;
+    let out = BufReader::new(child.stdout.take().expect("piped"));
+    let mut lines: Vec<(Instant, String)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for line in out.lines() {
+        let Ok(line) = line else { break };
+        lines.push((Instant::now(), line));
+        if lines
+            .first()
+            .is_some_and(|(t, _)| t.elapsed() >= Duration::from_secs(3))
+            || Instant::now() > deadline
+        {
+            break;
+        }
+    }
+    child.kill().expect("kill -9");
+    let at = Instant::now();
+    let _ = child.wait();
+    Killed { lines, at }
+}
