@@ -106,6 +106,29 @@ const MIGRATIONS: &[&str] = &[
         fields TEXT NOT NULL,
         updated_ms INTEGER NOT NULL
      );",
+    // 6: the outbox: what must reach someone else (a webhook, an e-mail),
+    // kept until delivered; `key` is the idempotency key sent with it.
+    "CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        call_id TEXT,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        auth TEXT,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_ms INTEGER NOT NULL,
+        last_error TEXT,
+        result TEXT,
+        created_ms INTEGER NOT NULL,
+        sent_ms INTEGER
+     );
+     CREATE INDEX outbox_due ON outbox (state, next_ms);
+     CREATE INDEX outbox_call ON outbox (call_id);",
+    // 7: a call's order or ticket form (JSON), in its draft and its record.
+    "ALTER TABLE drafts ADD COLUMN form TEXT;
+     ALTER TABLE calls ADD COLUMN form TEXT;",
 ];
 
 /// A call's script run as saved.
@@ -309,7 +332,8 @@ pub struct DayStats {
 /// The open database.
 #[derive(Debug)]
 pub struct Store {
-    db: Connection,
+    /// The connection (the outbox's `impl Store` in `outbox.rs` uses it too).
+    pub(crate) db: Connection,
 }
 
 fn row_to_call(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRecord> {
