@@ -99,6 +99,33 @@ impl DeskApp {
                     .crm_result(&done.call_id, done.result.map_err(|e| e.to_string()));
             }
         }
+        if let Some((w, _)) = &self.knowledge {
+            for report in w.poll() {
+                self.knowledge_version += 1;
+                for e in report.errors {
+                    self.ws.notify(
+                        Now::system(),
+                        NoticeKind::Desktop {
+                            key: "knowledge-error",
+                            args: vec![("error", e)],
+                            severity: switchboard_desk::workspace::Severity::Warning,
+                        },
+                    );
+                }
+            }
+        }
+        if self
+            .outbox_changed
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            self.outbox_delivered();
+        }
+        if let Some(w) = &self.tickets {
+            for done in w.poll() {
+                self.ws
+                    .tickets_result(&done.call_id, done.result.map_err(|e| e.to_string()));
+            }
+        }
         for done in self.work.poll() {
             self.background(done);
         }
@@ -248,6 +275,42 @@ impl DeskApp {
                 );
                 self.directory.set_source(s);
             }
+        }
+    }
+}
+
+impl DeskApp {
+    /// A delivery changed state: the views query again, and a number the
+    /// receiver gave (a ticket, an order) is announced once.
+    fn outbox_delivered(&mut self) {
+        self.ws.touch_records();
+        let since = self.announced_ms;
+        let Some(store) = self.ws.store() else { return };
+        let sent = store.outbox_sent_since(since).unwrap_or_default();
+        let mut latest = since;
+        let mut notices = Vec::new();
+        for item in sent {
+            latest = latest.max(item.sent_ms.unwrap_or(since));
+            if let Some(result) = item.result {
+                let who = item
+                    .call_id
+                    .as_deref()
+                    .and_then(|c| store.call(c).ok().flatten())
+                    .map(|r| r.name.unwrap_or(r.number))
+                    .unwrap_or_default();
+                notices.push((result, who));
+            }
+        }
+        self.announced_ms = latest;
+        for (number, who) in notices {
+            self.ws.notify(
+                Now::system(),
+                NoticeKind::Desktop {
+                    key: "delivery-number",
+                    args: vec![("number", number), ("who", who)],
+                    severity: switchboard_desk::workspace::Severity::Info,
+                },
+            );
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct DeskConfig {
     pub scripts: switchboard_desk::script::library::Library,
     /// What in `[desk.scripts]` could not be used (shown as notices).
     pub script_errors: Vec<String>,
+    /// The order and ticket forms (`[[desk.forms]]`) that can be used.
+    pub forms: Vec<switchboard_desk::form::FormDef>,
+    /// What in `[[desk.forms]]` could not be used (shown as notices).
+    pub form_errors: Vec<String>,
 }
 
 impl DeskConfig {
@@ -87,6 +91,9 @@ impl DeskConfig {
         if let Some(s) = &d.scripts {
             (c.scripts, c.script_errors) = s.library();
         }
+        if let Some(f) = &d.forms {
+            (c.forms, c.form_errors) = switchboard_desk::form::check_defs(f.clone());
+        }
         let lang = d
             .language
             .as_deref()
@@ -121,6 +128,8 @@ impl Default for DeskConfig {
             dial_plan_section: Default::default(),
             scripts,
             script_errors,
+            forms: Vec::new(),
+            form_errors: Vec::new(),
         }
     }
 }

@@ -47,6 +47,8 @@ pub enum Intent {
     DeleteContact(ContactId),
     /// Switch the UI language.
     SetLang(Lang),
+    /// Try a failed delivery (webhook, e-mail) again now.
+    RetryDelivery(i64),
 }
 
 impl From<Op> for Intent {
@@ -172,6 +174,20 @@ impl DeskApp {
                 self.contacts_version += 1;
             }
             Intent::SetLang(l) => self.lang = l,
+            Intent::RetryDelivery(id) => {
+                if let Some(Err(e)) = self.ws.store().map(|s| s.outbox_requeue(id, now.unix_ms)) {
+                    self.ws.notify(
+                        now,
+                        NoticeKind::StoreUnavailable {
+                            error: e.to_string(),
+                        },
+                    );
+                }
+                self.ws.touch_records();
+                if let Some(o) = &self.outbox_worker {
+                    o.poke();
+                }
+            }
         }
         self.drain_actions();
     }

@@ -34,8 +34,10 @@ mod config;
 pub mod crm_worker;
 pub mod i18n;
 mod intent;
+pub mod knowledge_worker;
 pub mod ldap;
 pub mod notify;
+pub mod outbox_worker;
 mod panels;
 pub mod practice;
 pub mod secrets;
@@ -45,7 +47,7 @@ mod text;
 mod workers;
 
 pub use config::{AccountSettings, DeskConfig};
-pub use crm_worker::CrmWorker;
+pub use crm_worker::{CrmWorker, TicketsWorker};
 pub use i18n::Lang;
 pub use intent::Intent;
 pub use workers::Wake;
@@ -71,6 +73,7 @@ pub struct DeskApp {
     directory: Directory,
     outbox: Vec<Command>,
     crm: Option<CrmWorker>,
+    tickets: Option<TicketsWorker>,
     /// The call the desktop notification was shown for.
     notified: Option<CallRef>,
     settings: settings::Form,
@@ -88,6 +91,21 @@ pub struct DeskApp {
     contacts_version: u64,
     /// Why there is no phone, when there is none.
     phone_down: Option<String>,
+    /// The outbox's delivery thread.
+    outbox_worker: Option<outbox_worker::OutboxWorker>,
+    /// The knowledge base: its sync thread and the desk's read handle.
+    knowledge: Option<(
+        knowledge_worker::KnowledgeWorker,
+        switchboard_desk::knowledge::Index,
+    )>,
+    /// Bumped when the index changed (the tab searches again).
+    knowledge_version: u64,
+    /// Set by the outbox's thread when a delivery changed state.
+    outbox_changed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The operator's user name.
+    operator: String,
+    /// Deliveries sent up to here have been announced (Unix ms).
+    announced_ms: i64,
 }
 
 impl DeskApp {
@@ -103,11 +121,14 @@ impl DeskApp {
         let mut ws = Workspace::new(config.rules(), store, now);
         ws.set_dial_plan(config.dial_plan.clone());
         ws.set_scripts(config.scripts.clone());
-        for error in &config.script_errors {
+        ws.set_forms(config.forms.clone());
+        let errors = (config.script_errors.iter().map(|e| ("script-error", e)))
+            .chain(config.form_errors.iter().map(|e| ("form-error", e)));
+        for (key, error) in errors {
             ws.notify(
                 now,
                 NoticeKind::Desktop {
-                    key: "script-error",
+                    key,
                     args: vec![("error", error.clone())],
                     severity: Severity::Warning,
                 },
@@ -121,6 +142,7 @@ impl DeskApp {
             directory: Directory::new(),
             outbox: Vec::new(),
             crm: None,
+            tickets: None,
             notified: None,
             settings: settings::Form::default(),
             settings_open: false,
@@ -132,6 +154,12 @@ impl DeskApp {
             work: workers::Workers::new(wake),
             contacts_version: 0,
             phone_down: None,
+            outbox_worker: None,
+            knowledge: None,
+            knowledge_version: 0,
+            outbox_changed: Default::default(),
+            operator: String::new(),
+            announced_ms: switchboard_desk::time::unix_ms(),
         };
         app.settings = settings::Form::from_edit(&app.current_settings());
         app
@@ -165,6 +193,14 @@ impl DeskApp {
     /// Switches the UI language.
     pub fn set_lang(&mut self, lang: Lang) {
         self.lang = lang;
+        let user = self.operator.clone();
+        self.ws.set_operator(&user, lang.code());
+    }
+
+    /// Who the operator is (the desk's SIP user): in the records forms send.
+    pub fn set_operator(&mut self, user: &str) {
+        self.operator = user.to_owned();
+        self.ws.set_operator(user, self.lang.code());
     }
 
     /// A notice for the operator (a problem found at start, say).
@@ -280,6 +316,48 @@ impl DeskApp {
         self.crm = Some(worker);
     }
 
+    /// Looks callers' open tickets up while their call rings.
+    pub fn set_tickets(&mut self, worker: TicketsWorker) {
+        self.ws.set_tickets(Some(worker.tickets().clone()));
+        self.tickets = Some(worker);
+    }
+
+    /// The order and ticket forms in use.
+    pub fn set_forms(&mut self, forms: Vec<switchboard_desk::form::FormDef>) {
+        self.ws.set_forms(forms);
+    }
+
+    /// The knowledge base, kept in line with its folder.
+    pub fn set_knowledge(
+        &mut self,
+        worker: knowledge_worker::KnowledgeWorker,
+        index: switchboard_desk::knowledge::Index,
+    ) {
+        self.knowledge = Some((worker, index));
+        self.knowledge_version += 1;
+    }
+
+    /// Delivers what saved forms queued (webhooks, e-mails): a worker on
+    /// the desk's database at `db`; `wake` wakes the window when a delivery
+    /// changed state (History shows it, a ticket number is announced).
+    pub fn start_outbox(
+        &mut self,
+        db: PathBuf,
+        smtp: Option<outbox_worker::SmtpSettings>,
+        pace: outbox_worker::Pace,
+        token: outbox_worker::TokenLookup,
+        wake: Wake,
+    ) -> std::io::Result<()> {
+        let flag = self.outbox_changed.clone();
+        let changed = Box::new(move || {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            wake.wake();
+        });
+        let w = outbox_worker::OutboxWorker::spawn_with(db, smtp, token, changed, pace)?;
+        self.outbox_worker = Some(w);
+        Ok(())
+    }
+
     // ------------------------------------------------------------ the phone
 
     /// Feeds one engine event.
@@ -339,6 +417,16 @@ impl DeskApp {
                     Action::LookupCrm { call_id, url } => {
                         if let Some(w) = &self.crm {
                             w.lookup(&call_id, url);
+                        }
+                    }
+                    Action::LookupTickets { call_id, url } => {
+                        if let Some(w) = &self.tickets {
+                            w.lookup(&call_id, url);
+                        }
+                    }
+                    Action::OutboxQueued => {
+                        if let Some(o) = &self.outbox_worker {
+                            o.poke();
                         }
                     }
                 }
@@ -422,6 +510,8 @@ impl DeskApp {
             dispositions: &dispositions,
             break_reasons: &break_reasons,
             contacts_version: self.contacts_version,
+            knowledge: self.knowledge.as_ref().map(|(_, index)| index),
+            knowledge_version: self.knowledge_version,
             settings_open: self.settings_open,
             headset: self.settings.headset_name(self.lang),
             mic_level: self

@@ -184,6 +184,9 @@ pub struct PracticeLine {
     stop: Arc<AtomicBool>,
     /// The colleagues and the customer.
     pub extensions: Vec<Extension>,
+    /// The practice fulfilment desk's address (`http://127.0.0.1:PORT`):
+    /// the practice forms are POSTed there and get a number back.
+    pub fulfilment: String,
 }
 
 impl Drop for PracticeLine {
@@ -243,6 +246,7 @@ pub fn start(
         colleagues.push((e, events));
     }
     let stop = Arc::new(AtomicBool::new(false));
+    let fulfilment = fulfilment_desk(stop.clone()).map_err(|e| format!("practice line: {e}"))?;
     let stopping = stop.clone();
     let target = format!("sip:{user}@{desk}");
     std::thread::Builder::new()
@@ -319,7 +323,90 @@ pub fn start(
     Ok(PracticeLine {
         stop,
         extensions: buttons,
+        fulfilment,
     })
+}
+
+/// The practice forms (`assets/practice/forms.toml`): an order and an IT
+/// ticket, posted to the fulfilment desk at `base`.
+pub fn forms(base: &str) -> Vec<switchboard_desk::form::FormDef> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        form: Vec<switchboard_desk::form::FormDef>,
+    }
+    let text = include_str!("../../../assets/practice/forms.toml").replace("FULFILMENT", base);
+    match toml::from_str::<File>(&text) {
+        Ok(f) => f.form,
+        Err(e) => {
+            debug_assert!(false, "the practice forms do not load: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// A fulfilment desk on 127.0.0.1: every POST gets a number (`ORD-1001`,
+/// `T-2001` …) as `{"id": …}`; the same Idempotency-Key gets the same
+/// number again. Reads are bounded; it stops with the practice line.
+pub fn fulfilment_desk(stop: Arc<AtomicBool>) -> std::io::Result<String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let addr = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    std::thread::Builder::new()
+        .name("practice-fulfilment".into())
+        .spawn(move || {
+            let mut numbers: Vec<(String, String)> = Vec::new();
+            let mut next = 1001u32;
+            while !stop.load(Ordering::Relaxed) {
+                let Ok((conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                };
+                let _ = conn.set_nonblocking(false);
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut reader = BufReader::new(conn.take(256 * 1024));
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let tickets = line.contains("/tickets");
+                let (mut length, mut key) = (0usize, String::new());
+                for _ in 0..100 {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                    let lower = h.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0).min(128 * 1024);
+                    }
+                    if lower.starts_with("idempotency-key:") {
+                        key = h.get(16..).unwrap_or("").trim().to_owned();
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let number = match numbers.iter().find(|(k, _)| *k == key && !key.is_empty()) {
+                    Some((_, n)) => n.clone(),
+                    None => {
+                        let n = if tickets {
+                            format!("T-{}", next + 1000)
+                        } else {
+                            format!("ORD-{next}")
+                        };
+                        next += 1;
+                        numbers.push((key, n.clone()));
+                        n
+                    }
+                };
+                let answer = format!("{{\"id\":\"{number}\"}}");
+                let mut conn = reader.into_inner().into_inner();
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        })?;
+    Ok(format!("http://{addr}"))
 }
 
 type EngineEvents = tokio::sync::mpsc::Receiver<switchboard_engine::EngineEvent>;

@@ -171,13 +171,19 @@ pub fn start(args: &[String], wake: Wake) -> Started {
         },
         _ => File::default(),
     };
-    // A relative scripts folder is beside the configuration file.
-    if let Some(s) = file.desk.as_mut().and_then(|d| d.scripts.as_mut())
-        && let Some(folder) = s.folder.as_mut()
-        && folder.is_relative()
-        && let Some(base) = path.as_ref().and_then(|p| p.parent())
+    // Relative folders (scripts, knowledge) are beside the configuration file.
+    if let Some(base) = path.as_ref().and_then(|p| p.parent())
+        && let Some(d) = file.desk.as_mut()
     {
-        *folder = base.join(&*folder);
+        let folders = [
+            d.scripts.as_mut().and_then(|s| s.folder.as_mut()),
+            d.knowledge.as_mut().and_then(|k| k.folder.as_mut()),
+        ];
+        for folder in folders.into_iter().flatten() {
+            if folder.is_relative() {
+                *folder = base.join(&*folder);
+            }
+        }
     }
     let current_settings = SettingsEdit::from_file(&file);
     let (config, errors) = engine_config(args, &file);
@@ -242,6 +248,8 @@ pub fn start(args: &[String], wake: Wake) -> Started {
     if let Some(d) = &file.directory {
         desk.set_directory(d);
     }
+    desk.set_operator(&desk_user);
+    work_desk(&mut desk, &file, &dir, &wake);
     let practice = match (&engine, demo) {
         (Some(e), true) => match practice::start(
             e.local_addr(),
@@ -260,6 +268,11 @@ pub fn start(args: &[String], wake: Wake) -> Started {
     if let Some(p) = &practice {
         // Practice callers can be put through to simulated colleagues.
         desk.set_practice(p.extensions.clone());
+        // Without forms of its own, the desk practises with the practice
+        // line's order and ticket forms, posted to its fulfilment desk.
+        if file.desk.as_ref().and_then(|d| d.forms.as_ref()).is_none() {
+            desk.set_forms(practice::forms(&p.fulfilment));
+        }
     }
     if engine.is_some() {
         // The password: SWITCHBOARD_PASSWORD for headless use, else the keyring.
@@ -278,4 +291,118 @@ pub fn start(args: &[String], wake: Wake) -> Started {
         events,
         practice,
     }
+}
+
+/// The knowledge base, the ticket lookups and the outbox, from `[desk]`;
+/// what cannot start is a notice, and the rest of the desk works.
+fn work_desk(desk: &mut DeskApp, file: &File, dir: &std::path::Path, wake: &Wake) {
+    let d = file.desk.as_ref();
+    // The knowledge base: the configured folder, else the shipped articles
+    // copied into the data folder once.
+    let folder = match d
+        .and_then(|d| d.knowledge.as_ref())
+        .and_then(|k| k.folder.clone())
+    {
+        Some(f) => f,
+        None => {
+            let f = dir.join("knowledge");
+            if let Err(e) = crate::knowledge_worker::seed(&f) {
+                desk.notify(
+                    "knowledge-error",
+                    vec![("error", format!("{}: {e}", f.display()))],
+                    Severity::Warning,
+                );
+            }
+            f
+        }
+    };
+    let w = wake.clone();
+    match crate::knowledge_worker::KnowledgeWorker::spawn(
+        folder,
+        &dir.join("knowledge.db"),
+        Box::new(move || w.wake()),
+    ) {
+        Ok((worker, index)) => desk.set_knowledge(worker, index),
+        Err(e) => desk.notify("knowledge-error", vec![("error", e)], Severity::Warning),
+    }
+    match d.and_then(|d| d.tickets.as_ref()).map(|t| t.build()) {
+        Some(Ok(t)) => {
+            let w = wake.clone();
+            match crate::TicketsWorker::spawn(t, Box::new(move || w.wake())) {
+                Ok(worker) => desk.set_tickets(worker),
+                Err(e) => desk.notify(
+                    "tickets-off",
+                    vec![("error", e.to_string())],
+                    Severity::Warning,
+                ),
+            }
+        }
+        Some(Err(e)) => config_notice(
+            desk,
+            &ConfigError::Value {
+                key: "desk.tickets".into(),
+                message: e.to_string(),
+            },
+        ),
+        None => {}
+    }
+    let smtp = d.and_then(|d| d.smtp.as_ref()).map(smtp_settings);
+    let smtp = match smtp {
+        Some(Ok(s)) => Some(s),
+        Some(Err(message)) => {
+            config_notice(
+                desk,
+                &ConfigError::Value {
+                    key: "desk.smtp.tls".into(),
+                    message,
+                },
+            );
+            None
+        }
+        None => None,
+    };
+    let token = Box::new(|entry: &str| crate::secrets::load(entry).ok().flatten());
+    if let Err(e) = desk.start_outbox(
+        dir.join("desk.db"),
+        smtp,
+        crate::outbox_worker::Pace::default(),
+        token,
+        wake.clone(),
+    ) {
+        desk.notify(
+            "outbox-off",
+            vec![("error", e.to_string())],
+            Severity::Error,
+        );
+    }
+}
+
+/// `[desk.smtp]` as the outbox uses it; the password is the keyring's entry
+/// `smtp:USER@HOST`.
+fn smtp_settings(
+    s: &switchboard_desk::config::SmtpSection,
+) -> Result<crate::outbox_worker::SmtpSettings, String> {
+    use crate::outbox_worker::SmtpTls;
+    let tls = match s.tls.as_deref().unwrap_or("starttls") {
+        "starttls" => SmtpTls::StartTls,
+        "tls" => SmtpTls::Tls,
+        "none" => SmtpTls::None,
+        other => return Err(format!("{other:?}: use starttls, tls or none")),
+    };
+    let password = s.user.as_ref().and_then(|u| {
+        crate::secrets::load(&format!("smtp:{u}@{}", s.host))
+            .ok()
+            .flatten()
+    });
+    Ok(crate::outbox_worker::SmtpSettings {
+        host: s.host.clone(),
+        port: s.port.unwrap_or(match tls {
+            SmtpTls::Tls => 465,
+            _ => 587,
+        }),
+        tls,
+        user: s.user.clone(),
+        password,
+        from: s.from.clone(),
+    })
 }

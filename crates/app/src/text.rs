@@ -112,6 +112,13 @@ pub(crate) fn notice(l: Lang, k: &NoticeKind) -> (String, Option<String>) {
             l.tr_with("draft-not-saved", &[("error", error.clone())]),
             Some(l.tr("advice-disk")),
         ),
+        NoticeKind::FormIncomplete { form, mistakes } => (
+            l.tr_with(
+                "form-incomplete",
+                &[("form", form.clone()), ("n", mistakes.to_string())],
+            ),
+            Some(l.tr("advice-form")),
+        ),
         NoticeKind::WrapUpNotSaved { error } => (
             l.tr_with("wrap-up-not-saved", &[("error", error.clone())]),
             Some(l.tr("advice-disk")),

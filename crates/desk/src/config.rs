@@ -200,6 +200,75 @@ pub struct DeskSection {
     pub dial_plan: Option<DialPlanSection>,
     /// Call scripts: where they are, which queue starts which.
     pub scripts: Option<ScriptsSection>,
+    /// Order and ticket forms (`[[desk.forms]]`).
+    pub forms: Option<Vec<crate::form::FormDef>>,
+    /// The knowledge base.
+    pub knowledge: Option<KnowledgeSection>,
+    /// The caller's open tickets, looked up while the call rings.
+    pub tickets: Option<TicketsSection>,
+    /// The SMTP server forms are e-mailed through.
+    pub smtp: Option<SmtpSection>,
+}
+
+/// `[desk.knowledge]`: the knowledge base's articles.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnowledgeSection {
+    /// A folder of Markdown articles (relative: to the configuration
+    /// file's folder); absent: the articles shipped in `assets/knowledge`.
+    pub folder: Option<std::path::PathBuf>,
+}
+
+/// `[desk.tickets]`: the caller's open tickets by URL template (as the CRM).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketsSection {
+    /// Lookup URL answering JSON, e.g. `https://helpdesk/api/tickets?phone={number}`.
+    pub url: String,
+    /// Dotted path to the list in the answer (absent: the answer is the list).
+    pub list: Option<String>,
+    /// Each ticket's number field (`id`).
+    pub id: Option<String>,
+    /// Each ticket's title field (`title`).
+    pub title: Option<String>,
+    /// Each ticket's status field (`status`).
+    pub status: Option<String>,
+    /// Lookup timeout in milliseconds (2000 by default).
+    pub timeout_ms: Option<u64>,
+}
+
+impl TicketsSection {
+    /// The checked settings.
+    pub fn build(&self) -> Result<crate::tickets::Tickets, crate::crm::CrmError> {
+        crate::tickets::Tickets::new(
+            &self.url,
+            self.list.clone(),
+            [
+                self.id.clone().unwrap_or_else(|| "id".into()),
+                self.title.clone().unwrap_or_else(|| "title".into()),
+                self.status.clone().unwrap_or_else(|| "status".into()),
+            ],
+            self.timeout_ms
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(crate::crm::DEFAULT_TIMEOUT),
+        )
+    }
+}
+
+/// `[desk.smtp]`: where forms are e-mailed from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    /// Server host.
+    pub host: String,
+    /// Port (587 by default; 25 or a sink's port for plain).
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    pub tls: Option<String>,
+    /// Login user, if the server wants one (its password is in the keyring).
+    pub user: Option<String>,
+    /// The sender address.
+    pub from: String,
 }
 
 /// `[desk.scripts]`: the call scripts.

@@ -23,6 +23,9 @@
 //!   Wrap-up, Offline) and the rules for offering calls and after-call work.
 //! - [`dialplan`]: numbers, extensions and addresses as typed, to SIP URIs.
 //! - [`directory`]: the company directory and its search.
+//! - [`knowledge`]: the knowledge base, Markdown articles searched as the
+//!   operator types (SQLite FTS5, without diacritics) and suggested from
+//!   the call's context.
 //! - [`time`]: local times for display.
 //! - [`context`]: who calls and why, from the INVITE before answering.
 //! - [`caller_text`]: caller-supplied text cleaned (controls, bidi and
@@ -33,7 +36,12 @@
 //! - [`script`]: call scripts, the standard questions asked in order and
 //!   what the answers decide (a checked graph, run answer by answer).
 //! - [`practice`]: the practice line's scenarios and a trainee's score.
+//! - [`form`]: order and ticket forms — fields, repeating lines, totals,
+//!   checks, and what a saved form sends (webhook, e-mail).
+//! - [`tickets`]: the caller's open tickets by URL template.
 //! - [`config`]: the TOML file shared by the desktop and the headless agent.
+//! - [`outbox`]: orders and tickets on their way to whoever fulfils them
+//!   (webhook, e-mail), kept in the store until delivered, once per key.
 //! - [`store`]: durable data; a note being typed is a draft saved on change,
 //!   so a crash loses nothing that was on screen.
 #![deny(unsafe_code)]
@@ -49,8 +57,12 @@ pub mod context;
 pub mod crm;
 pub mod dialplan;
 pub mod directory;
+pub mod form;
+pub mod knowledge;
+pub mod outbox;
 pub mod practice;
 pub mod script;
 pub mod store;
+pub mod tickets;
 pub mod time;
 pub mod workspace;

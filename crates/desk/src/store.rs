@@ -285,6 +285,17 @@ pub struct Draft {
     pub disposition: Option<String>,
     /// Ticket/order number so far.
     pub ticket: Option<String>,
+    /// The order or ticket form so far.
+    pub form: Option<crate::form::FormValues>,
+}
+
+/// A form as stored (JSON); one that does not read back is left out.
+fn form_json(f: &Option<crate::form::FormValues>) -> Option<String> {
+    f.as_ref().and_then(|v| serde_json::to_string(v).ok())
+}
+
+fn form_from(s: Option<String>) -> Option<crate::form::FormValues> {
+    s.and_then(|s| serde_json::from_str(&s).ok())
 }
 
 /// A contact's row id.
@@ -477,10 +488,10 @@ impl Store {
     /// Saves the wrap-up being typed (called on every change, debounced by the UI).
     pub fn save_draft(&self, call_id: &str, d: &Draft, now_ms: i64) -> Result<(), StoreError> {
         self.db.execute(
-            "INSERT INTO drafts (call_id, note, disposition, ticket, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO drafts (call_id, note, disposition, ticket, form, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(call_id) DO UPDATE SET note = excluded.note, disposition = excluded.disposition,
-                ticket = excluded.ticket, updated_ms = excluded.updated_ms",
-            params![call_id, d.note, d.disposition, d.ticket, now_ms],
+                ticket = excluded.ticket, form = excluded.form, updated_ms = excluded.updated_ms",
+            params![call_id, d.note, d.disposition, d.ticket, form_json(&d.form), now_ms],
         )?;
         Ok(())
     }
@@ -540,13 +551,14 @@ impl Store {
         Ok(self
             .db
             .query_row(
-                "SELECT note, disposition, ticket FROM drafts WHERE call_id = ?1",
+                "SELECT note, disposition, ticket, form FROM drafts WHERE call_id = ?1",
                 params![call_id],
                 |r| {
                     Ok(Draft {
                         note: r.get(0)?,
                         disposition: r.get(1)?,
                         ticket: r.get(2)?,
+                        form: form_from(r.get(3)?),
                     })
                 },
             )
@@ -568,7 +580,7 @@ impl Store {
     pub fn pending_wrap_ups(&self) -> Result<Vec<(CallRecord, Draft)>, StoreError> {
         let mut st = self.db.prepare(
             "SELECT d.call_id, d.note, d.disposition, d.ticket, c.direction, c.number, c.name,
-                    c.queue, c.started_ms, c.answered_ms, c.ended_ms, c.transfers
+                    c.queue, c.started_ms, c.answered_ms, c.ended_ms, c.transfers, d.form
              FROM drafts d LEFT JOIN calls c ON c.call_id = d.call_id
              ORDER BY d.updated_ms",
         )?;
@@ -592,6 +604,7 @@ impl Store {
                     note: r.get(1)?,
                     disposition: r.get(2)?,
                     ticket: r.get(3)?,
+                    form: form_from(r.get(12)?),
                 },
             ))
         })?;
@@ -613,13 +626,39 @@ impl Store {
         at_ms: Option<i64>,
         acw_ms: Option<i64>,
     ) -> Result<(), StoreError> {
+        self.finish_wrap_up_with(call_id, d, &[], at_ms, acw_ms)
+    }
+
+    /// [`Store::finish_wrap_up_at`], with what its form sends queued in the
+    /// outbox in the same transaction: the record and its deliveries are
+    /// saved together or not at all.
+    pub fn finish_wrap_up_with(
+        &mut self,
+        call_id: &str,
+        d: &Draft,
+        items: &[crate::outbox::NewItem],
+        at_ms: Option<i64>,
+        acw_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let now_ms = at_ms.unwrap_or_else(crate::time::unix_ms);
         let tx = self.db.transaction()?;
         tx.execute(
             "UPDATE calls SET note = ?2, disposition = ?3, ticket = ?4,
                               wrapped_ms = COALESCE(?5, wrapped_ms),
-                              acw_ms = COALESCE(?6, acw_ms) WHERE call_id = ?1",
-            params![call_id, d.note, d.disposition, d.ticket, at_ms, acw_ms],
+                              acw_ms = COALESCE(?6, acw_ms), form = ?7 WHERE call_id = ?1",
+            params![
+                call_id,
+                d.note,
+                d.disposition,
+                d.ticket,
+                at_ms,
+                acw_ms,
+                form_json(&d.form)
+            ],
         )?;
+        for item in items {
+            Store::enqueue_in(&tx, item, now_ms)?;
+        }
         tx.execute("DELETE FROM drafts WHERE call_id = ?1", params![call_id])?;
         tx.commit()?;
         Ok(())
@@ -963,6 +1002,7 @@ mod tests {
                 note: "Tellimus ei jõudnud kohale".into(),
                 disposition: Some("complaint".into()),
                 ticket: None,
+                form: None,
             };
             s.save_draft("c1", &d, 2000).unwrap();
             // The process dies here (no explicit close).

@@ -50,6 +50,10 @@ pub(crate) struct Cx<'a> {
     pub(crate) break_reasons: &'a [String],
     /// Moves when contacts change.
     pub(crate) contacts_version: u64,
+    /// The knowledge base's index, if there is one.
+    pub(crate) knowledge: Option<&'a switchboard_desk::knowledge::Index>,
+    /// Moves when the knowledge base changes.
+    pub(crate) knowledge_version: u64,
     /// The settings screen is open.
     pub(crate) settings_open: bool,
     /// The headset in use, for the top bar.
@@ -78,7 +82,7 @@ pub(crate) struct View {
     pub(crate) tabs: Vec<Box<dyn ContextTab>>,
     /// The call that last rang (the Customer tab comes up for a new one).
     pub(crate) rang: Option<switchboard_desk::agent::CallRef>,
-    /// The call in hand with a script (the Script tab comes up for a new one).
+    /// The call in hand with a script or form (its tab comes up for a new one).
     pub(crate) scripted: Option<ItemId>,
 }
 
@@ -113,11 +117,22 @@ pub(crate) fn workspace(
         view.tab = 0;
     }
     view.rang = ringing;
-    // A call with a script comes into hand: the Script tab shows its first question.
-    let scripted = cx.ws.talking().filter(|c| c.script.is_some()).map(|c| c.id);
+    // A call with a script comes into hand: the Script tab shows its first
+    // question; a call with a form and no script: the Form tab.
+    let talking = cx.ws.talking();
+    let tab = talking.and_then(|c| {
+        if c.script.is_some() {
+            Some("script")
+        } else if c.draft.form.is_some() {
+            Some("form")
+        } else {
+            None
+        }
+    });
+    let scripted = tab.and(talking).map(|c| c.id);
     if scripted.is_some()
         && scripted != view.scripted
-        && let Some(i) = view.tabs.iter().position(|t| t.key() == "script")
+        && let Some(i) = view.tabs.iter().position(|t| Some(t.key()) == tab)
     {
         view.tab = i;
     }

@@ -270,3 +270,221 @@ pub(crate) fn run_and_kill_9(db: &std::path::Path, what: &str) -> Killed {
     let _ = child.wait();
     Killed { lines, at }
 }
+
+/// One request a [`WebhookServer`] received, and what it answered.
+#[derive(Debug, Clone)]
+pub(crate) struct Seen {
+    /// When it arrived (Unix ms).
+    pub(crate) at_ms: i64,
+    /// The request line (`POST /orders HTTP/1.1`).
+    pub(crate) request_line: String,
+    /// Its `Idempotency-Key`.
+    pub(crate) key: Option<String>,
+    /// Its `Authorization`.
+    pub(crate) authorization: Option<String>,
+    /// Its `Content-Type`.
+    pub(crate) content_type: Option<String>,
+    /// Its body.
+    pub(crate) body: String,
+    /// The status answered.
+    pub(crate) status: u16,
+}
+
+/// What a [`WebhookServer`] answers.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl Answer {
+    pub(crate) fn new(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: body.to_owned(),
+        }
+    }
+
+    pub(crate) fn with_header(mut self, name: &str, value: &str) -> Answer {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// A small HTTP/1.1 receiver on 127.0.0.1 (std only, one connection at a
+/// time, `Connection: close`): records every request and answers each
+/// with the current [`Answer`]. Every read is bounded (64 KiB of head,
+/// 1 MiB of body, a 2 s read timeout); dropping it stops and joins its
+/// thread.
+pub(crate) struct WebhookServer {
+    pub(crate) port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+    answer: std::sync::Arc<std::sync::Mutex<Answer>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WebhookServer {
+    /// Listens on 127.0.0.1:`port` (a port the test picked while it was closed).
+    pub(crate) fn start(port: u16, answer: Answer) -> WebhookServer {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("webhook port");
+        listener.set_nonblocking(true).expect("non-blocking accept");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let answer = Arc::new(Mutex::new(answer));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (seen, answer, stop) = (seen.clone(), answer.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match listener.accept() {
+                        Ok((conn, _)) => {
+                            let a = answer.lock().expect("answer").clone();
+                            let _ = serve_one(conn, &a, &seen);
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                    }
+                }
+            })
+        };
+        WebhookServer {
+            port,
+            seen,
+            answer,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/PATH`.
+    pub(crate) fn url(port: u16, path: &str) -> String {
+        format!("http://127.0.0.1:{port}{path}")
+    }
+
+    /// Answers the next requests with `a`.
+    pub(crate) fn answer(&self, a: Answer) {
+        *self.answer.lock().expect("answer") = a;
+    }
+
+    /// Every request so far.
+    pub(crate) fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("seen").clone()
+    }
+
+    /// The requests with idempotency key `key`.
+    pub(crate) fn seen_for(&self, key: &str) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.key.as_deref() == Some(key))
+            .collect()
+    }
+
+    /// How many requests with `key` were answered 2xx (delivered).
+    pub(crate) fn delivered(&self, key: &str) -> usize {
+        self.seen_for(key)
+            .iter()
+            .filter(|s| (200..300).contains(&s.status))
+            .count()
+    }
+}
+
+impl Drop for WebhookServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Reads one request from `conn` (bounded), records it, then answers it
+/// (recorded first: whoever reads the answer finds the request recorded).
+fn serve_one(
+    mut conn: std::net::TcpStream,
+    a: &Answer,
+    seen: &std::sync::Mutex<Vec<Seen>>,
+) -> Option<()> {
+    use std::io::{Read, Write};
+    conn.set_nonblocking(false).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+        let n = conn.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default().to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+        .min(1 << 20);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = conn.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let mut reply = format!(
+        "HTTP/1.1 {} Test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        a.status,
+        a.body.len()
+    );
+    for (k, v) in &a.headers {
+        reply.push_str(&format!("{k}: {v}\r\n"));
+    }
+    reply.push_str("\r\n");
+    reply.push_str(&a.body);
+    seen.lock().expect("seen").push(Seen {
+        at_ms: switchboard_desk::time::unix_ms(),
+        request_line,
+        key: header("idempotency-key"),
+        authorization: header("authorization"),
+        content_type: header("content-type"),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        status: a.status,
+    });
+    let _ = conn.write_all(reply.as_bytes());
+    let _ = conn.flush();
+    Some(())
+}
+
+/// Waits until `done` holds, polling every 20 ms for at most `timeout`;
+/// false if it never did.
+pub(crate) fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

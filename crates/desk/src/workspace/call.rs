@@ -173,6 +173,24 @@ pub struct Call {
     pub script: Option<crate::script::run::Run>,
     /// The practice scenario it plays (the practice line's calls).
     pub scenario: Option<String>,
+    /// What the operator has written for it so far: a note (knowledge-base
+    /// paragraphs put in during the call), its order or ticket form. The
+    /// wrap-up starts from it.
+    pub draft: crate::store::Draft,
+    /// The caller's open tickets, when a ticket system is set up.
+    pub tickets: Option<TicketsState>,
+    pub(super) draft_dirty: Option<Instant>,
+}
+
+/// The caller's open tickets as far as they are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketsState {
+    /// Asked, no answer yet.
+    Pending,
+    /// The open tickets.
+    Found(Vec<crate::tickets::Ticket>),
+    /// Why there are none.
+    Failed(String),
 }
 
 impl Call {
@@ -217,6 +235,9 @@ impl Call {
             declined: false,
             script: None,
             scenario: None,
+            draft: crate::store::Draft::default(),
+            tickets: None,
+            draft_dirty: None,
         }
     }
 

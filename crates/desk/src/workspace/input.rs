@@ -235,6 +235,11 @@ pub enum Op {
     Script(ItemId, super::ScriptOp),
     /// The practice score was read.
     DismissScore,
+    /// The order or ticket form of a call or wrap-up, as now typed (None:
+    /// no form).
+    EditForm(ItemId, Option<crate::form::FormValues>),
+    /// Text for the note of a call or wrap-up (a knowledge-base paragraph).
+    AppendNote(ItemId, String),
 }
 
 /// What the phone should do (the desktop turns these into engine commands).
@@ -296,4 +301,13 @@ pub enum Action {
         /// The lookup URL.
         url: String,
     },
+    /// Look up the caller's open tickets.
+    LookupTickets {
+        /// The call.
+        call_id: String,
+        /// The lookup URL.
+        url: String,
+    },
+    /// A saved form queued deliveries: the outbox should look now.
+    OutboxQueued,
 }

@@ -18,6 +18,7 @@
 //! the last change, so a crash loses nothing older than that.
 
 mod call;
+mod form;
 mod input;
 mod items;
 mod notice;
@@ -30,7 +31,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 pub use call::{
-    Call, Consult, CrmState, CrmView, Levels, Phase, Quality, Transfer, TransferKind, fall,
+    Call, Consult, CrmState, CrmView, Levels, Phase, Quality, TicketsState, Transfer, TransferKind,
+    fall,
 };
 pub use input::{Action, Op, PhoneCommand, PhoneEvent};
 pub use items::{Focus, Missed, WorkItem, WorkKind, WrapUp};
@@ -187,6 +189,11 @@ pub struct Workspace {
     scripts: crate::script::library::Library,
     scenarios: Vec<crate::practice::Scenario>,
     score: Option<crate::practice::Score>,
+    forms: Vec<crate::form::FormDef>,
+    tickets: Option<crate::tickets::Tickets>,
+    /// Who the operator is (in a form's record) and their language (a
+    /// form's e-mail is written in it).
+    operator: (String, String),
 }
 
 impl std::fmt::Debug for PendingDial {
@@ -224,6 +231,9 @@ impl Workspace {
             scripts: Default::default(),
             scenarios: Vec::new(),
             score: None,
+            forms: Vec::new(),
+            tickets: None,
+            operator: (String::new(), "en".to_owned()),
         };
         ws.recover_drafts(now);
         ws.refresh_stats(now);
@@ -430,6 +440,46 @@ impl Workspace {
         }
     }
 
+    /// The order and ticket forms.
+    pub fn set_forms(&mut self, forms: Vec<crate::form::FormDef>) {
+        self.forms = forms;
+    }
+
+    /// The forms configured.
+    pub fn forms(&self) -> &[crate::form::FormDef] {
+        &self.forms
+    }
+
+    /// The ticket system to look callers' open tickets up in.
+    pub fn set_tickets(&mut self, tickets: Option<crate::tickets::Tickets>) {
+        self.tickets = tickets;
+    }
+
+    /// Who the operator is and the language forms are e-mailed in.
+    pub fn set_operator(&mut self, user: &str, lang: &str) {
+        self.operator = (user.to_owned(), lang.to_owned());
+    }
+
+    /// Something the views show from the store changed behind the
+    /// workspace's back (the outbox delivered): they query again.
+    pub fn touch_records(&mut self) {
+        self.records += 1;
+    }
+
+    /// A ticket lookup finished.
+    pub fn tickets_result(
+        &mut self,
+        call_id: &str,
+        result: Result<Vec<crate::tickets::Ticket>, String>,
+    ) {
+        if let Some(c) = self.calls.iter_mut().find(|c| c.call_id == call_id) {
+            c.tickets = Some(match result {
+                Ok(t) => TicketsState::Found(t),
+                Err(e) => TicketsState::Failed(e),
+            });
+        }
+    }
+
     /// A CRM lookup finished.
     pub fn crm_result(&mut self, call_id: &str, result: Result<Vec<(String, String)>, String>) {
         if let Ok(fields) = &result {
@@ -507,6 +557,8 @@ impl Workspace {
     }
 }
 
+#[cfg(test)]
+mod form_tests;
 #[cfg(test)]
 mod script_tests;
 #[cfg(test)]

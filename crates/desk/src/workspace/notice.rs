@@ -66,6 +66,13 @@ pub enum NoticeKind {
         /// The store's error.
         error: String,
     },
+    /// A wrap-up's form has mistakes: it stays open until they are put right.
+    FormIncomplete {
+        /// The form's title.
+        form: String,
+        /// How many mistakes.
+        mistakes: usize,
+    },
     /// A wrap-up could not be saved (it stays open).
     WrapUpNotSaved {
         /// The store's error.

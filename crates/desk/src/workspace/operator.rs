@@ -132,12 +132,14 @@ impl Workspace {
                 self.selected = self.call(call).map(|c| c.id);
             }
             Op::Dial { input, name } => self.dial(now, &input, name),
-            Op::EditDraft(id, draft) => {
-                if let Some(w) = self.wraps.iter_mut().find(|w| w.id == id)
-                    && w.draft != draft
-                {
-                    w.draft = draft;
-                    w.dirty_since.get_or_insert(now.at);
+            Op::EditDraft(id, mut draft) => {
+                if let Some(w) = self.wraps.iter_mut().find(|w| w.id == id) {
+                    // The form is edited by its own op (the Form tab).
+                    draft.form = w.draft.form.clone();
+                    if w.draft != draft {
+                        w.draft = draft;
+                        w.dirty_since.get_or_insert(now.at);
+                    }
                 }
             }
             Op::SaveWrapUp(id) => {
@@ -175,6 +177,8 @@ impl Workspace {
             Op::DismissNotice(id) => self.notices.retain(|n| n.id != id),
             Op::Script(id, op) => self.apply_script(now, id, op),
             Op::DismissScore => self.score = None,
+            Op::EditForm(id, form) => self.edit_form(now, id, form),
+            Op::AppendNote(id, text) => self.append_note(now, id, &text),
         }
     }
 

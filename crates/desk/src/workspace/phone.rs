@@ -218,9 +218,20 @@ impl Workspace {
         let mut c = Call::new(id, call, call_id.clone(), card, phase, now, context);
         c.crm = crm.as_ref().map(|(_, v)| v.clone());
         self.start_script(&mut c, headers);
+        self.start_form(&mut c);
+        let tickets = self.tickets.as_ref().map(|t| t.url_for(&c.card, &call_id));
+        if tickets.is_some() {
+            c.tickets = Some(TicketsState::Pending);
+        }
         let record = c.record();
         self.calls.push(c);
         self.store_do(now, |s| s.record_call(&record));
+        if let Some(url) = tickets {
+            self.out.push(Action::LookupTickets {
+                call_id: call_id.clone(),
+                url,
+            });
+        }
         if let Some((url, _)) = crm {
             self.out.push(Action::LookupCrm { call_id, url });
         }
@@ -400,6 +411,7 @@ impl Workspace {
             None => None,
         };
         let script = c.script.clone();
+        let written = c.draft.clone();
         // The wrap-up form needs the call; keep it until the agent decides.
         self.ended_calls.push(c);
         match kept {
@@ -410,12 +422,13 @@ impl Workspace {
             }
         }
         self.ended_calls.clear();
-        if let Some(run) = script
+        if (script.is_some() || written != Draft::default())
             && !self.wraps.iter().any(|w| w.call_id == call_id)
         {
             // No wrap-up for this call (the rules skip it): the draft its
-            // script opened is closed, with what the script decided.
-            self.close_script_draft(now, &call_id, &run);
+            // script or form opened is closed, with what was written and
+            // what the script decided.
+            self.close_call_draft(now, &call_id, written, script.as_ref());
         }
         if was_in_hand && !writing {
             // The form comes into the centre when nothing else needs the
@@ -491,12 +504,14 @@ impl Workspace {
             .and_then(|r| r.transfers);
         let id = self.id();
         let script = c.script.clone();
-        let draft = Draft {
-            disposition: script
+        // What was written during the call (a note, the form) goes on in
+        // the wrap-up, with what the script decided.
+        let mut draft = c.draft.clone();
+        if draft.disposition.is_none() {
+            draft.disposition = script
                 .as_ref()
-                .and_then(|r| r.fields().get("disposition").cloned()),
-            ..Draft::default()
-        };
+                .and_then(|r| r.fields().get("disposition").cloned());
+        }
         let transferred_to = c
             .transfer
             .as_ref()

@@ -192,13 +192,19 @@ impl Workspace {
         });
     }
 
-    /// Closes the draft a live call's script opened, when the call gets
-    /// no wrap-up: its record keeps the script's disposition.
-    pub(super) fn close_script_draft(&mut self, now: Now, call_id: &str, run: &Run) {
-        let draft = Draft {
-            disposition: run.fields().get("disposition").cloned(),
-            ..Draft::default()
-        };
+    /// Closes the draft a live call's script or form opened, when the call
+    /// gets no wrap-up: its record keeps what was written and the script's
+    /// disposition.
+    pub(super) fn close_call_draft(
+        &mut self,
+        now: Now,
+        call_id: &str,
+        mut draft: Draft,
+        run: Option<&Run>,
+    ) {
+        if draft.disposition.is_none() {
+            draft.disposition = run.and_then(|r| r.fields().get("disposition").cloned());
+        }
         if let Some(s) = self.store.as_mut()
             && let Err(e) = s.finish_wrap_up_at(call_id, &draft, None, None)
         {

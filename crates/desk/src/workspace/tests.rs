@@ -52,7 +52,7 @@ fn phone(actions: Vec<Action>) -> Vec<PhoneCommand> {
         .into_iter()
         .filter_map(|a| match a {
             Action::Phone(c) => Some(c),
-            Action::LookupCrm { .. } => None,
+            Action::LookupCrm { .. } | Action::LookupTickets { .. } | Action::OutboxQueued => None,
         })
         .collect()
 }
@@ -137,6 +137,7 @@ fn a_number_typed_is_dialled_and_the_call_has_a_panel_a_wrap_up_and_a_history_ro
                 note: "Called back about the invoice\nSecond line".into(),
                 disposition: Some("Question answered".into()),
                 ticket: None,
+                form: None,
             },
         ),
     );

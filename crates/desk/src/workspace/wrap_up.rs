@@ -52,6 +52,7 @@ impl Workspace {
     pub fn tick(&mut self, now: Now) {
         self.clock = now;
         self.flush_drafts(now, false);
+        self.flush_call_drafts(now, false);
         self.give_up_dials(now);
         let fx = self.agent.apply(now.at, Input::Tick);
         if fx.iter().any(|e| matches!(e, Effect::StateChanged(_)))
@@ -92,12 +93,23 @@ impl Workspace {
         let Some(pos) = self.wraps.iter().position(|w| w.id == id) else {
             return false;
         };
+        // A form with mistakes keeps the wrap-up open: nothing half right
+        // reaches fulfilment, and nothing typed is lost.
+        let items = match self.wraps.get(pos).map(|w| self.form_deliveries(now, w)) {
+            Some(Ok(items)) => items,
+            Some(Err((form, mistakes))) => {
+                self.notify(now, NoticeKind::FormIncomplete { form, mistakes });
+                return false;
+            }
+            None => return false,
+        };
         let w = self.wraps.remove(pos);
         // After-call work: from the form's opening to its saving; a form a
         // crash brought back counts none (its time is unknown).
         let acw = (!w.restored).then(|| now.unix_ms.saturating_sub(w.opened_ms).max(0));
         if let Some(s) = self.store.as_mut()
-            && let Err(e) = s.finish_wrap_up_at(&w.call_id, &w.draft, Some(now.unix_ms), acw)
+            && let Err(e) =
+                s.finish_wrap_up_with(&w.call_id, &w.draft, &items, Some(now.unix_ms), acw)
         {
             self.wraps.insert(pos, w);
             self.notify(
@@ -109,6 +121,9 @@ impl Workspace {
             return false;
         }
         self.records += 1;
+        if !items.is_empty() {
+            self.out.push(Action::OutboxQueued);
+        }
         if let Some(run) = &w.script {
             let (call_id, at) = (w.call_id.clone(), now.unix_ms);
             self.store_do(now, |s| s.save_script_run(&call_id, run, at));

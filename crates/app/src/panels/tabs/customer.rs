@@ -91,6 +91,11 @@ impl ContextTab for Customer {
         if let Some(v) = crm {
             caller_card::crm(ui, l, v);
         }
+        if let Focus::Call(c) = cx.ws.focus()
+            && let Some(t) = &c.tickets
+        {
+            tickets(ui, l, t);
+        }
         ui.separator();
         ui.strong(l.tr("earlier-interactions"));
         // The call in the centre is not "earlier".
@@ -129,5 +134,39 @@ impl ContextTab for Customer {
                     });
                 }
             });
+    }
+}
+
+/// The caller's open tickets (IT help desks), as the ticket system gave them.
+fn tickets(ui: &mut egui::Ui, l: Lang, t: &switchboard_desk::workspace::TicketsState) {
+    use switchboard_desk::workspace::TicketsState;
+    ui.separator();
+    ui.strong(l.tr("open-tickets"));
+    match t {
+        TicketsState::Pending => {
+            ui.weak(l.tr("tickets-looking"));
+        }
+        TicketsState::Failed(e) => {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                l.tr_with("tickets-failed", &[("error", e.clone())]),
+            );
+        }
+        TicketsState::Found(list) if list.is_empty() => {
+            ui.weak(l.tr("tickets-none"));
+        }
+        TicketsState::Found(list) => {
+            egui::Grid::new("open-tickets")
+                .num_columns(3)
+                .striped(true)
+                .show(ui, |ui| {
+                    for t in list {
+                        ui.strong(&t.id);
+                        ui.label(&t.title);
+                        ui.weak(&t.status);
+                        ui.end_row();
+                    }
+                });
+        }
     }
 }

@@ -3,11 +3,15 @@
 //! declined, transferred and to whom), the disposition and the note's first
 //! line. Search by number, name or note; missed calls only; call back.
 
+use switchboard_desk::outbox::{Item, State};
 use switchboard_desk::store::{CallRecord, HistoryFilter};
 
 use super::ContextTab;
 use crate::panels::{Cached, Cx, row_button};
 use crate::{Intent, Lang, text};
+
+/// A call, and what its form sent.
+type Row = (CallRecord, Vec<Item>);
 
 /// Rows listed.
 const ROWS: usize = 100;
@@ -17,7 +21,7 @@ const ROWS: usize = 100;
 pub(crate) struct History {
     text: String,
     missed_only: bool,
-    cached: Cached<(HistoryFilter, u64), Result<Vec<CallRecord>, String>>,
+    cached: Cached<(HistoryFilter, u64), Result<Vec<Row>, String>>,
 }
 
 impl ContextTab for History {
@@ -45,7 +49,14 @@ impl ContextTab for History {
         let rows = self
             .cached
             .get((filter, cx.ws.records_version()), |(f, _)| {
-                store.history_rows(f).map_err(|e| e.to_string())
+                let rows = store.history_rows(f).map_err(|e| e.to_string())?;
+                // What each call's form sent, and how that went.
+                rows.into_iter()
+                    .map(|r| {
+                        let sent = store.outbox_for_call(&r.call_id).unwrap_or_default();
+                        Ok((r, sent))
+                    })
+                    .collect()
             });
         let rows = match rows {
             Ok(r) => r,
@@ -61,8 +72,9 @@ impl ContextTab for History {
             .id_salt("history-rows")
             .auto_shrink([false, true])
             .show(ui, |ui| {
-                for r in rows {
+                for (r, sent) in rows {
                     row(ui, cx, r, out);
+                    deliveries(ui, cx, sent, out);
                 }
             });
     }
@@ -107,4 +119,57 @@ fn row(ui: &mut egui::Ui, cx: &Cx<'_>, r: &CallRecord, out: &mut Vec<Intent>) {
             });
         }
     });
+}
+
+/// Where a call's form went: each delivery's state — queued (with why it
+/// waits and when it is tried again), sent (with the number the receiver
+/// gave), failed (with the reason, and Try again).
+pub(crate) fn deliveries(ui: &mut egui::Ui, cx: &Cx<'_>, items: &[Item], out: &mut Vec<Intent>) {
+    let l = cx.l;
+    for i in items {
+        let to = i.delivery.target().to_owned();
+        let kind = l.tr(match i.delivery.kind() {
+            "email" => "delivery-email",
+            _ => "delivery-webhook",
+        });
+        ui.horizontal_wrapped(|ui| match i.state {
+            State::Sent => {
+                let text = match &i.result {
+                    Some(r) => l.tr_with(
+                        "delivery-sent-result",
+                        &[("kind", kind), ("to", to), ("result", r.clone())],
+                    ),
+                    None => l.tr_with("delivery-sent", &[("kind", kind), ("to", to)]),
+                };
+                ui.colored_label(crate::panels::ANSWER_GREEN, text);
+            }
+            State::Queued => {
+                let secs = ((i.next_ms - cx.now.unix_ms) / 1000).max(0);
+                let mut text = l.tr_with(
+                    "delivery-queued",
+                    &[("kind", kind), ("to", to), ("seconds", secs.to_string())],
+                );
+                if let Some(e) = &i.last_error {
+                    text.push_str(&format!(" — {e}"));
+                }
+                ui.colored_label(ui.visuals().warn_fg_color, text);
+            }
+            State::Failed => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    l.tr_with(
+                        "delivery-failed",
+                        &[
+                            ("kind", kind),
+                            ("to", to),
+                            ("error", i.last_error.clone().unwrap_or_default()),
+                        ],
+                    ),
+                );
+                if ui.small_button(l.tr("delivery-retry")).clicked() {
+                    out.push(Intent::RetryDelivery(i.id));
+                }
+            }
+        });
+    }
 }

@@ -5,7 +5,9 @@
 mod contacts;
 mod customer;
 mod directory;
+mod form;
 mod history;
+mod knowledge;
 mod script;
 
 use super::{Cx, View};
@@ -30,6 +32,8 @@ pub(crate) fn all() -> Vec<Box<dyn ContextTab>> {
     vec![
         Box::new(customer::Customer::default()),
         Box::new(script::ScriptTab::default()),
+        Box::new(knowledge::KnowledgeTab::default()),
+        Box::new(form::FormTab::default()),
         Box::new(directory::DirectoryTab::default()),
         Box::new(history::History::default()),
         Box::new(contacts::Contacts::default()),
