@@ -87,20 +87,30 @@ shot ringing 4                        # the first practice caller rings
 key F3; shot in-call 4                # answered: the call in hand, its script beside it
 key Return; sleep 0.5; key 2          # the greeting read; "Billing" by its number
 shot script 1                         # the script's end: put through to Billing
+click 1083 37; click 1080 92          # the Knowledge tab, its search field
+type_text "charged twice"; key Return; sleep 0.5; key Down
+shot knowledge 1                      # the article, its second paragraph chosen
+key Insert; sleep 0.3                 # into the note
+click 1155 37; click 955 92; sleep 0.5; click 937 142   # the Form tab: an order
+click 1126 170; type_text "Pikk 1, Tallinn"
+click 977 286; type_text "Large pack"; click 1085 286; type_text 2
+click 1152 286; type_text "24,50"
+shot form 1                           # the order, with its total
+click 1010 37                         # back to the Script tab
 key F8; type_text 201; sleep 0.5      # transfer field: Billing's extension
 click 603 198; shot consult 3          # Consult: Billing answers, the caller waits
 click 416 287; shot conference 2       # all three talk
 click 307 269; sleep 2                 # leave them talking: put through
-type_text "Asked for a copy of the November invoice; put through to Billing."; sleep 0.5
+type_text " Asked for a copy of the November invoice; put through to Billing."; sleep 0.5
 shot wrap-up 1                         # the wrap-up, with the transfer chain and the script's outcome
 click 308 305; shot score 1            # saved: the practice call's score
 click 268 253; shot idle 1             # closed: ready for the next call
 type_text "sip:shop@127.0.0.1:5195"; key Return
 shot outgoing 2                        # our call rings at the shop
 key F4; sleep 1                        # cancelled
-click 1077 37; sleep 0.5               # the Directory tab
-click 1180 66; type_text "juri"; shot directory 1
-click 1149 37; shot history 1          # the History tab
+click 1222 37; sleep 0.5               # the Directory tab
+click 1130 92; type_text "juri"; shot directory 1
+click 933 60; shot history 1           # the History tab: the order sent, its number
 click 856 12; shot settings 1          # Settings
 kill "${pids[-1]}"; sleep 2            # the desk closes (hangs up, unregisters)
 

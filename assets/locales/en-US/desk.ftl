@@ -378,3 +378,4 @@ knowledge-error = A knowledge-base article could not be read: { $error }
 delivery-number = Number { $number } received for { $who }.
 outbox-off = Orders and tickets cannot be sent: { $error }
 tickets-off = Ticket lookups are off: { $error }
+wrap-up-form = { $form }: { $lines } line(s), total { $total } (sent when saved)

@@ -378,3 +378,4 @@ knowledge-error = Teadmusbaasi artiklit ei saanud lugeda: { $error }
 delivery-number = Number { $number } saadud: { $who }.
 outbox-off = Tellimusi ja pileteid ei saa saata: { $error }
 tickets-off = Piletite otsing on väljas: { $error }
+wrap-up-form = { $form }: ridu { $lines }, kokku { $total } (saadetakse salvestamisel)

@@ -378,3 +378,4 @@ knowledge-error = Не удалось прочитать статью базы �
 delivery-number = Получен номер { $number }: { $who }.
 outbox-off = Заказы и заявки нельзя отправить: { $error }
 tickets-off = Поиск заявок отключён: { $error }
+wrap-up-form = { $form }: строк { $lines }, итого { $total } (отправится при сохранении)

@@ -378,3 +378,4 @@ knowledge-error = Članka baze znanja ni bilo mogoče prebrati: { $error }
 delivery-number = Prejeta številka { $number }: { $who }.
 outbox-off = Naročil in zahtevkov ni mogoče poslati: { $error }
 tickets-off = Iskanje zahtevkov je izklopljeno: { $error }
+wrap-up-form = { $form }: vrstic { $lines }, skupaj { $total } (pošlje se ob shranjevanju)

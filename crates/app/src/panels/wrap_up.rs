@@ -60,7 +60,7 @@ pub(crate) fn ui(
     if waiting > 0 {
         ui.label(l.tr_with("wrap-up-more", &[("n", waiting.to_string())]));
     }
-    if let Some(run) = &w.script {
+    if let Some(run) = w.script.as_ref().filter(|r| !r.fields().is_empty()) {
         let fields = run.fields();
         let shown: Vec<String> = ["priority", "disposition"]
             .iter()
@@ -79,6 +79,41 @@ pub(crate) fn ui(
                 ("fields", shown.join(" · ")),
             ],
         ));
+    }
+    // The order or ticket form, as it will be sent (edited in the Form tab).
+    if let Some(v) = &w.draft.form
+        && let Some(def) = cx.ws.form_def(&v.form)
+        && !def.is_empty(v)
+    {
+        let lines = v
+            .lines
+            .iter()
+            .filter(|l| l.values().any(|x| !x.trim().is_empty()))
+            .count();
+        let total = def
+            .total(v)
+            .map(switchboard_desk::form::money)
+            .unwrap_or_else(|| "—".into());
+        let mistakes = cx.ws.form_mistakes(w.id).len();
+        let text = l.tr_with(
+            "wrap-up-form",
+            &[
+                ("form", def.title.get(l.code()).to_owned()),
+                ("lines", lines.to_string()),
+                ("total", total),
+            ],
+        );
+        if mistakes > 0 {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "{text} · {}",
+                    l.tr_with("form-mistakes", &[("n", mistakes.to_string())])
+                ),
+            );
+        } else {
+            ui.label(text);
+        }
     }
     let label = ui.label(l.tr("note"));
     let mut changed = ui
