@@ -1,6 +1,7 @@
 //! Customer: who is in the centre — the contact, the CRM record, the PBX's
 //! data — and their earlier interactions with notes and dispositions.
 
+use switchboard_desk::outbox::Item;
 use switchboard_desk::store::{CallRecord, Contact};
 use switchboard_desk::workspace::Focus;
 
@@ -11,8 +12,9 @@ use crate::{Intent, Lang, text};
 /// Earlier calls shown.
 const EARLIER: usize = 20;
 
-/// What the store knows of a number: its contact and its latest calls.
-type Known = (Option<Contact>, Vec<CallRecord>);
+/// What the store knows of a number: its contact and its latest calls,
+/// each with what its form sent.
+type Known = (Option<Contact>, Vec<(CallRecord, Vec<Item>)>);
 
 /// The tab, with the last lookup kept until the number or the history changes.
 #[derive(Default)]
@@ -36,6 +38,13 @@ impl Customer {
                     };
                     let contact = s.contact_by_number(n).map_err(|e| e.to_string())?;
                     let calls = s.history(n, EARLIER).map_err(|e| e.to_string())?;
+                    let calls = calls
+                        .into_iter()
+                        .map(|r| {
+                            let sent = s.outbox_for_call(&r.call_id).unwrap_or_default();
+                            (r, sent)
+                        })
+                        .collect();
                     Ok((contact, calls))
                 },
             )
@@ -48,7 +57,7 @@ impl ContextTab for Customer {
         l.tr("tab-customer")
     }
 
-    fn ui(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, _out: &mut Vec<Intent>) {
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
         let l = cx.l;
         // The centre has the call (number, queue, IVR data); here the
         // customer behind it: contact, CRM record, earlier interactions.
@@ -104,9 +113,9 @@ impl ContextTab for Customer {
             Focus::WrapUp(w) => Some(w.call_id.clone()),
             _ => None,
         };
-        let earlier: Vec<&CallRecord> = calls
+        let earlier: Vec<&(CallRecord, Vec<Item>)> = calls
             .iter()
-            .filter(|r| Some(&r.call_id) != current.as_ref())
+            .filter(|(r, _)| Some(&r.call_id) != current.as_ref())
             .collect();
         if earlier.is_empty() {
             ui.weak(l.tr("no-earlier"));
@@ -115,7 +124,7 @@ impl ContextTab for Customer {
             .id_salt("customer-earlier")
             .auto_shrink([false, true])
             .show(ui, |ui| {
-                for r in earlier {
+                for (r, sent) in earlier {
                     ui.group(|ui| {
                         ui.label(format!(
                             "{} · {} · {} · {}",
@@ -131,6 +140,8 @@ impl ContextTab for Customer {
                         if let Some(t) = &r.transfers {
                             ui.weak(l.tr_with("transfers", &[("chain", t.replace('\n', " · "))]));
                         }
+                        // Where its order or ticket went, and the number it got.
+                        super::history::deliveries(ui, cx, sent, out);
                     });
                 }
             });

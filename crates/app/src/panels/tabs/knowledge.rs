@@ -170,7 +170,13 @@ impl ContextTab for KnowledgeTab {
             Focus::Call(c) => c.queue().map(str::to_owned),
             _ => None,
         };
-        let langs = [l.code()];
+        // The caller's language (from the IVR: `lang=ru`) first, then the operator's.
+        let caller_lang = caller_language(cx);
+        let langs: Vec<&str> = caller_lang
+            .as_deref()
+            .into_iter()
+            .chain(std::iter::once(l.code()))
+            .collect();
         let key = (
             self.query.trim().to_owned(),
             context.clone(),
@@ -266,6 +272,20 @@ fn context_words(cx: &Cx<'_>, item: Option<ItemId>) -> Vec<String> {
         words.extend(run.fields().into_values());
     }
     words
+}
+
+/// The language the caller chose in the IVR (`lang=ru`, `language=et`).
+fn caller_language(cx: &Cx<'_>) -> Option<String> {
+    let Focus::Call(c) = cx.ws.focus() else {
+        return None;
+    };
+    c.card.fields.iter().find_map(|(_, v)| {
+        v.split([';', '&', ','])
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| matches!(k.trim().to_lowercase().as_str(), "lang" | "language"))
+            .map(|(_, v)| v.trim().to_lowercase())
+            .filter(|v| switchboard_desk::knowledge::LANGUAGES.contains(&v.as_str()))
+    })
 }
 
 /// A snippet with its matched words (between \u{2} and \u{3}) in bold.
