@@ -201,6 +201,16 @@ impl Workspace {
         self.missed.iter().find(|m| m.id == id).map(Focus::Missed)
     }
 
+    /// The interaction in the centre — a call or a wrap-up — whose script,
+    /// form and note the context tabs work on.
+    pub fn focused_interaction(&self) -> Option<ItemId> {
+        match self.focus() {
+            Focus::Call(c) => Some(c.id),
+            Focus::WrapUp(w) => Some(w.id),
+            Focus::Missed(_) | Focus::Idle => None,
+        }
+    }
+
     /// The wrap-up in the centre, if one is.
     pub fn focused_wrap_up(&self) -> Option<&WrapUp> {
         match self.focus() {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use switchboard_desk::form::{FieldDef, FieldKind, FormDef, FormValues, Mistake, Problem, money};
-use switchboard_desk::workspace::{Focus, ItemId, Op};
+use switchboard_desk::workspace::{ItemId, Op};
 
 use super::ContextTab;
 use crate::panels::Cx;
@@ -33,13 +33,9 @@ impl ContextTab for FormTab {
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
         let l = cx.l;
-        let id = match cx.ws.focus() {
-            Focus::Call(c) => c.id,
-            Focus::WrapUp(w) => w.id,
-            Focus::Missed(_) | Focus::Idle => {
-                ui.weak(l.tr("form-none"));
-                return;
-            }
+        let Some(id) = cx.ws.focused_interaction() else {
+            ui.weak(l.tr("form-none"));
+            return;
         };
         if cx.ws.forms().is_empty() {
             ui.weak(l.tr("form-not-set-up"));

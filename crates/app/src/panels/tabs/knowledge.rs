@@ -56,11 +56,7 @@ impl ContextTab for KnowledgeTab {
             ui.weak(l.tr("knowledge-none"));
             return;
         };
-        let item = match cx.ws.focus() {
-            Focus::Call(c) => Some(c.id),
-            Focus::WrapUp(w) => Some(w.id),
-            _ => None,
-        };
+        let item = cx.ws.focused_interaction();
         let field_id = egui::Id::unique(SEARCH_FIELD);
         let typing = ui.memory(|m| m.focused() == Some(field_id));
         let (up, down, enter, insert, esc) = ui.input(|i| {

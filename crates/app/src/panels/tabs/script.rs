@@ -8,7 +8,7 @@
 
 use switchboard_desk::script::Kind;
 use switchboard_desk::script::run::{Answer, Run, RunError};
-use switchboard_desk::workspace::{Focus, ItemId, Op, ScriptOp};
+use switchboard_desk::workspace::{ItemId, Op, ScriptOp};
 
 use super::ContextTab;
 use crate::panels::Cx;
@@ -38,13 +38,9 @@ impl ContextTab for ScriptTab {
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
         let l = cx.l;
-        let id = match cx.ws.focus() {
-            Focus::Call(c) => c.id,
-            Focus::WrapUp(w) => w.id,
-            Focus::Missed(_) | Focus::Idle => {
-                ui.weak(l.tr("script-none"));
-                return;
-            }
+        let Some(id) = cx.ws.focused_interaction() else {
+            ui.weak(l.tr("script-none"));
+            return;
         };
         picker(ui, cx, id, out);
         let Some(run) = cx.ws.script_of(id) else {
