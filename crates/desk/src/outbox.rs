@@ -705,7 +705,10 @@ mod tests {
             (Some(17_500), Some("T-1042"))
         );
         assert_eq!(it.last_error, None);
-        assert_eq!(s.outbox_sent_since(17_499).unwrap(), [it.clone()]);
+        assert_eq!(
+            s.outbox_sent_since(17_499).unwrap(),
+            std::slice::from_ref(&it)
+        );
         assert!(
             s.outbox_sent_since(17_500).unwrap().is_empty(),
             "announced once"

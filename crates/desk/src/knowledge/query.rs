@@ -148,6 +148,35 @@ pub(crate) fn context_terms(context: &[&str]) -> Vec<Term> {
     out
 }
 
+/// The terms without those another term implies: a repeated word, and a
+/// prefix that another word starts with (`счет* сч*` matches as `счет*`
+/// alone when all must match). Each costs a pass over its matches.
+pub(crate) fn without_implied(terms: Vec<Term>) -> Vec<Term> {
+    let lower: Vec<String> = terms.iter().map(|t| t.word.to_lowercase()).collect();
+    let implied = |i: usize| {
+        let (Some(t), Some(w)) = (terms.get(i), lower.get(i)) else {
+            return false;
+        };
+        lower.iter().enumerate().any(|(j, other)| {
+            j != i
+                && if other == w {
+                    // The same word twice: keep the first, or the whole
+                    // word over its prefix.
+                    let o = terms.get(j).is_some_and(|o| o.prefix);
+                    (t.prefix && !o) || (t.prefix == o && j < i)
+                } else {
+                    t.prefix && other.starts_with(w.as_str())
+                }
+        })
+    };
+    let keep: Vec<bool> = (0..terms.len()).map(|i| !implied(i)).collect();
+    terms
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(t, k)| k.then_some(t))
+        .collect()
+}
+
 /// The FTS5 expression: every term quoted, joined by `op` (`AND`, `OR`).
 /// `None` for no terms.
 pub(crate) fn expression(terms: &[Term], op: &str) -> Option<String> {
@@ -203,6 +232,21 @@ mod unit {
         let w = words("to\u{308}o\u{308}aeg заве\u{301}дение", 8);
         let texts: Vec<&str> = w.iter().map(|w| w.text.as_str()).collect();
         assert_eq!(texts, ["tööaeg", "заведение"]);
+    }
+
+    #[test]
+    fn implied_terms_are_dropped() {
+        let all = |s: &str| expression(&without_implied(typed_terms(s)), "AND");
+        assert_eq!(all("счет счет сч"), Some("\"счет\"*".into()));
+        assert_eq!(all("arvele arve arve"), Some("\"arvele\"*".into()));
+        assert_eq!(all("Vpn vpn"), Some("\"Vpn\"*".into()));
+        // A whole word is kept over its own prefix.
+        assert_eq!(all("ei ei"), Some("\"ei\"".into()));
+        assert_eq!(all("ei vpn ei"), Some("\"ei\" AND \"vpn\"*".into()));
+        assert_eq!(
+            all("ne tiskalnik"),
+            Some("\"ne\" AND \"tiskalnik\"*".into())
+        );
     }
 
     #[test]

@@ -15,9 +15,14 @@
 //! (SIPp: the answer rate until the first failure, CPU per call, memory at a
 //! hundred calls with media; see `load.rs` beside it).
 //!
+//! With `--knowledge` it measures the knowledge base's index instead
+//! (10,000 generated articles: build, sync, search and suggest times; see
+//! `knowledge.rs`).
+//!
 //! `scripts/bench.sh` installs what it needs and runs it in release mode.
 
 mod flood;
+mod knowledge;
 mod load;
 
 use std::net::SocketAddr;
@@ -614,6 +619,10 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("bench dir");
     if has("--flood") {
         flood::run();
+        return;
+    }
+    if has("--knowledge") {
+        knowledge::run(&dir);
         return;
     }
     if has("--load") {
