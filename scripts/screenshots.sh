@@ -103,7 +103,7 @@ click 416 287; shot conference 2       # all three talk
 click 307 269; sleep 2                 # leave them talking: put through
 type_text " Asked for a copy of the November invoice; put through to Billing."; sleep 0.5
 shot wrap-up 1                         # the wrap-up, with the transfer chain and the script's outcome
-click 308 305; shot score 1            # saved: the practice call's score
+click 308 323; shot score 1            # saved: the practice call's score
 click 268 253; shot idle 1             # closed: ready for the next call
 type_text "sip:shop@127.0.0.1:5195"; key Return
 shot outgoing 2                        # our call rings at the shop
