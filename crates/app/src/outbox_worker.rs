@@ -88,6 +88,9 @@ pub struct SmtpSettings {
     pub password: Option<String>,
     /// The sender (`Klienditugi <tugi@example.ee>`).
     pub from: String,
+    /// A CA (PEM) trusted beside the system's roots, for a server with a
+    /// certificate of the company's own CA.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -255,8 +258,23 @@ impl Mailer {
 }
 
 fn smtp_transport(s: &SmtpSettings) -> Result<SmtpTransport, String> {
+    let extra = match &s.ca_file {
+        Some(path) => {
+            let pem =
+                std::fs::read(path).map_err(|e| format!("SMTP CA file {}: {e}", path.display()))?;
+            Some(
+                lettre::transport::smtp::client::Certificate::from_pem(&pem)
+                    .map_err(|e| format!("SMTP CA file {}: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let tls = |host: &str| {
-        TlsParameters::new_rustls(host.to_owned())
+        let mut b = TlsParameters::builder(host.to_owned());
+        if let Some(c) = extra.clone() {
+            b = b.add_root_certificate(c);
+        }
+        b.build_rustls()
             .map_err(|e| format!("SMTP TLS settings for {host}: {e}"))
     };
     let mut b = SmtpTransport::builder_dangerous(&s.host)
@@ -569,6 +587,7 @@ mod tests {
             user: Some("tugi".into()),
             password: Some("hunter2".into()),
             from: "tugi@example.ee".into(),
+            ca_file: None,
         };
         assert!(!format!("{s:?}").contains("hunter2"));
         assert_eq!(

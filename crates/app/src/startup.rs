@@ -404,5 +404,6 @@ fn smtp_settings(
         user: s.user.clone(),
         password,
         from: s.from.clone(),
+        ca_file: s.ca_file.clone(),
     })
 }

@@ -440,6 +440,7 @@ fn an_order_email_in_estonian_and_russian_reaches_the_smtp_sink_intact_with_its_
             user: None,
             password: None,
             from: "Klienditugi <tugi@example.test>".into(),
+            ca_file: None,
         }),
     );
     w.poke();
@@ -482,4 +483,114 @@ fn an_order_email_in_estonian_and_russian_reaches_the_smtp_sink_intact_with_its_
     drop(w);
     drop(sink);
     let _ = std::fs::remove_dir_all(db.parent().unwrap());
+}
+
+/// An aiosmtpd sink that requires STARTTLS, with mail.sh's throwaway CA's
+/// certificate for `localhost`; stopped by PID when dropped.
+struct TlsSink {
+    port: u16,
+    maildir: PathBuf,
+    child: std::process::Child,
+}
+
+impl TlsSink {
+    fn start(tls: &Path) -> TlsSink {
+        let port = free_port();
+        let maildir = temp_dir("outbox-starttls").join("Maildir");
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .arg("--tlscert")
+            .arg(tls.join("server.pem"))
+            .arg("--tlskey")
+            .arg(tls.join("server.key"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = switchboard_interop::spawn(&mut cmd, "aiosmtpd with STARTTLS");
+        assert!(
+            wait_until(Duration::from_secs(10), || std::net::TcpStream::connect((
+                "127.0.0.1",
+                port
+            ))
+            .is_ok()),
+            "the STARTTLS sink listens"
+        );
+        TlsSink {
+            port,
+            maildir,
+            child,
+        }
+    }
+
+    fn delivered(&self) -> usize {
+        std::fs::read_dir(self.maildir.join("new"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for TlsSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// STARTTLS with the company's CA as `ca_file`: delivered, encrypted; the
+/// same server without that CA: not delivered, the reason names the
+/// certificate, nothing reaches the sink.
+#[test]
+fn smtp_over_starttls_checks_the_certificate_against_the_configured_ca() {
+    let sink = MailSink::start();
+    let tls = TlsSink::start(&sink.dir.join("tls"));
+    let db = temp_dir("outbox-starttls-db").join("desk.db");
+    let store = Store::open(&db).unwrap();
+    let mail = |key: &str| NewItem {
+        key: key.into(),
+        call_id: None,
+        delivery: Delivery::Email {
+            to: "customer@example.test".into(),
+            subject: "Tellimus 4712".into(),
+            body: "Kogus: 1\n".into(),
+        },
+        payload: json!({}),
+    };
+    let settings = |ca: Option<PathBuf>| SmtpSettings {
+        host: "localhost".into(),
+        port: tls.port,
+        tls: SmtpTls::StartTls,
+        user: None,
+        password: None,
+        from: "tugi@example.test".into(),
+        ca_file: ca,
+    };
+    // Without the CA: the certificate is not trusted, nothing is sent.
+    store.enqueue(&mail("untrusted"), unix_ms()).unwrap();
+    let (w, _) = worker(&db, Some(settings(None)));
+    w.poke();
+    assert!(
+        wait_until(Duration::from_secs(10), || item(&store, "untrusted").state
+            == State::Failed
+            || item(&store, "untrusted").attempts > 0),
+        "tried: {:?}",
+        item(&store, "untrusted")
+    );
+    let why = item(&store, "untrusted").last_error.unwrap_or_default();
+    assert!(why.to_lowercase().contains("certificate"), "{why}");
+    assert_eq!(tls.delivered(), 0, "nothing reached the server");
+    drop(w);
+    // With the company's CA: delivered.
+    store.enqueue(&mail("trusted"), unix_ms()).unwrap();
+    let (w, _) = worker(&db, Some(settings(Some(sink.dir.join("tls/ca.pem")))));
+    w.poke();
+    assert!(
+        wait_until(Duration::from_secs(10), || item(&store, "trusted").state
+            == State::Sent),
+        "sent: {:?}",
+        item(&store, "trusted")
+    );
+    assert!(wait_until(Duration::from_secs(5), || tls.delivered() == 1));
+    drop(w);
 }

@@ -269,6 +269,8 @@ pub struct SmtpSection {
     pub user: Option<String>,
     /// The sender address.
     pub from: String,
+    /// A CA (PEM) trusted beside the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// `[desk.scripts]`: the call scripts.
