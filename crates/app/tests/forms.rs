@@ -333,3 +333,69 @@ fn the_practice_fulfilment_desk_numbers_orders_and_tickets_once_per_key() {
     assert!(post("/tickets", "c/ticket/webhook").starts_with("T-"));
     stop.store(true, Ordering::Relaxed);
 }
+
+/// An IT ticket opened from the Form tab of a Support call: the ticket
+/// system's webhook answers the new ticket's number, which the History
+/// and a notice show on the interaction.
+#[test]
+fn a_ticket_opened_from_the_form_tab_shows_the_number_the_ticket_system_gave() {
+    const TICKET: &str = r#"
+id = "ticket"
+title = "IT ticket"
+queues = ["Support"]
+fields = [
+  { name = "user", label = "User", required = true, prefill = "{caller.name}" },
+  { name = "summary", label = "Summary", required = true },
+]
+[webhook]
+url = "URL"
+result = "ticket.id"
+"#;
+    let dir = switchboard_interop::temp_dir("forms-ticket");
+    let port = free_port();
+    let server = WebhookServer::start(port, Answer::new(201, r#"{"ticket":{"id":"T-5150"}}"#));
+    let def: FormDef =
+        toml::from_str(&TICKET.replace("URL", &WebhookServer::url(port, "/tickets"))).unwrap();
+    let db = dir.join("desk.db");
+    let mut h = desk_with(
+        DeskConfig {
+            forms: vec![def],
+            ..config()
+        },
+        Some(Store::open(&db).unwrap()),
+    );
+    let pace = Pace {
+        poll: Duration::from_millis(50),
+        backoff: Backoff {
+            base_ms: 100,
+            cap_ms: 500,
+        },
+        lease: Duration::from_secs(5),
+    };
+    h.state_mut()
+        .start_outbox(db, None, pace, Box::new(|_| None), Wake::none())
+        .unwrap();
+    answered(&mut h, "Support");
+    h.get_by_label("Summary *");
+    h.get_by_label("Summary *").click();
+    h.run();
+    h.event(egui::Event::Text("VPN does not connect from home".into()));
+    h.run();
+    feed(&mut h, &[ended(1)]);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    assert!(wait_until(Duration::from_secs(10), || server
+        .delivered("call-1@test/ticket/webhook")
+        == 1));
+    let body: serde_json::Value =
+        serde_json::from_str(&server.seen_for("call-1@test/ticket/webhook")[0].body).unwrap();
+    assert_eq!(body["fields"]["summary"], "VPN does not connect from home");
+    assert!(wait_for_label(
+        &mut h,
+        "Number T-5150 received for Mari Maasikas."
+    ));
+    h.get_by_label("History").click();
+    h.run();
+    assert!(wait_for_label(&mut h, "sent, number T-5150"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
