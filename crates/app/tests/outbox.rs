@@ -494,34 +494,44 @@ struct TlsSink {
 }
 
 impl TlsSink {
+    /// Starts the sink on a free port; a port taken meanwhile (another
+    /// test's daemon got it first) is tried again on another, at most
+    /// three times. What the sink said is in the failure.
     fn start(tls: &Path) -> TlsSink {
-        let port = free_port();
-        let maildir = temp_dir("outbox-starttls").join("Maildir");
-        let mut cmd = Command::new("/usr/bin/python3");
-        cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .arg("--tlscert")
-            .arg(tls.join("server.pem"))
-            .arg("--tlskey")
-            .arg(tls.join("server.key"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let child = switchboard_interop::spawn(&mut cmd, "aiosmtpd with STARTTLS");
-        assert!(
-            wait_until(Duration::from_secs(10), || std::net::TcpStream::connect((
-                "127.0.0.1",
-                port
-            ))
-            .is_ok()),
-            "the STARTTLS sink listens"
-        );
-        TlsSink {
-            port,
-            maildir,
-            child,
+        let base = temp_dir("outbox-starttls");
+        let mut said = String::new();
+        for attempt in 0..3 {
+            let port = free_port();
+            let maildir = base.join(format!("Maildir{attempt}"));
+            let log = base.join(format!("aiosmtpd{attempt}.log"));
+            let mut cmd = Command::new("/usr/bin/python3");
+            cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+                .arg("--tlscert")
+                .arg(tls.join("server.pem"))
+                .arg("--tlskey")
+                .arg(tls.join("server.key"))
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(&maildir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).expect("a log file"));
+            let mut child = switchboard_interop::spawn(&mut cmd, "aiosmtpd with STARTTLS");
+            let up = wait_until(Duration::from_secs(20), || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                    || child.try_wait().ok().flatten().is_some()
+            });
+            if up && child.try_wait().ok().flatten().is_none() {
+                return TlsSink {
+                    port,
+                    maildir,
+                    child,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            said = std::fs::read_to_string(&log).unwrap_or_default();
         }
+        panic!("the STARTTLS sink did not listen: {said}");
     }
 
     fn delivered(&self) -> usize {
