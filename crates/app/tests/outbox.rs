@@ -367,11 +367,11 @@ fn mail_dir() -> PathBuf {
     if !root || reachable {
         return d;
     }
+    // The same unique name (pid and a count), under /tmp: two sinks of
+    // one test binary never share a folder.
+    let name = d.file_name().map(|n| n.to_owned()).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&d);
-    let d = PathBuf::from(format!(
-        "/tmp/switchboard-outbox-mail-{}",
-        std::process::id()
-    ));
+    let d = PathBuf::from("/tmp").join(name);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("mail folder");
     d
