@@ -5,36 +5,9 @@
 //! when the wrap-up is saved, and then sent through the outbox in the same
 //! transaction as the record.
 
-use std::collections::BTreeMap;
-
+use super::script::call_data;
 use super::*;
 use crate::form::{CallInfo, FormDef, FormValues, Mistake};
-
-/// Call data a form's prefills may name.
-fn data_of(
-    number: &str,
-    name: Option<&str>,
-    card: Option<&CallerCard>,
-) -> BTreeMap<String, String> {
-    let mut d = BTreeMap::new();
-    d.insert("caller.number".to_owned(), number.to_owned());
-    if let Some(n) = name {
-        d.insert("caller.name".to_owned(), n.to_owned());
-    }
-    for (label, value) in card.map(|c| c.fields.as_slice()).unwrap_or_default() {
-        let key = label.trim().to_lowercase().replace(' ', "_");
-        for pair in value.split([';', '&', ',']) {
-            if let Some((k, v)) = pair.split_once('=') {
-                d.insert(
-                    format!("{key}.{}", k.trim().to_lowercase()),
-                    v.trim().to_owned(),
-                );
-            }
-        }
-        d.insert(key, value.clone());
-    }
-    d
-}
 
 impl Workspace {
     /// The form configured as `id`.
@@ -56,12 +29,8 @@ impl Workspace {
     pub fn new_form(&self, id: ItemId, form: &str) -> Option<FormValues> {
         let def = self.form_def(form)?;
         Some(match self.item(id)? {
-            Focus::Call(c) => def.start(&data_of(
-                &c.card.number,
-                c.card.name.as_deref(),
-                Some(&c.card),
-            )),
-            Focus::WrapUp(w) => def.start(&data_of(&w.number, w.name.as_deref(), None)),
+            Focus::Call(c) => def.start(&call_data(&c.card)),
+            Focus::WrapUp(w) => def.start(&call_data(&w.card())),
             _ => return None,
         })
     }
@@ -86,11 +55,7 @@ impl Workspace {
             .iter()
             .find(|f| f.queues.iter().any(|q| q.trim().to_lowercase() == queue));
         if let Some(def) = def {
-            c.draft.form = Some(def.start(&data_of(
-                &c.card.number,
-                c.card.name.as_deref(),
-                Some(&c.card),
-            )));
+            c.draft.form = Some(def.start(&call_data(&c.card)));
         }
     }
 

@@ -38,6 +38,18 @@ pub struct WrapUp {
     pub(super) dirty_since: Option<std::time::Instant>,
 }
 
+impl WrapUp {
+    /// Who the call was with, as a caller card (a wrap-up keeps the number
+    /// and name, not the INVITE's fields).
+    pub(crate) fn card(&self) -> crate::context::CallerCard {
+        crate::context::CallerCard {
+            number: self.number.clone(),
+            name: self.name.clone(),
+            ..crate::context::CallerCard::default()
+        }
+    }
+}
+
 /// A call that rang and was not answered, this shift.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Missed {

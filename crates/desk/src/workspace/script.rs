@@ -36,7 +36,7 @@ pub enum ScriptOp {
 /// The call data a script's prompts and prefills may name: `caller.number`,
 /// `caller.name`, each caller-card field by its label (`queue`, `ivr`) and
 /// the `key=value` pairs in it (`ivr.account`).
-fn call_data(card: &CallerCard) -> BTreeMap<String, String> {
+pub(super) fn call_data(card: &CallerCard) -> BTreeMap<String, String> {
     let mut data = BTreeMap::new();
     data.insert("caller.number".to_owned(), card.number.clone());
     if let Some(n) = &card.name {
@@ -84,6 +84,16 @@ impl Workspace {
     /// The score of the last practice call, until dismissed.
     pub fn score(&self) -> Option<&Score> {
         self.score.as_ref()
+    }
+
+    /// The call data of a call or wrap-up, as scripts, forms and the
+    /// knowledge base's suggestions name it (`caller.number`, `ivr.lang` …).
+    pub fn call_data(&self, id: ItemId) -> BTreeMap<String, String> {
+        match self.item(id) {
+            Some(Focus::Call(c)) => call_data(&c.card),
+            Some(Focus::WrapUp(w)) => call_data(&w.card()),
+            _ => BTreeMap::new(),
+        }
     }
 
     /// The script run of a call or wrap-up.
@@ -136,11 +146,7 @@ impl Workspace {
         let (slot, call_id, card) = if let Some(c) = self.calls.iter_mut().find(|c| c.id == id) {
             (&mut c.script, c.call_id.clone(), c.card.clone())
         } else if let Some(w) = self.wraps.iter_mut().find(|w| w.id == id) {
-            let card = CallerCard {
-                number: w.number.clone(),
-                name: w.name.clone(),
-                ..CallerCard::default()
-            };
+            let card = w.card();
             (&mut w.script, w.call_id.clone(), card)
         } else {
             return;

@@ -270,18 +270,18 @@ fn context_words(cx: &Cx<'_>, item: Option<ItemId>) -> Vec<String> {
     words
 }
 
-/// The language the caller chose in the IVR (`lang=ru`, `language=et`).
+/// The language the caller chose in the IVR (`lang=ru`, `language=et`),
+/// from the call data the workspace gives scripts and forms.
 fn caller_language(cx: &Cx<'_>) -> Option<String> {
     let Focus::Call(c) = cx.ws.focus() else {
         return None;
     };
-    c.card.fields.iter().find_map(|(_, v)| {
-        v.split([';', '&', ','])
-            .filter_map(|p| p.split_once('='))
-            .find(|(k, _)| matches!(k.trim().to_lowercase().as_str(), "lang" | "language"))
-            .map(|(_, v)| v.trim().to_lowercase())
-            .filter(|v| switchboard_desk::knowledge::LANGUAGES.contains(&v.as_str()))
-    })
+    cx.ws
+        .call_data(c.id)
+        .into_iter()
+        .find(|(k, _)| k.ends_with(".lang") || k.ends_with(".language"))
+        .map(|(_, v)| v.to_lowercase())
+        .filter(|v| switchboard_desk::knowledge::LANGUAGES.contains(&v.as_str()))
 }
 
 /// A snippet with its matched words (between \u{2} and \u{3}) in bold.
