@@ -54,7 +54,13 @@ fn free_port() -> u16 {
 /// A desk with the order form posting to `url`, its outbox delivering from
 /// the database in `dir`.
 fn order_desk(dir: &std::path::Path, url: &str) -> Harness<'static, DeskApp> {
-    let def: FormDef = toml::from_str(&ORDER.replace("URL", url)).unwrap();
+    form_desk(dir, ORDER, url)
+}
+
+/// A desk with the form `toml` posting to `url` (its `URL`), its outbox
+/// delivering from the database in `dir` with back-offs of milliseconds.
+fn form_desk(dir: &std::path::Path, toml: &str, url: &str) -> Harness<'static, DeskApp> {
+    let def: FormDef = toml::from_str(&toml.replace("URL", url)).unwrap();
     let config = DeskConfig {
         forms: vec![def],
         ..config()
@@ -354,27 +360,7 @@ result = "ticket.id"
     let dir = switchboard_interop::temp_dir("forms-ticket");
     let port = free_port();
     let server = WebhookServer::start(port, Answer::new(201, r#"{"ticket":{"id":"T-5150"}}"#));
-    let def: FormDef =
-        toml::from_str(&TICKET.replace("URL", &WebhookServer::url(port, "/tickets"))).unwrap();
-    let db = dir.join("desk.db");
-    let mut h = desk_with(
-        DeskConfig {
-            forms: vec![def],
-            ..config()
-        },
-        Some(Store::open(&db).unwrap()),
-    );
-    let pace = Pace {
-        poll: Duration::from_millis(50),
-        backoff: Backoff {
-            base_ms: 100,
-            cap_ms: 500,
-        },
-        lease: Duration::from_secs(5),
-    };
-    h.state_mut()
-        .start_outbox(db, None, pace, Box::new(|_| None), Wake::none())
-        .unwrap();
+    let mut h = form_desk(&dir, TICKET, &WebhookServer::url(port, "/tickets"));
     answered(&mut h, "Support");
     h.get_by_label("Summary *");
     h.get_by_label("Summary *").click();
