@@ -51,7 +51,8 @@
 )]
 
 pub mod agent;
-pub mod caller_text;
+/// Caller-supplied text made safe ([`switchboard_text`], shared with the mail crate).
+pub use switchboard_text as caller_text;
 pub mod config;
 pub mod context;
 pub mod crm;

@@ -43,8 +43,6 @@ pub const MAX_RECIPIENTS: usize = 100;
 pub const MAX_ATTACHMENTS: usize = 1000;
 /// Most warnings kept (each only once).
 pub const MAX_WARNINGS: usize = 32;
-/// Most combining marks kept on one character ("Zalgo" text).
-pub const MAX_MARKS: usize = 4;
 
 /// A mailbox: an optional display name and an address.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -515,109 +513,13 @@ pub fn clean_file_name(name: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// Cleaning (the rule of `switchboard_desk::caller_text`, without NFC: this
-// crate does not depend on the desk, and mail text is mostly precomposed).
+// Cleaning: the rule callers' names get at the desk (`switchboard_text`),
+// for headers; `clean_body` below keeps a body's lines with the same
+// character rules.
 
-/// Whether `c` is a Unicode bidirectional control.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-    )
-}
-
-/// Whether `c` is zero-width or otherwise invisible formatting.
-pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200D}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{206A}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF9}'..='\u{FFFB}'
-            | '\u{E0000}'..='\u{E007F}'
-    )
-}
-
-/// Whether cleaning removes `c` (white-space controls become white space).
-pub fn is_unsafe(c: char) -> bool {
-    (c.is_control() && !c.is_whitespace()) || is_bidi_control(c) || is_invisible(c)
-}
-
-/// The common combining-mark blocks (enough to flatten "Zalgo").
-fn is_combining(c: char) -> bool {
-    matches!(
-        c,
-        '\u{0300}'..='\u{036F}'
-            | '\u{0483}'..='\u{0489}'
-            | '\u{0591}'..='\u{05BD}'
-            | '\u{0610}'..='\u{061A}'
-            | '\u{064B}'..='\u{065F}'
-            | '\u{1AB0}'..='\u{1AFF}'
-            | '\u{1DC0}'..='\u{1DFF}'
-            | '\u{20D0}'..='\u{20FF}'
-            | '\u{FE20}'..='\u{FE2F}'
-    )
-}
-
-/// Sender-supplied text as one clean line of at most `max_chars`
-/// characters: unsafe characters removed, white space collapsed, ends
-/// trimmed, a longer text cut with `…` (which counts).
-pub fn clean_line(s: &str, max_chars: usize) -> String {
-    if max_chars == 0 {
-        return String::new();
-    }
-    let mut out = String::with_capacity(s.len().min(max_chars.saturating_mul(4)));
-    let mut kept = 0usize;
-    let mut space = false;
-    let mut marks = 0usize;
-    let mut cut = false;
-    for c in s.chars() {
-        if c.is_whitespace() {
-            space = true;
-            continue;
-        }
-        if is_unsafe(c) {
-            continue;
-        }
-        if is_combining(c) {
-            if marks >= MAX_MARKS {
-                continue;
-            }
-            marks += 1;
-        } else {
-            marks = 0;
-        }
-        let gap = space && kept > 0;
-        if kept + usize::from(gap) + 1 > max_chars {
-            cut = true;
-            break;
-        }
-        if gap {
-            out.push(' ');
-            kept += 1;
-        }
-        space = false;
-        out.push(c);
-        kept += 1;
-    }
-    if cut {
-        while kept >= max_chars {
-            out.pop();
-            kept -= 1;
-        }
-        let trimmed = out.trim_end().len();
-        out.truncate(trimmed);
-        out.push('…');
-    }
-    out
-}
+pub use switchboard_text::{
+    MAX_MARKS, clean as clean_line, is_bidi_control, is_combining_mark, is_invisible, is_unsafe,
+};
 
 /// A body as safe multi-line text of at most `max_chars` characters, and
 /// whether it was cut: line breaks (CR LF, CR, LF, and the Unicode line and
@@ -655,7 +557,7 @@ pub fn clean_body(s: &str, max_chars: usize) -> (String, bool) {
         if is_unsafe(c) {
             continue;
         }
-        if is_combining(c) {
+        if is_combining_mark(c) {
             if marks >= MAX_MARKS {
                 continue;
             }

@@ -15,7 +15,6 @@
 //! Message ids here, as in [`Message`], are written without the angle
 //! brackets; mail-builder adds them in the header.
 
-use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -54,30 +53,8 @@ pub fn pick<'a>(templates: &'a [Template], id: &str, lang: &str) -> Option<&'a T
 }
 
 /// Fills `{name}` in `template` from `vars`; a name without a value is left
-/// out, an unclosed `{` stays (the rule of the desk's `script::fill`).
-pub fn fill(template: &str, vars: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(rest.get(..open).unwrap_or(""));
-        let after = rest.get(open + 1..).unwrap_or("");
-        match after.find('}') {
-            Some(close) => {
-                let name = after.get(..close).unwrap_or("").trim();
-                if let Some(v) = vars.get(name) {
-                    out.push_str(v);
-                }
-                rest = after.get(close + 1..).unwrap_or("");
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
+/// out, an unclosed `{` stays (the rule of call scripts, shared).
+pub use switchboard_text::fill;
 
 /// A mail ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -433,6 +410,7 @@ pub fn forward(
 mod tests {
     use super::*;
     use crate::message::parse;
+    use std::collections::BTreeMap;
 
     fn mailbox() -> Address {
         Address {

@@ -173,29 +173,7 @@ impl Script {
 
 /// Fills `{name}` in `template` from `data` (call data: `caller.number`,
 /// `queue`, IVR and CRM fields); a name without data is left out.
-pub fn fill(template: &str, data: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(rest.get(..open).unwrap_or(""));
-        let after = rest.get(open + 1..).unwrap_or("");
-        match after.find('}') {
-            Some(close) => {
-                let name = after.get(..close).unwrap_or("").trim();
-                if let Some(v) = data.get(name) {
-                    out.push_str(v);
-                }
-                rest = after.get(close + 1..).unwrap_or("");
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
+pub use switchboard_text::fill;
 
 #[cfg(test)]
 mod tests {

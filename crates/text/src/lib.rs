@@ -1,3 +1,10 @@
+//! # switchboard-text — text from outside made safe to show
+//!
+//! One rule for what callers, PBXs and mail senders write: the desk cleans
+//! callers' names and headers with it (as `switchboard_desk::caller_text`),
+//! the mail crate the headers and bodies of mail. Beside it, [`fill`]: the
+//! `{name}` templates of call scripts, forms and mail replies.
+//!
 //! Caller-supplied text made safe to show, store and notify.
 //!
 //! Everything the caller's side writes into an INVITE — the display name,
@@ -49,8 +56,12 @@
 //! back and links are kept only when cleaning leaves them unchanged (see
 //! `context`), because a changed address is a different address.
 
+#![deny(unsafe_code)]
+
+use std::collections::BTreeMap;
+
 use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
+pub use unicode_normalization::char::is_combining_mark;
 
 /// Longest number kept ([`clean_number`]): E.164 has 15 digits; 64 leaves
 /// room for extensions, separators and SIP user names such as `anonymous`.
@@ -101,7 +112,7 @@ pub fn is_unsafe(c: char) -> bool {
 /// cut with a trailing `…` (which counts towards `max_chars`).
 ///
 /// ```
-/// use switchboard_desk::caller_text::clean;
+/// use switchboard_text::clean;
 /// assert_eq!(clean(" Mari\n\tMaasikas\u{202E} ", 200), "Mari Maasikas");
 /// assert_eq!(clean("\u{1b}[31mRED", 200), "[31mRED");
 /// assert_eq!(clean("Õie Šmid Ёлка", 200), "Õie Šmid Ёлка");
@@ -171,6 +182,33 @@ pub fn clean_number(s: &str) -> String {
 /// unsafe character, no white space but single inner spaces, not too long.
 pub fn is_clean(s: &str, max_chars: usize) -> bool {
     clean(s, max_chars) == s
+}
+
+/// Fills `{name}` in `template` from `data`; a name without a value is
+/// left out, an unclosed `{` stays. Call scripts fill call data
+/// (`{caller.number}`, `{ivr.account}`), mail replies their variables.
+pub fn fill(template: &str, data: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(rest.get(..open).unwrap_or(""));
+        let after = rest.get(open + 1..).unwrap_or("");
+        match after.find('}') {
+            Some(close) => {
+                let name = after.get(..close).unwrap_or("").trim();
+                if let Some(v) = data.get(name) {
+                    out.push_str(v);
+                }
+                rest = after.get(close + 1..).unwrap_or("");
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
