@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod mail;
 pub mod procs;
 pub mod signal;
 pub use procs::{
     Guard, free_port, free_ports, signal, spawn, stop, temp_dir, terminate, wait_bound_udp,
-    wait_child,
+    wait_child, wait_until,
 };
 pub use signal::{
     Capture, Heard, MIN_WINDOWS, TRACK, WINDOW, Window, find_in, heard_windows,

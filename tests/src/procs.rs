@@ -315,3 +315,18 @@ pub fn stop_marked(name: &str, value: &str) -> usize {
     send(libc::SIGKILL);
     found.len()
 }
+
+/// Waits until `done` holds, polling every 20 ms for at most `timeout`;
+/// false if it never did.
+pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

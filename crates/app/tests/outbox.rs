@@ -24,9 +24,6 @@ use switchboard_desk::store::Store;
 use switchboard_desk::time::unix_ms;
 use switchboard_interop::{free_port, temp_dir};
 
-const SIGTERM: i32 = 15;
-const SIGKILL: i32 = 9;
-
 fn fast() -> Pace {
     Pace {
         poll: Duration::from_millis(50),
@@ -246,136 +243,8 @@ fn a_webhook_waits_out_a_dead_and_a_busy_receiver_then_is_delivered_once_with_it
 }
 
 /// The aiosmtpd sink of `recipes/mail.sh` (with Dovecot beside it, as the
-/// recipe starts both), on ports of this test; both PIDs stopped when
-/// dropped, then anything left in the script's process group.
-struct MailSink {
-    dir: PathBuf,
-    smtp_port: u16,
-    pids: Vec<u32>,
-    group: u32,
-}
-
-impl MailSink {
-    fn start() -> MailSink {
-        let script = switchboard_interop::recipes_with("mail.sh");
-        assert!(
-            Path::new("/usr/sbin/dovecot").exists(),
-            "Dovecot is not installed (mail.sh starts it): scripts/install-deps.sh test installs dovecot-imapd"
-        );
-        let aiosmtpd = Command::new("/usr/bin/python3")
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            aiosmtpd,
-            "/usr/bin/python3 has no aiosmtpd (the SMTP sink): scripts/install-deps.sh test installs python3-aiosmtpd"
-        );
-        let dir = mail_dir();
-        let smtp_port = free_port();
-        let mut cmd = Command::new("sh");
-        cmd.arg(&script)
-            .arg(&dir)
-            .env("IMAP_PORT", free_port().to_string())
-            .env("IMAPS_PORT", free_port().to_string())
-            .env("SMTP_PORT", smtp_port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = switchboard_interop::spawn(&mut cmd, "recipes/mail.sh");
-        let group = child.id();
-        let code = switchboard_interop::wait_child(&mut child, Duration::from_secs(30));
-        let read = |r: Option<&mut dyn std::io::Read>| {
-            let mut s = String::new();
-            if let Some(r) = r {
-                let _ = r.read_to_string(&mut s);
-            }
-            s
-        };
-        let out = read(child.stdout.as_mut().map(|s| s as &mut dyn std::io::Read));
-        let err = read(child.stderr.as_mut().map(|s| s as &mut dyn std::io::Read));
-        let pids: Vec<u32> = out
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect();
-        let sink = MailSink {
-            dir,
-            smtp_port,
-            pids,
-            group,
-        };
-        assert!(
-            code == 0 && sink.pids.len() == 2,
-            "mail.sh failed (exit {code}): {out}\n{err}"
-        );
-        sink
-    }
-
-    /// The message files in the customer's INBOX (every accepted message lands there).
-    fn inbox(&self) -> Vec<PathBuf> {
-        let new = self.dir.join("mail/example.test/customer/Maildir/new");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(new)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        files
-    }
-}
-
-impl Drop for MailSink {
-    fn drop(&mut self) {
-        use switchboard_interop::procs::{alive, group_members};
-        let signal_all = |sig| {
-            for pid in &self.pids {
-                if let Ok(p) = i32::try_from(*pid) {
-                    switchboard_interop::signal(p, sig);
-                }
-            }
-        };
-        signal_all(SIGTERM);
-        wait_until(Duration::from_secs(5), || {
-            !self.pids.iter().any(|p| alive(*p))
-        });
-        signal_all(SIGKILL);
-        // Dovecot's workers go with their master; anything left in the
-        // script's group goes now.
-        if let Ok(g) = i32::try_from(self.group) {
-            wait_until(Duration::from_secs(2), || {
-                switchboard_interop::signal(-g, SIGKILL);
-                group_members(self.group).is_empty()
-            });
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A folder for mail.sh. As root, the recipe runs its daemons as the
-/// system user `mailtest`, which must be able to reach the folder: a
-/// `$TMPDIR` that others cannot enter (a `mktemp -d`) is passed over for
-/// `/tmp`.
-fn mail_dir() -> PathBuf {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let d = temp_dir("outbox-mail");
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    let reachable = d
-        .ancestors()
-        .skip(1)
-        .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o001 != 0));
-    if !root || reachable {
-        return d;
-    }
-    // The same unique name (pid and a count), under /tmp: two sinks of
-    // one test binary never share a folder.
-    let name = d.file_name().map(|n| n.to_owned()).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&d);
-    let d = PathBuf::from("/tmp").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("mail folder");
-    d
-}
+/// recipe starts both): `switchboard_interop::mail`.
+type MailSink = switchboard_interop::mail::MailServer;
 
 /// A mail file as Python's `email` package (policy `default`) reads it:
 /// an independent decoder of the headers and body lettre encoded.
@@ -405,7 +274,7 @@ fn parse_mail(path: &Path) -> serde_json::Value {
 #[test]
 fn an_order_email_in_estonian_and_russian_reaches_the_smtp_sink_intact_with_its_key_as_message_id()
 {
-    let sink = MailSink::start();
+    let sink = MailSink::start("outbox-mail");
     let db = temp_dir("outbox-mail-db").join("desk.db");
     let store = Store::open(&db).unwrap();
     let key = "call-8@test/order/email";
@@ -451,10 +320,10 @@ fn an_order_email_in_estonian_and_russian_reaches_the_smtp_sink_intact_with_its_
         item(&store, key)
     );
     assert!(
-        wait_until(Duration::from_secs(5), || !sink.inbox().is_empty()),
+        wait_until(Duration::from_secs(5), || !sink.customer_inbox().is_empty()),
         "the message is in the Maildir"
     );
-    let files = sink.inbox();
+    let files = sink.customer_inbox();
     assert_eq!(files.len(), 1, "exactly one message");
     let raw = std::fs::read(&files[0]).unwrap();
     let raw_subject = raw
@@ -553,7 +422,7 @@ impl Drop for TlsSink {
 /// certificate, nothing reaches the sink.
 #[test]
 fn smtp_over_starttls_checks_the_certificate_against_the_configured_ca() {
-    let sink = MailSink::start();
+    let sink = MailSink::start("outbox-mail");
     let tls = TlsSink::start(&sink.dir.join("tls"));
     let db = temp_dir("outbox-starttls-db").join("desk.db");
     let store = Store::open(&db).unwrap();
@@ -593,7 +462,7 @@ fn smtp_over_starttls_checks_the_certificate_against_the_configured_ca() {
     drop(w);
     // With the company's CA: delivered.
     store.enqueue(&mail("trusted"), unix_ms()).unwrap();
-    let (w, _) = worker(&db, Some(settings(Some(sink.dir.join("tls/ca.pem")))));
+    let (w, _) = worker(&db, Some(settings(Some(sink.ca()))));
     w.poke();
     assert!(
         wait_until(Duration::from_secs(10), || item(&store, "trusted").state

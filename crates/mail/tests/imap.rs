@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{MailServer, raw_mail, unrelated_ca};
+use common::{Accounts, MailServer, raw_mail, unrelated_ca};
 use switchboard_mail::imap::{Account, Claim, Error, Mailbox, Security, Summary};
 
 const SEED_SUBJECT: &str = "Tellimus 4711 hilineb – palun abi";

@@ -474,17 +474,6 @@ fn serve_one(
     Some(())
 }
 
-/// Waits until `done` holds, polling every 20 ms for at most `timeout`;
-/// false if it never did.
-pub(crate) fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + timeout;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+/// Waits until `done` holds (polled every 20 ms, at most `timeout`).
+#[allow(unused_imports)] // each test file uses some of these
+pub(crate) use switchboard_interop::wait_until;
