@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::tests::{ended, t0};
 use super::*;
 use crate::form::FormDef;
 use crate::outbox::{Delivery, State};
@@ -36,13 +37,6 @@ to = "orders@example.test"
 subject = "Order from {customer}"
 "#;
 
-fn t0() -> Now {
-    Now {
-        at: std::time::Instant::now(),
-        unix_ms: 1_796_126_400_000,
-    }
-}
-
 fn desk(store: Store, now: Now) -> Workspace {
     let mut ws = Workspace::new(Rules::default(), Some(store), now);
     ws.set_forms(vec![toml::from_str::<FormDef>(ORDER).unwrap()]);
@@ -67,17 +61,6 @@ fn ring(ws: &mut Workspace, now: Now) -> ItemId {
     ws.apply(now, Op::Answer);
     ws.handle(now, PhoneEvent::Established { call: CallRef(1) });
     ws.in_hand().expect("answered").id
-}
-
-fn ended(ws: &mut Workspace, now: Now) {
-    ws.handle(
-        now,
-        PhoneEvent::Ended {
-            call: CallRef(1),
-            reason: EndReason::RemoteHangup,
-            status: None,
-        },
-    );
 }
 
 fn line(item: &str, q: &str, p: &str) -> std::collections::BTreeMap<String, String> {
@@ -113,7 +96,7 @@ fn an_orders_call_starts_with_its_form_prefilled_and_a_saved_one_is_queued_once(
         now,
         Op::AppendNote(id, "Delivery takes 2–3 working days.".into()),
     );
-    ended(&mut ws, now);
+    ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
     let w = ws.wrap_ups()[0].clone();
     assert_eq!(w.draft.note, "Delivery takes 2–3 working days.\n");
     assert_eq!(ws.form_mistakes(w.id), []);
@@ -139,7 +122,7 @@ fn a_wrap_up_whose_form_has_mistakes_stays_open_and_says_so() {
     let mut v = ws.draft_of(id).unwrap().form.clone().unwrap();
     v.lines = vec![line("Tea", "three", "")];
     ws.apply(now, Op::EditForm(id, Some(v)));
-    ended(&mut ws, now);
+    ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
     let w = ws.wrap_ups()[0].clone();
     assert_eq!(ws.form_mistakes(w.id).len(), 2);
     ws.apply(now, Op::SaveWrapUp(w.id));
@@ -163,7 +146,7 @@ fn an_untouched_form_sends_nothing() {
     let now = t0();
     let mut ws = desk(Store::in_memory().unwrap(), now);
     ring(&mut ws, now);
-    ended(&mut ws, now);
+    ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
     let w = ws.wrap_ups()[0].clone();
     ws.apply(now, Op::SaveWrapUp(w.id));
     assert!(ws.wrap_ups().is_empty());

@@ -5,17 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::tests::{ended, t0};
 use super::*;
 use crate::practice::CheckKind;
 use crate::script::library::Library;
 use crate::script::run::Answer;
-
-fn t0() -> Now {
-    Now {
-        at: std::time::Instant::now(),
-        unix_ms: 1_796_126_400_000,
-    }
-}
 
 fn library() -> Library {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/scripts");
@@ -53,18 +47,6 @@ fn ring(ws: &mut Workspace, now: Now, queue: &str, extra: &[(&str, &str)]) -> It
     ws.in_hand().expect("answered").id
 }
 
-/// Call 1 is over.
-fn ended(ws: &mut Workspace, now: Now, reason: EndReason) {
-    ws.handle(
-        now,
-        PhoneEvent::Ended {
-            call: CallRef(1),
-            reason,
-            status: None,
-        },
-    );
-}
-
 fn say(ws: &mut Workspace, now: Now, id: ItemId, a: Answer) {
     ws.apply(now, Op::Script(id, ScriptOp::Answer(a)));
 }
@@ -96,7 +78,7 @@ fn the_queues_script_is_answered_in_the_call_and_its_outcome_fills_the_wrap_up()
     assert_eq!(node(&ws, id), "conscious");
     say(&mut ws, now, id, Answer::YesNo(false));
     say(&mut ws, now, id, Answer::YesNo(true));
-    ended(&mut ws, now, EndReason::RemoteHangup);
+    ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
     let w = ws.wrap_ups()[0].clone();
     assert_eq!(w.draft.disposition.as_deref(), Some("Ambulance"));
     assert_eq!(node(&ws, w.id), "advice", "the run goes on in the wrap-up");
@@ -190,7 +172,7 @@ fn a_call_that_gets_no_wrap_up_closes_the_draft_its_script_opened() {
         1,
         "while the call is up"
     );
-    ended(&mut ws, now, EndReason::RemoteHangup);
+    ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
     assert!(ws.wrap_ups().is_empty());
     let store = ws.store().unwrap();
     assert!(
@@ -248,7 +230,7 @@ fn a_practice_call_is_scored_when_its_wrap_up_is_saved() {
             done: true,
         },
     );
-    ended(&mut ws, talk, EndReason::RemoteHangup);
+    ended(&mut ws, talk, 1, EndReason::RemoteHangup, None);
     let w = ws.wrap_ups()[0].clone();
     assert_eq!(w.draft.disposition.as_deref(), Some("Put through"));
     ws.apply(talk.later(Duration::from_secs(5)), Op::SaveWrapUp(w.id));
@@ -268,7 +250,7 @@ fn a_practice_call_is_scored_when_its_wrap_up_is_saved() {
     );
     say(&mut ws, now, id, Answer::Next);
     ws.apply(now, Op::Hangup);
-    ended(&mut ws, now, EndReason::LocalHangup);
+    ended(&mut ws, now, 1, EndReason::LocalHangup, None);
     let w = ws.wrap_ups()[0].clone();
     ws.apply(now, Op::SaveWrapUp(w.id));
     let s = ws.score().unwrap();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::store::Outcome;
 
-fn t0() -> Now {
+pub(super) fn t0() -> Now {
     Now {
         at: Instant::now(),
         // 2026-12-01 12:00 UTC: well inside a day in any time zone's noon ± 11 h.
@@ -57,7 +57,13 @@ fn phone(actions: Vec<Action>) -> Vec<PhoneCommand> {
         .collect()
 }
 
-fn ended(ws: &mut Workspace, now: Now, call: u64, reason: EndReason, status: Option<u16>) {
+pub(super) fn ended(
+    ws: &mut Workspace,
+    now: Now,
+    call: u64,
+    reason: EndReason,
+    status: Option<u16>,
+) {
     ws.handle(
         now,
         PhoneEvent::Ended {
