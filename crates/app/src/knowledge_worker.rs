@@ -51,7 +51,8 @@ pub fn seed(dir: &Path) -> std::io::Result<()> {
 }
 
 impl KnowledgeWorker {
-    /// Syncs `folder` into the index at `db` now and every two seconds;
+    /// Syncs `folder` into the index at `db` on its own thread, at once and
+    /// then every two seconds;
     /// `wake` is called when something changed (the tab searches again).
     /// Returns the worker and the desk's own read handle of the index.
     pub fn spawn(
@@ -60,21 +61,24 @@ impl KnowledgeWorker {
         wake: Box<dyn Fn() + Send>,
     ) -> Result<(KnowledgeWorker, Index), String> {
         let mut writer = Index::open(db).map_err(|e| e.to_string())?;
-        // The first sync before the desk searches: the articles are there
-        // on the first frame.
-        let first = writer.sync(&folder).map_err(|e| e.to_string())?;
         let reader = Index::open(db).map_err(|e| e.to_string())?;
         let (tx, reports) = mpsc::channel();
-        let _ = tx.send(first);
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
         let thread = std::thread::Builder::new()
             .name("knowledge".into())
             .spawn(move || {
                 let mut last_errors: Vec<String> = Vec::new();
+                // The first sync at once, here and not on the caller's
+                // thread: a first index of a large folder takes seconds
+                // (docs/performance.md), and the desk starts meanwhile.
+                let mut first = true;
                 while !stopping.load(Ordering::Relaxed) {
                     // Sleep in short steps so a stop is quick.
                     for _ in 0..20 {
+                        if first {
+                            break;
+                        }
                         if stopping.load(Ordering::Relaxed) {
                             return;
                         }
@@ -87,8 +91,10 @@ impl KnowledgeWorker {
                             ..SyncReport::default()
                         },
                     };
-                    let changed = report.added + report.updated + report.removed > 0
+                    let changed = first
+                        || report.added + report.updated + report.removed > 0
                         || report.errors != last_errors;
+                    first = false;
                     if changed {
                         last_errors = report.errors.clone();
                         if tx.send(report).is_err() {

@@ -228,6 +228,11 @@ fn knowing_desk(folder: &std::path::Path, dir: &std::path::Path) -> Harness<'sta
         Box::new(|| {}),
     )
     .unwrap();
+    // The first index is built on the worker's thread as the desk starts.
+    assert!(
+        wait_until(Duration::from_secs(20), || index.len().unwrap_or(0) > 0),
+        "the folder was indexed"
+    );
     h.state_mut().set_knowledge(worker, index);
     h.run();
     h

@@ -60,8 +60,12 @@ pub(crate) fn ui(
     if waiting > 0 {
         ui.label(l.tr_with("wrap-up-more", &[("n", waiting.to_string())]));
     }
-    if let Some(run) = w.script.as_ref().filter(|r| !r.fields().is_empty()) {
-        let fields = run.fields();
+    if let Some((run, fields)) = w
+        .script
+        .as_ref()
+        .map(|r| (r, r.fields()))
+        .filter(|(_, f)| !f.is_empty())
+    {
         let shown: Vec<String> = ["priority", "disposition"]
             .iter()
             .filter_map(|k| fields.get(*k).map(|v| format!("{k} {v}")))
