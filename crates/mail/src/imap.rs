@@ -213,6 +213,11 @@ pub struct Summary {
     pub claimed_by: Option<String>,
     /// Whether the mail has `\Seen`.
     pub seen: bool,
+    /// Its Message-ID, without angle brackets.
+    pub message_id: Option<String>,
+    /// The ids it answers (In-Reply-To, then References), without angle
+    /// brackets: how a customer's answer finds the conversation it belongs to.
+    pub answers: Vec<String>,
 }
 
 /// The outcome of [`Mailbox::claim`].
@@ -446,7 +451,7 @@ impl Mailbox {
                 "UID FETCH",
                 &format!(
                     "UID FETCH {set} (UID FLAGS MODSEQ RFC822.SIZE \
-                     BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])"
+                     BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES)])"
                 ),
                 &mut |r| {
                     if let Response::Fetch(_, attrs) = r
@@ -983,6 +988,30 @@ fn summary(attrs: &[AttributeValue<'_>]) -> Option<Summary> {
     }
     let flags = flags_of(attrs);
     let parsed = MessageParser::new().parse_headers(header);
+    let ids = |h: mail_parser::HeaderValue<'_>| -> Vec<String> {
+        match h {
+            mail_parser::HeaderValue::Text(t) => vec![t.into_owned()],
+            mail_parser::HeaderValue::TextList(l) => l.into_iter().map(|t| t.into_owned()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let (message_id, answers) = match &parsed {
+        Some(m) => {
+            let mut answers = ids(m.in_reply_to().clone());
+            for r in ids(m.references().clone()).into_iter().rev() {
+                if !answers.contains(&r) {
+                    answers.push(r);
+                }
+            }
+            answers.retain(|a| !a.is_empty() && a.len() <= MAX_ID_LEN);
+            answers.truncate(MAX_ANSWERS);
+            (
+                m.message_id().filter(|i| i.len() <= MAX_ID_LEN).map(clean_id),
+                answers.iter().map(|a| clean_id(a)).collect(),
+            )
+        }
+        None => (None, Vec::new()),
+    };
     let (from, subject, date) = match &parsed {
         Some(m) => (
             m.from()
@@ -1008,7 +1037,19 @@ fn summary(attrs: &[AttributeValue<'_>]) -> Option<Summary> {
         size,
         claimed_by: flags.iter().find_map(|f| claim_agent(f)),
         seen: flags.iter().any(|f| f.eq_ignore_ascii_case("\\Seen")),
+        message_id,
+        answers,
     })
+}
+
+/// Message ids longer than this are not ids anyone will match.
+const MAX_ID_LEN: usize = 998;
+/// The answered ids kept per mail (the newest of a long References chain).
+const MAX_ANSWERS: usize = 20;
+
+/// An id as one printable line.
+fn clean_id(id: &str) -> String {
+    id.chars().filter(|c| !c.is_control() && !c.is_whitespace()).collect()
 }
 
 /// The agent of a claim keyword, if `flag` is one.

@@ -16,6 +16,7 @@
 //!   `References`), from templates per language.
 #![deny(unsafe_code)]
 
+#[cfg(feature = "imap")]
 pub mod imap;
 pub mod message;
 pub mod reply;
