@@ -1,5 +1,6 @@
 //! What the workers bring back — contacts read or written, the directory,
-//! the keyring's answers, CRM records — taken at the start of each frame.
+//! the keyring's answers, CRM records, attachments saved — taken at the
+//! start of each frame.
 
 use switchboard_desk::config::DirectorySection;
 use switchboard_desk::directory::{Entry, Source, SourceKind, SourceState};
@@ -119,6 +120,12 @@ impl DeskApp {
             .swap(false, std::sync::atomic::Ordering::Relaxed)
         {
             self.outbox_delivered();
+            self.ws.outbox_changed(Now::system());
+        }
+        if let Some(w) = &self.mail {
+            for ev in w.poll() {
+                self.ws.mail_event(Now::system(), ev);
+            }
         }
         if let Some(w) = &self.tickets {
             for done in w.poll() {
@@ -212,6 +219,27 @@ impl DeskApp {
                     match result {
                         Ok(()) => notice("password-stored", Vec::new(), Severity::Info),
                         Err(e) => notice("keyring-failed", vec![("error", e)], Severity::Error),
+                    },
+                );
+            }
+            workers::Done::AttachmentSaved { path, result } => {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                self.ws.notify(
+                    now,
+                    match result {
+                        Ok(()) => notice(
+                            "attachment-saved",
+                            vec![("name", name), ("path", path.display().to_string())],
+                            Severity::Info,
+                        ),
+                        Err(e) => notice(
+                            "attachment-not-saved",
+                            vec![("name", name), ("error", e)],
+                            Severity::Warning,
+                        ),
                     },
                 );
             }

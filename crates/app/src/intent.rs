@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use switchboard_desk::agent::AgentState;
 use switchboard_desk::store::{Contact, ContactId};
-use switchboard_desk::workspace::{ItemId, NoticeKind, Now, Op};
+use switchboard_desk::workspace::{ItemId, NoticeKind, Now, Op, Severity};
 use switchboard_engine::Command;
 
 use crate::{DeskApp, Lang, settings, workers};
@@ -49,6 +49,13 @@ pub enum Intent {
     SetLang(Lang),
     /// Try a failed delivery (webhook, e-mail) again now.
     RetryDelivery(i64),
+    /// Save an e-mail's attachment in the Downloads folder (never opened).
+    SaveAttachment {
+        /// The e-mail's item.
+        item: ItemId,
+        /// Which of its attachments.
+        index: usize,
+    },
 }
 
 impl From<Op> for Intent {
@@ -188,8 +195,55 @@ impl DeskApp {
                     o.poke();
                 }
             }
+            Intent::SaveAttachment { item, index } => self.save_attachment(now, item, index),
         }
         self.drain_actions();
+    }
+
+    /// Reads the attachment out of the mail's bytes and writes it to the
+    /// Downloads folder under a name no file has yet, on a worker; a
+    /// notice says where it went.
+    fn save_attachment(&mut self, now: Now, item: ItemId, index: usize) {
+        let found = self.ws.email(item).and_then(|e| {
+            let message = e.message.clone()?;
+            let raw = e.raw.clone()?;
+            let a = message.attachments.get(index)?.clone();
+            Some((message, raw, a))
+        });
+        let Some((message, raw, a)) = found else {
+            self.ws.notify(
+                now,
+                NoticeKind::Desktop {
+                    key: "attachment-not-saved",
+                    args: vec![
+                        ("name", format!("#{}", index + 1)),
+                        ("error", "the e-mail is not downloaded".into()),
+                    ],
+                    severity: Severity::Warning,
+                },
+            );
+            return;
+        };
+        let dir = downloads_dir();
+        self.work.spawn("attachment-save", move || {
+            let name = file_name(&a.name);
+            let Some(bytes) = message.attachment_bytes(&raw, &a) else {
+                return workers::Done::AttachmentSaved {
+                    path: PathBuf::from(&name),
+                    result: Err("it could not be read from the e-mail".into()),
+                };
+            };
+            match dir.and_then(|d| save_new(&d, &name, &bytes)) {
+                Ok(path) => workers::Done::AttachmentSaved {
+                    path,
+                    result: Ok(()),
+                },
+                Err(e) => workers::Done::AttachmentSaved {
+                    path: PathBuf::from(&name),
+                    result: Err(e),
+                },
+            }
+        });
     }
 
     fn select(&mut self, now: Now, id: ItemId) {
@@ -207,6 +261,66 @@ impl DeskApp {
     }
 }
 
+/// Where attachments go: `$XDG_DOWNLOAD_DIR`, else `$HOME/Downloads`.
+fn downloads_dir() -> Result<PathBuf, String> {
+    let from_env = |k: &str| {
+        std::env::var_os(k)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    from_env("XDG_DOWNLOAD_DIR")
+        .or_else(|| from_env("HOME").map(|h| h.join("Downloads")))
+        .ok_or_else(|| "there is no home folder to put Downloads in".to_owned())
+}
+
+/// A name safe to save under (the mail's, cleaned again; never empty).
+fn file_name(name: &str) -> String {
+    let clean = switchboard_mail::message::clean_file_name(name);
+    if clean.is_empty() {
+        "attachment".into()
+    } else {
+        clean
+    }
+}
+
+/// Writes `bytes` as `dir/name`, or `name (2)`, `name (3)` … when that is
+/// taken: a file already there is never overwritten. `dir` is made if missing.
+fn save_new(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, x)) if !s.is_empty() => (s, format!(".{x}")),
+        _ => (name, String::new()),
+    };
+    for n in 1..=999 {
+        let path = if n == 1 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem} ({n}){ext}"))
+        };
+        let mut f = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let written = f.write_all(bytes).and_then(|()| f.sync_all());
+        if let Err(e) = written {
+            // No half file left under the name.
+            let _ = std::fs::remove_file(&path);
+            return Err(format!("{}: {e}", path.display()));
+        }
+        return Ok(path);
+    }
+    Err(format!(
+        "{}: 999 files named like {name} are there already",
+        dir.display()
+    ))
+}
+
 /// Writes a file so a crash leaves the old one or the new one, never half.
 fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), String> {
     use std::io::Write;
@@ -218,4 +332,26 @@ fn write_atomically(path: &std::path::Path, text: &str) -> Result<(), String> {
         std::fs::rename(&tmp, path)
     };
     run().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_attachment_never_overwrites_a_file_and_gets_a_numbered_name() {
+        let dir = std::env::temp_dir().join(format!("sb-save-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = super::save_new(&dir, "report.pdf", b"one").unwrap();
+        let second = super::save_new(&dir, "report.pdf", b"two").unwrap();
+        let bare = super::save_new(&dir, "README", b"three").unwrap();
+        let again = super::save_new(&dir, "README", b"four").unwrap();
+        assert_eq!(first, dir.join("report.pdf"));
+        assert_eq!(second, dir.join("report (2).pdf"));
+        assert_eq!(again, dir.join("README (2)"));
+        assert_eq!(std::fs::read(&first).unwrap(), b"one");
+        assert_eq!(std::fs::read(&second).unwrap(), b"two");
+        assert_eq!(std::fs::read(&bare).unwrap(), b"three");
+        assert_eq!(super::file_name("../.secret"), "_.secret");
+        assert_eq!(super::file_name(".."), "attachment");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

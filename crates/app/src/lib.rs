@@ -36,6 +36,7 @@ pub mod i18n;
 mod intent;
 pub mod knowledge_worker;
 pub mod ldap;
+pub mod mail_worker;
 pub mod notify;
 pub mod outbox_worker;
 mod panels;
@@ -102,6 +103,8 @@ pub struct DeskApp {
     knowledge_version: u64,
     /// Set by the outbox's thread when a delivery changed state.
     outbox_changed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The shared mailbox's worker, when `[desk.mail]` is set.
+    mail: Option<mail_worker::MailWorker>,
     /// The operator's user name.
     operator: String,
     /// Deliveries sent up to here have been announced (Unix ms).
@@ -158,6 +161,7 @@ impl DeskApp {
             knowledge: None,
             knowledge_version: 0,
             outbox_changed: Default::default(),
+            mail: None,
             operator: String::new(),
             announced_ms: switchboard_desk::time::unix_ms(),
         };
@@ -358,6 +362,37 @@ impl DeskApp {
         Ok(())
     }
 
+    /// Works the shared mailbox: a worker on its own thread (IMAP, IDLE)
+    /// and the workspace's e-mail rules; mails a crash left claimed come
+    /// back with their drafts.
+    pub fn start_mail(
+        &mut self,
+        settings: mail_worker::MailSettings,
+        config: switchboard_desk::workspace::MailConfig,
+        wake: Wake,
+    ) -> std::io::Result<()> {
+        let w = mail_worker::MailWorker::spawn(settings, Box::new(move || wake.wake()))?;
+        self.mail = Some(w);
+        self.ws.set_mail(Now::system(), Some(config));
+        Ok(())
+    }
+
+    /// The desk is closing: drafts written, the claims with nothing typed
+    /// given back to the queue (bounded: the worker gives it a few seconds).
+    pub fn shutdown(&mut self) {
+        let now = Now::system();
+        self.ws.mail_shutdown(now);
+        let mut release = Vec::new();
+        for a in self.ws.take_actions() {
+            if let Action::Mail(switchboard_desk::email::MailCommand::Release(uid)) = a {
+                release.push(uid);
+            }
+        }
+        if let Some(w) = self.mail.take() {
+            w.stop(release);
+        }
+    }
+
     // ------------------------------------------------------------ the phone
 
     /// Feeds one engine event.
@@ -427,6 +462,11 @@ impl DeskApp {
                     Action::OutboxQueued => {
                         if let Some(o) = &self.outbox_worker {
                             o.poke();
+                        }
+                    }
+                    Action::Mail(c) => {
+                        if let Some(m) = &self.mail {
+                            m.send(c);
                         }
                     }
                 }

@@ -57,6 +57,11 @@ impl eframe::App for Gui {
             ui.ctx().request_repaint_after(Duration::from_secs(1));
         }
     }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // Drafts written, untyped e-mail claims given back to the queue.
+        self.desk.shutdown();
+    }
 }
 
 fn main() -> eframe::Result {

@@ -32,11 +32,12 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use lettre::address::Envelope;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{Message, SmtpTransport, Transport};
+use lettre::{Address, Message, SmtpTransport, Transport};
 use switchboard_desk::caller_text;
 use switchboard_desk::outbox::{
     Backoff, Delivery, Item, MAX_REMOTE_TEXT, Verdict, judge_response, message_id,
@@ -409,6 +410,7 @@ impl Courier {
                 result_field,
             } => self.webhook(item, url, token_entry.as_deref(), result_field.as_deref()),
             Delivery::Email { to, subject, body } => self.email(item, to, subject, body),
+            Delivery::Mail { from, to, raw } => self.mail(from, to, raw),
         }
     }
 
@@ -505,6 +507,59 @@ impl Courier {
             Err(e) => judge_smtp_error(&e),
         }
     }
+
+    /// A mail the desk built whole (a reply that threads, CRLF lines): sent
+    /// byte for byte (dot-stuffed on the wire only), to the envelope given.
+    fn mail(&self, from: &str, to: &[String], raw: &[u8]) -> Verdict {
+        let failed = |reason: String| Verdict::Failed { reason };
+        let Some(mailer) = &self.smtp else {
+            return failed("no SMTP server configured".into());
+        };
+        let transport = match &mailer.transport {
+            Ok(t) => t,
+            Err(reason) => return failed(reason.clone()),
+        };
+        let sender = match envelope_address(from) {
+            Ok(a) => a,
+            Err(e) => {
+                return failed(format!(
+                    "the sender {} is not an address: {e}",
+                    caller_text::clean(from, MAX_REMOTE_TEXT)
+                ));
+            }
+        };
+        let mut rcpts = Vec::with_capacity(to.len());
+        for t in to {
+            match envelope_address(t) {
+                Ok(a) => rcpts.push(a),
+                Err(e) => {
+                    return failed(format!(
+                        "{} is not an address: {e}",
+                        caller_text::clean(t, MAX_REMOTE_TEXT)
+                    ));
+                }
+            }
+        }
+        let envelope = match Envelope::new(Some(sender), rcpts) {
+            Ok(e) => e,
+            Err(e) => return failed(format!("the mail cannot be sent: {e}")),
+        };
+        // lettre ends the data with CRLF "." CRLF, the first CRLF its own:
+        // the message's last line break is left to it, so what arrives is
+        // exactly `raw`, not `raw` and an empty line.
+        let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
+        match transport.send_raw(&envelope, raw) {
+            Ok(_) => Verdict::Sent { result: None },
+            Err(e) => judge_smtp_error(&e),
+        }
+    }
+}
+
+/// The bare address of `a@b` or `Name <a@b>`, for the SMTP envelope.
+fn envelope_address(s: &str) -> Result<Address, lettre::address::AddressError> {
+    let s = s.trim();
+    s.parse::<Address>()
+        .or_else(|e| s.parse::<Mailbox>().map(|m| m.email).map_err(|_| e))
 }
 
 /// A request that got no answer: the network and the receiver's side may
@@ -566,6 +621,18 @@ fn header_safe(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn envelope_addresses_are_bare_or_taken_from_a_name() {
+        let bare = |s: &str| envelope_address(s).map(|a| a.to_string());
+        assert_eq!(bare(" tugi@example.ee ").as_deref(), Ok("tugi@example.ee"));
+        assert_eq!(
+            bare("Klienditugi <tugi@example.ee>").as_deref(),
+            Ok("tugi@example.ee")
+        );
+        assert!(bare("tugi").is_err());
+        assert!(bare("").is_err());
+    }
 
     #[test]
     fn keys_and_tokens_are_kept_fit_for_a_header() {

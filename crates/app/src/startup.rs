@@ -250,6 +250,7 @@ pub fn start(args: &[String], wake: Wake) -> Started {
     }
     desk.set_operator(&desk_user);
     work_desk(&mut desk, &file, &dir, &wake);
+    work_mail(&mut desk, &file, &desk_user, &wake);
     let practice = match (&engine, demo) {
         (Some(e), true) => match practice::start(
             e.local_addr(),
@@ -374,6 +375,38 @@ fn work_desk(desk: &mut DeskApp, file: &File, dir: &std::path::Path, wake: &Wake
             vec![("error", e.to_string())],
             Severity::Error,
         );
+    }
+}
+
+/// `[desk.mail]`: the shared mailbox's worker and rules. A section that
+/// cannot be used is a notice; the calls go on without e-mail.
+fn work_mail(desk: &mut DeskApp, file: &File, agent: &str, wake: &Wake) {
+    let Some(section) = file.desk.as_ref().and_then(|d| d.mail.as_ref()) else {
+        return;
+    };
+    if file.desk.as_ref().and_then(|d| d.smtp.as_ref()).is_none() {
+        desk.notify(
+            "mail-no-smtp",
+            vec![("address", section.address.clone())],
+            Severity::Warning,
+        );
+    }
+    let settings = match crate::mail_worker::mail_settings(section, agent) {
+        Ok(s) => s,
+        Err(message) => {
+            config_notice(
+                desk,
+                &ConfigError::Value {
+                    key: "desk.mail".into(),
+                    message,
+                },
+            );
+            return;
+        }
+    };
+    let config = switchboard_desk::workspace::MailConfig::from_section(section);
+    if let Err(e) = desk.start_mail(settings, config, wake.clone()) {
+        desk.notify("mail-off", vec![("error", e.to_string())], Severity::Error);
     }
 }
 

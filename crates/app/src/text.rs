@@ -162,11 +162,103 @@ pub(crate) fn notice(l: Lang, k: &NoticeKind) -> (String, Option<String>) {
                 "advice-no-audio"
             })),
         ),
+        NoticeKind::MailOffline { error } => (
+            l.tr_with("mail-offline", &[("error", error.clone())]),
+            Some(l.tr("advice-mail-offline")),
+        ),
+        NoticeKind::MailTaken { subject } => (
+            l.tr_with("mail-taken", &[("subject", subject.clone())]),
+            Some(l.tr("advice-mail-taken")),
+        ),
+        NoticeKind::MailFailed { command, error } => (
+            l.tr_with(
+                "mail-failed",
+                &[
+                    ("command", mail_command(l, command)),
+                    ("error", error.clone()),
+                ],
+            ),
+            Some(l.tr("advice-mail-failed")),
+        ),
+        NoticeKind::MailReleased { count } => (
+            l.tr_with("mail-released", &[("count", count.to_string())]),
+            Some(l.tr("advice-mail-released")),
+        ),
+        NoticeKind::MailRestored { count } => (
+            l.tr_with("mail-restored", &[("count", count.to_string())]),
+            Some(l.tr("advice-restored")),
+        ),
+        NoticeKind::MailNotNow => (l.tr("mail-not-now"), Some(l.tr("advice-mail-not-now"))),
+        NoticeKind::MailNotReady => (l.tr("mail-not-ready"), Some(l.tr("advice-mail-not-ready"))),
+        NoticeKind::MailNoAddress => (
+            l.tr("mail-no-address"),
+            Some(l.tr("advice-mail-no-address")),
+        ),
         NoticeKind::Desktop { key, args, .. } => {
             let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (*k, v.clone())).collect();
             (l.tr_with(key, &args), l.try_tr(&format!("{key}-advice")))
         }
         _ => (l.tr("notice-unknown"), None),
+    }
+}
+
+/// What the mailbox was asked to do, as a verb phrase ("download the e-mail").
+fn mail_command(l: Lang, command: &str) -> String {
+    let key = match command {
+        "list" => "mail-cmd-list",
+        "claim" => "mail-cmd-claim",
+        "fetch" => "mail-cmd-fetch",
+        "release" => "mail-cmd-release",
+        "done" => "mail-cmd-done",
+        "append-sent" => "mail-cmd-append-sent",
+        other => return other.to_owned(),
+    };
+    l.tr(key)
+}
+
+/// How an e-mail interaction ended, for the Customer tab.
+pub(crate) fn mail_outcome(l: Lang, o: Option<switchboard_desk::email::MailOutcome>) -> String {
+    use switchboard_desk::email::MailOutcome;
+    l.tr(match o {
+        Some(MailOutcome::Replied) => "mail-outcome-replied",
+        Some(MailOutcome::Forwarded) => "mail-outcome-forwarded",
+        Some(MailOutcome::Closed) | None => "mail-outcome-closed",
+    })
+}
+
+/// A span of time as an operator says it: `45 min`, `2 h 10 min`, `3 d 4 h`.
+pub(crate) fn duration(l: Lang, ms: i64) -> String {
+    let min = ms.max(0) / 60_000;
+    let (d, h, m) = (min / (24 * 60), min / 60 % 24, min % 60);
+    let n = |v: i64| v.to_string();
+    if min < 60 {
+        l.tr_with("dur-min", &[("m", n(m))])
+    } else if d == 0 {
+        l.tr_with("dur-h-min", &[("h", n(h)), ("m", n(m))])
+    } else {
+        l.tr_with("dur-d-h", &[("d", n(d)), ("h", n(h))])
+    }
+}
+
+/// A size in bytes: `850 B`, `12 KB`, `1.4 MB`.
+pub(crate) fn size(l: Lang, bytes: u64) -> String {
+    const KB: u64 = 1024;
+    if bytes < KB {
+        l.tr_with("size-b", &[("n", bytes.to_string())])
+    } else if bytes < KB * KB {
+        l.tr_with("size-kb", &[("n", bytes.div_ceil(KB).to_string())])
+    } else {
+        let tenths = (bytes * 10).div_ceil(KB * KB);
+        let n = format!("{}{}{}", tenths / 10, decimal(l), tenths % 10);
+        l.tr_with("size-mb", &[("n", n)])
+    }
+}
+
+/// The decimal mark of the language.
+fn decimal(l: Lang) -> char {
+    match l {
+        Lang::En => '.',
+        Lang::Et | Lang::Ru | Lang::Sl => ',',
     }
 }
 

@@ -1,5 +1,6 @@
-//! Background work — files, the keyring, the directory — on threads of
-//! their own, so the window never waits on a disk, D-Bus or the network.
+//! Background work — files (contacts, e-mail attachments), the keyring,
+//! the directory — on threads of their own, so the window never waits on a
+//! disk, D-Bus or the network.
 //! Each job sends one [`Done`] back and wakes the window; the desk takes
 //! them at the start of the next frame.
 
@@ -60,6 +61,11 @@ pub(crate) enum Done {
     },
     /// The password stored in the keyring.
     PasswordStored { result: Result<(), String> },
+    /// An e-mail's attachment written: where (or the name it was to have), or why not.
+    AttachmentSaved {
+        path: PathBuf,
+        result: Result<(), String>,
+    },
 }
 
 /// The channel the jobs answer on.

@@ -208,6 +208,8 @@ pub struct DeskSection {
     pub tickets: Option<TicketsSection>,
     /// The SMTP server forms are e-mailed through.
     pub smtp: Option<SmtpSection>,
+    /// The shared mailbox the operators answer (`[desk.mail]`).
+    pub mail: Option<crate::email::MailSection>,
 }
 
 /// `[desk.knowledge]`: the knowledge base's articles.

@@ -57,6 +57,9 @@ pub struct CallerCard {
     /// Their address (`sip:alice@10.0.0.7`), to call back when `number`
     /// is not a number.
     pub uri: Option<String>,
+    /// Their e-mail address (an e-mail interaction's sender), for `{email}`
+    /// in the CRM's URL.
+    pub email: Option<String>,
 }
 
 /// Longest value kept from a header (a hostile INVITE must not flood the card).

@@ -3,7 +3,7 @@
 //!
 //! The configuration gives a template such as
 //! `https://crm.example.ee/api/lookup?phone={number}&queue={field:Queue}`.
-//! Placeholders are `{number}`, `{name}`, `{call_id}` and `{field:LABEL}`
+//! Placeholders are `{number}`, `{name}`, `{email}` (an e-mail's sender), `{call_id}` and `{field:LABEL}`
 //! (a caller-card field by its label). Values come from the INVITE, so they
 //! are untrusted: each is percent-encoded (only RFC 3986 unreserved
 //! characters pass), which means a value can neither change the scheme, the
@@ -60,7 +60,7 @@ impl fmt::Display for CrmError {
             }
             CrmError::Placeholder(p) => write!(
                 f,
-                "unknown placeholder {{{p}}} in the CRM URL (use {{number}}, {{name}}, {{call_id}} or {{field:LABEL}})"
+                "unknown placeholder {{{p}}} in the CRM URL (use {{number}}, {{name}}, {{email}}, {{call_id}} or {{field:LABEL}})"
             ),
             CrmError::Unclosed => write!(f, "a {{ in the CRM URL is not closed"),
             CrmError::NoHost => write!(
@@ -109,6 +109,12 @@ impl Crm {
     }
 
     /// The page an operator opens for this caller.
+    /// Whether the lookup can find a customer by e-mail address (the
+    /// template has `{email}`): e-mail interactions are looked up only then.
+    pub fn by_email(&self) -> bool {
+        self.template.contains("{email}")
+    }
+
     pub fn link_for(&self, card: &CallerCard, call_id: &str) -> String {
         match &self.link {
             Some(l) => expand(l, card, call_id),
@@ -137,7 +143,7 @@ fn check_template(t: &str) -> Result<(), CrmError> {
         let after = s.get(open + 1..).unwrap_or_default();
         let close = after.find('}').ok_or(CrmError::Unclosed)?;
         let name = after.get(..close).unwrap_or_default();
-        let known = matches!(name, "number" | "name" | "call_id")
+        let known = matches!(name, "number" | "name" | "call_id" | "email")
             || name.strip_prefix("field:").is_some_and(|l| !l.is_empty());
         if !known {
             return Err(CrmError::Placeholder(name.to_owned()));
@@ -159,6 +165,7 @@ fn expand(t: &str, card: &CallerCard, call_id: &str) -> String {
             "number" => card.number.as_str(),
             "name" => card.name.as_deref().unwrap_or(""),
             "call_id" => call_id,
+            "email" => card.email.as_deref().unwrap_or(""),
             _ => name
                 .strip_prefix("field:")
                 .and_then(|label| {

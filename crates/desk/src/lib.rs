@@ -58,6 +58,7 @@ pub mod context;
 pub mod crm;
 pub mod dialplan;
 pub mod directory;
+pub mod email;
 pub mod form;
 pub mod knowledge;
 pub mod outbox;

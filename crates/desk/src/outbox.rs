@@ -76,6 +76,16 @@ pub enum Delivery {
         /// The plain-text body (any Unicode text).
         body: String,
     },
+    /// A mail built whole by the desk (a reply or forward that threads),
+    /// sent through the configured SMTP server as it is.
+    Mail {
+        /// The envelope sender.
+        from: String,
+        /// The envelope recipients.
+        to: Vec<String>,
+        /// RFC 5322 bytes.
+        raw: Vec<u8>,
+    },
 }
 
 impl Delivery {
@@ -84,6 +94,7 @@ impl Delivery {
         match self {
             Delivery::Webhook { .. } => "webhook",
             Delivery::Email { .. } => "email",
+            Delivery::Mail { .. } => "mail",
         }
     }
 
@@ -92,6 +103,7 @@ impl Delivery {
         match self {
             Delivery::Webhook { url, .. } => url,
             Delivery::Email { to, .. } => to,
+            Delivery::Mail { to, .. } => to.first().map_or("", String::as_str),
         }
     }
 }
@@ -179,6 +191,14 @@ struct WebhookTarget {
 
 /// The `target` column of an e-mail.
 #[derive(Serialize, Deserialize)]
+struct MailTarget {
+    from: String,
+    to: Vec<String>,
+    /// The bytes, base64 (a forward may carry 8-bit attachments).
+    raw: String,
+}
+
+#[derive(Serialize, Deserialize)]
 struct EmailTarget {
     to: String,
     subject: String,
@@ -226,6 +246,17 @@ fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
                 body: t.body,
             }
         }
+        "mail" => {
+            use base64::Engine as _;
+            let t: MailTarget = serde_json::from_str(&target).map_err(|e| bad(4, e))?;
+            Delivery::Mail {
+                from: t.from,
+                to: t.to,
+                raw: base64::engine::general_purpose::STANDARD
+                    .decode(t.raw.as_bytes())
+                    .map_err(|e| bad(4, e))?,
+            }
+        }
         other => return Err(bad(3, BadColumn(format!("unknown outbox kind {other:?}")))),
     };
     let payload: String = r.get(5)?;
@@ -268,6 +299,17 @@ fn insert(db: &Connection, item: &NewItem, now_ms: i64) -> Result<bool, StoreErr
             }),
             None,
         ),
+        Delivery::Mail { from, to, raw } => {
+            use base64::Engine as _;
+            (
+                serde_json::to_string(&MailTarget {
+                    from: from.clone(),
+                    to: to.clone(),
+                    raw: base64::engine::general_purpose::STANDARD.encode(raw),
+                }),
+                None,
+            )
+        }
     };
     // Serialising strings and a `Value` cannot fail (no maps with non-string
     // keys); should it, SQLite's conversion error says which column.

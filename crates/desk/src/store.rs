@@ -129,6 +129,36 @@ const MIGRATIONS: &[&str] = &[
     // 7: a call's order or ticket form (JSON), in its draft and its record.
     "ALTER TABLE drafts ADD COLUMN form TEXT;
      ALTER TABLE calls ADD COLUMN form TEXT;",
+    // 8: e-mail interactions: the claimed mail (its bytes, so it stays
+    // readable offline), what is typed, and how it ended.
+    "CREATE TABLE emails (
+        id INTEGER PRIMARY KEY,
+        message_id TEXT,
+        uid INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        received_ms INTEGER,
+        claimed_ms INTEGER NOT NULL,
+        raw BLOB,
+        reopens INTEGER,
+        agent TEXT,
+        reply TEXT NOT NULL DEFAULT '',
+        forward_to TEXT NOT NULL DEFAULT '',
+        reference TEXT NOT NULL DEFAULT '',
+        disposition TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        outcome TEXT,
+        out_message_id TEXT,
+        outbox_key TEXT,
+        closed_ms INTEGER,
+        sent_copy_ms INTEGER
+     );
+     CREATE INDEX emails_state ON emails (state, uid);
+     CREATE INDEX emails_out ON emails (out_message_id);
+     CREATE INDEX emails_message ON emails (message_id);
+     CREATE INDEX emails_closed ON emails (closed_ms);
+     CREATE INDEX emails_reopens ON emails (reopens);",
 ];
 
 /// A call's script run as saved.

@@ -991,7 +991,9 @@ fn summary(attrs: &[AttributeValue<'_>]) -> Option<Summary> {
     let ids = |h: mail_parser::HeaderValue<'_>| -> Vec<String> {
         match h {
             mail_parser::HeaderValue::Text(t) => vec![t.into_owned()],
-            mail_parser::HeaderValue::TextList(l) => l.into_iter().map(|t| t.into_owned()).collect(),
+            mail_parser::HeaderValue::TextList(l) => {
+                l.into_iter().map(|t| t.into_owned()).collect()
+            }
             _ => Vec::new(),
         }
     };
@@ -1006,7 +1008,9 @@ fn summary(attrs: &[AttributeValue<'_>]) -> Option<Summary> {
             answers.retain(|a| !a.is_empty() && a.len() <= MAX_ID_LEN);
             answers.truncate(MAX_ANSWERS);
             (
-                m.message_id().filter(|i| i.len() <= MAX_ID_LEN).map(clean_id),
+                m.message_id()
+                    .filter(|i| i.len() <= MAX_ID_LEN)
+                    .map(clean_id),
                 answers.iter().map(|a| clean_id(a)).collect(),
             )
         }
@@ -1049,7 +1053,9 @@ const MAX_ANSWERS: usize = 20;
 
 /// An id as one printable line.
 fn clean_id(id: &str) -> String {
-    id.chars().filter(|c| !c.is_control() && !c.is_whitespace()).collect()
+    id.chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace())
+        .collect()
 }
 
 /// The agent of a claim keyword, if `flag` is one.

@@ -1,12 +1,13 @@
 //! The centre: the interaction in hand. Above it, a strip for a call that
 //! rings and a strip for the call in hand when something else is shown;
 //! then the focus — a call, its caller card while it rings, a wrap-up, a
-//! missed call, the dial pad when nothing is in hand (under the last
-//! practice call's score), or Settings.
+//! missed call, an e-mail (which scrolls its own thread, so its reply stays
+//! in view), a reply waiting for the customer, the dial pad when nothing is
+//! in hand (under the last practice call's score), or Settings.
 
 use switchboard_desk::workspace::{Focus, Phase};
 
-use super::{Cx, View, call, caller_card, dial, missed, score, settings, strips, wrap_up};
+use super::{Cx, View, call, caller_card, dial, email, missed, score, settings, strips, wrap_up};
 use crate::Intent;
 
 pub(crate) fn ui(
@@ -18,6 +19,12 @@ pub(crate) fn ui(
 ) {
     let focus = cx.ws.focus();
     strips::ui(ui, cx, &focus, out);
+    if let Focus::Email(e) = focus
+        && !cx.settings_open
+    {
+        email::ui(ui, cx, e, out);
+        return;
+    }
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
@@ -32,6 +39,9 @@ pub(crate) fn ui(
                 Focus::Call(c) => call::ui(ui, cx, c, view, out),
                 Focus::WrapUp(w) => wrap_up::ui(ui, cx, w, view, out),
                 Focus::Missed(m) => missed::ui(ui, cx, m, out),
+                // Not reached: drawn above, scrolling its own thread.
+                Focus::Email(e) => email::ui(ui, cx, e, out),
+                Focus::MailWaiting(_, w) => email::waiting(ui, cx, w),
                 Focus::Idle => {
                     if let Some(s) = cx.ws.score() {
                         score::ui(ui, cx, s, out);

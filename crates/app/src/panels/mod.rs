@@ -14,6 +14,7 @@ mod call;
 mod caller_card;
 mod centre;
 mod dial;
+mod email;
 mod missed;
 mod notices;
 mod score;
@@ -84,6 +85,9 @@ pub(crate) struct View {
     pub(crate) rang: Option<switchboard_desk::agent::CallRef>,
     /// The call in hand with a script or form (its tab comes up for a new one).
     pub(crate) scripted: Option<ItemId>,
+    /// The e-mail last brought into the centre (the Customer tab comes up
+    /// for a new one: who wrote, and what the team answered them before).
+    pub(crate) mailed: Option<ItemId>,
 }
 
 impl std::fmt::Debug for View {
@@ -137,6 +141,14 @@ pub(crate) fn workspace(
         view.tab = i;
     }
     view.scripted = scripted;
+    let mailed = match cx.ws.focus() {
+        switchboard_desk::workspace::Focus::Email(e) => Some(e.id),
+        _ => None,
+    };
+    if mailed.is_some() && mailed != view.mailed {
+        view.tab = 0;
+    }
+    view.mailed = mailed;
     shortcuts(ui, cx, out);
     let width = ui.available_width();
     egui::Panel::top("top-bar").show(ui, |ui| top_bar::ui(ui, cx, out));

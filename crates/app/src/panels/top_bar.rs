@@ -1,9 +1,10 @@
 //! The top bar: the account and its registration (with Retry when it
 //! failed), the agent state with the after-call countdown and the state
-//! buttons, the headset and microphone level, the language, Settings.
+//! buttons ("Calls only" among them when there is a mailbox), the headset
+//! and microphone level, the language, Settings.
 
 use switchboard_desk::agent::AgentState;
-use switchboard_desk::workspace::Registration;
+use switchboard_desk::workspace::{Op, Registration};
 
 use super::{Cx, meter};
 use crate::{Intent, Lang, text};
@@ -69,6 +70,17 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>) {
         })
         .response
         .on_hover_text(l.tr("break-tip"));
+        if cx.ws.mail_config().is_some() {
+            // Both channels, or calls only: the e-mails in hand stay.
+            let mut calls_only = cx.ws.calls_only();
+            if ui
+                .checkbox(&mut calls_only, l.tr("calls-only"))
+                .on_hover_text(l.tr("calls-only-tip"))
+                .changed()
+            {
+                out.push(Op::CallsOnly(calls_only).into());
+            }
+        }
         if ui
             .button(l.tr("offline"))
             .on_hover_text(l.tr("offline-tip"))

@@ -20,7 +20,7 @@ impl Workspace {
         match self.item(id)? {
             Focus::Call(c) => Some(&c.draft),
             Focus::WrapUp(w) => Some(&w.draft),
-            Focus::Missed(_) | Focus::Idle => None,
+            _ => None,
         }
     }
 

@@ -240,6 +240,10 @@ pub enum Op {
     EditForm(ItemId, Option<crate::form::FormValues>),
     /// Text for the note of a call or wrap-up (a knowledge-base paragraph).
     AppendNote(ItemId, String),
+    /// Something done with an e-mail.
+    Mail(ItemId, super::MailOp),
+    /// Calls only (no new e-mails), or both channels.
+    CallsOnly(bool),
 }
 
 /// What the phone should do (the desktop turns these into engine commands).
@@ -310,4 +314,6 @@ pub enum Action {
     },
     /// A saved form queued deliveries: the outbox should look now.
     OutboxQueued,
+    /// Ask the mailbox worker.
+    Mail(crate::email::MailCommand),
 }

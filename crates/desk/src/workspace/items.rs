@@ -100,6 +100,12 @@ pub enum WorkKind {
     WrapUp,
     /// Missed.
     Missed,
+    /// An e-mail this operator claimed.
+    MailMine,
+    /// An e-mail in the shared queue.
+    MailQueued,
+    /// A reply waiting for the customer's answer.
+    MailWaiting,
 }
 
 /// One row of the work list.
@@ -126,6 +132,10 @@ pub enum Focus<'a> {
     WrapUp(&'a WrapUp),
     /// A missed call.
     Missed(&'a Missed),
+    /// An e-mail.
+    Email(&'a super::Email),
+    /// A reply waiting for the customer (its item, and it).
+    MailWaiting(ItemId, &'a crate::email::Waiting),
     /// Nothing: dial.
     Idle,
 }
@@ -173,6 +183,7 @@ impl Workspace {
             detail: w.name.as_ref().map(|_| w.number.clone()),
             at_ms: w.started_ms,
         }));
+        self.mail_rows(&mut out);
         out.extend(self.missed.iter().map(|m| WorkItem {
             id: m.id,
             kind: WorkKind::Missed,
@@ -210,7 +221,10 @@ impl Workspace {
         if let Some(w) = self.wraps.iter().find(|w| w.id == id) {
             return Some(Focus::WrapUp(w));
         }
-        self.missed.iter().find(|m| m.id == id).map(Focus::Missed)
+        if let Some(m) = self.missed.iter().find(|m| m.id == id) {
+            return Some(Focus::Missed(m));
+        }
+        self.mail_item(id)
     }
 
     /// The interaction in the centre — a call or a wrap-up — whose script,
@@ -219,7 +233,7 @@ impl Workspace {
         match self.focus() {
             Focus::Call(c) => Some(c.id),
             Focus::WrapUp(w) => Some(w.id),
-            Focus::Missed(_) | Focus::Idle => None,
+            Focus::Missed(_) | Focus::Email(_) | Focus::MailWaiting(..) | Focus::Idle => None,
         }
     }
 

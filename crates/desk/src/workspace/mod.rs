@@ -18,6 +18,7 @@
 //! the last change, so a crash loses nothing older than that.
 
 mod call;
+mod email;
 mod form;
 mod input;
 mod items;
@@ -33,6 +34,9 @@ use std::time::{Duration, Instant};
 pub use call::{
     Call, Consult, CrmState, CrmView, Levels, Phase, Quality, TicketsState, Transfer, TransferKind,
     fall,
+};
+pub use email::{
+    Email, MailConfig, MailLink, MailOp, MailStats, MailStatus, QUEUE_ROWS, WAITING_ROWS,
 };
 pub use input::{Action, Op, PhoneCommand, PhoneEvent};
 pub use items::{Focus, Missed, WorkItem, WorkKind, WrapUp};
@@ -194,6 +198,7 @@ pub struct Workspace {
     /// Who the operator is (in a form's record) and their language (a
     /// form's e-mail is written in it).
     operator: (String, String),
+    mail: email::Mail,
 }
 
 impl std::fmt::Debug for PendingDial {
@@ -234,6 +239,7 @@ impl Workspace {
             forms: Vec::new(),
             tickets: None,
             operator: (String::new(), "en".to_owned()),
+            mail: Default::default(),
         };
         ws.recover_drafts(now);
         ws.refresh_stats(now);
@@ -365,6 +371,8 @@ impl Workspace {
         !self.calls.is_empty()
             || self.wraps.iter().any(|w| !w.restored)
             || !self.dials.is_empty()
+            // An e-mail draft is written shortly after the last key.
+            || self.mail_dirty()
             // The next registration attempt counts down in the top bar.
             || matches!(
                 self.registration,
@@ -406,6 +414,7 @@ impl Workspace {
     /// The CRM to look callers up in.
     pub fn set_crm(&mut self, crm: Option<Crm>) {
         self.crm = crm;
+        self.crm_for_mine();
     }
 
     /// The account is being registered (or there is none).
@@ -482,6 +491,7 @@ impl Workspace {
 
     /// A CRM lookup finished.
     pub fn crm_result(&mut self, call_id: &str, result: Result<Vec<(String, String)>, String>) {
+        self.mail_crm_result(call_id, &result);
         if let Ok(fields) = &result {
             self.script_crm_data(call_id, fields);
         }
@@ -557,6 +567,8 @@ impl Workspace {
     }
 }
 
+#[cfg(test)]
+mod email_tests;
 #[cfg(test)]
 mod form_tests;
 #[cfg(test)]

@@ -105,6 +105,39 @@ pub enum NoticeKind {
         /// The call was given up.
         ended: bool,
     },
+    /// The shared mailbox cannot be reached; what is listed stays readable.
+    MailOffline {
+        /// Why.
+        error: String,
+    },
+    /// A colleague claimed the mail first: it left this list.
+    MailTaken {
+        /// Its subject.
+        subject: String,
+    },
+    /// The mailbox did not do what was asked (the mail stays where it was).
+    MailFailed {
+        /// Which command (`claim`, `fetch`, `done` …).
+        command: String,
+        /// Why.
+        error: String,
+    },
+    /// Mails went back to the queue (left untouched, or the operator went offline).
+    MailReleased {
+        /// How many.
+        count: usize,
+    },
+    /// Mails claimed before a restart came back with their drafts.
+    MailRestored {
+        /// How many.
+        count: usize,
+    },
+    /// No new e-mail on a break, offline or in "calls only".
+    MailNotNow,
+    /// The mail is not downloaded yet, or the reply is empty.
+    MailNotReady,
+    /// No address to send to (the sender gave none, or the forward address is not one).
+    MailNoAddress,
     /// A notice made by the desktop itself: a message id of its translation
     /// files and the values for it. For what the domain does not know
     /// (settings saved, a file imported, the keyring, the directory).
@@ -122,7 +155,9 @@ impl NoticeKind {
     /// How much it matters.
     pub fn severity(&self) -> Severity {
         match self {
-            NoticeKind::Restored { .. } => Severity::Info,
+            NoticeKind::Restored { .. }
+            | NoticeKind::MailRestored { .. }
+            | NoticeKind::MailReleased { .. } => Severity::Info,
             NoticeKind::StoreUnavailable { .. }
             | NoticeKind::RegistrationFailed { .. }
             | NoticeKind::WrapUpNotSaved { .. }

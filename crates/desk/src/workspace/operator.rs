@@ -7,6 +7,7 @@ impl Workspace {
 
     /// Carries out what the operator did.
     pub fn apply(&mut self, now: Now, op: Op) {
+        let before = self.selected;
         self.clock = now;
         match op {
             Op::Answer => {
@@ -163,6 +164,7 @@ impl Workspace {
                 {
                     self.flush_drafts(now, true);
                     self.finish_all_wrap_ups(now);
+                    self.mail_offline(now);
                 }
                 self.effects(fx);
             }
@@ -179,7 +181,10 @@ impl Workspace {
             Op::DismissScore => self.score = None,
             Op::EditForm(id, form) => self.edit_form(now, id, form),
             Op::AppendNote(id, text) => self.append_note(now, id, &text),
+            Op::Mail(id, op) => self.apply_mail(now, id, op),
+            Op::CallsOnly(on) => self.set_calls_only(on),
         }
+        self.blend(before);
     }
 
     /// Whether the operator can place a call now (nothing rings, nothing in hand).

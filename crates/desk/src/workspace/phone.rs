@@ -35,6 +35,12 @@ impl Workspace {
 
     /// Feeds one phone event.
     pub fn handle(&mut self, now: Now, ev: PhoneEvent) {
+        let before = self.selected;
+        self.handle_event(now, ev);
+        self.blend(before);
+    }
+
+    fn handle_event(&mut self, now: Now, ev: PhoneEvent) {
         self.clock = now;
         match ev {
             PhoneEvent::Registered { expires } => {

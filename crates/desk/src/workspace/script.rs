@@ -101,7 +101,7 @@ impl Workspace {
         match self.item(id)? {
             Focus::Call(c) => c.script.as_ref(),
             Focus::WrapUp(w) => w.script.as_ref(),
-            Focus::Missed(_) | Focus::Idle => None,
+            _ => None,
         }
     }
 

@@ -52,7 +52,10 @@ fn phone(actions: Vec<Action>) -> Vec<PhoneCommand> {
         .into_iter()
         .filter_map(|a| match a {
             Action::Phone(c) => Some(c),
-            Action::LookupCrm { .. } | Action::LookupTickets { .. } | Action::OutboxQueued => None,
+            Action::LookupCrm { .. }
+            | Action::LookupTickets { .. }
+            | Action::OutboxQueued
+            | Action::Mail(_) => None,
         })
         .collect()
 }

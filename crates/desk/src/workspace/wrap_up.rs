@@ -62,6 +62,7 @@ impl Workspace {
             self.finish_all_wrap_ups(now);
         }
         self.effects(fx);
+        self.tick_mail(now, false);
         if crate::time::local_midnight(now.unix_ms) != self.day_start_ms {
             self.refresh_stats(now);
         }

@@ -1,6 +1,8 @@
 //! Customer: who is in the centre — the contact, the CRM record, the PBX's
-//! data — and their earlier interactions with notes and dispositions.
+//! data — and their earlier interactions with notes and dispositions; for
+//! an e-mail, its sender and their earlier e-mails with the desk.
 
+use switchboard_desk::email::PastEmail;
 use switchboard_desk::outbox::Item;
 use switchboard_desk::store::{CallRecord, Contact};
 use switchboard_desk::workspace::Focus;
@@ -16,13 +18,78 @@ const EARLIER: usize = 20;
 /// each with what its form sent.
 type Known = (Option<Contact>, Vec<(CallRecord, Vec<Item>)>);
 
+/// Earlier e-mails shown.
+const EARLIER_EMAILS: usize = 20;
+
 /// The tab, with the last lookup kept until the number or the history changes.
 #[derive(Default)]
 pub(crate) struct Customer {
     cached: Cached<(String, u64, u64), Result<Known, String>>,
+    /// (address, records version) → their closed e-mail interactions.
+    mails: Cached<(String, u64), Result<Vec<PastEmail>, String>>,
 }
 
 impl Customer {
+    /// Who wrote the e-mail in the centre, and their e-mails the desk
+    /// closed (a reply waiting for them among them, with its wrap-up).
+    fn mail_sender(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, name: &str, address: &str) {
+        let l = cx.l;
+        ui.strong(name);
+        if address != name {
+            ui.label(address);
+        }
+        let store = cx.ws.store();
+        let found = self
+            .mails
+            .get(
+                (address.to_owned(), cx.ws.records_version()),
+                |(a, _)| match store {
+                    Some(s) => s.emails_from(a, EARLIER_EMAILS).map_err(|e| e.to_string()),
+                    None => Ok(Vec::new()),
+                },
+            )
+            .clone();
+        ui.separator();
+        ui.strong(l.tr("earlier-emails"));
+        let past = match found {
+            Ok(p) => p,
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+        };
+        if past.is_empty() {
+            ui.weak(l.tr("no-earlier-emails"));
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("customer-earlier-emails")
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                for p in &past {
+                    ui.group(|ui| {
+                        ui.set_width(ui.available_width());
+                        ui.label(format!(
+                            "{} · {}",
+                            text::stamp(l, p.closed_ms, cx.now.unix_ms),
+                            p.subject
+                        ));
+                        ui.label(format!(
+                            "{} · {}",
+                            text::mail_outcome(l, p.outcome),
+                            p.disposition.as_deref().unwrap_or("—"),
+                        ));
+                        match Some(p.note.as_str()).filter(|n| !n.trim().is_empty()) {
+                            Some(n) => ui.label(n),
+                            None => ui.weak(l.tr("no-note")),
+                        };
+                        if let Some(a) = &p.agent {
+                            ui.weak(l.tr_with("handled-by", &[("agent", a.clone())]));
+                        }
+                    });
+                }
+            });
+    }
+
     fn lookup(&mut self, cx: &Cx<'_>, number: &str) -> Result<Known, String> {
         let store = cx.ws.store();
         self.cached
@@ -65,6 +132,19 @@ impl ContextTab for Customer {
             Focus::Call(c) => (c.card.number.clone(), c.card.name.clone(), c.crm.as_ref()),
             Focus::WrapUp(w) => (w.number.clone(), w.name.clone(), None),
             Focus::Missed(m) => (m.number.clone(), m.name.clone(), None),
+            Focus::Email(e) => {
+                let (name, address) = match &e.message {
+                    Some(m) if !m.from.email.is_empty() => (e.who(), m.from.email.clone()),
+                    _ => sender(&e.listed.from),
+                };
+                self.mail_sender(ui, cx, &name, &address);
+                return;
+            }
+            Focus::MailWaiting(_, w) => {
+                let (name, address) = sender(&w.from);
+                self.mail_sender(ui, cx, &name, &address);
+                return;
+            }
             Focus::Idle => {
                 ui.weak(l.tr("customer-none"));
                 return;
@@ -148,6 +228,23 @@ impl ContextTab for Customer {
     }
 }
 
+/// `Name <addr>` as the name and the address (a bare address is both).
+fn sender(from: &str) -> (String, String) {
+    match from.rsplit_once('<') {
+        Some((name, addr)) => {
+            let addr = addr.trim_end_matches('>').trim().to_owned();
+            let name = name.trim().trim_matches('"').trim();
+            let name = if name.is_empty() {
+                addr.clone()
+            } else {
+                name.to_owned()
+            };
+            (name, addr)
+        }
+        None => (from.trim().to_owned(), from.trim().to_owned()),
+    }
+}
+
 /// The caller's open tickets (IT help desks), as the ticket system gave them.
 fn tickets(ui: &mut egui::Ui, l: Lang, t: &switchboard_desk::workspace::TicketsState) {
     use switchboard_desk::workspace::TicketsState;
@@ -179,5 +276,25 @@ fn tickets(ui: &mut egui::Ui, l: Lang, t: &switchboard_desk::workspace::TicketsS
                     }
                 });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_sender_is_split_into_name_and_address() {
+        let s = |f: &str| super::sender(f);
+        assert_eq!(
+            s("Jüri Õunapuu <juri@example.test>"),
+            ("Jüri Õunapuu".into(), "juri@example.test".into())
+        );
+        assert_eq!(
+            s("<juri@example.test>"),
+            ("juri@example.test".into(), "juri@example.test".into())
+        );
+        assert_eq!(
+            s("juri@example.test"),
+            ("juri@example.test".into(), "juri@example.test".into())
+        );
     }
 }

@@ -4,14 +4,16 @@
 //! it searches (ranked, the operator's language first, the matched words
 //! in bold). An article opens with Enter or a click; Up/Down choose a result
 //! or a paragraph, **Insert** puts the chosen paragraph into the call's
-//! note (it goes on into the wrap-up), Esc goes back to the results.
+//! note (it goes on into the wrap-up), Esc goes back to the results. With
+//! one of the operator's e-mails in the centre the paragraph goes into its
+//! reply instead (**Ctrl+I**, even while the reply is being typed).
 //!
 //! Searches run on the UI thread against the index's own SQLite file (a
 //! few milliseconds at 10,000 articles, see docs/performance.md), only
 //! when the query, the call or the index changes.
 
 use switchboard_desk::knowledge::{Article, Hit};
-use switchboard_desk::workspace::{Focus, ItemId, Op};
+use switchboard_desk::workspace::{Focus, ItemId, MailOp, MailStatus, Op};
 
 use super::ContextTab;
 use crate::panels::{Cached, Cx};
@@ -57,6 +59,11 @@ impl ContextTab for KnowledgeTab {
             return;
         };
         let item = cx.ws.focused_interaction();
+        // An e-mail of the operator's in the centre: paragraphs go into its reply.
+        let mail = match cx.ws.focus() {
+            Focus::Email(e) if e.status == MailStatus::Mine => Some(e),
+            _ => None,
+        };
         let field_id = egui::Id::unique(SEARCH_FIELD);
         let typing = ui.memory(|m| m.focused() == Some(field_id));
         let (up, down, enter, insert, esc) = ui.input(|i| {
@@ -68,6 +75,10 @@ impl ContextTab for KnowledgeTab {
                 i.key_pressed(egui::Key::Escape),
             )
         });
+        // Ctrl+I works from the reply being typed, too.
+        let into_reply_key = mail.is_some()
+            && self.open.is_some()
+            && ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::I));
         // Keys belong to this tab unless another text field is typed in.
         let other_field = ui.ctx().text_edit_focused() && !typing;
         let md = &mut self.md;
@@ -92,7 +103,12 @@ impl ContextTab for KnowledgeTab {
             }
             // Wrapped, never wider than the pane: a long line here would
             // push the pane wider for the rest of the shift.
-            ui.add(egui::Label::new(egui::RichText::new(l.tr("knowledge-keys")).weak()).wrap());
+            let keys = if mail.is_some() {
+                "knowledge-keys-mail"
+            } else {
+                "knowledge-keys"
+            };
+            ui.add(egui::Label::new(egui::RichText::new(l.tr(keys)).weak()).wrap());
             ui.heading(&article.title);
             ui.add(
                 egui::Label::new(
@@ -117,13 +133,15 @@ impl ContextTab for KnowledgeTab {
                             .show(ui, |ui| {
                                 ui.set_width(ui.available_width());
                                 egui_commonmark::CommonMarkViewer::new().show(ui, md, p);
-                                let can = item.is_some();
+                                let (label, key) = if mail.is_some() {
+                                    (l.tr("knowledge-into-reply"), "Ctrl+I")
+                                } else {
+                                    (l.tr("knowledge-into-note"), "Insert")
+                                };
+                                let can = item.is_some() || mail.is_some();
                                 if ui
-                                    .add_enabled(
-                                        can,
-                                        egui::Button::new(l.tr("knowledge-into-note")),
-                                    )
-                                    .on_hover_text("Insert")
+                                    .add_enabled(can, egui::Button::new(label))
+                                    .on_hover_text(key)
                                     .clicked()
                                 {
                                     into_note = Some(i);
@@ -135,13 +153,17 @@ impl ContextTab for KnowledgeTab {
                         }
                     }
                 });
-            if insert && !other_field {
+            if insert && !other_field || into_reply_key {
                 into_note = Some(*at);
             }
-            if let (Some(i), Some(id)) = (into_note, item)
-                && let Some(p) = paragraphs.get(i)
-            {
-                out.push(Op::AppendNote(id, plain(p)).into());
+            if let Some(p) = into_note.and_then(|i| paragraphs.get(i)) {
+                if let Some(e) = mail {
+                    let mut draft = e.draft.clone();
+                    draft.reply = append_paragraph(&draft.reply, &plain(p));
+                    out.push(Op::Mail(e.id, MailOp::Edit(draft)).into());
+                } else if let Some(id) = item {
+                    out.push(Op::AppendNote(id, plain(p)).into());
+                }
             }
             if back {
                 self.open = None;
@@ -161,7 +183,11 @@ impl ContextTab for KnowledgeTab {
         if r.changed() {
             self.chosen = 0;
         }
-        let context = context_words(cx, item);
+        let mut context = context_words(cx, item);
+        if let Some(e) = mail {
+            // The mail's subject suggests articles as a call's data does.
+            context.extend(subject_words(&e.listed.subject));
+        }
         let queue = match cx.ws.focus() {
             Focus::Call(c) => c.queue().map(str::to_owned),
             _ => None,
@@ -205,7 +231,9 @@ impl ContextTab for KnowledgeTab {
                 self.chosen = self.chosen.saturating_sub(1);
             }
         }
-        ui.weak(if self.query.trim().is_empty() {
+        ui.weak(if self.query.trim().is_empty() && mail.is_some() {
+            l.tr("knowledge-suggested-mail")
+        } else if self.query.trim().is_empty() {
             l.tr("knowledge-suggested")
         } else if hits.is_empty() {
             l.tr("knowledge-nothing")
@@ -304,6 +332,26 @@ fn snippet(ui: &egui::Ui, s: &str) -> egui::text::LayoutJob {
     job
 }
 
+/// The words of a mail's subject that can suggest an article: none
+/// shorter than four letters (so no `Re`, `Fwd`, `не`), no punctuation.
+fn subject_words(subject: &str) -> Vec<String> {
+    subject
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `reply` with `paragraph` after it, a blank line between.
+fn append_paragraph(reply: &str, paragraph: &str) -> String {
+    let reply = reply.trim_end();
+    if reply.is_empty() {
+        paragraph.trim().to_owned()
+    } else {
+        format!("{reply}\n\n{}", paragraph.trim())
+    }
+}
+
 /// A paragraph as note text: the Markdown marks taken off.
 fn plain(p: &str) -> String {
     p.lines()
@@ -321,6 +369,23 @@ fn plain(p: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_subject_suggests_by_its_longer_words() {
+        assert_eq!(
+            super::subject_words("Re: Не работает вход в личный кабинет!"),
+            ["работает", "вход", "личный", "кабинет"]
+        );
+    }
+
+    #[test]
+    fn a_paragraph_goes_after_the_reply_with_a_blank_line() {
+        assert_eq!(super::append_paragraph("", "Reset it.\n"), "Reset it.");
+        assert_eq!(
+            super::append_paragraph("Hello,\n\n", "Reset it."),
+            "Hello,\n\nReset it."
+        );
+    }
+
     #[test]
     fn a_paragraph_goes_into_the_note_without_its_markdown() {
         assert_eq!(
