@@ -121,3 +121,6 @@ HOME=$tmp XDG_CONFIG_HOME=$tmp/config XDG_DATA_HOME=$tmp/data \
   --bind 127.0.0.1:5191 >"$tmp/desk-sl.log" 2>&1 & pids+=($!)
 window "$tmp/desk-sl.log"
 shot incoming-slovenian 4
+
+# The e-mail channel, with its own mail server.
+scripts/screenshots-email.sh "$out"

@@ -83,15 +83,19 @@ pub struct MailSettings {
 /// `[desk.mail]` as the worker uses it, for the operator `agent`: the
 /// security (`tls` by default, `starttls`, `plain`), the port (993 for TLS,
 /// 143 otherwise), the folders (`INBOX`, `Done`, `Sent`) and the password,
-/// the keyring's entry `imap:USER@HOST`. Without one the password is empty,
-/// and the login error says where it should be. Talks to the keyring
-/// (D-Bus): call it on a worker thread, as the desk's start does.
+/// `SWITCHBOARD_MAIL_PASSWORD` when set (headless use), else the keyring's
+/// entry `imap:USER@HOST`. Without one the password is empty, and the login
+/// error says where it should be. Talks to the keyring (D-Bus): call it on
+/// a worker thread, as the desk's start does.
 pub fn mail_settings(section: &MailSection, agent: &str) -> Result<MailSettings, String> {
     let mut settings = settings_from(section, agent)?;
-    settings.account.password = crate::secrets::load(&keyring_entry(&settings.account))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    settings.account.password = match std::env::var("SWITCHBOARD_MAIL_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => crate::secrets::load(&keyring_entry(&settings.account))
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    };
     Ok(settings)
 }
 

@@ -226,7 +226,8 @@ pub(crate) fn mail_outcome(l: Lang, o: Option<switchboard_desk::email::MailOutco
     })
 }
 
-/// A span of time as an operator says it: `45 min`, `2 h 10 min`, `3 d 4 h`.
+/// A span of time as an operator says it: `45 min`, `2 h 10 min`, `3 d 4 h`,
+/// `12 d`.
 pub(crate) fn duration(l: Lang, ms: i64) -> String {
     let min = ms.max(0) / 60_000;
     let (d, h, m) = (min / (24 * 60), min / 60 % 24, min % 60);
@@ -235,6 +236,9 @@ pub(crate) fn duration(l: Lang, ms: i64) -> String {
         l.tr_with("dur-min", &[("m", n(m))])
     } else if d == 0 {
         l.tr_with("dur-h-min", &[("h", n(h)), ("m", n(m))])
+    } else if d >= 7 {
+        // A week and more: the hours no longer matter.
+        l.tr_with("dur-d", &[("d", n(d))])
     } else {
         l.tr_with("dur-d-h", &[("d", n(d)), ("h", n(h))])
     }

@@ -291,7 +291,16 @@ fn two_desks_one_mail_one_reply_that_threads_and_the_customers_answer_reopens_it
             }),
         ),
     );
-    op(winner, Op::Mail(id, MailOp::Template("order".into())));
+    op(
+        winner,
+        Op::Mail(
+            id,
+            MailOp::Template {
+                id: "order".into(),
+                lang: "et".into(),
+            },
+        ),
+    );
     let reply = winner.workspace().email(id).unwrap().draft.reply.clone();
     assert!(reply.contains("tellimus 4711 on registreeritud"), "{reply}");
     op(winner, Op::Mail(id, MailOp::Send));

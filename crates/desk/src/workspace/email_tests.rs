@@ -133,7 +133,16 @@ fn a_claimed_mail_is_answered_from_a_template_threads_and_goes_to_done() {
     let mut d = ws.email(id).unwrap().draft.clone();
     d.reference = "4711".into();
     ws.apply(now, Op::Mail(id, MailOp::Edit(d)));
-    ws.apply(now, Op::Mail(id, MailOp::Template("order".into())));
+    ws.apply(
+        now,
+        Op::Mail(
+            id,
+            MailOp::Template {
+                id: "order".into(),
+                lang: "et".into(),
+            },
+        ),
+    );
     let mut d = ws.email(id).unwrap().draft.clone();
     assert!(
         d.reply.starts_with("Tere, Jüri Õunapuu!")

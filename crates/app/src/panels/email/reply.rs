@@ -28,19 +28,34 @@ pub(super) fn form(
         .map(|c| offered(&c.templates, l))
         .unwrap_or_default();
     ui.horizontal_wrapped(|ui| {
-        if !templates.is_empty() {
+        if !templates.0.is_empty() {
             let label = ui.label(l.tr("mail-template"));
             egui::ComboBox::from_id_salt(("mail-template", e.id))
                 .selected_text(l.tr("mail-template-choose"))
                 .width(220.0)
                 .show_ui(ui, |ui| {
-                    for t in &templates {
+                    let (mine, others) = &templates;
+                    for t in mine {
                         if ui
                             .selectable_label(false, &t.title)
                             .on_hover_text(&t.text)
                             .clicked()
                         {
-                            pressed = Some(MailOp::Template(t.id.clone()));
+                            pressed = Some(template_op(t));
+                        }
+                    }
+                    if !others.is_empty() {
+                        ui.separator();
+                        ui.weak(l.tr("mail-template-other-languages"));
+                        for t in others {
+                            let label = format!("{} ({})", t.title, t.lang);
+                            if ui
+                                .selectable_label(false, label)
+                                .on_hover_text(&t.text)
+                                .clicked()
+                            {
+                                pressed = Some(template_op(t));
+                            }
                         }
                     }
                 })
@@ -249,17 +264,33 @@ fn focus_once(ui: &egui::Ui, e: &Email, reply_id: egui::Id) {
     }
 }
 
-/// One template per answer, in the desk's language (else English, else any).
-fn offered(templates: &[TemplateDef], l: Lang) -> Vec<&TemplateDef> {
+/// One template per answer in the desk's language (else English, else
+/// any), then the rest in their own languages, for a customer who writes
+/// in another one.
+fn offered(templates: &[TemplateDef], l: Lang) -> (Vec<&TemplateDef>, Vec<&TemplateDef>) {
     let mut ids: Vec<&str> = Vec::new();
     for t in templates {
         if !ids.contains(&t.id.as_str()) {
             ids.push(&t.id);
         }
     }
-    ids.into_iter()
+    let mine: Vec<&TemplateDef> = ids
+        .into_iter()
         .filter_map(|id| pick_template(templates, id, l.code()))
-        .collect()
+        .collect();
+    let mut others: Vec<&TemplateDef> = templates
+        .iter()
+        .filter(|t| !mine.iter().any(|m| std::ptr::eq(*m, *t)))
+        .collect();
+    others.sort_by(|a, b| (&a.lang, &a.title).cmp(&(&b.lang, &b.title)));
+    (mine, others)
+}
+
+fn template_op(t: &TemplateDef) -> MailOp {
+    MailOp::Template {
+        id: t.id.clone(),
+        lang: t.lang.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -278,10 +309,10 @@ mod tests {
     #[test]
     fn templates_are_offered_once_each_in_the_desk_language_else_english() {
         let all = [t("thanks", "en"), t("thanks", "et"), t("order", "en")];
-        let titles: Vec<&str> = offered(&all, Lang::Et)
-            .iter()
-            .map(|t| t.title.as_str())
-            .collect();
+        let (mine, others) = offered(&all, Lang::Et);
+        let titles: Vec<&str> = mine.iter().map(|t| t.title.as_str()).collect();
         assert_eq!(titles, ["thanks-et", "order-en"]);
+        let titles: Vec<&str> = others.iter().map(|t| t.title.as_str()).collect();
+        assert_eq!(titles, ["thanks-en"]);
     }
 }

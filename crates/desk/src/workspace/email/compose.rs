@@ -23,7 +23,7 @@ impl Workspace {
                     e.dirty_since.get_or_insert(now.at);
                 }
             }
-            MailOp::Template(tid) => self.template(now, id, &tid),
+            MailOp::Template { id: tid, lang } => self.template(now, id, &tid, &lang),
             MailOp::Send => self.close_mail(now, id, MailOutcome::Replied),
             MailOp::Forward => self.close_mail(now, id, MailOutcome::Forwarded),
             MailOp::Close => self.close_mail(now, id, MailOutcome::Closed),
@@ -58,10 +58,13 @@ impl Workspace {
         self.mail_cmd(MailCommand::Claim { uid, modseq });
     }
 
-    pub(in crate::workspace) fn template(&mut self, now: Now, id: ItemId, tid: &str) {
+    pub(in crate::workspace) fn template(&mut self, now: Now, id: ItemId, tid: &str, lang: &str) {
         let Some(cfg) = &self.mail.config else { return };
-        let lang = self.operator.1.clone();
-        let Some(t) = pick_template(&cfg.templates, tid, &lang).cloned() else {
+        let found = cfg.templates.iter().find(|t| t.id == tid && t.lang == lang);
+        let Some(t) = found
+            .or_else(|| pick_template(&cfg.templates, tid, &self.operator.1))
+            .cloned()
+        else {
             return;
         };
         let operator = self.operator.0.clone();

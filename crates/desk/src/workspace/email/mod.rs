@@ -158,8 +158,14 @@ pub enum MailOp {
     Open,
     /// The reply, forward address, reference or wrap-up as now typed.
     Edit(MailDraft),
-    /// Put a template's text in the reply (filled), by its id.
-    Template(String),
+    /// Put a template's text in the reply (filled): its id, and the
+    /// language to write in (the customer's may not be the desk's).
+    Template {
+        /// Which answer.
+        id: String,
+        /// Its language (`et`); the desk's when the template has none in it.
+        lang: String,
+    },
     /// Send the reply and close the interaction.
     Send,
     /// Forward it with the typed note to the forward address, and close.
