@@ -32,11 +32,22 @@ pub(crate) struct Customer {
 impl Customer {
     /// Who wrote the e-mail in the centre, and their e-mails the desk
     /// closed (a reply waiting for them among them, with its wrap-up).
-    fn mail_sender(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, name: &str, address: &str) {
+    fn mail_sender(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &Cx<'_>,
+        name: &str,
+        address: &str,
+        crm: Option<&switchboard_desk::workspace::CrmView>,
+    ) {
         let l = cx.l;
         ui.strong(name);
         if address != name {
             ui.label(address);
+        }
+        // The CRM's record, found by the address ({email} in [desk.crm] url).
+        if let Some(v) = crm {
+            caller_card::crm(ui, l, v);
         }
         let store = cx.ws.store();
         let found = self
@@ -137,12 +148,12 @@ impl ContextTab for Customer {
                     Some(m) if !m.from.email.is_empty() => (e.who(), m.from.email.clone()),
                     _ => sender(&e.listed.from),
                 };
-                self.mail_sender(ui, cx, &name, &address);
+                self.mail_sender(ui, cx, &name, &address, e.crm.as_ref());
                 return;
             }
             Focus::MailWaiting(_, w) => {
                 let (name, address) = sender(&w.from);
-                self.mail_sender(ui, cx, &name, &address);
+                self.mail_sender(ui, cx, &name, &address, None);
                 return;
             }
             Focus::Idle => {
