@@ -423,11 +423,29 @@ impl Mailbox {
             found |= matches!(r, Response::MailboxData(MailboxDatum::List(_)));
         })
         .await?;
-        if !found {
-            self.run("CREATE", &format!("CREATE {quoted}"), &mut |_| {})
-                .await?;
+        if found {
+            return Ok(());
         }
-        Ok(())
+        match self
+            .run("CREATE", &format!("CREATE {quoted}"), &mut |_| {})
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Another session (a colleague's desk, or this desk's other
+            // connection) created it between our LIST and CREATE
+            // (`[ALREADYEXISTS]`): there it is.
+            Err(Error::Refused { .. }) if self.folder_exists(quoted).await? => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn folder_exists(&mut self, quoted: &str) -> Result<bool, Error> {
+        let mut found = false;
+        self.run("LIST", &format!("LIST \"\" {quoted}"), &mut |r| {
+            found |= matches!(r, Response::MailboxData(MailboxDatum::List(_)));
+        })
+        .await?;
+        Ok(found)
     }
 
     /// The newest `limit` mails of the inbox, newest (highest UID) first.

@@ -262,3 +262,22 @@ async fn a_mailbox_of_five_thousand_mails_lists_in_batches_quickly() {
     eprintln!("listed 5,001 mails in {took:?}");
     desk.logout().await;
 }
+
+#[tokio::test]
+async fn desks_connecting_at_once_to_a_new_mailbox_both_get_their_folders() {
+    // Done and Sent do not exist yet: both sessions LIST, both CREATE; the
+    // one that comes second is told [ALREADYEXISTS] and must not fail.
+    let server = MailServer::start("imap-create-race");
+    let mut account = server.account(Security::Tls);
+    account.done = "Done-race".into();
+    account.sent = "Sent-race".into();
+    let (a, b, c) = tokio::join!(
+        Mailbox::connect(&account),
+        Mailbox::connect(&account),
+        Mailbox::connect(&account)
+    );
+    for (n, m) in [a, b, c].into_iter().enumerate() {
+        let m = m.unwrap_or_else(|e| panic!("session {n}: {e}"));
+        m.logout().await;
+    }
+}
