@@ -157,14 +157,16 @@ fn main() {
         let raw = mail(n);
         let t = Instant::now();
         rt.block_on(client.append_sent(&raw)).expect("append");
+        // In the queue (the work list shows its oldest 20 as rows and
+        // counts the rest, so the newest is in the count, not a row).
         let seen = d.until(&mut spent, |ws| {
-            ws.work_list()
-                .iter()
-                .any(|i| i.detail.as_deref() == Some(subject.as_str()))
+            ws.emails().iter().any(|e| e.listed.subject == subject)
         });
         assert!(seen, "mail {n} reached the work list");
         times.push(t.elapsed());
     }
+    let each: Vec<String> = times.iter().map(|t| format!("{:.0}", ms(*t))).collect();
+    println!("arrival, each (ms): {}", each.join(" "));
     times.sort();
     println!(
         "arrival (APPEND -> work list, IDLE), {ARRIVALS} mails: median {:.1} ms, p90 {:.1} ms, max {:.1} ms",

@@ -56,7 +56,9 @@ pub const STOP_WAIT: Duration = Duration::from_secs(5);
 const LOGOUT_WAIT: Duration = Duration::from_secs(1);
 /// How long the command loop waits for more changes after the watcher's
 /// first signal before it lists (a burst of changes makes one list).
-const SETTLE: Duration = Duration::from_millis(150);
+/// (Dovecot already holds its IDLE notices back 500 ms to batch them, so a
+/// short wait is enough.)
+const SETTLE: Duration = Duration::from_millis(30);
 /// Claim attempts for one command while the mail stays nobody's.
 pub const CLAIM_ROUNDS: u32 = 3;
 /// Commands handled back to back before the list they call for.
@@ -651,20 +653,14 @@ fn claim_pause(me: &str, uid: Uid, round: u32) -> Duration {
 /// is read. A server may show a session what others changed only between
 /// its commands (Dovecot does): a `UID SEARCH` right after another client's
 /// `APPEND` still misses the new mail and only announces it at its end. A
-/// zero-length [`Mailbox::wait_for_new`] is one such round trip (IDLE and
-/// DONE, or a NOOP); the first may answer at once from a change an earlier
-/// command saw, so then it is asked once more.
+/// `NOOP` is the round trip that makes the server look.
 async fn sync(mailbox: &mut Mailbox) -> Result<(), Error> {
-    for _ in 0..2 {
-        match mailbox.wait_for_new(Duration::ZERO).await {
-            Ok(true) => {}
-            Ok(false) => return Ok(()),
-            Err(e) if breaks(&e) => return Err(e),
-            // Refused: the read goes ahead on the view as it is.
-            Err(_) => return Ok(()),
-        }
+    match mailbox.noop().await {
+        Ok(_) => Ok(()),
+        Err(e) if breaks(&e) => Err(e),
+        // Refused: the read goes ahead on the view as it is.
+        Err(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// Lists the inbox and reports it. Only an error that broke the connection

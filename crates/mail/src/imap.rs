@@ -755,6 +755,26 @@ impl Mailbox {
         Ok(changed)
     }
 
+    /// One `NOOP`: the server brings this session's view of the inbox up
+    /// to date (Dovecot shows a session what others changed only between
+    /// its commands) and announces what changed; `true` when something did.
+    pub async fn noop(&mut self) -> Result<bool, Error> {
+        if self.broken {
+            return Err(Error::Closed);
+        }
+        let mut changed = false;
+        let result = self
+            .run("NOOP", "NOOP", &mut |r| changed |= is_change(r))
+            .await;
+        if let Err(e) = &result
+            && e.breaks_connection()
+        {
+            self.broken = true;
+        }
+        result?;
+        Ok(changed || std::mem::take(&mut self.changed))
+    }
+
     async fn poll_noop(&mut self, max: Duration) -> Result<bool, Error> {
         let deadline = Instant::now() + max;
         loop {
