@@ -164,6 +164,7 @@ config-error-advice = The desk runs with the defaults for it; fix it in Settings
 config-value = The configuration has a mistake: { $error }
 config-value-advice = Fix it in the configuration file and restart the desk.
 contact-company = Company:
+contact-email = E-mail:
 contact-name = Name:
 contact-note = Note:
 contact-number = Number:

@@ -164,6 +164,7 @@ config-error-advice = Töölaud kasutab selle asemel vaikeväärtusi; paranda se
 config-value = Seadistuses on viga: { $error }
 config-value-advice = Paranda see seadistusfailis ja käivita töölaud uuesti.
 contact-company = Ettevõte:
+contact-email = E-post:
 contact-name = Nimi:
 contact-note = Märkus:
 contact-number = Number:

@@ -164,6 +164,7 @@ config-error-advice = Вместо этого используются знач�
 config-value = Ошибка в настройках: { $error }
 config-value-advice = Исправьте в файле настроек и перезапустите.
 contact-company = Компания:
+contact-email = E-mail:
 contact-name = Имя:
 contact-note = Заметка:
 contact-number = Номер:

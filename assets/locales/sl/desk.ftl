@@ -164,6 +164,7 @@ config-error-advice = Namesto tega se uporabijo privzete vrednosti; popravite v 
 config-value = V nastavitvah je napaka: { $error }
 config-value-advice = Popravite v nastavitveni datoteki in znova zaženite.
 contact-company = Podjetje:
+contact-email = E-pošta:
 contact-name = Ime:
 contact-note = Opomba:
 contact-number = Številka:

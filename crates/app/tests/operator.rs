@@ -312,11 +312,15 @@ fn the_desk_speaks_estonian_russian_and_slovenian() {
 fn a_known_caller_is_recognised_and_earlier_notes_show_before_answering_and_in_history() {
     let mut store = Store::in_memory().unwrap();
     store
-        .import_contacts_csv("name,number,company\nMari Maasikas,+3725551234,Acme OÜ\n")
+        .import_contacts_csv(
+            "name,number,company,email\nMari Maasikas,+3725551234,Acme OÜ,mari@example.test\n",
+        )
         .unwrap();
     let mut h = desk(Some(store));
     feed(&mut h, &[incoming(9)]);
     h.get_by_label("Contact: Mari Maasikas (Acme OÜ)");
+    // Where to write to her, under the contact in the Customer tab.
+    h.get_by_label("mari@example.test");
     click(&mut h, "Answer");
     feed(&mut h, &[established(9), ended(9)]);
     h.get_by_label("Note:").click();

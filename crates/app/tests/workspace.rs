@@ -1,7 +1,7 @@
 //! The workspace as a whole: what a broken start-up shows, the company
-//! directory (call, transfer, consult from a row), the contacts (add, edit,
-//! delete, call, import, export), and the 1280×720 layout with nothing
-//! cut off.
+//! directory (call, transfer, consult from a row), the contacts (add, edit
+//! with an e-mail address, find, delete, call, import, export), and the
+//! 1280×720 layout with nothing cut off.
 
 mod common;
 
@@ -261,8 +261,46 @@ fn contacts_are_added_edited_called_deleted_imported_and_exported() {
     h.run();
     h.get_by_label("Company:").type_text("Acme OÜ");
     h.run();
+    // An address that is not one cannot be saved; a real one can.
+    h.get_by_label("E-mail:").click();
+    h.run();
+    h.get_by_label("E-mail:").type_text("jaan tamm");
+    h.run();
+    h.get_by_label("Not an e-mail address");
+    assert!(
+        h.get_by_label("Save contact")
+            .accesskit_node()
+            .is_disabled(),
+        "a bad address is not saved"
+    );
+    h.get_by_label("E-mail:").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.get_by_label("E-mail:")
+        .type_text("Jaan.Tamm@acme.example");
+    h.run();
+    assert!(h.query_by_label("Not an e-mail address").is_none());
     click(&mut h, "Save contact");
-    h.get_by_label("+372 5550 0001 · Acme OÜ");
+    h.get_by_label("+372 5550 0001 · Jaan.Tamm@acme.example · Acme OÜ");
+    assert_eq!(
+        h.state()
+            .store()
+            .unwrap()
+            .contact_by_email("jaan.tamm@ACME.example")
+            .unwrap()
+            .map(|(_, c)| c.name),
+        Some("Tamm, Jaan".to_owned())
+    );
+    // The search finds it by its address too.
+    h.get_by_label("Find:").click();
+    h.run();
+    h.get_by_label("Find:").type_text("tamm@acme");
+    h.run();
+    h.get_by_label("Tamm, Jaan");
+    h.get_by_label("Find:").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.run();
     // Call from the list: the number goes through the dial plan.
     click(&mut h, "Call Tamm, Jaan");
     assert_eq!(
@@ -287,13 +325,14 @@ fn contacts_are_added_edited_called_deleted_imported_and_exported() {
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(
         text,
-        "name,number,company,note\n\"Tamm, Jaan\",+372 5550 0001,Acme OÜ,\n"
+        "name,number,company,note,email\n\"Tamm, Jaan\",+372 5550 0001,Acme OÜ,,Jaan.Tamm@acme.example\n"
     );
     click(&mut h, "Delete Tamm, Jaan");
     assert!(h.query_by_label("Tamm, Jaan").is_none());
     click(&mut h, "Import");
     assert!(common::wait_for_label(&mut h, "Imported 1 contacts."));
     h.get_by_label("Tamm, Jaan");
+    h.get_by_label("+372 5550 0001 · Jaan.Tamm@acme.example · Acme OÜ");
     // A bad file imports nothing and names the line.
     std::fs::write(&csv, "name,number\nJaan\n").unwrap();
     click(&mut h, "Import");
@@ -302,6 +341,17 @@ fn contacts_are_added_edited_called_deleted_imported_and_exported() {
         "contacts CSV line 2: name or number missing"
     ));
     h.get_by_label("Nothing was imported; fix the line named and import again.");
+    // So does an address that is not one, in an `email` column anywhere.
+    std::fs::write(
+        &csv,
+        "email,name,number\nana@example.test,Ana,+386\njaan at acme,Jaan,+372\n",
+    )
+    .unwrap();
+    click(&mut h, "Import");
+    assert!(common::wait_for_label(
+        &mut h,
+        "contacts CSV line 3: \"jaan at acme\" is not an e-mail address"
+    ));
     assert_eq!(h.state().store().unwrap().contacts("").unwrap().len(), 1);
 }
 

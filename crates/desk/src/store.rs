@@ -159,6 +159,10 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX emails_message ON emails (message_id);
      CREATE INDEX emails_closed ON emails (closed_ms);
      CREATE INDEX emails_reopens ON emails (reopens);",
+    // 9: a contact's e-mail address (an e-mail's sender is matched by it,
+    // case-insensitively).
+    "ALTER TABLE contacts ADD COLUMN email TEXT;
+     CREATE INDEX contacts_email ON contacts(lower(email));",
 ];
 
 /// A call's script run as saved.
@@ -343,6 +347,28 @@ pub struct Contact {
     pub company: Option<String>,
     /// Free note.
     pub note: Option<String>,
+    /// E-mail address (an e-mail's sender is matched to the contact by it).
+    pub email: Option<String>,
+}
+
+/// The columns a contact is read from, in [`row_to_contact`]'s order.
+const CONTACT_COLUMNS: &str = "name, number, company, note, email";
+
+/// A contact from [`CONTACT_COLUMNS`], starting at column `at`.
+fn row_to_contact(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Contact> {
+    Ok(Contact {
+        name: r.get(at)?,
+        number: r.get(at + 1)?,
+        company: r.get(at + 2)?,
+        note: r.get(at + 3)?,
+        email: r.get(at + 4)?,
+    })
+}
+
+/// A contact's address as kept: trimmed, and none rather than blank (the
+/// lookup by address compares it as kept).
+fn stored_email(c: &Contact) -> Option<&str> {
+    c.email.as_deref().map(str::trim).filter(|e| !e.is_empty())
 }
 
 /// Which history rows to list.
@@ -778,7 +804,7 @@ impl Store {
     }
 
     /// Imports contacts from CSV text with a header line naming at least
-    /// `name` and `number` (also `company`, `note`); quoted fields may contain
+    /// `name` and `number` (also `company`, `note`, `email`); quoted fields may contain
     /// commas and doubled quotes. All or nothing: a bad line imports nothing
     /// and names the line.
     pub fn import_contacts_csv(&mut self, text: &str) -> Result<usize, StoreError> {
@@ -791,8 +817,9 @@ impl Store {
         let tx = self.db.transaction()?;
         for c in contacts {
             tx.execute(
-                "INSERT INTO contacts (name, number, company, note) VALUES (?1, ?2, ?3, ?4)",
-                params![c.name, c.number, c.company, c.note],
+                "INSERT INTO contacts (name, number, company, note, email)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![c.name, c.number, c.company, c.note, stored_email(c)],
             )?;
         }
         tx.commit()?;
@@ -802,13 +829,14 @@ impl Store {
     /// Every contact as CSV (the header line the import reads, RFC 4180
     /// quoting), sorted by name: export, then import elsewhere.
     pub fn export_contacts_csv(&self) -> Result<String, StoreError> {
-        let mut out = String::from("name,number,company,note\n");
+        let mut out = String::from("name,number,company,note,email\n");
         for (_, c) in self.contacts("")? {
             let fields = [
                 c.name.as_str(),
                 c.number.as_str(),
                 c.company.as_deref().unwrap_or(""),
                 c.note.as_deref().unwrap_or(""),
+                c.email.as_deref().unwrap_or(""),
             ];
             let line: Vec<String> = fields.iter().map(|f| csv_quote(f)).collect();
             out.push_str(&line.join(","));
@@ -817,24 +845,18 @@ impl Store {
         Ok(out)
     }
 
-    /// Contacts whose name, number, company or note contains `text`, by name.
+    /// Contacts whose name, number, company, note or e-mail address
+    /// contains `text`, by name.
     pub fn contacts(&self, text: &str) -> Result<Vec<(ContactId, Contact)>, StoreError> {
-        let mut st = self.db.prepare(
-            "SELECT id, name, number, company, note FROM contacts
+        let mut st = self.db.prepare(&format!(
+            "SELECT id, {CONTACT_COLUMNS} FROM contacts
              WHERE name LIKE ?1 ESCAPE '\\' OR number LIKE ?1 ESCAPE '\\'
                 OR company LIKE ?1 ESCAPE '\\' OR note LIKE ?1 ESCAPE '\\'
-             ORDER BY name COLLATE NOCASE, id",
-        )?;
+                OR email LIKE ?1 ESCAPE '\\'
+             ORDER BY name COLLATE NOCASE, id"
+        ))?;
         let rows = st.query_map(params![like_pattern(text.trim())], |r| {
-            Ok((
-                ContactId(r.get(0)?),
-                Contact {
-                    name: r.get(1)?,
-                    number: r.get(2)?,
-                    company: r.get(3)?,
-                    note: r.get(4)?,
-                },
-            ))
+            Ok((ContactId(r.get(0)?), row_to_contact(r, 1)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -842,8 +864,8 @@ impl Store {
     /// Adds a contact.
     pub fn add_contact(&self, c: &Contact) -> Result<ContactId, StoreError> {
         self.db.execute(
-            "INSERT INTO contacts (name, number, company, note) VALUES (?1, ?2, ?3, ?4)",
-            params![c.name, c.number, c.company, c.note],
+            "INSERT INTO contacts (name, number, company, note, email) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![c.name, c.number, c.company, c.note, stored_email(c)],
         )?;
         Ok(ContactId(self.db.last_insert_rowid()))
     }
@@ -851,8 +873,9 @@ impl Store {
     /// Changes a contact.
     pub fn update_contact(&self, id: ContactId, c: &Contact) -> Result<(), StoreError> {
         self.db.execute(
-            "UPDATE contacts SET name = ?2, number = ?3, company = ?4, note = ?5 WHERE id = ?1",
-            params![id.0, c.name, c.number, c.company, c.note],
+            "UPDATE contacts SET name = ?2, number = ?3, company = ?4, note = ?5, email = ?6
+             WHERE id = ?1",
+            params![id.0, c.name, c.number, c.company, c.note, stored_email(c)],
         )?;
         Ok(())
     }
@@ -869,16 +892,33 @@ impl Store {
         Ok(self
             .db
             .query_row(
-                "SELECT name, number, company, note FROM contacts WHERE number = ?1 LIMIT 1",
+                &format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE number = ?1 LIMIT 1"),
                 params![number],
-                |r| {
-                    Ok(Contact {
-                        name: r.get(0)?,
-                        number: r.get(1)?,
-                        company: r.get(2)?,
-                        note: r.get(3)?,
-                    })
-                },
+                |r| row_to_contact(r, 0),
+            )
+            .optional()?)
+    }
+
+    /// The contact with this e-mail address, if any; of several, the first
+    /// added. Surrounding blanks are ignored and letters compared without
+    /// case (ASCII ones, as SQLite's `lower`, which the index is built on).
+    pub fn contact_by_email(
+        &self,
+        address: &str,
+    ) -> Result<Option<(ContactId, Contact)>, StoreError> {
+        let address = address.trim();
+        if address.is_empty() {
+            return Ok(None);
+        }
+        Ok(self
+            .db
+            .query_row(
+                &format!(
+                    "SELECT id, {CONTACT_COLUMNS} FROM contacts
+                     WHERE lower(email) = lower(?1) ORDER BY id LIMIT 1"
+                ),
+                params![address],
+                |r| Ok((ContactId(r.get(0)?), row_to_contact(r, 1)?)),
             )
             .optional()?)
     }
@@ -919,7 +959,7 @@ pub fn parse_contacts_csv(text: &str) -> Result<Vec<Contact>, StoreError> {
             "header needs name and number columns".into(),
         ));
     };
-    let (ci, oi) = (at("company"), at("note"));
+    let (ci, oi, ei) = (at("company"), at("note"), at("email"));
     let mut contacts = Vec::new();
     for (line, f) in rows {
         let get = |k: Option<usize>| {
@@ -930,14 +970,38 @@ pub fn parse_contacts_csv(text: &str) -> Result<Vec<Contact>, StoreError> {
         let (Some(name), Some(number)) = (get(Some(ni)), get(Some(pi))) else {
             return Err(StoreError::Csv(line, "name or number missing".into()));
         };
+        let email = get(ei);
+        if let Some(e) = &email
+            && !looks_like_email(e)
+        {
+            return Err(StoreError::Csv(
+                line,
+                format!("{e:?} is not an e-mail address"),
+            ));
+        }
         contacts.push(Contact {
             name,
             number,
             company: get(ci),
             note: get(oi),
+            email,
         });
     }
     Ok(contacts)
+}
+
+/// Whether `s` could be an e-mail address, checked loosely: one `@` with
+/// something on both sides, and no blanks.
+pub fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
 }
 
 /// A CSV text as its header (lower case, trimmed) and its rows with their
@@ -1131,6 +1195,7 @@ mod tests {
                 number: "+3725550001".into(),
                 company: Some("Acme \"OÜ\"".into()),
                 note: None,
+                email: None,
             })
             .unwrap();
         s.add_contact(&Contact {
@@ -1148,23 +1213,210 @@ mod tests {
                 number: "+3725550001".into(),
                 company: Some("Acme \"OÜ\"".into()),
                 note: Some("prefers mornings".into()),
+                email: Some(" Jaan.Tamm@Acme.example ".into()),
             },
         )
         .unwrap();
+        assert_eq!(
+            s.contacts("tamm@acme").unwrap()[0].0,
+            id,
+            "found by address"
+        );
         let csv = s.export_contacts_csv().unwrap();
         assert_eq!(
             csv,
-            "name,number,company,note\nAna Novak,+38615551234,,\nJaan Tamm,+3725550001,\"Acme \"\"OÜ\"\"\",prefers mornings\n"
+            "name,number,company,note,email\nAna Novak,+38615551234,,,\nJaan Tamm,+3725550001,\"Acme \"\"OÜ\"\"\",prefers mornings,Jaan.Tamm@Acme.example\n"
         );
         // What was exported imports elsewhere as it was.
         let mut other = Store::in_memory().unwrap();
         assert_eq!(other.import_contacts_csv(&csv).unwrap(), 2);
+        let strip =
+            |v: Vec<(ContactId, Contact)>| v.into_iter().map(|(_, c)| c).collect::<Vec<_>>();
+        assert_eq!(
+            strip(other.contacts("").unwrap()),
+            strip(s.contacts("").unwrap())
+        );
         assert_eq!(
             other.contact_by_number("+3725550001").unwrap(),
             s.contact_by_number("+3725550001").unwrap()
         );
         s.delete_contact(id).unwrap();
         assert_eq!(s.contacts("").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_contact_is_found_by_its_address_without_case_or_blanks() {
+        let s = Store::in_memory().unwrap();
+        assert_eq!(s.contact_by_email("juri@example.test").unwrap(), None);
+        let juri = Contact {
+            name: "Jüri Õunapuu".into(),
+            number: "+3725550009".into(),
+            company: Some("Õunapuu Aed OÜ".into()),
+            note: Some("orders every spring".into()),
+            email: Some("Juri.Ounapuu@Example.TEST".into()),
+        };
+        let id = s.add_contact(&juri).unwrap();
+        s.add_contact(&Contact {
+            name: "Ana Novak".into(),
+            number: "+38615551234".into(),
+            ..Contact::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.contact_by_email("  juri.ounapuu@example.test \n")
+                .unwrap(),
+            Some((id, juri.clone()))
+        );
+        assert_eq!(s.contact_by_email("ounapuu@example.test").unwrap(), None);
+        assert_eq!(
+            s.contact_by_email("").unwrap(),
+            None,
+            "no address, no match"
+        );
+        assert_eq!(s.contact_by_email("  ").unwrap(), None);
+        // The number finds the address too; a changed address finds it no more.
+        assert_eq!(
+            s.contact_by_number("+3725550009").unwrap().unwrap().email,
+            juri.email
+        );
+        s.update_contact(
+            id,
+            &Contact {
+                email: Some("juri@aed.example".into()),
+                ..juri.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            s.contact_by_email("juri.ounapuu@example.test").unwrap(),
+            None
+        );
+        assert_eq!(
+            s.contact_by_email("JURI@aed.example").unwrap().unwrap().0,
+            id
+        );
+        // A blank address is kept as none.
+        s.update_contact(
+            id,
+            &Contact {
+                email: Some("  ".into()),
+                ..juri
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            s.contact_by_number("+3725550009").unwrap().unwrap().email,
+            None
+        );
+    }
+
+    #[test]
+    fn a_database_of_version_8_gains_contact_addresses_and_keeps_its_contacts() {
+        let dir = std::env::temp_dir().join(format!("sb-store-mig9-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v8.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            // A database as the release with the e-mail table left it.
+            let db = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..8] {
+                db.execute_batch(sql).unwrap();
+            }
+            db.execute(
+                "INSERT INTO contacts (name, number, company, note)
+                 VALUES ('Mari Maasikas', '+3725551234', 'Acme OÜ', 'calls on Mondays')",
+                [],
+            )
+            .unwrap();
+            db.pragma_update(None, "user_version", 8).unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let version: i64 =
+            s.db.pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+        assert_eq!(version, 9);
+        let columns: Vec<String> =
+            s.db.prepare("SELECT name FROM pragma_table_info('contacts')")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+        assert!(columns.iter().any(|c| c == "email"), "{columns:?}");
+        let (id, mari) = s.contacts("").unwrap().remove(0);
+        assert_eq!(
+            mari,
+            Contact {
+                name: "Mari Maasikas".into(),
+                number: "+3725551234".into(),
+                company: Some("Acme OÜ".into()),
+                note: Some("calls on Mondays".into()),
+                email: None,
+            }
+        );
+        s.update_contact(
+            id,
+            &Contact {
+                email: Some("mari@example.test".into()),
+                ..mari
+            },
+        )
+        .unwrap();
+        drop(s);
+        // Opened again: nothing runs twice, the address is there.
+        let s = Store::open(&path).unwrap();
+        assert_eq!(
+            s.contact_by_email("MARI@example.test")
+                .unwrap()
+                .unwrap()
+                .1
+                .company
+                .as_deref(),
+            Some("Acme OÜ")
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_contacts_csv_may_name_an_email_column_in_any_place() {
+        // Without the column, as before: no addresses.
+        let without = parse_contacts_csv("name,number\nMari,+3725551234\n").unwrap();
+        assert_eq!(without[0].email, None);
+        // With it, anywhere in the header, any case; empty is none.
+        let with = parse_contacts_csv(
+            "E-mail-less,EMAIL,number,name\nx, juri@example.test ,+3725550009,Jüri\nx,,+3725551234,Mari\n",
+        )
+        .unwrap();
+        assert_eq!(with[0].email.as_deref(), Some("juri@example.test"));
+        assert_eq!(with[0].name, "Jüri");
+        assert_eq!(with[1].email, None);
+        // A bad address names its line, and nothing is imported.
+        let mut s = Store::in_memory().unwrap();
+        for bad in [
+            "mari.example.test",
+            "mari@@example.test",
+            "mari maasikas@example.test",
+            "@example.test",
+        ] {
+            let csv = format!(
+                "name,number,email\nJüri,+3725550009,juri@example.test\nMari,+3725551234,\"{bad}\"\n"
+            );
+            let e = s.import_contacts_csv(&csv).unwrap_err();
+            assert!(
+                e.to_string().contains("line 3") && e.to_string().contains("not an e-mail address"),
+                "{bad}: {e}"
+            );
+            assert!(
+                s.contacts("").unwrap().is_empty(),
+                "{bad}: nothing imported"
+            );
+        }
+        assert_eq!(
+            s.import_contacts_csv("name,number,email\nJüri,+3725550009,juri@example.test\n")
+                .unwrap(),
+            1
+        );
+        assert!(s.contact_by_email("juri@example.test").unwrap().is_some());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Contacts: the desk's own address book — search, add, edit, delete,
-//! call; import a CSV file (name, number, company, note) and export one.
+//! call; import a CSV file (name, number, company, note, email) and export
+//! one.
 
-use switchboard_desk::store::{Contact, ContactId};
+use switchboard_desk::store::{Contact, ContactId, looks_like_email};
 
 use super::ContextTab;
 use crate::panels::{Cached, Cx, row_button};
@@ -39,9 +40,11 @@ impl ContextTab for Contacts {
                     .show(ui, |ui| {
                         let mut company = c.company.clone().unwrap_or_default();
                         let mut note = c.note.clone().unwrap_or_default();
+                        let mut email = c.email.clone().unwrap_or_default();
                         for (key, value) in [
                             ("contact-name", &mut c.name),
                             ("contact-number", &mut c.number),
+                            ("contact-email", &mut email),
                             ("contact-company", &mut company),
                             ("contact-note", &mut note),
                         ] {
@@ -51,9 +54,18 @@ impl ContextTab for Contacts {
                         }
                         c.company = Some(company).filter(|s| !s.trim().is_empty());
                         c.note = Some(note).filter(|s| !s.trim().is_empty());
+                        c.email = Some(email).filter(|s| !s.trim().is_empty());
                     });
+                // Checked as loosely as the CSV import checks it.
+                let email_ok = c
+                    .email
+                    .as_deref()
+                    .is_none_or(|e| looks_like_email(e.trim()));
+                if !email_ok {
+                    ui.colored_label(ui.visuals().error_fg_color, l.tr("form-not-email"));
+                }
                 ui.horizontal(|ui| {
-                    let ok = !c.name.trim().is_empty() && !c.number.trim().is_empty();
+                    let ok = !c.name.trim().is_empty() && !c.number.trim().is_empty() && email_ok;
                     if ui
                         .add_enabled(ok, egui::Button::new(l.tr("save-contact")))
                         .clicked()
@@ -103,6 +115,7 @@ impl ContextTab for Contacts {
                             ui.set_width(ui.available_width());
                             ui.strong(&c.name);
                             let mut line = vec![c.number.clone()];
+                            line.extend(c.email.clone());
                             line.extend(c.company.clone());
                             ui.label(line.join(" · "));
                             if let Some(n) = &c.note {

@@ -1,6 +1,7 @@
 //! Customer: who is in the centre — the contact, the CRM record, the PBX's
 //! data — and their earlier interactions with notes and dispositions; for
-//! an e-mail, its sender and their earlier e-mails with the desk.
+//! an e-mail, its sender (the contact with that address, the CRM record)
+//! and their earlier e-mails with the desk.
 
 use switchboard_desk::email::PastEmail;
 use switchboard_desk::outbox::Item;
@@ -8,7 +9,7 @@ use switchboard_desk::store::{CallRecord, Contact};
 use switchboard_desk::workspace::Focus;
 
 use super::ContextTab;
-use crate::panels::{Cached, Cx, caller_card};
+use crate::panels::{Cached, Cx, caller_card, row_button};
 use crate::{Intent, Lang, text};
 
 /// Earlier calls shown.
@@ -27,6 +28,9 @@ pub(crate) struct Customer {
     cached: Cached<(String, u64, u64), Result<Known, String>>,
     /// (address, records version) → their closed e-mail interactions.
     mails: Cached<(String, u64), Result<Vec<PastEmail>, String>>,
+    /// (address, records version, contacts version) → the contact with
+    /// that address.
+    by_address: Cached<(String, u64, u64), Result<Option<Contact>, String>>,
 }
 
 impl Customer {
@@ -39,17 +43,58 @@ impl Customer {
         name: &str,
         address: &str,
         crm: Option<&switchboard_desk::workspace::CrmView>,
+        out: &mut Vec<Intent>,
     ) {
         let l = cx.l;
         ui.strong(name);
         if address != name {
             ui.label(address);
         }
+        let store = cx.ws.store();
+        // The contact with the sender's address, and their number to call.
+        let found = self
+            .by_address
+            .get(
+                (
+                    address.to_owned(),
+                    cx.ws.records_version(),
+                    cx.contacts_version,
+                ),
+                |(a, _, _)| match store {
+                    Some(s) => s
+                        .contact_by_email(a)
+                        .map(|c| c.map(|(_, c)| c))
+                        .map_err(|e| e.to_string()),
+                    None => Ok(None),
+                },
+            )
+            .clone();
+        match found {
+            Ok(Some(c)) => {
+                show_contact(ui, l, &c);
+                if !c.number.trim().is_empty() {
+                    ui.horizontal(|ui| {
+                        ui.label(&c.number);
+                        if row_button(ui, cx.ws.can_dial(), &l.tr("call"), &c.name).clicked() {
+                            out.push(Intent::Dial {
+                                input: c.number.clone(),
+                                name: Some(c.name.clone()),
+                            });
+                        }
+                    });
+                }
+            }
+            Ok(None) => {
+                ui.weak(l.tr("no-contact"));
+            }
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+        }
         // The CRM's record, found by the address ({email} in [desk.crm] url).
         if let Some(v) = crm {
             caller_card::crm(ui, l, v);
         }
-        let store = cx.ws.store();
         let found = self
             .mails
             .get(
@@ -148,12 +193,12 @@ impl ContextTab for Customer {
                     Some(m) if !m.from.email.is_empty() => (e.who(), m.from.email.clone()),
                     _ => sender(&e.listed.from),
                 };
-                self.mail_sender(ui, cx, &name, &address, e.crm.as_ref());
+                self.mail_sender(ui, cx, &name, &address, e.crm.as_ref(), out);
                 return;
             }
             Focus::MailWaiting(_, w) => {
                 let (name, address) = sender(&w.from);
-                self.mail_sender(ui, cx, &name, &address, None);
+                self.mail_sender(ui, cx, &name, &address, None, out);
                 return;
             }
             Focus::Idle => {
@@ -175,13 +220,10 @@ impl ContextTab for Customer {
         ui.label(&number);
         match &contact {
             Some(c) => {
-                let who = match &c.company {
-                    Some(co) => format!("{} ({co})", c.name),
-                    None => c.name.clone(),
-                };
-                ui.label(l.tr_with("contact", &[("who", who)]));
-                if let Some(n) = &c.note {
-                    ui.label(n);
+                show_contact(ui, l, c);
+                // Where to write to them.
+                if let Some(e) = &c.email {
+                    ui.label(e);
                 }
             }
             None => {
@@ -236,6 +278,18 @@ impl ContextTab for Customer {
                     });
                 }
             });
+    }
+}
+
+/// A contact found for the customer: who, at which company, the note.
+fn show_contact(ui: &mut egui::Ui, l: Lang, c: &Contact) {
+    let who = match &c.company {
+        Some(co) => format!("{} ({co})", c.name),
+        None => c.name.clone(),
+    };
+    ui.label(l.tr_with("contact", &[("who", who)]));
+    if let Some(n) = &c.note {
+        ui.label(n);
     }
 }
 
