@@ -18,33 +18,16 @@ use egui_kittest::kittest::Queryable;
 use switchboard::mail_worker::MailSettings;
 use switchboard::{DeskApp, Intent, Wake};
 use switchboard_desk::agent::AgentState;
-use switchboard_desk::email::builtin_templates;
 use switchboard_desk::store::{Contact, Store};
-use switchboard_desk::workspace::{Focus, MailConfig, Op};
+use switchboard_desk::workspace::{Focus, Op};
 use switchboard_engine::Command;
 use switchboard_interop::mail::MailServer;
-use switchboard_mail::imap::{Account, Security};
 
 /// The sender of the seed mail of `mail.sh`, as the work list names him.
 const SEED_FROM: &str = "Jüri Õunapuu";
 
 /// How long the mailbox may take for anything (connect, list, claim).
 const MAILBOX: Duration = Duration::from_secs(30);
-
-/// The shared support mailbox of `server`, over IMAPS with its CA.
-fn account(server: &MailServer) -> Account {
-    Account {
-        host: "127.0.0.1".into(),
-        port: server.imaps_port,
-        security: Security::Tls,
-        user: "agent@example.test".into(),
-        password: "agent-secret".into(),
-        ca_file: Some(server.ca()),
-        inbox: "INBOX".into(),
-        done: "Done".into(),
-        sent: "Sent".into(),
-    }
-}
 
 /// Jüri as the desk's contacts have him: the address in other letter case
 /// than his mail's `From`, with blanks around it.
@@ -65,41 +48,17 @@ fn mail_desk(server: &MailServer, store: Store) -> Harness<'static, DeskApp> {
     app.set_operator("anna");
     app.apply(Instant::now(), Intent::SetState(AgentState::Available));
     let settings = MailSettings {
-        account: account(server),
+        account: mail_account(server, "INBOX", server.ca()),
         agent: "anna".into(),
         list_limit: 50,
         max_bytes: 1 << 20,
     };
-    let config = MailConfig {
-        address: "agent@example.test".into(),
-        name: Some("Klienditugi".into()),
-        release_after: Duration::from_secs(30 * 60),
-        forward_to: Vec::new(),
-        templates: builtin_templates(),
-    };
+    let config = mail_config(&[]);
     app.start_mail(settings, config, Wake::none())
         .expect("the mailbox thread");
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
-}
-
-/// A couple of frames (a spinner while the mailbox works never settles,
-/// so `run` would refuse).
-fn frame(h: &mut Harness<'static, DeskApp>) {
-    h.run_steps(2);
-}
-
-/// Runs frames until `done` holds (the mailbox answers on its own thread).
-fn frames_until(
-    h: &mut Harness<'static, DeskApp>,
-    within: Duration,
-    mut done: impl FnMut(&Harness<'static, DeskApp>) -> bool,
-) -> bool {
-    wait_until(within, || {
-        frame(h);
-        done(h)
-    })
 }
 
 fn has_label(h: &Harness<'static, DeskApp>, text: &str) -> bool {
@@ -133,7 +92,7 @@ fn the_customer_tab_shows_the_contact_with_the_senders_address() {
 
     // The operator takes it: claimed, downloaded, the Customer tab up.
     h.get_by_label(&format!("E-mail · {SEED_FROM}")).click();
-    frame(&mut h);
+    h.run_steps(2);
     assert!(
         frames_until(&mut h, MAILBOX, |h| has_label(h, "Reply to ")),
         "the mail is claimed and downloaded: {:?}",
@@ -167,17 +126,17 @@ fn the_customer_tab_shows_the_contact_with_the_senders_address() {
             },
         ),
     );
-    frame(&mut h);
+    h.run_steps(2);
     h.get_by_label("Not in the contacts.");
     assert!(!has_label(&h, "Õunapuu Aed OÜ"));
     h.state_mut()
         .apply(Instant::now(), Intent::SaveContact(Some(id), juri()));
-    frame(&mut h);
+    h.run_steps(2);
     h.get_by_label("Contact: Jüri Õunapuu (Õunapuu Aed OÜ)");
 
     // Call dials the contact's number, through the dial plan.
     h.get_by_label("Call Jüri Õunapuu").click();
-    frame(&mut h);
+    h.run_steps(2);
     assert_eq!(
         h.state_mut().take_commands(),
         [Command::Call {

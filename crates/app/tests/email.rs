@@ -19,12 +19,11 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use switchboard::mail_worker::MailSettings;
 use switchboard::{DeskApp, Intent, Wake};
 use switchboard_desk::agent::AgentState;
-use switchboard_desk::email::builtin_templates;
 use switchboard_desk::outbox::Delivery;
 use switchboard_desk::store::Store;
-use switchboard_desk::workspace::{Focus, MailConfig};
+use switchboard_desk::workspace::Focus;
 use switchboard_interop::mail::MailServer;
-use switchboard_mail::imap::{Account, Mailbox, Security};
+use switchboard_mail::imap::{Account, Mailbox};
 
 /// The seed mail of `mail.sh`.
 const SEED_SUBJECT: &str = "Tellimus 4711 hilineb – palun abi";
@@ -34,30 +33,6 @@ const SECOND_SUBJECT: &str = "Arve on topelt";
 
 /// How long the mailbox may take for anything (connect, list, claim, move).
 const MAILBOX: Duration = Duration::from_secs(30);
-
-/// The shared support mailbox of `server`, over IMAPS with its CA.
-fn account(server: &MailServer) -> Account {
-    Account {
-        host: "127.0.0.1".into(),
-        port: server.imaps_port,
-        security: Security::Tls,
-        user: "agent@example.test".into(),
-        password: "agent-secret".into(),
-        ca_file: Some(server.ca()),
-        inbox: "INBOX".into(),
-        done: "Done".into(),
-        sent: "Sent".into(),
-    }
-}
-
-/// One IMAP exchange of a client that is not the desk.
-fn imap<T>(fut: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(fut)
-}
 
 /// Puts a customer's mail into the inbox (an APPEND, as delivery would).
 fn deliver(account: &Account, from: &str, subject: &str, body: &str) {
@@ -97,41 +72,17 @@ fn mail_desk(server: &MailServer, dir: &std::path::Path) -> Harness<'static, Des
     app.set_operator("anna");
     app.apply(Instant::now(), Intent::SetState(AgentState::Available));
     let settings = MailSettings {
-        account: account(server),
+        account: mail_account(server, "INBOX", server.ca()),
         agent: "anna".into(),
         list_limit: 50,
         max_bytes: 1 << 20,
     };
-    let config = MailConfig {
-        address: "agent@example.test".into(),
-        name: Some("Klienditugi".into()),
-        release_after: Duration::from_secs(30 * 60),
-        forward_to: vec!["billing@example.test".into()],
-        templates: builtin_templates(),
-    };
+    let config = mail_config(&["billing@example.test"]);
     app.start_mail(settings, config, Wake::none())
         .expect("the mailbox thread");
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
-}
-
-/// A couple of frames (a spinner while the mailbox works never settles,
-/// so `run` would refuse).
-fn frame(h: &mut Harness<'static, DeskApp>) {
-    h.run_steps(2);
-}
-
-/// Runs frames until `done` holds (the mailbox answers on its own thread).
-fn frames_until(
-    h: &mut Harness<'static, DeskApp>,
-    within: Duration,
-    mut done: impl FnMut(&Harness<'static, DeskApp>) -> bool,
-) -> bool {
-    wait_until(within, || {
-        frame(h);
-        done(h)
-    })
 }
 
 fn has_label(h: &Harness<'static, DeskApp>, text: &str) -> bool {
@@ -162,7 +113,7 @@ fn mail_in_centre(h: &Harness<'static, DeskApp>) -> Option<(String, String)> {
 /// downloaded (the reply field shows).
 fn take_seed(h: &mut Harness<'static, DeskApp>) {
     h.get_by_label(&format!("E-mail · {SEED_FROM}")).click();
-    frame(h);
+    h.run_steps(2);
     assert!(
         frames_until(h, MAILBOX, reply_editor),
         "the mail is claimed and downloaded: {:?}",
@@ -175,7 +126,7 @@ fn take_seed(h: &mut Harness<'static, DeskApp>) {
 fn a_call_parks_the_reply_being_written_and_its_wrap_up_brings_it_back() {
     let server = MailServer::start("email-ui-blend");
     deliver(
-        &account(&server),
+        &mail_account(&server, "INBOX", server.ca()),
         "Mari Maasikas <mari@example.test>",
         SECOND_SUBJECT,
         "Tere! Arve tuli kaks korda.",
@@ -259,7 +210,7 @@ fn a_call_parks_the_reply_being_written_and_its_wrap_up_brings_it_back() {
 #[test]
 fn a_reply_from_a_template_is_queued_once_and_the_mail_leaves_list_and_inbox() {
     let server = MailServer::start("email-ui-send");
-    let account = account(&server);
+    let account = mail_account(&server, "INBOX", server.ca());
     let dir = switchboard_interop::temp_dir("email-ui-send");
     let mut h = mail_desk(&server, &dir);
     assert!(

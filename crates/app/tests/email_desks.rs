@@ -13,36 +13,24 @@
 //!   once after a restart; a desk that does not trust the server's
 //!   certificate says so and sends nothing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::{mail_account, mail_config, mail_deliver, mail_folder};
 use switchboard::mail_worker::MailSettings;
 use switchboard::outbox_worker::{Pace, SmtpSettings, SmtpTls};
 use switchboard::{DeskApp, DeskConfig, Intent, Wake};
 use switchboard_desk::agent::AgentState;
-use switchboard_desk::email::{MailDraft, builtin_templates};
+use switchboard_desk::email::MailDraft;
 use switchboard_desk::outbox::{Backoff, State};
 use switchboard_desk::store::Store;
-use switchboard_desk::workspace::{MailConfig, MailOp, MailStatus, NoticeKind, Op};
+use switchboard_desk::workspace::{MailOp, MailStatus, NoticeKind, Op};
 use switchboard_interop::mail::MailServer;
 use switchboard_interop::{free_port, temp_dir};
-use switchboard_mail::imap::{Account, Mailbox, Security};
 
 const SEED_SUBJECT: &str = "Tellimus 4711 hilineb – palun abi";
-
-fn account(server: &MailServer, folder: &str, ca: PathBuf) -> Account {
-    Account {
-        host: "127.0.0.1".into(),
-        port: server.imaps_port,
-        security: Security::Tls,
-        user: "agent@example.test".into(),
-        password: "agent-secret".into(),
-        ca_file: Some(ca),
-        inbox: folder.into(),
-        done: "Done".into(),
-        sent: "Sent".into(),
-    }
-}
 
 fn smtp(port: u16) -> SmtpSettings {
     SmtpSettings {
@@ -83,18 +71,12 @@ fn desk(server: &MailServer, dir: &Path, agent: &str, ca: PathBuf, smtp_port: u1
     )
     .expect("outbox");
     let settings = MailSettings {
-        account: account(server, "INBOX", ca),
+        account: mail_account(server, "INBOX", ca),
         agent: agent.into(),
         list_limit: 500,
         max_bytes: 25 << 20,
     };
-    let config = MailConfig {
-        address: "agent@example.test".into(),
-        name: Some("Klienditugi".into()),
-        release_after: Duration::from_secs(30 * 60),
-        forward_to: Vec::new(),
-        templates: builtin_templates(),
-    };
+    let config = mail_config(&[]);
     desk.start_mail(settings, config, Wake::none())
         .expect("mail worker");
     desk.apply(
@@ -133,37 +115,6 @@ fn seed_id(d: &DeskApp) -> Option<switchboard_desk::workspace::ItemId> {
 
 fn op(d: &mut DeskApp, op: Op) {
     d.apply(Instant::now(), Intent::Op(op));
-}
-
-/// The subjects of a folder of the shared mailbox, read by a client of its own.
-fn folder(server: &MailServer, name: &str) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut mb = Mailbox::connect(&account(server, name, server.ca()))
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let list = mb.list(100).await.unwrap();
-        mb.logout().await;
-        list.into_iter().map(|s| s.subject).collect()
-    })
-}
-
-/// Puts `raw` into the shared inbox, as a customer's mail arriving.
-fn deliver(server: &MailServer, raw: &[u8]) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut a = account(server, "INBOX", server.ca());
-        a.sent = "INBOX".into();
-        let mut mb = Mailbox::connect(&a).await.expect("connect");
-        mb.append_sent(raw).await.expect("append to INBOX");
-        mb.logout().await;
-    });
 }
 
 /// A CA that signed nothing of the server's, made with openssl in `dir`.
@@ -333,11 +284,11 @@ fn two_desks_one_mail_one_reply_that_threads_and_the_customers_answer_reopens_it
     assert!(
         run_until(&mut [&mut *winner, &mut *loser], 20, |d| {
             d.iter().all(|d| seed_id(d).is_none())
-                && folder(&server, "Sent").contains(&format!("Re: {SEED_SUBJECT}"))
+                && mail_folder(&server, "Sent").contains(&format!("Re: {SEED_SUBJECT}"))
         }),
         "moved and copied"
     );
-    assert_eq!(folder(&server, "Done"), [SEED_SUBJECT]);
+    assert_eq!(mail_folder(&server, "Done"), [SEED_SUBJECT]);
     assert_eq!(winner.workspace().mail_stats().handled, 1);
     assert_eq!(winner.workspace().waiting_for_customer().count(), 1);
 
@@ -355,7 +306,7 @@ fn two_desks_one_mail_one_reply_that_threads_and_the_customers_answer_reopens_it
          Content-Transfer-Encoding: 8bit\r\n\r\n\
          Aitäh, ootan homseni.\r\n"
     );
-    deliver(&server, answer.as_bytes());
+    mail_deliver(&server, answer.as_bytes());
     let reopened = |d: &DeskApp| {
         d.workspace()
             .emails()
@@ -442,7 +393,7 @@ fn a_reply_sent_while_smtp_is_down_waits_and_goes_out_once_after_a_restart() {
         "moved to Done"
     );
     assert!(
-        !folder(&server, "Sent")
+        !mail_folder(&server, "Sent")
             .iter()
             .any(|s| s.starts_with("Re: ")),
         "no copy before it is sent"
@@ -463,7 +414,7 @@ fn a_reply_sent_while_smtp_is_down_waits_and_goes_out_once_after_a_restart() {
         "sent after the restart"
     );
     assert!(
-        run_until(&mut [&mut d], 20, |_| folder(&server, "Sent")
+        run_until(&mut [&mut d], 20, |_| mail_folder(&server, "Sent")
             .iter()
             .any(|s| s == &format!("Re: {SEED_SUBJECT}"))),
         "its copy is in Sent"
@@ -601,13 +552,13 @@ fn a_20_mb_attachment_cut_off_mid_download_is_fetched_again_and_saved_byte_exact
         body.push_str("\r\n");
     }
     body.push_str("--b1--\r\n");
-    deliver(&server, body.as_bytes());
+    mail_deliver(&server, body.as_bytes());
 
     let relay = CuttingRelay::start(server.imaps_port);
     let db = dir.join("desk.db");
     let mut d = DeskApp::new(DeskConfig::default(), Some(Store::open(&db).unwrap()));
     d.set_operator("anna");
-    let mut account = account(&server, "INBOX", server.ca());
+    let mut account = mail_account(&server, "INBOX", server.ca());
     account.port = relay.port;
     d.start_mail(
         MailSettings {
@@ -616,13 +567,7 @@ fn a_20_mb_attachment_cut_off_mid_download_is_fetched_again_and_saved_byte_exact
             list_limit: 500,
             max_bytes: 40 << 20,
         },
-        MailConfig {
-            address: "agent@example.test".into(),
-            name: None,
-            release_after: Duration::from_secs(1800),
-            forward_to: Vec::new(),
-            templates: builtin_templates(),
-        },
+        mail_config(&[]),
         Wake::none(),
     )
     .unwrap();

@@ -477,3 +477,89 @@ fn serve_one(
 /// Waits until `done` holds (polled every 20 ms, at most `timeout`).
 #[allow(unused_imports)] // each test file uses some of these
 pub(crate) use switchboard_interop::wait_until;
+
+// ------------------------------------------------------------ the shared mailbox
+
+/// The shared support mailbox of `server` (recipes/mail.sh's `agent`), over
+/// IMAPS trusting `ca`, with `folder` as its inbox.
+pub(crate) fn mail_account(
+    server: &switchboard_interop::mail::MailServer,
+    folder: &str,
+    ca: std::path::PathBuf,
+) -> switchboard_mail::imap::Account {
+    switchboard_mail::imap::Account {
+        host: "127.0.0.1".into(),
+        port: server.imaps_port,
+        security: switchboard_mail::imap::Security::Tls,
+        user: "agent@example.test".into(),
+        password: "agent-secret".into(),
+        ca_file: Some(ca),
+        inbox: folder.into(),
+        done: "Done".into(),
+        sent: "Sent".into(),
+    }
+}
+
+/// The mailbox as the desks of the tests work it: Klienditugi's address,
+/// the shipped templates, `forward_to` offered.
+pub(crate) fn mail_config(forward_to: &[&str]) -> switchboard_desk::workspace::MailConfig {
+    switchboard_desk::workspace::MailConfig {
+        address: "agent@example.test".into(),
+        name: Some("Klienditugi".into()),
+        release_after: Duration::from_secs(30 * 60),
+        forward_to: forward_to.iter().map(|s| (*s).to_owned()).collect(),
+        templates: switchboard_desk::email::builtin_templates(),
+    }
+}
+
+/// One exchange of an IMAP client that is not the desk.
+pub(crate) fn imap<T>(fut: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(fut)
+}
+
+/// Puts `raw` into the shared inbox, as delivery would (an APPEND).
+pub(crate) fn mail_deliver(server: &switchboard_interop::mail::MailServer, raw: &[u8]) {
+    imap(async {
+        let mut a = mail_account(server, "INBOX", server.ca());
+        a.sent = "INBOX".into();
+        let mut mb = switchboard_mail::imap::Mailbox::connect(&a)
+            .await
+            .expect("connect");
+        mb.append_sent(raw).await.expect("append to INBOX");
+        mb.logout().await;
+    });
+}
+
+/// The subjects of a folder of the shared mailbox, as another client lists them now.
+pub(crate) fn mail_folder(
+    server: &switchboard_interop::mail::MailServer,
+    name: &str,
+) -> Vec<String> {
+    imap(async {
+        let mut mb =
+            switchboard_mail::imap::Mailbox::connect(&mail_account(server, name, server.ca()))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let list = mb.list(100).await.expect("list");
+        mb.logout().await;
+        list.into_iter().map(|s| s.subject).collect()
+    })
+}
+
+/// Runs frames until `done` holds or `within` passes (a mailbox answers
+/// on its own thread; a spinner while it works never settles, so frames
+/// are run two at a time, not to rest).
+pub(crate) fn frames_until<T>(
+    h: &mut Harness<'static, T>,
+    within: Duration,
+    mut done: impl FnMut(&Harness<'static, T>) -> bool,
+) -> bool {
+    wait_until(within, || {
+        h.run_steps(2);
+        done(h)
+    })
+}
