@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod mail;
+pub mod postgres;
 pub mod procs;
 pub mod signal;
 pub use procs::{

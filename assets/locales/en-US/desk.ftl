@@ -384,6 +384,12 @@ wrap-up-form = { $form }: { $lines } line(s), total { $total } (sent when saved)
 # E-mail
 mail-no-smtp = E-mails to { $address } can be read, but replies cannot be sent: there is no [desk.smtp] in the configuration.
 mail-no-smtp-advice = Ask your administrator to set up the outgoing mail server; until then close e-mails or forward them from another program.
+team-earlier = The team's earlier interactions
+team-looking = Asking the team database…
+team-failed = Team database unreachable ({ $error }): only this desk's history is shown.
+team-none = No earlier interactions with colleagues.
+team-off = The team database cannot be used: { $error }
+team-off-advice = This desk works alone: its history stays on this computer.
 mail-off = The mailbox cannot be worked: { $error }
 mail-off-advice = Calls work as before; restart the desk to try the mailbox again.
 work-mail-mine = Your e-mail

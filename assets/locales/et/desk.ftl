@@ -384,6 +384,12 @@ wrap-up-form = { $form }: ridu { $lines }, kokku { $total } (saadetakse salvesta
 # E-post
 mail-no-smtp = Aadressile { $address } saabunud kirju saab lugeda, kuid vastuseid ei saa saata: seadistuses puudub [desk.smtp].
 mail-no-smtp-advice = Palu administraatoril väljuva posti server seadistada; seni sulge kirjad või edasta need mõne teise programmiga.
+team-earlier = Meeskonna varasemad kontaktid
+team-looking = Küsin meeskonna andmebaasist…
+team-failed = Meeskonna andmebaas pole kättesaadav ({ $error }): näha on ainult selle töölaua ajalugu.
+team-none = Kolleegidega varasemaid kontakte pole.
+team-off = Meeskonna andmebaasi ei saa kasutada: { $error }
+team-off-advice = See töölaud töötab üksi: ajalugu jääb sellesse arvutisse.
 mail-off = Postkastiga ei saa töötada: { $error }
 mail-off-advice = Kõned töötavad nagu enne; postkasti uuesti proovimiseks käivita töölaud uuesti.
 work-mail-mine = Sinu e-kiri

@@ -384,6 +384,12 @@ wrap-up-form = { $form }: vrstic { $lines }, skupaj { $total } (pošlje se ob sh
 # E-pošta
 mail-no-smtp = Sporočila na { $address } lahko berete, odgovorov pa ni mogoče poslati: v nastavitvah ni [desk.smtp].
 mail-no-smtp-advice = Prosite skrbnika, naj nastavi strežnik za odhodno pošto; do takrat sporočila zaprite ali jih posredujte iz drugega programa.
+team-earlier = Prejšnji stiki z ekipo
+team-looking = Sprašujem skupno zbirko ekipe …
+team-failed = Skupna zbirka ekipe ni dosegljiva ({ $error }): prikazana je le zgodovina tega delovnega mesta.
+team-none = Prejšnjih stikov s sodelavci ni.
+team-off = Skupne zbirke podatkov ekipe ni mogoče uporabiti: { $error }
+team-off-advice = To delovno mesto dela samo: zgodovina ostane na tem računalniku.
 mail-off = S poštnim predalom ni mogoče delati: { $error }
 mail-off-advice = Klici delujejo kot prej; za nov poskus s poštnim predalom znova zaženite program.
 work-mail-mine = Vaše e-sporočilo

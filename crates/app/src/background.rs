@@ -127,6 +127,11 @@ impl DeskApp {
                 self.ws.mail_event(Now::system(), ev);
             }
         }
+        if let Some(w) = &self.team {
+            for done in w.poll() {
+                self.ws.team_result(&done.call_id, done.result);
+            }
+        }
         if let Some(w) = &self.tickets {
             for done in w.poll() {
                 self.ws

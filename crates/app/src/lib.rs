@@ -44,6 +44,7 @@ pub mod practice;
 pub mod secrets;
 mod settings;
 pub mod startup;
+pub mod team_worker;
 mod text;
 mod workers;
 
@@ -105,6 +106,8 @@ pub struct DeskApp {
     outbox_changed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The shared mailbox's worker, when `[desk.mail]` is set.
     mail: Option<mail_worker::MailWorker>,
+    /// The team database's worker, when `[team]` is set.
+    team: Option<team_worker::TeamWorker>,
     /// The operator's user name.
     operator: String,
     /// Deliveries sent up to here have been announced (Unix ms).
@@ -162,6 +165,7 @@ impl DeskApp {
             knowledge_version: 0,
             outbox_changed: Default::default(),
             mail: None,
+            team: None,
             operator: String::new(),
             announced_ms: switchboard_desk::time::unix_ms(),
         };
@@ -357,8 +361,24 @@ impl DeskApp {
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
             wake.wake();
         });
-        let w = outbox_worker::OutboxWorker::spawn_with(db, smtp, token, changed, pace)?;
+        let team = self.team.as_ref().map(team_worker::TeamWorker::pusher);
+        let w = outbox_worker::OutboxWorker::spawn_for_team(db, smtp, token, team, changed, pace)?;
         self.outbox_worker = Some(w);
+        Ok(())
+    }
+
+    /// Shares the desk's history with the team: copies of each call go to
+    /// the team database through the outbox, and each caller's earlier
+    /// interactions with the whole team are looked up as the call rings.
+    /// Call before [`DeskApp::start_outbox`], which carries the copies.
+    pub fn start_team(
+        &mut self,
+        settings: switchboard_team::Settings,
+        wake: Wake,
+    ) -> std::io::Result<()> {
+        let w = team_worker::TeamWorker::spawn(settings, Box::new(move || wake.wake()))?;
+        self.team = Some(w);
+        self.ws.set_team(true);
         Ok(())
     }
 
@@ -467,6 +487,11 @@ impl DeskApp {
                     Action::Mail(c) => {
                         if let Some(m) = &self.mail {
                             m.send(c);
+                        }
+                    }
+                    Action::LookupTeam { call_id, number } => {
+                        if let Some(t) = &self.team {
+                            t.lookup(&call_id, &number);
                         }
                     }
                 }

@@ -62,6 +62,10 @@ const BATCH: usize = 16;
 /// when the keyring has no such entry.
 pub type TokenLookup = Box<dyn Fn(&str) -> Option<String> + Send>;
 
+/// Pushes one interaction to the team database (blocking, bounded by the
+/// team worker); `Err` with the reason when it could not.
+pub type TeamPush = Box<dyn Fn(&switchboard_desk::team::Interaction) -> Result<(), String> + Send>;
+
 /// How the SMTP connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {
@@ -168,6 +172,19 @@ impl OutboxWorker {
         changed: Box<dyn Fn() + Send>,
         pace: Pace,
     ) -> std::io::Result<OutboxWorker> {
+        Self::spawn_for_team(db, smtp, token, None, changed, pace)
+    }
+
+    /// [`OutboxWorker::spawn_with`], also carrying copies to the team
+    /// database through `team`.
+    pub fn spawn_for_team(
+        db: PathBuf,
+        smtp: Option<SmtpSettings>,
+        token: TokenLookup,
+        team: Option<TeamPush>,
+        changed: Box<dyn Fn() + Send>,
+        pace: Pace,
+    ) -> std::io::Result<OutboxWorker> {
         let store = Store::open(&db)
             .map_err(|e| std::io::Error::other(format!("{}: {e}", db.display())))?;
         let (wake, woken) = mpsc::channel();
@@ -178,6 +195,7 @@ impl OutboxWorker {
             agent: http_agent(),
             smtp: smtp.map(Mailer::new),
             token,
+            team,
             changed,
             pace,
             stop: Arc::clone(&stop),
@@ -304,6 +322,7 @@ struct Courier {
     agent: ureq::Agent,
     smtp: Option<Mailer>,
     token: TokenLookup,
+    team: Option<TeamPush>,
     changed: Box<dyn Fn() + Send>,
     pace: Pace,
     stop: Arc<AtomicBool>,
@@ -411,6 +430,33 @@ impl Courier {
             } => self.webhook(item, url, token_entry.as_deref(), result_field.as_deref()),
             Delivery::Email { to, subject, body } => self.email(item, to, subject, body),
             Delivery::Mail { from, to, raw } => self.mail(from, to, raw),
+            Delivery::Team => self.team(item),
+        }
+    }
+
+    /// A copy for the team database: the database down is worth waiting
+    /// for (it comes back); a copy that cannot be read never will be.
+    fn team(&self, item: &Item) -> Verdict {
+        let Some(push) = &self.team else {
+            return Verdict::Failed {
+                reason: "no team database configured ([team] database)".into(),
+            };
+        };
+        let copy: switchboard_desk::team::Interaction =
+            match serde_json::from_value(item.payload.clone()) {
+                Ok(c) => c,
+                Err(e) => {
+                    return Verdict::Failed {
+                        reason: format!("the team copy cannot be read: {e}"),
+                    };
+                }
+            };
+        match push(&copy) {
+            Ok(()) => Verdict::Sent { result: None },
+            Err(reason) => Verdict::Retry {
+                reason,
+                retry_after_s: None,
+            },
         }
     }
 

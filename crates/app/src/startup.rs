@@ -249,6 +249,8 @@ pub fn start(args: &[String], wake: Wake) -> Started {
         desk.set_directory(d);
     }
     desk.set_operator(&desk_user);
+    // Before the outbox, which carries the team's copies.
+    work_team(&mut desk, &file, &wake);
     work_desk(&mut desk, &file, &dir, &wake);
     work_mail(&mut desk, &file, &desk_user, &wake);
     let practice = match (&engine, demo) {
@@ -376,6 +378,35 @@ fn work_desk(desk: &mut DeskApp, file: &File, dir: &std::path::Path, wake: &Wake
             Severity::Error,
         );
     }
+}
+
+/// `[team]`: the team database's worker. Its password is
+/// `SWITCHBOARD_TEAM_PASSWORD`, else the keyring's entry `team:USER@HOST`.
+fn work_team(desk: &mut DeskApp, file: &File, wake: &Wake) {
+    let Some(t) = &file.team else { return };
+    let password = match std::env::var("SWITCHBOARD_TEAM_PASSWORD") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => team_keyring_entry(&t.database)
+            .and_then(|entry| crate::secrets::load(&entry).ok().flatten()),
+    };
+    let settings = switchboard_team::Settings {
+        url: t.database.clone(),
+        password,
+        ca_file: t.ca_file.clone(),
+    };
+    if let Err(e) = desk.start_team(settings, wake.clone()) {
+        desk.notify("team-off", vec![("error", e.to_string())], Severity::Error);
+    }
+}
+
+/// `team:USER@HOST` for `postgres://USER[:…]@HOST[:PORT]/…`.
+fn team_keyring_entry(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let (auth, host) = rest.split_once('@')?;
+    let user = auth.split(':').next()?;
+    let host = host.split(['/', '?']).next()?;
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    Some(format!("team:{user}@{host}"))
 }
 
 /// `[desk.mail]`: the shared mailbox's worker and rules. A section that

@@ -19,6 +19,20 @@ pub struct File {
     pub audio: Option<Audio>,
     pub desk: Option<DeskSection>,
     pub directory: Option<DirectorySection>,
+    /// The team's shared database (`[team]`); absent: this desk works alone.
+    pub team: Option<TeamSection>,
+}
+
+/// `[team]`: the team's shared history on PostgreSQL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamSection {
+    /// `postgres://USER@HOST:PORT/DB` (`?sslmode=verify-full` is the default
+    /// for a host that is not this machine); the password is the keyring's
+    /// entry `team:USER@HOST`, or `SWITCHBOARD_TEAM_PASSWORD`.
+    pub database: String,
+    /// A CA (PEM) that signed the database server's certificate.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Why the configuration cannot be used. The file's fault (or the disk's),

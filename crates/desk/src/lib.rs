@@ -65,6 +65,7 @@ pub mod outbox;
 pub mod practice;
 pub mod script;
 pub mod store;
+pub mod team;
 pub mod tickets;
 pub mod time;
 pub mod workspace;

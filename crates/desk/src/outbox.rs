@@ -76,6 +76,9 @@ pub enum Delivery {
         /// The plain-text body (any Unicode text).
         body: String,
     },
+    /// A copy of an interaction for the team database (the payload is a
+    /// [`crate::team::Interaction`]).
+    Team,
     /// A mail built whole by the desk (a reply or forward that threads),
     /// sent through the configured SMTP server as it is.
     Mail {
@@ -95,6 +98,7 @@ impl Delivery {
             Delivery::Webhook { .. } => "webhook",
             Delivery::Email { .. } => "email",
             Delivery::Mail { .. } => "mail",
+            Delivery::Team => "team",
         }
     }
 
@@ -104,6 +108,7 @@ impl Delivery {
             Delivery::Webhook { url, .. } => url,
             Delivery::Email { to, .. } => to,
             Delivery::Mail { to, .. } => to.first().map_or("", String::as_str),
+            Delivery::Team => "team database",
         }
     }
 }
@@ -246,6 +251,7 @@ fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
                 body: t.body,
             }
         }
+        "team" => Delivery::Team,
         "mail" => {
             use base64::Engine as _;
             let t: MailTarget = serde_json::from_str(&target).map_err(|e| bad(4, e))?;
@@ -299,6 +305,7 @@ fn insert(db: &Connection, item: &NewItem, now_ms: i64) -> Result<bool, StoreErr
             }),
             None,
         ),
+        Delivery::Team => (Ok("{}".to_owned()), None),
         Delivery::Mail { from, to, raw } => {
             use base64::Engine as _;
             (

@@ -179,6 +179,9 @@ pub struct Call {
     pub draft: crate::store::Draft,
     /// The caller's open tickets, when a ticket system is set up.
     pub tickets: Option<TicketsState>,
+    /// The team's earlier interactions with the caller, when a team
+    /// database is set up.
+    pub team: Option<crate::team::TeamView>,
     pub(super) draft_dirty: Option<Instant>,
 }
 
@@ -237,6 +240,7 @@ impl Call {
             scenario: None,
             draft: crate::store::Draft::default(),
             tickets: None,
+            team: None,
             draft_dirty: None,
         }
     }

@@ -316,4 +316,11 @@ pub enum Action {
     OutboxQueued,
     /// Ask the mailbox worker.
     Mail(crate::email::MailCommand),
+    /// Look up the team's earlier interactions with the caller.
+    LookupTeam {
+        /// The call.
+        call_id: String,
+        /// The caller's number.
+        number: String,
+    },
 }

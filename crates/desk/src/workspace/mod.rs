@@ -199,6 +199,9 @@ pub struct Workspace {
     /// form's e-mail is written in it).
     operator: (String, String),
     mail: email::Mail,
+    /// Copies of the calls go to the team database, and the team's earlier
+    /// interactions are looked up for each caller.
+    team: bool,
 }
 
 impl std::fmt::Debug for PendingDial {
@@ -240,6 +243,7 @@ impl Workspace {
             tickets: None,
             operator: (String::new(), "en".to_owned()),
             mail: Default::default(),
+            team: false,
         };
         ws.recover_drafts(now);
         ws.refresh_stats(now);
@@ -475,6 +479,56 @@ impl Workspace {
         self.records += 1;
     }
 
+    /// A team database is set up (copies pushed, callers looked up).
+    pub fn set_team(&mut self, on: bool) {
+        self.team = on;
+    }
+
+    /// The team lookup for a call finished.
+    pub fn team_result(
+        &mut self,
+        call_id: &str,
+        result: Result<Vec<crate::team::Interaction>, String>,
+    ) {
+        if let Some(c) = self.calls.iter_mut().find(|c| c.call_id == call_id) {
+            c.team = Some(match result {
+                Ok(found) => crate::team::TeamView::Found(found),
+                Err(e) => crate::team::TeamView::Failed(e),
+            });
+        }
+    }
+
+    /// The team's copy of the call `call_id` as the store has it now (with
+    /// `draft` applied: a wrap-up being saved), for the outbox.
+    pub(super) fn team_copy(
+        &self,
+        call_id: &str,
+        draft: Option<&crate::store::Draft>,
+        stage: &str,
+        now: Now,
+    ) -> Option<crate::outbox::NewItem> {
+        if !self.team {
+            return None;
+        }
+        let mut r = self.store.as_ref()?.call(call_id).ok()??;
+        if let Some(d) = draft {
+            r.note = Some(d.note.clone()).filter(|n| !n.trim().is_empty());
+            r.disposition = d.disposition.clone();
+            r.ticket = d.ticket.clone();
+        }
+        let i = crate::team::Interaction::of_call(&r, &self.operator.0, now.unix_ms);
+        Some(crate::team::outbox_item(&i, stage, call_id))
+    }
+
+    /// Queues the team's copy of a call at a stage of its life.
+    pub(super) fn queue_team_copy(&mut self, call_id: &str, stage: &str, now: Now) {
+        let Some(item) = self.team_copy(call_id, None, stage, now) else {
+            return;
+        };
+        self.store_do(now, |s| s.enqueue(&item, now.unix_ms).map(|_| ()));
+        self.out.push(Action::OutboxQueued);
+    }
+
     /// A ticket lookup finished.
     pub fn tickets_result(
         &mut self,
@@ -573,5 +627,7 @@ mod email_tests;
 mod form_tests;
 #[cfg(test)]
 mod script_tests;
+#[cfg(test)]
+mod team_tests;
 #[cfg(test)]
 mod tests;

@@ -229,8 +229,18 @@ impl Workspace {
         if tickets.is_some() {
             c.tickets = Some(TicketsState::Pending);
         }
+        let team = self.team.then(|| c.card.number.clone());
+        if team.is_some() {
+            c.team = Some(crate::team::TeamView::Pending);
+        }
         let record = c.record();
         self.calls.push(c);
+        if let Some(number) = team {
+            self.out.push(Action::LookupTeam {
+                call_id: call_id.clone(),
+                number,
+            });
+        }
         self.store_do(now, |s| s.record_call(&record));
         if let Some(url) = tickets {
             self.out.push(Action::LookupTickets {
@@ -378,6 +388,7 @@ impl Workspace {
             s.call_ended(&call_id, now.unix_ms)?;
             s.set_outcome(&call_id, outcome, detail.as_deref())
         });
+        self.queue_team_copy(&call_id, "ended", now);
         if outcome == Outcome::Missed {
             let id = self.id();
             self.missed.insert(

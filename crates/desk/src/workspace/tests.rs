@@ -55,7 +55,8 @@ fn phone(actions: Vec<Action>) -> Vec<PhoneCommand> {
             Action::LookupCrm { .. }
             | Action::LookupTickets { .. }
             | Action::OutboxQueued
-            | Action::Mail(_) => None,
+            | Action::Mail(_)
+            | Action::LookupTeam { .. } => None,
         })
         .collect()
 }

@@ -97,7 +97,15 @@ impl Workspace {
         // A form with mistakes keeps the wrap-up open: nothing half right
         // reaches fulfilment, and nothing typed is lost.
         let items = match self.wraps.get(pos).map(|w| self.form_deliveries(now, w)) {
-            Some(Ok(items)) => items,
+            Some(Ok(mut items)) => {
+                // The team's copy, in the same transaction as the record.
+                if let Some(w) = self.wraps.get(pos)
+                    && let Some(t) = self.team_copy(&w.call_id, Some(&w.draft), "wrapped", now)
+                {
+                    items.push(t);
+                }
+                items
+            }
             Some(Err((form, mistakes))) => {
                 self.notify(now, NoticeKind::FormIncomplete { form, mistakes });
                 return false;

@@ -278,6 +278,57 @@ impl ContextTab for Customer {
                     });
                 }
             });
+        if let Focus::Call(c) = cx.ws.focus()
+            && let Some(t) = &c.team
+        {
+            let mine: Vec<String> = calls
+                .iter()
+                .map(|(r, _)| format!("call:{}", r.call_id))
+                .chain(std::iter::once(format!("call:{}", c.call_id)))
+                .collect();
+            team(ui, cx, t, &mine);
+        }
+    }
+}
+
+/// The team's earlier interactions with the caller (colleagues' calls,
+/// each with who took it), beside this desk's own.
+fn team(ui: &mut egui::Ui, cx: &Cx<'_>, t: &switchboard_desk::team::TeamView, mine: &[String]) {
+    use switchboard_desk::team::TeamView;
+    let l = cx.l;
+    ui.separator();
+    ui.strong(l.tr("team-earlier"));
+    match t {
+        TeamView::Pending => {
+            ui.weak(l.tr("team-looking"));
+        }
+        TeamView::Failed(e) => {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                l.tr_with("team-failed", &[("error", e.clone())]),
+            );
+        }
+        TeamView::Found(list) => {
+            let theirs: Vec<_> = list.iter().filter(|i| !mine.contains(&i.key)).collect();
+            if theirs.is_empty() {
+                ui.weak(l.tr("team-none"));
+            }
+            for i in theirs {
+                ui.group(|ui| {
+                    ui.set_width(ui.available_width());
+                    ui.label(format!(
+                        "{} · {} · {}",
+                        text::stamp(l, i.started_ms, cx.now.unix_ms),
+                        l.tr_with("handled-by", &[("agent", i.agent.clone())]),
+                        i.disposition.as_deref().unwrap_or("—"),
+                    ));
+                    match i.note.as_deref().filter(|n| !n.trim().is_empty()) {
+                        Some(n) => ui.label(n),
+                        None => ui.weak(l.tr("no-note")),
+                    };
+                });
+            }
+        }
     }
 }
 
