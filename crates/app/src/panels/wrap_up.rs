@@ -133,20 +133,7 @@ pub(crate) fn ui(
     egui::ComboBox::from_label(l.tr("disposition"))
         .selected_text(if current.is_empty() { "—" } else { &current })
         .show_ui(ui, |ui| {
-            // The configured ones, and one a script set that is not among them.
-            let extra = d
-                .disposition
-                .clone()
-                .filter(|x| !cx.dispositions.contains(x));
-            for disp in cx.dispositions.iter().chain(extra.as_ref()) {
-                if ui
-                    .selectable_label(d.disposition.as_deref() == Some(disp), disp)
-                    .clicked()
-                {
-                    d.disposition = Some(disp.clone());
-                    changed = true;
-                }
-            }
+            changed |= disposition_choices(ui, cx, &mut d.disposition);
         });
     ui.horizontal(|ui| {
         let label = ui.label(l.tr("ticket"));
@@ -170,4 +157,26 @@ pub(crate) fn ui(
     {
         out.push(Op::SaveWrapUp(w.id).into());
     }
+}
+
+/// The dispositions to choose from in a combo box: the configured ones, and
+/// the one chosen when it is not among them (a script set it, or the
+/// configuration changed). `true` when one was picked.
+pub(super) fn disposition_choices(
+    ui: &mut egui::Ui,
+    cx: &Cx<'_>,
+    disposition: &mut Option<String>,
+) -> bool {
+    let extra = disposition.clone().filter(|x| !cx.dispositions.contains(x));
+    let mut picked = false;
+    for disp in cx.dispositions.iter().chain(extra.as_ref()) {
+        if ui
+            .selectable_label(disposition.as_deref() == Some(disp), disp)
+            .clicked()
+        {
+            *disposition = Some(disp.clone());
+            picked = true;
+        }
+    }
+    picked
 }

@@ -153,18 +153,7 @@ fn disposition(ui: &mut egui::Ui, cx: &Cx<'_>, e: &Email, d: &mut MailDraft) -> 
             if ui.selectable_label(d.disposition.is_none(), "—").clicked() {
                 d.disposition = None;
             }
-            let extra = d
-                .disposition
-                .clone()
-                .filter(|x| !cx.dispositions.contains(x));
-            for disp in cx.dispositions.iter().chain(extra.as_ref()) {
-                if ui
-                    .selectable_label(d.disposition.as_deref() == Some(disp), disp)
-                    .clicked()
-                {
-                    d.disposition = Some(disp.clone());
-                }
-            }
+            super::super::wrap_up::disposition_choices(ui, cx, &mut d.disposition);
         })
         .response
 }
