@@ -157,3 +157,25 @@ fn mail_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&d).expect("mail folder");
     d
 }
+
+/// A CA that signed nothing of a [`MailServer`]'s, made with openssl in
+/// `dir`: a client trusting it must refuse the server.
+pub fn unrelated_ca(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("a folder for the CA");
+    let pem = dir.join("other-ca.pem");
+    let status = Command::new("openssl")
+        .args([
+            "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256",
+        ])
+        .args(["-days", "1", "-subj", "/CN=Unrelated Test CA"])
+        .arg("-keyout")
+        .arg(dir.join("other-ca.key"))
+        .arg("-out")
+        .arg(&pem)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl (mail.sh needs it too)");
+    assert!(status.success(), "openssl could not make a CA");
+    pem
+}

@@ -13,11 +13,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use switchboard::mail_worker::MailSettings;
-use switchboard::{DeskApp, Intent, Wake};
-use switchboard_desk::agent::AgentState;
+use switchboard::Intent;
 use switchboard_desk::store::{Contact, Store};
 use switchboard_desk::workspace::{Focus, Op};
 use switchboard_engine::Command;
@@ -41,30 +38,6 @@ fn juri() -> Contact {
     }
 }
 
-/// An available desk of operator `anna` on a 1280×800 screen, working the
-/// mailbox of `server`, with `store` as its database.
-fn mail_desk(server: &MailServer, store: Store) -> Harness<'static, DeskApp> {
-    let mut app = DeskApp::new(config(), Some(store));
-    app.set_operator("anna");
-    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
-    let settings = MailSettings {
-        account: mail_account(server, "INBOX", server.ca()),
-        agent: "anna".into(),
-        list_limit: 50,
-        max_bytes: 1 << 20,
-    };
-    let config = mail_config(&[]);
-    app.start_mail(settings, config, Wake::none())
-        .expect("the mailbox thread");
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
-}
-
-fn has_label(h: &Harness<'static, DeskApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
-
 #[test]
 fn the_customer_tab_shows_the_contact_with_the_senders_address() {
     let server = MailServer::start("contact-email");
@@ -80,7 +53,7 @@ fn the_customer_tab_shows_the_contact_with_the_senders_address() {
             ..Contact::default()
         })
         .expect("another contact");
-    let mut h = mail_desk(&server, store);
+    let mut h = mail_desk(&server, store, &[]);
     assert!(
         frames_until(&mut h, MAILBOX, |h| has_label(
             h,

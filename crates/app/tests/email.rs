@@ -11,14 +11,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use switchboard::mail_worker::MailSettings;
-use switchboard::{DeskApp, Intent, Wake};
-use switchboard_desk::agent::AgentState;
+use switchboard::DeskApp;
 use switchboard_desk::outbox::Delivery;
 use switchboard_desk::store::Store;
 use switchboard_desk::workspace::Focus;
@@ -64,31 +62,6 @@ fn inbox_subjects(account: &Account) -> Vec<String> {
     })
 }
 
-/// An available desk of operator `anna` on a 1280×800 screen, working the
-/// mailbox of `server` (database in `dir`).
-fn mail_desk(server: &MailServer, dir: &std::path::Path) -> Harness<'static, DeskApp> {
-    let store = Store::open(&dir.join("desk.db")).expect("the database");
-    let mut app = DeskApp::new(config(), Some(store));
-    app.set_operator("anna");
-    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
-    let settings = MailSettings {
-        account: mail_account(server, "INBOX", server.ca()),
-        agent: "anna".into(),
-        list_limit: 50,
-        max_bytes: 1 << 20,
-    };
-    let config = mail_config(&["billing@example.test"]);
-    app.start_mail(settings, config, Wake::none())
-        .expect("the mailbox thread");
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
-}
-
-fn has_label(h: &Harness<'static, DeskApp>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
-
 /// Whether the reply field of a claimed, downloaded mail is on screen.
 fn reply_editor(h: &Harness<'static, DeskApp>) -> bool {
     has_label(h, "Reply to ")
@@ -132,7 +105,11 @@ fn a_call_parks_the_reply_being_written_and_its_wrap_up_brings_it_back() {
         "Tere! Arve tuli kaks korda.",
     );
     let dir = switchboard_interop::temp_dir("email-ui-blend");
-    let mut h = mail_desk(&server, &dir);
+    let mut h = mail_desk(
+        &server,
+        Store::open(&dir.join("desk.db")).expect("the database"),
+        &["billing@example.test"],
+    );
     // Both mails in the queue, oldest first, with the mailbox's line above them.
     assert!(
         frames_until(&mut h, MAILBOX, |h| {
@@ -212,7 +189,11 @@ fn a_reply_from_a_template_is_queued_once_and_the_mail_leaves_list_and_inbox() {
     let server = MailServer::start("email-ui-send");
     let account = mail_account(&server, "INBOX", server.ca());
     let dir = switchboard_interop::temp_dir("email-ui-send");
-    let mut h = mail_desk(&server, &dir);
+    let mut h = mail_desk(
+        &server,
+        Store::open(&dir.join("desk.db")).expect("the database"),
+        &["billing@example.test"],
+    );
     assert!(
         frames_until(&mut h, MAILBOX, |h| has_label(
             h,

@@ -117,27 +117,6 @@ fn op(d: &mut DeskApp, op: Op) {
     d.apply(Instant::now(), Intent::Op(op));
 }
 
-/// A CA that signed nothing of the server's, made with openssl in `dir`.
-fn unrelated_ca(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let pem = dir.join("other-ca.pem");
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256",
-        ])
-        .args(["-days", "1", "-subj", "/CN=Unrelated Test CA"])
-        .arg("-keyout")
-        .arg(dir.join("other-ca.key"))
-        .arg("-out")
-        .arg(&pem)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl (mail.sh needs it too)");
-    assert!(status.success(), "openssl could not make a CA");
-    pem
-}
-
 /// The customer's mails as the sink stored them: the raw text of each.
 fn customer_mails(server: &MailServer) -> Vec<String> {
     server
@@ -428,7 +407,7 @@ fn a_reply_sent_while_smtp_is_down_waits_and_goes_out_once_after_a_restart() {
 fn a_server_certificate_from_another_ca_is_refused_in_words_and_nothing_is_listed() {
     let server = MailServer::start("email-wrong-ca");
     let dir = temp_dir("email-wrong-ca");
-    let other = unrelated_ca(&dir);
+    let other = switchboard_interop::mail::unrelated_ca(&dir);
     let mut d = desk(&server, &dir, "anna", other, server.smtp_port);
     assert!(
         run_until(&mut [&mut d], 20, |d| d[0]

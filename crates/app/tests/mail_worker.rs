@@ -8,8 +8,6 @@
 //!
 //! Every wait polls the worker with a deadline; nothing sleeps a fixed time.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -104,26 +102,6 @@ fn raw_mail(subject: &str, body: &str) -> Vec<u8> {
         subject.len()
     )
     .into_bytes()
-}
-
-/// A CA that signed nothing of ours, made with openssl in `dir`.
-fn unrelated_ca(dir: &Path) -> PathBuf {
-    let pem = dir.join("other-ca.pem");
-    let status = Command::new("openssl")
-        .args([
-            "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256",
-        ])
-        .args(["-days", "1", "-subj", "/CN=Unrelated Test CA"])
-        .arg("-keyout")
-        .arg(dir.join("other-ca.key"))
-        .arg("-out")
-        .arg(&pem)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl (mail.sh needs it too)");
-    assert!(status.success(), "openssl could not make a CA");
-    pem
 }
 
 /// A desk's mailbox worker and what it reported, read in order.
@@ -452,7 +430,7 @@ fn two_operators_claim_one_mail_only_one_gets_it_reads_it_and_closes_it() {
 #[test]
 fn a_server_certificate_from_an_unknown_ca_leaves_the_desk_offline_saying_so() {
     let server = MailServer::start("worker-badca");
-    let other = unrelated_ca(&server.dir);
+    let other = switchboard_interop::mail::unrelated_ca(&server.dir);
     let mut desk = Desk::start(
         "anna",
         settings(

@@ -563,3 +563,32 @@ pub(crate) fn frames_until<T>(
         done(h)
     })
 }
+
+/// An available desk of operator `anna` on a 1280×800 screen, with `store`
+/// as its database, working the shared mailbox of `server` (`forward_to`
+/// offered for Forward).
+pub(crate) fn mail_desk(
+    server: &switchboard_interop::mail::MailServer,
+    store: Store,
+    forward_to: &[&str],
+) -> Harness<'static, DeskApp> {
+    let mut app = DeskApp::new(config(), Some(store));
+    app.set_operator("anna");
+    app.apply(Instant::now(), Intent::SetState(AgentState::Available));
+    let settings = switchboard::mail_worker::MailSettings {
+        account: mail_account(server, "INBOX", server.ca()),
+        agent: "anna".into(),
+        list_limit: 50,
+        max_bytes: 1 << 20,
+    };
+    app.start_mail(settings, mail_config(forward_to), switchboard::Wake::none())
+        .expect("the mailbox thread");
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app)
+}
+
+/// Whether some widget's label contains `text`.
+pub(crate) fn has_label(h: &Harness<'static, DeskApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}

@@ -1,12 +1,9 @@
 //! Dovecot from `recipes/mail.sh` (`switchboard_interop::mail`), the
 //! accounts that reach it, and mail to put into it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
 use switchboard_mail::imap::{Account, Security};
 
-pub(crate) use switchboard_interop::mail::MailServer;
+pub(crate) use switchboard_interop::mail::{MailServer, unrelated_ca};
 
 /// The accounts that reach a [`MailServer`].
 pub(crate) trait Accounts {
@@ -31,26 +28,6 @@ impl Accounts for MailServer {
             sent: "Sent".into(),
         }
     }
-}
-
-/// A CA that signed nothing of ours, made with openssl in `dir`.
-pub(crate) fn unrelated_ca(dir: &Path) -> PathBuf {
-    let pem = dir.join("other-ca.pem");
-    let status = Command::new("openssl")
-        .args([
-            "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256",
-        ])
-        .args(["-days", "1", "-subj", "/CN=Unrelated Test CA"])
-        .arg("-keyout")
-        .arg(dir.join("other-ca.key"))
-        .arg("-out")
-        .arg(&pem)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl (mail.sh needs it too)");
-    assert!(status.success(), "openssl could not make a CA");
-    pem
 }
 
 /// A small reply as the desk would append it.
