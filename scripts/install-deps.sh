@@ -5,7 +5,7 @@
 # Usage: scripts/install-deps.sh run|test|bench
 set -euo pipefail
 build=(pkg-config cmake libasound2-dev libxkbcommon-dev libwayland-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxi-dev)
-test=(sip-tester baresip kamailio kamailio-tls-modules sipvicious dnsmasq-base tcpdump iproute2 util-linux pulseaudio pulseaudio-utils libasound2-plugins alsa-utils dbus-daemon slapd ldap-utils gnome-keyring libsecret-tools xvfb xauth xdotool imagemagick x11-utils libgl1-mesa-dri libegl1 dovecot-imapd python3-aiosmtpd openssl postgresql-15)
+test=(sip-tester baresip kamailio kamailio-tls-modules kamailio-presence-modules sipvicious dnsmasq-base tcpdump iproute2 util-linux pulseaudio pulseaudio-utils libasound2-plugins alsa-utils dbus-daemon slapd ldap-utils gnome-keyring libsecret-tools xvfb xauth xdotool imagemagick x11-utils libgl1-mesa-dri libegl1 dovecot-imapd python3-aiosmtpd openssl postgresql-15)
 bench=(sox espeak-ng python3-pip)
 case "${1:-test}" in
   run) want=("${build[@]}") ;;

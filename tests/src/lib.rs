@@ -835,6 +835,29 @@ impl Kamailio {
         Self::start_cfg(std::net::Ipv4Addr::LOCALHOST, free_port(), &cfg)
     }
 
+    /// [`Kamailio::start`] as a presence server too (the dialog event
+    /// package through `pua_dialoginfo` and `presence_dialoginfo`): a call
+    /// it routes lights its parties' lamps for whoever SUBSCRIBEs. No digest
+    /// auth. Its two db_text tables are copied from the Debian package.
+    pub fn start_presence() -> Kamailio {
+        require("kamailio");
+        let tables = std::path::Path::new("/usr/share/kamailio/dbtext/kamailio");
+        let modules = std::path::Path::new("/usr/lib/x86_64-linux-gnu/kamailio/modules");
+        if !modules.join("presence_dialoginfo.so").exists() {
+            panic!(
+                "kamailio's presence modules are missing: apt-get install kamailio-presence-modules \
+                 (scripts/install-deps.sh test installs them)"
+            );
+        }
+        let db = temp_dir("kamailio-db");
+        for t in ["version", "pua"] {
+            std::fs::copy(tables.join(t), db.join(t)).expect("copy a db_text table");
+        }
+        let cfg = include_str!("../peers/kamailio-presence.cfg")
+            .replace("DBDIR", &db.display().to_string());
+        Self::start_cfg(std::net::Ipv4Addr::LOCALHOST, free_port(), &cfg)
+    }
+
     fn start_cfg(ip: std::net::Ipv4Addr, port: u16, cfg: &str) -> Kamailio {
         require("kamailio");
         let dir = temp_dir("kamailio");

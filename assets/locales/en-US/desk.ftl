@@ -493,3 +493,10 @@ knowledge-into-reply = Into the reply
 knowledge-keys-mail = Up/Down: a paragraph · Ctrl+I: into the reply · Esc: back
 mail-parked = back after the call
 knowledge-suggested-mail = Suggested for this e-mail
+
+# Busy lamps of colleagues' lines (quick-connects, directory)
+lamp-idle = free
+lamp-ringing = ringing
+lamp-busy = on the phone
+lamp-unknown = not known yet
+lamp-off = no lamp: { $reason }

@@ -493,3 +493,10 @@ knowledge-into-reply = Vastusesse
 knowledge-keys-mail = Üles/Alla: lõik · Ctrl+I: vastusesse · Esc: tagasi
 mail-parked = tagasi pärast kõnet
 knowledge-suggested-mail = Soovitused sellele e-kirjale
+
+# Busy lamps of colleagues' lines (quick-connects, directory)
+lamp-idle = vaba
+lamp-ringing = heliseb
+lamp-busy = kõnes
+lamp-unknown = veel teadmata
+lamp-off = olek pole teada: { $reason }

@@ -493,3 +493,10 @@ knowledge-into-reply = В ответ
 knowledge-keys-mail = Вверх/Вниз: абзац · Ctrl+I: в ответ · Esc: назад
 mail-parked = вернётся после звонка
 knowledge-suggested-mail = Предложено для этого письма
+
+# Busy lamps of colleagues' lines (quick-connects, directory)
+lamp-idle = свободен
+lamp-ringing = звонит
+lamp-busy = разговаривает
+lamp-unknown = пока неизвестно
+lamp-off = нет индикатора: { $reason }

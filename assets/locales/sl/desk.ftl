@@ -493,3 +493,10 @@ knowledge-into-reply = V odgovor
 knowledge-keys-mail = Gor/Dol: odstavek · Ctrl+I: v odgovor · Esc: nazaj
 mail-parked = nazaj po klicu
 knowledge-suggested-mail = Predlagano za to e-sporočilo
+
+# Busy lamps of colleagues' lines (quick-connects, directory)
+lamp-idle = prost
+lamp-ringing = zvoni
+lamp-busy = v klicu
+lamp-unknown = še neznano
+lamp-off = brez lučke: { $reason }

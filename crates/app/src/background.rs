@@ -277,6 +277,7 @@ impl DeskApp {
                     );
                 }
                 self.directory.set_source(s);
+                self.apply_watches();
             }
             Err(error) => {
                 let mut s = self.cached(
@@ -307,6 +308,7 @@ impl DeskApp {
                     },
                 );
                 self.directory.set_source(s);
+                self.apply_watches();
             }
         }
     }

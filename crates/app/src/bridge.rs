@@ -3,7 +3,7 @@
 //! The only place that knows both vocabularies.
 
 use switchboard_desk::agent::CallRef;
-use switchboard_desk::workspace::{Levels, PhoneCommand, PhoneEvent, Quality};
+use switchboard_desk::workspace::{Lamp, Levels, PhoneCommand, PhoneEvent, Quality};
 use switchboard_engine::events::EventKind;
 use switchboard_engine::{CallId, Command};
 use switchboard_sip::message::Headers;
@@ -162,6 +162,32 @@ pub(crate) fn phone_event(ev: &EventKind) -> Option<PhoneEvent> {
             quiet_s: *quiet_s,
             hanging_up: *hanging_up,
         },
+        EventKind::Presence { target, state } => PhoneEvent::Presence {
+            target: target.clone(),
+            lamp: match *state {
+                "idle" => Lamp::Idle,
+                "ringing" => Lamp::Ringing,
+                "busy" => Lamp::Busy,
+                _ => Lamp::Unknown,
+            },
+        },
+        // 0: one NOTIFY was unusable, the lamp stays as it was.
+        EventKind::PresenceFailed {
+            retry_in_s: Some(0),
+            ..
+        } => return None,
+        EventKind::PresenceFailed {
+            target,
+            reason,
+            retry_in_s,
+            ..
+        } => PhoneEvent::Presence {
+            target: target.clone(),
+            lamp: match retry_in_s {
+                None => Lamp::Off(reason.clone()),
+                Some(_) => Lamp::Unknown,
+            },
+        },
         EventKind::CommandFailed { command, error } => PhoneEvent::CommandFailed {
             command: command.clone(),
             error: error.to_string(),
@@ -210,5 +236,7 @@ pub(crate) fn command(c: PhoneCommand) -> Command {
         PhoneCommand::CancelConsult(c) => Command::CancelConsult { consult: id(c) },
         PhoneCommand::AcceptTransfer(c) => Command::AcceptTransfer { call: id(c) },
         PhoneCommand::RejectTransfer(c) => Command::RejectTransfer { call: id(c) },
+        PhoneCommand::Watch(target) => Command::Watch { target },
+        PhoneCommand::Unwatch(target) => Command::Unwatch { target },
     }
 }

@@ -24,6 +24,8 @@ pub struct DeskConfig {
     pub break_reasons: Vec<String>,
     /// Quick-connect targets: label and number or SIP URI.
     pub quick_connect: Vec<(String, String)>,
+    /// The quick-connect targets that show a busy lamp (`blf = true`).
+    pub blf: Vec<String>,
     /// How typed numbers become SIP URIs.
     pub dial_plan: DialPlan,
     /// The file's `[desk.dial_plan]`, for when the registrar changes.
@@ -83,6 +85,7 @@ impl DeskConfig {
         }
         if let Some(v) = &d.quick_connect {
             c.quick_connect = v.iter().map(|q| (q.label.clone(), q.uri.clone())).collect();
+            c.blf = v.iter().filter(|q| q.blf).map(|q| q.uri.clone()).collect();
         }
         if let Some(p) = &d.dial_plan {
             c.dial_plan = p.plan(registrar);
@@ -124,6 +127,7 @@ impl Default for DeskConfig {
             dispositions: Vec::new(),
             break_reasons: Vec::new(),
             quick_connect: Vec::new(),
+            blf: Vec::new(),
             dial_plan: DialPlan::default(),
             dial_plan_section: Default::default(),
             scripts,

@@ -131,6 +131,10 @@ pub fn fetch(cfg: &LdapSection, password: Option<&str>) -> Result<Vec<Entry>, St
             email: first(&n.email),
             note: first(&n.note),
             uri: None,
+            // A whole company's lamps would be thousands of subscriptions:
+            // those worth one are named in the directory file or as
+            // quick-connects.
+            blf: false,
         });
     }
     stream

@@ -170,6 +170,9 @@ impl DeskApp {
             announced_ms: switchboard_desk::time::unix_ms(),
         };
         app.settings = settings::Form::from_edit(&app.current_settings());
+        // The quick-connects' busy lamps are asked for from the start (the
+        // phone subscribes once its account registers).
+        app.apply_watches();
         app
     }
 
@@ -306,6 +309,29 @@ impl DeskApp {
                 .map(|x| (x.label.clone(), x.extension.clone())),
         );
         self.ws.set_rules(rules);
+        self.apply_watches();
+    }
+
+    /// Asks the phone to watch the lines that show a busy lamp: the
+    /// quick-connects and directory entries with `blf = true`.
+    pub(crate) fn apply_watches(&mut self) {
+        let quick = self
+            .config
+            .quick_connect
+            .iter()
+            .filter(|(_, t)| self.config.blf.contains(t))
+            .map(|(_, t)| t.clone());
+        let entries = self
+            .directory
+            .sources()
+            .iter()
+            .flat_map(|s| s.entries.iter())
+            .filter(|e| e.blf)
+            .filter_map(|e| e.dial_string().map(str::to_owned));
+        let lines: Vec<String> = quick.chain(entries).collect();
+        if self.ws.watch_lines(lines) {
+            self.drain_actions();
+        }
     }
 
     fn apply_dial_plan(&mut self) {

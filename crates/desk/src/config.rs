@@ -365,6 +365,10 @@ pub struct QuickConnect {
     pub label: String,
     /// SIP URI.
     pub uri: String,
+    /// Show the line's busy lamp (idle, ringing, on the phone): the PBX
+    /// must serve the dialog event package (RFC 4235).
+    #[serde(default)]
+    pub blf: bool,
 }
 
 /// `[audio]`.
@@ -630,10 +634,33 @@ pub fn save(path: &Path, edit: &SettingsEdit) -> Result<(), ConfigError> {
         "header_rules",
         value(pairs(&edit.header_rules, "header", "label")),
     );
-    desk.insert(
-        "quick_connect",
-        value(pairs(&edit.quick_connect, "label", "uri")),
-    );
+    // A quick-connect kept keeps its busy lamp (the settings screen edits
+    // labels and targets only).
+    // Written inline (`quick_connect = [{ … }]`) or as `[[desk.quick_connect]]`.
+    let lamps: Vec<String> = match desk.get("quick_connect") {
+        Some(Item::Value(toml_edit::Value::Array(a))) => a
+            .iter()
+            .filter_map(|v| v.as_inline_table())
+            .filter(|t| t.get("blf").and_then(|b| b.as_bool()) == Some(true))
+            .filter_map(|t| t.get("uri").and_then(|u| u.as_str()).map(str::to_owned))
+            .collect(),
+        Some(Item::ArrayOfTables(a)) => a
+            .iter()
+            .filter(|t| t.get("blf").and_then(|b| b.as_bool()) == Some(true))
+            .filter_map(|t| t.get("uri").and_then(|u| u.as_str()).map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut quick = pairs(&edit.quick_connect, "label", "uri");
+    for t in quick.iter_mut().filter_map(|v| v.as_inline_table_mut()) {
+        if t.get("uri")
+            .and_then(|u| u.as_str())
+            .is_some_and(|u| lamps.iter().any(|l| l == u))
+        {
+            t.insert("blf", true.into());
+        }
+    }
+    desk.insert("quick_connect", value(quick));
     desk.insert("language", value(edit.language.as_str()));
     // Empty tables we created are left out.
     for name in ["account", "sip", "audio"] {
@@ -753,7 +780,9 @@ mod tests {
         let p = dir.join("config.toml");
         std::fs::write(
             &p,
-            "# our PBX\n[sip]\nbind = \"0.0.0.0:5062\"\n\n[audio]\ncodecs = [\"pcmu\"]  # the trunk wants G.711\n",
+            "# our PBX\n[sip]\nbind = \"0.0.0.0:5062\"\n\n[audio]\ncodecs = [\"pcmu\"]  # the trunk wants G.711\n\n\
+             [[desk.quick_connect]]\nlabel = \"Billing\"\nuri = \"sip:200@pbx\"\nblf = true\n\n\
+             [[desk.quick_connect]]\nlabel = \"Old\"\nuri = \"sip:299@pbx\"\nblf = true\n",
         )
         .unwrap();
         let edit = SettingsEdit {
@@ -794,7 +823,10 @@ mod tests {
         assert_eq!(d.auto_available, Some(false));
         assert_eq!(d.dispositions.unwrap()[1], "Arve \"küsimus\"");
         assert_eq!(d.header_rules.unwrap()[0].label, "Järjekord");
-        assert_eq!(d.quick_connect.unwrap()[0].uri, "sip:200@pbx");
+        let quick = d.quick_connect.unwrap();
+        assert_eq!(quick.len(), 1, "the one removed on the screen is gone");
+        assert_eq!(quick[0].uri, "sip:200@pbx");
+        assert!(quick[0].blf, "the one kept keeps its busy lamp");
         assert_eq!(d.language.as_deref(), Some("et"));
         // Saving again with no registrar removes it; a new file is made if missing.
         save(

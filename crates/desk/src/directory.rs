@@ -56,6 +56,10 @@ pub struct Entry {
     /// A SIP address of its own, when the extension is not enough.
     #[serde(default)]
     pub uri: Option<String>,
+    /// Show this line's busy lamp (the PBX must serve RFC 4235's dialog
+    /// events; a file entry asks for it, LDAP entries do not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blf: bool,
 }
 
 impl Entry {
@@ -297,6 +301,8 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, DirectoryError> {
             email: get("email"),
             note: get("note"),
             uri: get("uri"),
+            blf: get("blf")
+                .is_some_and(|b| matches!(b.to_ascii_lowercase().as_str(), "true" | "yes" | "1")),
         });
     }
     Ok(out)

@@ -330,6 +330,28 @@ pub enum EventKind {
         /// The peer.
         peer: String,
     },
+    /// What a watched line's busy lamp shows now (it changed).
+    Presence {
+        /// The line, as `Watch` named it.
+        target: String,
+        /// `idle`, `ringing` or `busy` (on the phone).
+        state: &'static str,
+    },
+    /// A watched line's lamp is not known: the subscription failed or a
+    /// NOTIFY was unusable.
+    PresenceFailed {
+        /// The line, as `Watch` named it.
+        target: String,
+        /// The PBX's status, if one came.
+        status: Option<u16>,
+        /// Why.
+        reason: String,
+        /// Seconds until it is tried again; absent: never (the PBX refused
+        /// it, e.g. 489 or 403); 0: the subscription stays, only this
+        /// NOTIFY could not be read.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_in_s: Option<u64>,
+    },
     /// A received message was refused before reaching a transaction.
     MessageRejected {
         /// Where from.

@@ -450,6 +450,18 @@ pub enum Command {
     SetAccount(Option<AccountConfig>),
     /// Register the account again now (after a failure: Retry).
     Register,
+    /// Watch a colleague's line for the busy lamp (a number at the
+    /// registrar, or a SIP URI): `presence` events say idle, ringing or
+    /// busy. Needs an account; subscribed once it registers.
+    Watch {
+        /// The line, as the desk names it (events carry the same text).
+        target: String,
+    },
+    /// Stop watching a line.
+    Unwatch {
+        /// As given to `Watch`.
+        target: String,
+    },
     /// A command line as the CLI's standard input takes it (`answer`,
     /// `hold 3`, `transfer sip:carol@pbx` …, see `docs/cli.md`): a call not
     /// named is the newest (for `answer`, the newest ringing; for
@@ -490,6 +502,8 @@ impl fmt::Display for Command {
             Command::SetTransferPolicy(p) => write!(f, "transfer-policy {p:?}"),
             Command::SetAccount(_) => write!(f, "set-account"),
             Command::Register => write!(f, "register"),
+            Command::Watch { target } => write!(f, "watch {target}"),
+            Command::Unwatch { target } => write!(f, "unwatch {target}"),
             Command::Line(line) => write!(f, "{line}"),
             Command::Shutdown => write!(f, "quit"),
         }

@@ -22,6 +22,8 @@
 //! - [`stream`]: framing of SIP over TCP (split and merged reads, keep-alives).
 //! - [`transaction`]: the four RFC 3261 §17 machines (+RFC 6026).
 //! - [`dialog`]: RFC 3261 §12 dialog state.
+//! - [`dialog_info`]: the dialog event package's body (RFC 4235) and the busy
+//!   lamp it lights (idle, ringing, on the phone).
 //! - [`auth`]: digest (MD5, SHA-256, qop=auth, nonce counting).
 //! - [`ua`]: the user agent tying them together, with the §8.2 UAS checks, and
 //!   call control inside a dialog (our re-INVITEs with 491 glare retries,
@@ -44,6 +46,7 @@
 
 pub mod auth;
 pub mod dialog;
+pub mod dialog_info;
 pub mod header;
 pub mod message;
 pub mod method;

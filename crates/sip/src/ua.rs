@@ -17,6 +17,8 @@
 //! - `checks`: the RFC 3261 §8.2 checks on a new request, in their order and
 //!   with the status each gives, and the destinations we never send to.
 //! - `registration`: REGISTER, its refresh and digest authentication.
+//! - `subscription`: our SUBSCRIBEs to colleagues' dialog state (RFC 6665,
+//!   RFC 4235: the busy lamp), their refreshes and NOTIFYs.
 //! - `invite`: the INVITE session machine, one `Call` per dialog (`uac`: the
 //!   calls we place; `uas`: the calls we receive and requests in a dialog).
 //! - `control`: call control inside a dialog: our re-INVITEs with 491 glare
@@ -32,12 +34,16 @@ mod control;
 mod invite;
 mod registration;
 mod router;
+mod subscription;
 mod table;
 mod timer;
 mod trust;
 
 pub use control::{escape_header_value, split_refer_to};
 pub use registration::Backoff;
+pub use subscription::{
+    DEFAULT_SUBSCRIPTION_EXPIRES, DIALOG_EVENT, DIALOG_INFO, SubscriptionHandle, Watch,
+};
 pub use trust::{Cidr, CidrError};
 
 use std::collections::{HashMap, VecDeque};
@@ -48,6 +54,7 @@ use std::time::{Duration, Instant};
 use self::checks::is_forbidden_destination;
 use self::invite::{Call, CallState};
 use self::registration::Registration;
+use self::subscription::Subscription;
 use self::table::{HoldsTx, TxTable};
 use crate::dialog::DialogId;
 use crate::header::NameAddr;
@@ -299,6 +306,32 @@ pub enum Event {
         /// The peer that did not acknowledge.
         peer: SocketAddr,
     },
+    /// A subscription is accepted (or refreshed) for this many seconds.
+    Subscribed {
+        /// Handle.
+        subscription: SubscriptionHandle,
+        /// Granted expiry.
+        expires: u32,
+    },
+    /// A NOTIFY of a subscription brought a dialog-info body (answered 200
+    /// already): parse it with [`crate::dialog_info::DialogInfo::parse`].
+    Notified {
+        /// Handle.
+        subscription: SubscriptionHandle,
+        /// The body.
+        body: Vec<u8>,
+    },
+    /// A subscription failed or was ended by the notifier.
+    SubscriptionFailed {
+        /// Handle.
+        subscription: SubscriptionHandle,
+        /// The final status, if a response said it.
+        status: Option<u16>,
+        /// What went wrong, in words.
+        reason: String,
+        /// When it is tried again; `None`: never (refused for good).
+        retry_in: Option<Duration>,
+    },
     /// A message was refused before reaching a transaction (our answer, if any, is sent).
     Rejected {
         /// Where it came from.
@@ -431,6 +464,7 @@ const SUPPORTED_EXT: &[&str] = &["replaces"];
 enum Owner {
     Call(CallHandle),
     Register,
+    Subscribe(SubscriptionHandle),
     None,
 }
 
@@ -479,6 +513,10 @@ pub struct UserAgent {
     calls: HashMap<CallHandle, Call>,
     dialogs: HashMap<DialogId, CallHandle>,
     registration: Option<Registration>,
+    subscriptions: HashMap<SubscriptionHandle, Subscription>,
+    /// Each subscription's current Call-ID (a NOTIFY finds its subscription by it).
+    subscription_calls: HashMap<String, SubscriptionHandle>,
+    next_subscription: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     /// How many refusals were reported in the current second.
@@ -572,6 +610,9 @@ impl UserAgent {
             calls: HashMap::new(),
             dialogs: HashMap::new(),
             registration: None,
+            subscriptions: HashMap::new(),
+            subscription_calls: HashMap::new(),
+            next_subscription: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             reports: Reports::default(),
@@ -661,7 +702,11 @@ impl UserAgent {
         let tx = tx.chain(self.server.next_deadline());
         let calls = self.calls.values().filter_map(|c| c.timers.next());
         let reg = self.registration.as_ref().and_then(|r| r.next_deadline());
-        tx.chain(calls).chain(reg).min()
+        let subs = self
+            .subscriptions
+            .values()
+            .filter_map(|s| s.next_deadline());
+        tx.chain(calls).chain(reg).chain(subs).min()
     }
 
     fn send(&mut self, dest: (Transport, SocketAddr), payload: Vec<u8>) {

@@ -176,7 +176,8 @@ fn transfer(ui: &mut egui::Ui, cx: &Cx<'_>, c: &Call, view: &mut View, out: &mut
     if !cx.quick.is_empty() {
         ui.horizontal_wrapped(|ui| {
             for (label, target) in cx.quick {
-                if ui.button(label).on_hover_text(target).clicked() {
+                let lamp = cx.ws.lamp(target);
+                if super::lamp::quick_button(ui, l, true, label, target, lamp).clicked() {
                     out.push(send(
                         target.clone(),
                         Some(label.clone()),

@@ -55,11 +55,8 @@ pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, view: &mut View, out: &mut Vec<
         ui.label(l.tr("quick-call"));
         ui.horizontal_wrapped(|ui| {
             for (label, target) in cx.quick {
-                if ui
-                    .add_enabled(can, egui::Button::new(label))
-                    .on_hover_text(target)
-                    .clicked()
-                {
+                let lamp = cx.ws.lamp(target);
+                if super::lamp::quick_button(ui, l, can, label, target, lamp).clicked() {
                     out.push(Intent::Dial {
                         input: target.clone(),
                         name: Some(label.clone()),

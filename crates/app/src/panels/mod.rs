@@ -15,6 +15,7 @@ mod caller_card;
 mod centre;
 mod dial;
 mod email;
+mod lamp;
 mod missed;
 mod notices;
 mod score;

@@ -168,6 +168,13 @@ pub enum PhoneEvent {
         /// Why.
         error: String,
     },
+    /// A watched line's busy lamp changed.
+    Presence {
+        /// The line as watched.
+        target: String,
+        /// What it shows.
+        lamp: super::Lamp,
+    },
 }
 
 /// What the operator did.
@@ -291,6 +298,10 @@ pub enum PhoneCommand {
     AcceptTransfer(CallRef),
     /// Refuse it.
     RejectTransfer(CallRef),
+    /// Watch a colleague's line for the busy lamp.
+    Watch(String),
+    /// Stop watching it.
+    Unwatch(String),
 }
 
 /// What the workspace asks for.

@@ -25,10 +25,11 @@ mod items;
 mod notice;
 mod operator;
 mod phone;
+mod presence;
 mod script;
 mod wrap_up;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 pub use call::{
@@ -41,6 +42,7 @@ pub use email::{
 pub use input::{Action, Op, PhoneCommand, PhoneEvent};
 pub use items::{Focus, Missed, WorkItem, WorkKind, WrapUp};
 pub use notice::{EndReason, Notice, NoticeId, NoticeKind, Severity};
+pub use presence::Lamp;
 pub use script::{SCENARIO_HEADER, ScriptOp};
 
 use crate::agent::{Agent, AgentState, CallRef, Effect, Input, Policy};
@@ -202,6 +204,8 @@ pub struct Workspace {
     /// Copies of the calls go to the team database, and the team's earlier
     /// interactions are looked up for each caller.
     team: bool,
+    /// Watched lines and their busy lamps.
+    lamps: BTreeMap<String, Lamp>,
 }
 
 impl std::fmt::Debug for PendingDial {
@@ -244,6 +248,7 @@ impl Workspace {
             operator: (String::new(), "en".to_owned()),
             mail: Default::default(),
             team: false,
+            lamps: BTreeMap::new(),
         };
         ws.recover_drafts(now);
         ws.refresh_stats(now);

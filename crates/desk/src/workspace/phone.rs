@@ -193,6 +193,7 @@ impl Workspace {
             PhoneEvent::CommandFailed { command, error } => {
                 self.command_failed(now, command, error)
             }
+            PhoneEvent::Presence { target, lamp } => self.presence(&target, lamp),
         }
     }
 

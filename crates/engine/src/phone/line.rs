@@ -94,6 +94,12 @@ impl Phone {
                     .to_owned(),
                 call: target(words.next())?,
             },
+            "watch" => Command::Watch {
+                target: arg.ok_or(CommandError::Usage("watch TARGET"))?.to_owned(),
+            },
+            "unwatch" => Command::Unwatch {
+                target: arg.ok_or(CommandError::Usage("unwatch TARGET"))?.to_owned(),
+            },
             other => return Err(CommandError::UnknownCommand(other.to_owned())),
         })
     }

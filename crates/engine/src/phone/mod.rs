@@ -39,6 +39,7 @@
 //!   resuming).
 //! - `offer`: offer/answer (RFC 3264) for the first INVITE and re-offers.
 //! - `place`: placing a call (next hop, port, INVITE).
+//! - `presence`: colleagues' lines watched for the busy lamp (RFC 4235).
 //! - `register`: the account and its registrar.
 //! - `session`: what the UA reports — calls arriving, coming up, ending.
 //! - `transfer`: blind and attended transfer both ways, consultation,
@@ -50,6 +51,7 @@ mod hold;
 mod line;
 mod offer;
 mod place;
+mod presence;
 mod register;
 mod session;
 mod transfer;
@@ -389,6 +391,8 @@ pub struct Phone {
     /// The registrar's other servers (SRV), in the order to try them when
     /// the one in use does not answer or says 503.
     registrar_alternates: Vec<(switchboard_sip::ua::Transport, SocketAddr)>,
+    /// Watched lines (busy lamps).
+    presence: presence::Presence,
 }
 
 impl Phone {
@@ -435,6 +439,7 @@ impl Phone {
             resolve_failures: 0,
             reconnected_at: None,
             registrar_alternates: Vec::new(),
+            presence: presence::Presence::default(),
         };
         phone.update_trust();
         phone
@@ -788,6 +793,7 @@ impl Phone {
                 if let Registration::Resolving(_, id) = &self.registration {
                     self.lookups.remove(id);
                 }
+                self.presence_account_changed(now);
                 self.registration = match a {
                     Some(a) => Registration::Unresolved(a),
                     None => Registration::None,
@@ -805,6 +811,11 @@ impl Phone {
             Command::Line(text) => {
                 let command = self.read_line(&text)?;
                 self.command(now, command)
+            }
+            Command::Watch { target } => self.watch(now, &target),
+            Command::Unwatch { target } => {
+                self.unwatch(now, &target);
+                Ok(())
             }
             Command::Shutdown => {
                 self.begin_shutdown(now);
@@ -958,6 +969,7 @@ impl Phone {
         }
         self.stopping = Some(now + SHUTDOWN_GRACE);
         self.hang_up_all(now);
+        self.presence_account_changed(now);
         self.ua.unregister(now);
     }
 

@@ -138,7 +138,23 @@ impl Phone {
 
     pub(super) fn ua_event(&mut self, now: Instant, e: Event) {
         match e {
-            Event::Registered { expires } => self.out.emit(EventKind::Registered { expires }),
+            Event::Registered { expires } => {
+                self.out.emit(EventKind::Registered { expires });
+                self.subscribe_waiting(now);
+            }
+            Event::Subscribed { .. } => {}
+            Event::Notified { subscription, body } => self.presence_notified(subscription, &body),
+            Event::SubscriptionFailed {
+                subscription,
+                status,
+                reason,
+                retry_in,
+            } => self.presence_failed(
+                subscription,
+                status,
+                reason,
+                retry_in.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
+            ),
             Event::Unregistered => self.out.emit(EventKind::Unregistered),
             Event::RegistrationFailed {
                 status,

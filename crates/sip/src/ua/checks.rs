@@ -23,7 +23,8 @@
 //! 5. §8.2.3 content processing: a body we cannot read: **415** Unsupported
 //!    Media Type, with `Accept` and `Accept-Encoding: identity`. We read
 //!    `application/sdp`; in INFO also `application/dtmf-relay` and
-//!    `application/dtmf`; in NOTIFY `message/sipfrag`; outside INVITE a body
+//!    `application/dtmf`; in NOTIFY `message/sipfrag` and
+//!    `application/dialog-info+xml`; outside INVITE a body
 //!    without Content-Type passes.
 //! 6. An INVITE whose `Accept` leaves out SDP (`application/sdp`,
 //!    `application/*`, `*/*`): **406** Not Acceptable.
@@ -128,7 +129,9 @@ impl UserAgent {
                 || (req.method == Method::Info
                     && (mime.eq_ignore_ascii_case("application/dtmf-relay")
                         || mime.eq_ignore_ascii_case("application/dtmf")))
-                || (req.method == Method::Notify && mime.eq_ignore_ascii_case("message/sipfrag"))
+                || (req.method == Method::Notify
+                    && (mime.eq_ignore_ascii_case("message/sipfrag")
+                        || mime.eq_ignore_ascii_case(super::DIALOG_INFO)))
                 || req.method != Method::Invite && mime.is_empty();
             if !ok {
                 return Some(415);

@@ -346,7 +346,14 @@ impl UserAgent {
             return;
         }
 
-        // In-dialog requests.
+        // A NOTIFY of a subscription of ours; other in-dialog requests.
+        if req.method == Method::Notify
+            && let Some(tag) = &to_tag
+            && let Some(h) = self.subscription_of(&req, tag)
+        {
+            self.subscription_notify(now, &key, h, &req);
+            return;
+        }
         if let Some(to_tag) = to_tag {
             self.handle_in_dialog(now, &key, &req, &to_tag);
             return;
@@ -399,6 +406,7 @@ impl UserAgent {
         match owner {
             Owner::Call(h) => self.call_response(now, h, &req, &resp, dest),
             Owner::Register => self.register_response(now, &resp),
+            Owner::Subscribe(h) => self.subscribe_response(now, h, &req, &resp),
             Owner::None => {}
         }
     }
@@ -435,6 +443,9 @@ impl UserAgent {
                     self.end_call(now, h, EndReason::Rejected, Some(503));
                 }
                 Owner::Call(h) if t.request.method == Method::Refer => self.refer_timed_out(h),
+                Owner::Subscribe(h) => {
+                    self.subscription_unanswered(now, h, t.request.call_id(), reason)
+                }
                 Owner::Call(h) if t.request.method == Method::Bye => {
                     if let Some(c) = self.calls.get_mut(&h) {
                         c.timers.set(CallTimer::Linger, now);
@@ -498,6 +509,9 @@ impl UserAgent {
                         .is_some_and(|r| r.call_id == call_id) =>
                 {
                     self.registration_failed(now, Some(408), "registrar did not answer".to_owned())
+                }
+                Owner::Subscribe(h) => {
+                    self.subscription_unanswered(now, h, &call_id, "the notifier did not answer")
                 }
                 _ => {}
             }
@@ -564,6 +578,7 @@ impl UserAgent {
             self.ring_timed_out(now, h);
         }
         self.registration_due(now);
+        self.subscriptions_due(now);
         self.flush_tx();
     }
 }

@@ -7,7 +7,7 @@ use switchboard_desk::directory::{Entry, EntryKind, SourceKind, SourceState};
 use switchboard_desk::workspace::Op;
 
 use super::ContextTab;
-use crate::panels::{Cached, Cx, row_button};
+use crate::panels::{Cached, Cx, lamp, row_button};
 use crate::{Intent, Lang, text};
 
 /// Rows shown at most.
@@ -100,7 +100,16 @@ fn row(ui: &mut egui::Ui, cx: &Cx<'_>, e: &Entry, in_call: bool, out: &mut Vec<I
         if e.kind == EntryKind::Department {
             title = title.italics();
         }
-        ui.label(title);
+        let lamp = e.dial_string().and_then(|t| cx.ws.lamp(t));
+        ui.horizontal(|ui| {
+            if let Some(lamp) = lamp {
+                lamp::dot(ui, l, lamp);
+            }
+            ui.label(title);
+            if let Some(lamp) = lamp {
+                ui.weak(lamp::word(l, lamp));
+            }
+        });
         let mut line = Vec::new();
         for part in [&e.title, &e.department, &e.extension]
             .into_iter()
