@@ -168,6 +168,148 @@ impl PgServer {
         );
     }
 
+    /// Turns TLS on (reloaded, no restart): a CA made here signs a server
+    /// certificate for `localhost` only (no IP address in it, so a client
+    /// that checks names refuses `127.0.0.1`). Returns the CA's PEM.
+    pub fn enable_tls(&self) -> PathBuf {
+        let ca_key = self.dir.join("ca.key");
+        let ca = self.dir.join("ca.pem");
+        let key = self.dir.join("server.key");
+        let csr = self.dir.join("server.csr");
+        let cert = self.dir.join("server.pem");
+        let ext = self.dir.join("server.ext");
+        std::fs::write(&ext, "subjectAltName=DNS:localhost\n").expect("server.ext");
+        let openssl = |args: &[&std::ffi::OsStr]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .expect("openssl (scripts/install-deps.sh test installs it)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let os = |s: &str| std::ffi::OsString::from(s);
+        openssl(&[
+            &os("req"),
+            &os("-x509"),
+            &os("-new"),
+            &os("-newkey"),
+            &os("rsa:2048"),
+            &os("-nodes"),
+            &os("-sha256"),
+            &os("-days"),
+            &os("1"),
+            &os("-subj"),
+            &os("/CN=Switchboard Test DB CA"),
+            &os("-keyout"),
+            ca_key.as_os_str(),
+            &os("-out"),
+            ca.as_os_str(),
+        ]);
+        openssl(&[
+            &os("req"),
+            &os("-new"),
+            &os("-newkey"),
+            &os("rsa:2048"),
+            &os("-nodes"),
+            &os("-subj"),
+            &os("/CN=localhost"),
+            &os("-keyout"),
+            key.as_os_str(),
+            &os("-out"),
+            csr.as_os_str(),
+        ]);
+        openssl(&[
+            &os("x509"),
+            &os("-req"),
+            &os("-in"),
+            csr.as_os_str(),
+            &os("-CA"),
+            ca.as_os_str(),
+            &os("-CAkey"),
+            ca_key.as_os_str(),
+            &os("-CAcreateserial"),
+            &os("-days"),
+            &os("1"),
+            &os("-sha256"),
+            &os("-extfile"),
+            ext.as_os_str(),
+            &os("-out"),
+            cert.as_os_str(),
+        ]);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("key mode");
+        if is_root() {
+            let status = Command::new("chown")
+                .arg("postgres:")
+                .arg(&key)
+                .arg(&cert)
+                .status()
+                .expect("chown");
+            assert!(status.success(), "chown the server's key to postgres");
+        }
+        // One statement per call: ALTER SYSTEM may not share a transaction.
+        self.psql(&format!(
+            "ALTER SYSTEM SET ssl_cert_file = '{}'",
+            cert.display()
+        ));
+        self.psql(&format!(
+            "ALTER SYSTEM SET ssl_key_file = '{}'",
+            key.display()
+        ));
+        self.psql("ALTER SYSTEM SET ssl = on");
+        let out = self.psql("SELECT pg_reload_conf()");
+        assert!(
+            out.contains('t'),
+            "reloading with TLS: {out}\n{}",
+            self.log_tail()
+        );
+        // The reload is asynchronous: wait until the server says TLS is on.
+        assert!(
+            wait_until(Duration::from_secs(10), || self.psql("SHOW ssl;").trim()
+                == "on"),
+            "TLS did not come on:\n{}",
+            self.log_tail()
+        );
+        ca
+    }
+
+    /// Runs `sql` as the superuser over the unix socket; its output, unaligned.
+    pub fn psql(&self, sql: &str) -> String {
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", "psql"]);
+            c
+        } else {
+            Command::new("psql")
+        };
+        let out = cmd
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(&self.dir)
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ])
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// The end of its log.
     pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();

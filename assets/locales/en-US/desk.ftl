@@ -500,3 +500,23 @@ lamp-ringing = ringing
 lamp-busy = on the phone
 lamp-unknown = not known yet
 lamp-off = no lamp: { $reason }
+
+# The team's board (a supervisor's desk) and the raised hand
+tab-team = Team
+board-reading = Reading the team's board…
+board-failed = The team's board cannot be read: { $error }
+board-as-of = Read { $age } ago
+board-help = { $agent } asks for help, on a call with { $caller }, for { $for }
+board-mailbox = Shared mailbox: { $waiting } waiting, the oldest for { $age }
+board-mailbox-empty = Shared mailbox: nothing waiting
+board-none = No agent has shown up on the board yet.
+board-no-codes = Listen, Whisper and Barge need the PBX's codes in [team] (listen, whisper, barge).
+board-caller = With { $caller }
+board-figures = Today: { $calls } calls, { $missed } missed, { $avg } average talk, { $emails } e-mails
+board-listen = Listen
+board-whisper = Whisper
+board-barge = Barge
+raise-hand = Raise hand
+lower-hand = Lower hand
+raise-hand-tip = Ask the supervisor for help with this call
+hand-raised = Your hand is up: the supervisor sees it with the caller.

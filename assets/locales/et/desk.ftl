@@ -500,3 +500,23 @@ lamp-ringing = heliseb
 lamp-busy = kõnes
 lamp-unknown = veel teadmata
 lamp-off = olek pole teada: { $reason }
+
+# The team's board (a supervisor's desk) and the raised hand
+tab-team = Meeskond
+board-reading = Loen meeskonna tahvlit…
+board-failed = Meeskonna tahvlit ei saa lugeda: { $error }
+board-as-of = Loetud { $age } tagasi
+board-help = { $agent } palub abi, kõnes helistajaga { $caller }, juba { $for }
+board-mailbox = Ühine postkast: { $waiting } ootel, vanim { $age }
+board-mailbox-empty = Ühine postkast: midagi ei oota
+board-none = Tahvlil pole veel ühtki agenti.
+board-no-codes = Kuulamiseks, sosistamiseks ja sekkumiseks on vaja keskjaama koode jaotises [team] (listen, whisper, barge).
+board-caller = Helistaja: { $caller }
+board-figures = Täna: { $calls } kõnet, { $missed } vastamata, keskmine kõne { $avg }, { $emails } e-kirja
+board-listen = Kuula
+board-whisper = Sosista
+board-barge = Sekku
+raise-hand = Tõsta käsi
+lower-hand = Langeta käsi
+raise-hand-tip = Palu juhilt selle kõnega abi
+hand-raised = Su käsi on üleval: juht näeb seda koos helistajaga.

@@ -500,3 +500,23 @@ lamp-ringing = звонит
 lamp-busy = разговаривает
 lamp-unknown = пока неизвестно
 lamp-off = нет индикатора: { $reason }
+
+# The team's board (a supervisor's desk) and the raised hand
+tab-team = Команда
+board-reading = Читаю табло команды…
+board-failed = Табло команды недоступно: { $error }
+board-as-of = Обновлено { $age } назад
+board-help = { $agent } просит помощи, в разговоре с { $caller }, уже { $for }
+board-mailbox = Общий ящик: ждут { $waiting }, самое старое { $age }
+board-mailbox-empty = Общий ящик: ничего не ждёт
+board-none = На табло пока нет операторов.
+board-no-codes = Для прослушивания, подсказки и вмешательства нужны коды АТС в [team] (listen, whisper, barge).
+board-caller = Собеседник: { $caller }
+board-figures = Сегодня: { $calls } звонков, { $missed } пропущено, средний разговор { $avg }, { $emails } писем
+board-listen = Слушать
+board-whisper = Подсказать
+board-barge = Вмешаться
+raise-hand = Поднять руку
+lower-hand = Опустить руку
+raise-hand-tip = Попросить руководителя помочь с этим звонком
+hand-raised = Рука поднята: руководитель видит это вместе с абонентом.

@@ -500,3 +500,23 @@ lamp-ringing = zvoni
 lamp-busy = v klicu
 lamp-unknown = še neznano
 lamp-off = brez lučke: { $reason }
+
+# The team's board (a supervisor's desk) and the raised hand
+tab-team = Ekipa
+board-reading = Berem tablo ekipe …
+board-failed = Tabla ekipe ni mogoče prebrati: { $error }
+board-as-of = Prebrano pred { $age }
+board-help = { $agent } prosi za pomoč, v klicu s { $caller }, že { $for }
+board-mailbox = Skupni nabiralnik: { $waiting } čaka, najstarejše { $age }
+board-mailbox-empty = Skupni nabiralnik: nič ne čaka
+board-none = Na tabli še ni nobenega agenta.
+board-no-codes = Za poslušanje, šepetanje in vmešavanje so potrebne kode centrale v [team] (listen, whisper, barge).
+board-caller = S klicateljem { $caller }
+board-figures = Danes: { $calls } klicev, { $missed } zgrešenih, povprečen pogovor { $avg }, { $emails } e-pošt
+board-listen = Poslušaj
+board-whisper = Šepetaj
+board-barge = Vmešaj se
+raise-hand = Dvigni roko
+lower-hand = Spusti roko
+raise-hand-tip = Prosi vodjo za pomoč pri tem klicu
+hand-raised = Roka je dvignjena: vodja jo vidi skupaj s klicateljem.

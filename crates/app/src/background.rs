@@ -129,7 +129,20 @@ impl DeskApp {
         }
         if let Some(w) = &self.team {
             for done in w.poll() {
-                self.ws.team_result(&done.call_id, done.result);
+                match done {
+                    crate::team_worker::TeamDone::Lookup {
+                        call_id,
+                        result,
+                        contact,
+                    } => {
+                        self.ws.team_result(&call_id, result);
+                        self.ws.team_contact(Now::system(), &call_id, contact);
+                        self.contacts_version += 1;
+                    }
+                    crate::team_worker::TeamDone::Board(b) => {
+                        self.board = Some((b, switchboard_desk::time::unix_ms()));
+                    }
+                }
             }
         }
         if let Some(w) = &self.tickets {

@@ -159,17 +159,23 @@ impl DeskApp {
                     (Some(s), None) => s.add_contact(&c).map(|_| ()),
                     (None, _) => Ok(()),
                 };
-                if let Err(e) = r {
-                    self.ws.notify(
+                match r {
+                    Err(e) => self.ws.notify(
                         now,
                         NoticeKind::StoreUnavailable {
                             error: e.to_string(),
                         },
-                    );
+                    ),
+                    // The team gets the change (newest wins there).
+                    Ok(()) => self.ws.contact_changed(now, &c, false),
                 }
                 self.contacts_version += 1;
             }
             Intent::DeleteContact(id) => {
+                let gone = self.ws.store().and_then(|s| s.contact(id).ok().flatten());
+                if let Some(c) = &gone {
+                    self.ws.contact_changed(now, c, true);
+                }
                 if let Some(Err(e)) = self.ws.store().map(|s| s.delete_contact(id)) {
                     self.ws.notify(
                         now,

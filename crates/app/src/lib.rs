@@ -65,6 +65,10 @@ use switchboard_desk::workspace::{Action, NoticeKind, Now, Severity, Workspace};
 use switchboard_engine::Command;
 use switchboard_engine::events::EventKind;
 
+/// How often a supervisor's desk reads the team's board (an idle desk
+/// repaints for it no more often: the answer wakes the window).
+pub const BOARD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The desktop's state and logic, without I/O of its own.
 #[derive(Debug)]
 pub struct DeskApp {
@@ -108,6 +112,13 @@ pub struct DeskApp {
     mail: Option<mail_worker::MailWorker>,
     /// The team database's worker, when `[team]` is set.
     team: Option<team_worker::TeamWorker>,
+    /// The supervisor's board as last read (and when, Unix ms).
+    board: Option<(Result<switchboard_desk::team::Board, String>, i64)>,
+    /// When the board was last asked for.
+    board_asked: Option<Instant>,
+    /// A supervisor's desk: the team's board, and the PBX's codes to
+    /// listen, whisper and barge.
+    supervisor: Option<switchboard_desk::config::FeatureCodes>,
     /// The operator's user name.
     operator: String,
     /// Deliveries sent up to here have been announced (Unix ms).
@@ -166,6 +177,9 @@ impl DeskApp {
             outbox_changed: Default::default(),
             mail: None,
             team: None,
+            board: None,
+            board_asked: None,
+            supervisor: None,
             operator: String::new(),
             announced_ms: switchboard_desk::time::unix_ms(),
         };
@@ -408,6 +422,40 @@ impl DeskApp {
         Ok(())
     }
 
+    /// Makes this a supervisor's desk (the board, the codes to listen in),
+    /// or an agent's (`None`).
+    pub fn set_supervisor(&mut self, codes: Option<switchboard_desk::config::FeatureCodes>) {
+        self.supervisor = codes;
+        self.board_asked = None;
+    }
+
+    /// The extension this desk is at (the supervisor's codes dial it).
+    pub fn set_extension(&mut self, extension: Option<String>) {
+        self.ws.set_extension(extension);
+    }
+
+    /// The board as last read, and when.
+    pub fn board(&self) -> Option<&(Result<switchboard_desk::team::Board, String>, i64)> {
+        self.board.as_ref()
+    }
+
+    /// Asks for the board every [`BOARD_EVERY`] while a supervisor's desk runs.
+    fn refresh_board(&mut self, now: Instant) {
+        let (Some(_), Some(t)) = (&self.supervisor, &self.team) else {
+            return;
+        };
+        if self
+            .board_asked
+            .is_some_and(|at| now.duration_since(at) < BOARD_EVERY)
+        {
+            return;
+        }
+        self.board_asked = Some(now);
+        t.board(switchboard_desk::time::local_midnight(
+            switchboard_desk::time::unix_ms(),
+        ));
+    }
+
     /// Works the shared mailbox: a worker on its own thread (IMAP, IDLE)
     /// and the workspace's e-mail rules; mails a crash left claimed come
     /// back with their drafts.
@@ -520,6 +568,11 @@ impl DeskApp {
                             t.lookup(&call_id, &number);
                         }
                     }
+                    Action::TeamPresence(p) => {
+                        if let Some(t) = &self.team {
+                            t.presence(p);
+                        }
+                    }
                 }
             }
         }
@@ -568,6 +621,7 @@ impl DeskApp {
     /// Time passed: drafts written, the wrap-up deadline, background results.
     pub fn tick(&mut self, now: Instant) {
         self.poll_background();
+        self.refresh_board(now);
         self.ws.tick(Now {
             at: now,
             unix_ms: switchboard_desk::time::unix_ms(),
@@ -598,6 +652,8 @@ impl DeskApp {
             now: wall,
             directory: &self.directory,
             quick: &quick,
+            supervisor: self.supervisor.as_ref(),
+            board: self.board.as_ref(),
             dispositions: &dispositions,
             break_reasons: &break_reasons,
             contacts_version: self.contacts_version,

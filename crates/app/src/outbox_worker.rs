@@ -64,7 +64,7 @@ pub type TokenLookup = Box<dyn Fn(&str) -> Option<String> + Send>;
 
 /// Pushes one interaction to the team database (blocking, bounded by the
 /// team worker); `Err` with the reason when it could not.
-pub type TeamPush = Box<dyn Fn(&switchboard_desk::team::Interaction) -> Result<(), String> + Send>;
+pub type TeamPush = Box<dyn Fn(&switchboard_desk::team::TeamCopy) -> Result<(), String> + Send>;
 
 /// How the SMTP connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -442,7 +442,7 @@ impl Courier {
                 reason: "no team database configured ([team] database)".into(),
             };
         };
-        let copy: switchboard_desk::team::Interaction =
+        let copy: switchboard_desk::team::TeamCopy =
             match serde_json::from_value(item.payload.clone()) {
                 Ok(c) => c,
                 Err(e) => {

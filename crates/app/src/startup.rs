@@ -396,7 +396,20 @@ fn work_team(desk: &mut DeskApp, file: &File, wake: &Wake) {
     };
     if let Err(e) = desk.start_team(settings, wake.clone()) {
         desk.notify("team-off", vec![("error", e.to_string())], Severity::Error);
+        return;
     }
+    match t.supervisor() {
+        Ok(true) => desk.set_supervisor(Some(t.codes())),
+        Ok(false) => {}
+        Err(e) => desk.notify("team-off", vec![("error", e)], Severity::Warning),
+    }
+    // The extension the supervisor's listen codes dial for this desk.
+    let extension = file
+        .account
+        .as_ref()
+        .and_then(|a| a.username.clone())
+        .or_else(|| file.sip.as_ref().and_then(|s| s.user.clone()));
+    desk.set_extension(extension);
 }
 
 /// `team:USER@HOST` for `postgres://USER[:…]@HOST[:PORT]/…`.

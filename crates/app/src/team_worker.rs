@@ -4,9 +4,14 @@
 //!
 //! ```text
 //!  desk ──lookup(call, number)──▶ ┐                           ┌─▶ poll() ──▶ Workspace::team_result
-//!  outbox thread ──push(copy)───▶ ├─ tokio mpsc ─▶ "team" ────┤
-//!                 (waits ≤ PUSH_WAIT for the answer)          └─▶ the push's own answer
+//!  desk ──presence(p), board()──▶ ├─ tokio mpsc ─▶ "team" ────┤            (and the board)
+//!  outbox thread ──push(copy)───▶ ┘                           └─▶ the push's own answer
+//!                 (waits ≤ PUSH_WAIT for the answer)
 //! ```
+//!
+//! The agent's presence is not an outbox item (only the latest matters):
+//! the worker keeps the newest one and sends it again every
+//! [`RETRY_CONNECT`] until the database has taken it.
 //!
 //! Each job runs as its own task, so a slow push never holds up the lookup
 //! for a ringing call. The pool is opened on first use and again after it
@@ -19,7 +24,7 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use switchboard_desk::team::Interaction;
+use switchboard_desk::team::{AgentPresence, Board, Interaction, TeamContact, TeamCopy};
 use switchboard_team::{Settings, TeamDb};
 use tokio::sync::mpsc as tmpsc;
 
@@ -33,13 +38,20 @@ pub const EARLIER: i64 = 20;
 /// How long dropping the worker waits for its thread.
 const STOP_WAIT: Duration = Duration::from_secs(3);
 
-/// A lookup's answer.
+/// What the worker answers.
 #[derive(Debug)]
-pub struct TeamDone {
-    /// The call it was for.
-    pub call_id: String,
-    /// The team's records, newest first, or why not.
-    pub result: Result<Vec<Interaction>, String>,
+pub enum TeamDone {
+    /// A caller's earlier interactions and the team's contact for them.
+    Lookup {
+        /// The call it was for.
+        call_id: String,
+        /// The team's records, newest first, or why not.
+        result: Result<Vec<Interaction>, String>,
+        /// The team's contact for the number, if it has one.
+        contact: Option<TeamContact>,
+    },
+    /// The supervisor's board, or why not.
+    Board(Result<Board, String>),
 }
 
 enum Job {
@@ -48,9 +60,15 @@ enum Job {
         number: String,
     },
     Push {
-        copy: Box<Interaction>,
+        copy: Box<TeamCopy>,
         reply: mpsc::Sender<Result<(), String>>,
     },
+    Presence(Box<AgentPresence>),
+    Board {
+        since_ms: i64,
+    },
+    /// Sends the presence kept, if the database has not taken it yet.
+    RetryPresence,
 }
 
 /// The worker's handle.
@@ -81,6 +99,7 @@ impl TeamWorker {
         wake: Box<dyn Fn() + Send + Sync>,
     ) -> std::io::Result<TeamWorker> {
         let (jobs, mut rx) = tmpsc::unbounded_channel::<Job>();
+        let retry_tx = jobs.downgrade();
         let (done_tx, done) = mpsc::channel();
         let (ended_tx, ended) = mpsc::channel::<()>();
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::from(wake);
@@ -100,39 +119,84 @@ impl TeamWorker {
                 };
                 let settings = Arc::new(settings);
                 let pool = Arc::new(tokio::sync::Mutex::new(Pool::default()));
+                // The newest presence, until the database has taken it.
+                let unsent: Arc<tokio::sync::Mutex<Option<AgentPresence>>> = Arc::default();
                 // Local tasks: sqlx's futures are not `Send` for every
                 // lifetime, and one thread is all this needs.
                 let local = tokio::task::LocalSet::new();
                 rt.block_on(local.run_until(async move {
                     // Ends when the handle is dropped (the sender goes).
+                    let retry = retry_tx;
+                    tokio::task::spawn_local(async move {
+                        let mut every = tokio::time::interval(RETRY_CONNECT);
+                        loop {
+                            every.tick().await;
+                            let Some(jobs) = retry.upgrade() else { break };
+                            if jobs.send(Job::RetryPresence).is_err() {
+                                break;
+                            }
+                        }
+                    });
                     while let Some(job) = rx.recv().await {
                         let (settings, pool) = (settings.clone(), pool.clone());
                         let (done_tx, wake) = (done_tx.clone(), wake.clone());
+                        let unsent = unsent.clone();
                         tokio::task::spawn_local(async move {
                             match job {
                                 Job::Lookup { call_id, number } => {
-                                    let result = match open(&settings, &pool).await {
-                                        Ok(db) => db
-                                            .earlier(&number, EARLIER)
-                                            .await
-                                            .map_err(|e| e.to_string()),
-                                        Err(e) => Err(e),
+                                    let (result, contact) = match open(&settings, &pool).await {
+                                        Ok(db) => {
+                                            let earlier = db
+                                                .earlier(&number, EARLIER)
+                                                .await
+                                                .map_err(|e| e.to_string());
+                                            // A contact that cannot be read is no news.
+                                            let contact = db.contact(&number).await.ok().flatten();
+                                            (earlier, contact)
+                                        }
+                                        Err(e) => (Err(e), None),
                                     };
-                                    if done_tx.send(TeamDone { call_id, result }).is_ok() {
+                                    let done = TeamDone::Lookup {
+                                        call_id,
+                                        result,
+                                        contact,
+                                    };
+                                    if done_tx.send(done).is_ok() {
                                         wake();
                                     }
                                 }
                                 Job::Push { copy, reply } => {
                                     let result = match open(&settings, &pool).await {
-                                        Ok(db) => db
-                                            .push(&copy)
-                                            .await
-                                            .map(|_| ())
-                                            .map_err(|e| e.to_string()),
+                                        Ok(db) => match &*copy {
+                                            TeamCopy::Interaction(i) => db.push(i).await,
+                                            TeamCopy::Contact(c) => db.push_contact(c).await,
+                                        }
+                                        .map(|_| ())
+                                        .map_err(|e| e.to_string()),
                                         Err(e) => Err(e),
                                     };
                                     // The outbox may have stopped waiting.
                                     let _ = reply.send(result);
+                                }
+                                Job::Presence(p) => {
+                                    *unsent.lock().await = Some(*p);
+                                    send_presence(&settings, &pool, &unsent).await;
+                                }
+                                Job::RetryPresence => {
+                                    if unsent.lock().await.is_some() {
+                                        send_presence(&settings, &pool, &unsent).await;
+                                    }
+                                }
+                                Job::Board { since_ms } => {
+                                    let result = match open(&settings, &pool).await {
+                                        Ok(db) => {
+                                            db.board(since_ms).await.map_err(|e| e.to_string())
+                                        }
+                                        Err(e) => Err(e),
+                                    };
+                                    if done_tx.send(TeamDone::Board(result)).is_ok() {
+                                        wake();
+                                    }
                                 }
                             }
                         });
@@ -162,7 +226,17 @@ impl TeamWorker {
         }
     }
 
-    /// The lookups answered since the last call.
+    /// What the agent is doing now (the newest wins; sent again until taken).
+    pub fn presence(&self, p: AgentPresence) {
+        let _ = self.jobs.send(Job::Presence(Box::new(p)));
+    }
+
+    /// Asks for the supervisor's board with the figures since `since_ms`.
+    pub fn board(&self, since_ms: i64) {
+        let _ = self.jobs.send(Job::Board { since_ms });
+    }
+
+    /// What was answered since the last call.
     pub fn poll(&self) -> Vec<TeamDone> {
         self.done.try_iter().collect()
     }
@@ -170,7 +244,7 @@ impl TeamWorker {
     /// A push for the outbox's thread: it waits at most [`PUSH_WAIT`].
     pub fn pusher(&self) -> crate::outbox_worker::TeamPush {
         let jobs = self.jobs.clone();
-        Box::new(move |copy: &Interaction| {
+        Box::new(move |copy: &TeamCopy| {
             let (reply, answer) = mpsc::channel();
             jobs.send(Job::Push {
                 copy: Box::new(copy.clone()),
@@ -200,6 +274,27 @@ impl Drop for TeamWorker {
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+/// Sends the presence kept; it stays kept if the database did not take it.
+async fn send_presence(
+    settings: &Settings,
+    pool: &tokio::sync::Mutex<Pool>,
+    unsent: &tokio::sync::Mutex<Option<AgentPresence>>,
+) {
+    let Some(p) = unsent.lock().await.clone() else {
+        return;
+    };
+    let Ok(db) = open(settings, pool).await else {
+        return;
+    };
+    if db.set_presence(&p).await.is_ok() {
+        let mut kept = unsent.lock().await;
+        // A newer one may have come meanwhile: that one stays.
+        if kept.as_ref() == Some(&p) {
+            *kept = None;
         }
     }
 }

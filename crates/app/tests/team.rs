@@ -205,3 +205,78 @@ fn calls_taken_while_the_team_database_is_down_arrive_once_when_it_is_back() {
         .count();
     assert_eq!(sent, 8, "two copies a call, each sent once");
 }
+
+#[test]
+fn a_raised_hand_is_on_the_supervisors_board_with_the_caller_and_listen_dials_the_pbx_code() {
+    let pg = PgServer::start("team-board");
+    let dir = temp_dir("team-board");
+    let mut anna = team_desk(&pg, &dir.join("anna"), "anna");
+    anna.state_mut().set_extension(Some("204".into()));
+    let mut sille = team_desk(&pg, &dir.join("sille"), "sille");
+    sille
+        .state_mut()
+        .set_supervisor(Some(switchboard_desk::config::FeatureCodes {
+            listen: Some("*222{ext}".into()),
+            whisper: Some("*223{ext}".into()),
+            barge: Some("*224{ext}".into()),
+        }));
+    let _ = sille.state_mut().take_commands();
+
+    // Anna is on a call with Mari and asks for help.
+    feed(
+        &mut anna,
+        &[incoming_from(1, "Mari Maasikas", NUMBER, "Billing")],
+    );
+    anna.state_mut()
+        .apply(Instant::now(), Intent::Op(Op::Answer));
+    feed(&mut anna, &[established(1)]);
+    anna.get_by_label("Raise hand").click();
+    anna.run();
+    assert!(anna.state().workspace().hand_raised().is_some());
+    assert!(
+        anna.query_by_label_contains("Your hand is up").is_some(),
+        "the operator sees the hand is up"
+    );
+
+    // Sille's Team tab shows it, with the caller, at the top.
+    sille.run();
+    sille.get_by_label("Team").click();
+    let help = "anna asks for help, on a call with Mari Maasikas (+3725551234)";
+    assert!(
+        frames_until(&mut sille, Duration::from_secs(20), |h| {
+            h.query_by_label_contains(help).is_some()
+        }),
+        "the supervisor never saw the raised hand; board: {:?}",
+        sille.state().board()
+    );
+    assert!(
+        sille.query_by_label_contains("204").is_some(),
+        "the extension"
+    );
+    sille.get_by_label("Listen anna").click();
+    sille.run();
+    let dialled: Vec<String> = sille
+        .state_mut()
+        .take_commands()
+        .into_iter()
+        .filter_map(|c| match c {
+            switchboard_engine::Command::Call { target, .. } => Some(target),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dialled.len(), 1, "{dialled:?}");
+    assert!(
+        dialled[0].contains("*222204"),
+        "the listen code for 204: {dialled:?}"
+    );
+
+    // The hand comes down with the call.
+    feed(&mut anna, &[ended(1)]);
+    assert!(anna.state().workspace().hand_raised().is_none());
+    assert!(
+        frames_until(&mut sille, Duration::from_secs(20), |h| {
+            h.query_by_label_contains("asks for help").is_none()
+        }),
+        "the request stayed on the board after the call"
+    );
+}

@@ -33,6 +33,68 @@ pub struct TeamSection {
     pub database: String,
     /// A CA (PEM) that signed the database server's certificate.
     pub ca_file: Option<std::path::PathBuf>,
+    /// `agent` (the default) or `supervisor`: a supervisor's desk shows the
+    /// team's board.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// The PBX's feature code to listen in on an agent's call, `{ext}` for
+    /// the agent's extension: `*222{ext}` (Asterisk ChanSpy),
+    /// `*0{ext}` (FreeSWITCH eavesdrop, as the dial plan has it).
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// To speak to the agent only (whisper, ChanSpy option `w`).
+    #[serde(default)]
+    pub whisper: Option<String>,
+    /// To join the call (barge, ChanSpy option `B`).
+    #[serde(default)]
+    pub barge: Option<String>,
+}
+
+/// The supervisor's feature codes from `[team]`, each with `{ext}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeatureCodes {
+    /// Listen in.
+    pub listen: Option<String>,
+    /// Whisper to the agent.
+    pub whisper: Option<String>,
+    /// Barge in.
+    pub barge: Option<String>,
+}
+
+impl FeatureCodes {
+    /// What to dial for `code` on `extension`: `{ext}` replaced, or the
+    /// extension appended when the code has no `{ext}`.
+    pub fn dial(code: &str, extension: &str) -> String {
+        let ext = extension.trim();
+        if code.contains("{ext}") {
+            code.replace("{ext}", ext)
+        } else {
+            format!("{code}{ext}")
+        }
+    }
+}
+
+impl TeamSection {
+    /// Whether this desk is a supervisor's (`role = "supervisor"`).
+    pub fn supervisor(&self) -> Result<bool, String> {
+        match self.role.as_deref().map(str::trim) {
+            None | Some("agent") => Ok(false),
+            Some("supervisor") => Ok(true),
+            Some(other) => Err(format!(
+                "[team] role = \"{other}\": write \"agent\" or \"supervisor\""
+            )),
+        }
+    }
+
+    /// The feature codes given.
+    pub fn codes(&self) -> FeatureCodes {
+        let code = |c: &Option<String>| c.clone().filter(|c| !c.trim().is_empty());
+        FeatureCodes {
+            listen: code(&self.listen),
+            whisper: code(&self.whisper),
+            barge: code(&self.barge),
+        }
+    }
 }
 
 /// Why the configuration cannot be used. The file's fault (or the disk's),

@@ -880,6 +880,15 @@ impl Store {
         Ok(())
     }
 
+    /// One contact by its id.
+    pub fn contact(&self, id: ContactId) -> Result<Option<Contact>, StoreError> {
+        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?1");
+        Ok(self
+            .db
+            .query_row(&sql, params![id.0], |r| row_to_contact(r, 0))
+            .optional()?)
+    }
+
     /// Removes a contact.
     pub fn delete_contact(&self, id: ContactId) -> Result<(), StoreError> {
         self.db

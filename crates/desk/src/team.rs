@@ -51,6 +51,12 @@ pub struct Interaction {
     pub note: Option<String>,
     /// The transfer chain, one hop per line.
     pub transfers: Option<String>,
+    /// The script's answers, `Question: answer` one per line.
+    #[serde(default)]
+    pub script: Option<String>,
+    /// The forms saved on it, as JSON text (`[{"form": …, "fields": {…}}]`).
+    #[serde(default)]
+    pub form: Option<String>,
     /// When this copy was made (Unix ms): a newer copy wins.
     pub updated_ms: i64,
 }
@@ -78,6 +84,8 @@ impl Interaction {
             ticket: r.ticket.clone(),
             note: r.note.clone(),
             transfers: r.transfers.clone(),
+            script: None,
+            form: None,
             updated_ms: now_ms,
         }
     }
@@ -87,6 +95,101 @@ impl Interaction {
         self.note
             .as_deref()
             .and_then(|n| n.lines().map(str::trim).find(|l| !l.is_empty()))
+    }
+}
+
+/// A contact as the team shares it: one per number, the newest copy wins
+/// whole; a deletion is a copy with `deleted` set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamContact {
+    /// The number (the team's key for the contact).
+    pub contact_number: String,
+    /// Name.
+    pub name: String,
+    /// Company.
+    pub company: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Who last changed it.
+    pub agent: String,
+    /// Deleted on some desk.
+    pub deleted: bool,
+    /// When that change was made (Unix ms): a newer copy wins.
+    pub updated_ms: i64,
+}
+
+impl TeamContact {
+    /// The team copy of a local contact, changed by `agent` at `now_ms`.
+    pub fn of(c: &crate::store::Contact, agent: &str, deleted: bool, now_ms: i64) -> TeamContact {
+        TeamContact {
+            contact_number: c.number.trim().to_owned(),
+            name: c.name.clone(),
+            company: c.company.clone(),
+            note: c.note.clone(),
+            email: c.email.clone(),
+            agent: agent.to_owned(),
+            deleted,
+            updated_ms: now_ms,
+        }
+    }
+
+    /// As a local contact.
+    pub fn to_contact(&self) -> crate::store::Contact {
+        crate::store::Contact {
+            name: self.name.clone(),
+            number: self.contact_number.clone(),
+            company: self.company.clone(),
+            note: self.note.clone(),
+            email: self.email.clone(),
+        }
+    }
+}
+
+/// A script run as the team reads it: each answer as `node: answer`, then
+/// what the script decided as `field = value`.
+pub fn script_text(run: &crate::store::SavedRun) -> String {
+    use crate::script::run::{Answer, Step};
+    let mut lines = Vec::new();
+    for step in &run.trail {
+        if let Step::Answered { node, answer, .. } = step {
+            let said = match answer {
+                Answer::Text(t) => t.clone(),
+                Answer::Number(n) => n.to_string(),
+                Answer::YesNo(true) => "yes".into(),
+                Answer::YesNo(false) => "no".into(),
+                Answer::Chosen(v) => v.join(", "),
+                Answer::Next => continue,
+            };
+            lines.push(format!("{node}: {said}"));
+        }
+    }
+    for (k, v) in &run.fields {
+        lines.push(format!("{k} = {v}"));
+    }
+    lines.join("\n")
+}
+
+/// What an outbox item of [`crate::outbox::Delivery::Team`] carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TeamCopy {
+    /// A call's or an e-mail's record (items queued before contacts were
+    /// shared carry this alone, so it is tried first).
+    Interaction(Box<Interaction>),
+    /// A contact added, changed or deleted.
+    Contact(TeamContact),
+}
+
+/// The outbox item that pushes a contact's change.
+pub fn contact_item(c: &TeamContact) -> crate::outbox::NewItem {
+    crate::outbox::NewItem {
+        key: format!("team/contact/{}/{}", c.contact_number, c.updated_ms),
+        call_id: None,
+        delivery: crate::outbox::Delivery::Team,
+        payload: serde_json::to_value(TeamCopy::Contact(c.clone()))
+            .unwrap_or(serde_json::Value::Null),
     }
 }
 
@@ -117,4 +220,87 @@ pub enum TeamView {
     Found(Vec<Interaction>),
     /// The team database could not be asked (the desk's own history stands).
     Failed(String),
+}
+
+/// What one agent is doing, as every desk publishes it for the
+/// supervisor's board (newest copy wins, by `updated_ms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentPresence {
+    /// The operator.
+    pub agent: String,
+    /// Their extension at the PBX (what listen / whisper / barge codes dial).
+    pub extension: Option<String>,
+    /// `offline`, `available`, `break`, `dialing`, `ringing`, `in_call`, `wrap_up`.
+    pub state: String,
+    /// The break's reason.
+    pub reason: Option<String>,
+    /// Since when (Unix ms).
+    pub since_ms: i64,
+    /// The caller in hand: their number.
+    pub call_number: Option<String>,
+    /// And name.
+    pub call_name: Option<String>,
+    /// The operator raised a hand on that call (asks for help) at this time.
+    pub help_since_ms: Option<i64>,
+    /// When this copy was made (Unix ms).
+    pub updated_ms: i64,
+}
+
+impl AgentPresence {
+    /// Whether `other` says the same (the copy time aside).
+    pub fn same_as(&self, other: &AgentPresence) -> bool {
+        AgentPresence {
+            updated_ms: other.updated_ms,
+            ..self.clone()
+        } == *other
+    }
+}
+
+/// One agent's figures for today, from the team's interactions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentFigures {
+    /// The operator.
+    pub agent: String,
+    /// Calls answered.
+    pub calls: i64,
+    /// Calls missed.
+    pub missed: i64,
+    /// Talk time of the answered calls, ms.
+    pub talk_ms: i64,
+    /// E-mails closed.
+    pub emails: i64,
+}
+
+impl AgentFigures {
+    /// Mean talk time per answered call, ms.
+    pub fn avg_talk_ms(&self) -> Option<i64> {
+        (self.calls > 0).then(|| self.talk_ms / self.calls)
+    }
+}
+
+/// The supervisor's board: every agent's presence and today's figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Board {
+    /// Every agent that ever published, by name.
+    pub agents: Vec<AgentPresence>,
+    /// Today's figures per agent, by name.
+    pub figures: Vec<AgentFigures>,
+}
+
+impl Board {
+    /// Agents with a hand raised, longest waiting first.
+    pub fn help_requests(&self) -> Vec<&AgentPresence> {
+        let mut v: Vec<&AgentPresence> = self
+            .agents
+            .iter()
+            .filter(|a| a.help_since_ms.is_some())
+            .collect();
+        v.sort_by_key(|a| a.help_since_ms);
+        v
+    }
+
+    /// Today's figures of `agent`, if any.
+    pub fn figures_of(&self, agent: &str) -> Option<&AgentFigures> {
+        self.figures.iter().find(|f| f.agent == agent)
+    }
 }

@@ -28,7 +28,9 @@
 //! times the stored one stays. So pushing is idempotent: a replay (the
 //! outbox sending again after a lost answer) or an older copy arriving late
 //! changes nothing and reports [`Pushed::Kept`]. The same rule holds for
-//! [`TeamDb::set_agent_state`]. It is one statement, so two desks pushing
+//! [`TeamDb::set_presence`] and [`TeamDb::push_contact`] (a contact edited on
+//! two desks keeps the later edit, whole; a deletion is a copy that wins or
+//! loses the same way). Each is one statement, so two desks pushing
 //! the same key at once cannot interleave.
 //!
 //! # Connecting
@@ -73,7 +75,7 @@ use sqlx::Row as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow, PgSslMode};
 use sqlx_core::error::BoxDynError;
 use sqlx_core::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
-use switchboard_desk::team::Interaction;
+use switchboard_desk::team::{AgentFigures, AgentPresence, Board, Interaction, TeamContact};
 
 /// The most connections one desk holds to the team database.
 pub const MAX_CONNECTIONS: u32 = 4;
@@ -83,7 +85,7 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the migrations may take (another desk may hold their lock).
 pub const MIGRATE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long [`TeamDb::push`] and [`TeamDb::set_agent_state`] may take.
+/// How long [`TeamDb::push`], [`TeamDb::set_presence`] and [`TeamDb::push_contact`] may take.
 pub const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long [`TeamDb::earlier`] may take (it runs while a call rings).
 pub const EARLIER_TIMEOUT: Duration = Duration::from_secs(2);
@@ -95,11 +97,23 @@ pub const MAX_EARLIER: i64 = 200;
 /// The migrations, in order: (version, description, SQL). The checksum
 /// sqlx records is that of the file's text, as `sqlx::migrate!()` and
 /// `sqlx migrate run` would record it.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "interactions",
-    include_str!("../migrations/0001_interactions.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "interactions",
+        include_str!("../migrations/0001_interactions.sql"),
+    ),
+    (
+        2,
+        "board contacts",
+        include_str!("../migrations/0002_board_contacts.sql"),
+    ),
+];
+
+/// The columns an interaction is read from (see [`interaction`]).
+const INTERACTION_COLUMNS: &str = "key, kind, agent, number, name, direction, outcome, \
+     outcome_detail, started_ms, answered_ms, ended_ms, disposition, ticket, note, transfers, \
+     script, form, updated_ms";
 
 /// Where the team database is and how to log in.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -250,15 +264,16 @@ impl TeamDb {
         let query = sqlx::query(
             "INSERT INTO interactions (key, kind, agent, number, name, direction, outcome, \
              outcome_detail, started_ms, answered_ms, ended_ms, disposition, ticket, note, \
-             transfers, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             transfers, updated_ms, script, form) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18) \
              ON CONFLICT (key) DO UPDATE SET kind = EXCLUDED.kind, agent = EXCLUDED.agent, \
              number = EXCLUDED.number, name = EXCLUDED.name, direction = EXCLUDED.direction, \
              outcome = EXCLUDED.outcome, outcome_detail = EXCLUDED.outcome_detail, \
              started_ms = EXCLUDED.started_ms, answered_ms = EXCLUDED.answered_ms, \
              ended_ms = EXCLUDED.ended_ms, disposition = EXCLUDED.disposition, \
              ticket = EXCLUDED.ticket, note = EXCLUDED.note, transfers = EXCLUDED.transfers, \
-             updated_ms = EXCLUDED.updated_ms \
+             updated_ms = EXCLUDED.updated_ms, script = EXCLUDED.script, form = EXCLUDED.form \
              WHERE interactions.updated_ms < EXCLUDED.updated_ms",
         )
         .bind(text(&i.key))
@@ -276,7 +291,9 @@ impl TeamDb {
         .bind(opt(&i.ticket))
         .bind(opt(&i.note))
         .bind(opt(&i.transfers))
-        .bind(i.updated_ms);
+        .bind(i.updated_ms)
+        .bind(opt(&i.script))
+        .bind(opt(&i.form));
         let done = self
             .bounded(PUSH_TIMEOUT, STEP, query.execute(&self.pool))
             .await?;
@@ -296,13 +313,13 @@ impl TeamDb {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let query = sqlx::query(
-            "SELECT key, kind, agent, number, name, direction, outcome, outcome_detail, \
-             started_ms, answered_ms, ended_ms, disposition, ticket, note, transfers, updated_ms \
-             FROM interactions WHERE number = $1 ORDER BY started_ms DESC, key DESC LIMIT $2",
-        )
-        .bind(clean(number).into_owned())
-        .bind(limit);
+        let sql = format!(
+            "SELECT {INTERACTION_COLUMNS} FROM interactions WHERE number = $1 \
+             ORDER BY started_ms DESC, key DESC LIMIT $2"
+        );
+        let query = sqlx::query(&sql)
+            .bind(clean(number).into_owned())
+            .bind(limit);
         let rows = self
             .bounded(EARLIER_TIMEOUT, STEP, query.fetch_all(&self.pool))
             .await?;
@@ -312,29 +329,145 @@ impl TeamDb {
             .map_err(|e| classify(e, &self.target, STEP))
     }
 
-    /// Records that `agent` is in `state` since `since_ms`, unless an equal
-    /// or newer copy (by `updated_ms`) is there; bounded by [`PUSH_TIMEOUT`].
-    pub async fn set_agent_state(
-        &self,
-        agent: &str,
-        state: &str,
-        since_ms: i64,
-        updated_ms: i64,
-    ) -> Result<(), TeamError> {
+    /// Records what an agent is doing, unless an equal or newer copy (by
+    /// `updated_ms`) is there; bounded by [`PUSH_TIMEOUT`].
+    pub async fn set_presence(&self, p: &AgentPresence) -> Result<Pushed, TeamError> {
         const STEP: &str = "recording the agent's state";
+        let opt = |s: &Option<String>| s.as_deref().map(|s| clean(s).into_owned());
         let query = sqlx::query(
-            "INSERT INTO agent_states (agent, state, since_ms, updated_ms) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO agent_states (agent, state, since_ms, updated_ms, extension, reason, \
+             call_number, call_name, help_since_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (agent) DO UPDATE SET state = EXCLUDED.state, \
-             since_ms = EXCLUDED.since_ms, updated_ms = EXCLUDED.updated_ms \
+             since_ms = EXCLUDED.since_ms, updated_ms = EXCLUDED.updated_ms, \
+             extension = EXCLUDED.extension, reason = EXCLUDED.reason, \
+             call_number = EXCLUDED.call_number, call_name = EXCLUDED.call_name, \
+             help_since_ms = EXCLUDED.help_since_ms \
              WHERE agent_states.updated_ms < EXCLUDED.updated_ms",
         )
-        .bind(clean(agent).into_owned())
-        .bind(clean(state).into_owned())
-        .bind(since_ms)
-        .bind(updated_ms);
-        self.bounded(PUSH_TIMEOUT, STEP, query.execute(&self.pool))
-            .await
-            .map(|_| ())
+        .bind(clean(&p.agent).into_owned())
+        .bind(clean(&p.state).into_owned())
+        .bind(p.since_ms)
+        .bind(p.updated_ms)
+        .bind(opt(&p.extension))
+        .bind(opt(&p.reason))
+        .bind(opt(&p.call_number))
+        .bind(opt(&p.call_name))
+        .bind(p.help_since_ms);
+        let done = self
+            .bounded(PUSH_TIMEOUT, STEP, query.execute(&self.pool))
+            .await?;
+        Ok(if done.rows_affected() == 0 {
+            Pushed::Kept
+        } else {
+            Pushed::Stored
+        })
+    }
+
+    /// The supervisor's board: every agent's presence (by name) and the
+    /// figures of the interactions started since `since_ms` (today's
+    /// midnight), per agent; bounded by [`EARLIER_TIMEOUT`].
+    pub async fn board(&self, since_ms: i64) -> Result<Board, TeamError> {
+        const STEP: &str = "reading the team's board";
+        let agents = sqlx::query(
+            "SELECT agent, state, since_ms, updated_ms, extension, reason, call_number, \
+             call_name, help_since_ms FROM agent_states ORDER BY agent",
+        );
+        let figures = sqlx::query(
+            "SELECT agent, \
+             COUNT(*) FILTER (WHERE kind = 'call' AND answered_ms IS NOT NULL) AS calls, \
+             COUNT(*) FILTER (WHERE kind = 'call' AND outcome = 'missed') AS missed, \
+             COALESCE(SUM(ended_ms - answered_ms) FILTER (WHERE kind = 'call' \
+                 AND answered_ms IS NOT NULL AND ended_ms IS NOT NULL), 0)::BIGINT AS talk_ms, \
+             COUNT(*) FILTER (WHERE kind = 'mail') AS emails \
+             FROM interactions WHERE started_ms >= $1 GROUP BY agent ORDER BY agent",
+        )
+        .bind(since_ms);
+        let (agents, figures) = self
+            .bounded(EARLIER_TIMEOUT, STEP, async {
+                Ok((
+                    agents.fetch_all(&self.pool).await?,
+                    figures.fetch_all(&self.pool).await?,
+                ))
+            })
+            .await?;
+        let read = || -> Result<Board, sqlx::Error> {
+            Ok(Board {
+                agents: agents.iter().map(presence).collect::<Result<_, _>>()?,
+                figures: figures
+                    .iter()
+                    .map(|r| {
+                        Ok(AgentFigures {
+                            agent: r.try_get("agent")?,
+                            calls: r.try_get("calls")?,
+                            missed: r.try_get("missed")?,
+                            talk_ms: r.try_get("talk_ms")?,
+                            emails: r.try_get("emails")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()?,
+            })
+        };
+        read().map_err(|e| classify(e, &self.target, STEP))
+    }
+
+    /// Stores a contact's change unless an equal or newer one (by
+    /// `updated_ms`) is there: the rule for the same contact edited on two
+    /// desks. Bounded by [`PUSH_TIMEOUT`].
+    pub async fn push_contact(&self, c: &TeamContact) -> Result<Pushed, TeamError> {
+        const STEP: &str = "pushing a contact";
+        let opt = |s: &Option<String>| s.as_deref().map(|s| clean(s).into_owned());
+        let query = sqlx::query(
+            "INSERT INTO contacts (number, name, company, note, email, agent, deleted, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (number) DO UPDATE SET name = EXCLUDED.name, \
+             company = EXCLUDED.company, note = EXCLUDED.note, email = EXCLUDED.email, \
+             agent = EXCLUDED.agent, deleted = EXCLUDED.deleted, updated_ms = EXCLUDED.updated_ms \
+             WHERE contacts.updated_ms < EXCLUDED.updated_ms",
+        )
+        .bind(clean(&c.contact_number).into_owned())
+        .bind(clean(&c.name).into_owned())
+        .bind(opt(&c.company))
+        .bind(opt(&c.note))
+        .bind(opt(&c.email))
+        .bind(clean(&c.agent).into_owned())
+        .bind(c.deleted)
+        .bind(c.updated_ms);
+        let done = self
+            .bounded(PUSH_TIMEOUT, STEP, query.execute(&self.pool))
+            .await?;
+        Ok(if done.rows_affected() == 0 {
+            Pushed::Kept
+        } else {
+            Pushed::Stored
+        })
+    }
+
+    /// The team's contact for `number` (a deleted one too: the caller
+    /// decides), bounded by [`EARLIER_TIMEOUT`].
+    pub async fn contact(&self, number: &str) -> Result<Option<TeamContact>, TeamError> {
+        const STEP: &str = "looking up a contact";
+        let query = sqlx::query(
+            "SELECT number, name, company, note, email, agent, deleted, updated_ms \
+             FROM contacts WHERE number = $1",
+        )
+        .bind(clean(number.trim()).into_owned());
+        let row = self
+            .bounded(EARLIER_TIMEOUT, STEP, query.fetch_optional(&self.pool))
+            .await?;
+        row.map(|r| {
+            Ok(TeamContact {
+                contact_number: r.try_get("number")?,
+                name: r.try_get("name")?,
+                company: r.try_get("company")?,
+                note: r.try_get("note")?,
+                email: r.try_get("email")?,
+                agent: r.try_get("agent")?,
+                deleted: r.try_get("deleted")?,
+                updated_ms: r.try_get("updated_ms")?,
+            })
+        })
+        .transpose()
+        .map_err(|e: sqlx::Error| classify(e, &self.target, STEP))
     }
 
     /// Closes the pool: waits up to [`CLOSE_TIMEOUT`] for connections in
@@ -487,6 +620,11 @@ fn classify(e: sqlx::Error, target: &str, step: &'static str) -> TeamError {
                 _ => TeamError::Query(message),
             }
         }
+        // rustls reports a certificate it refuses as an I/O error of the
+        // handshake: that is TLS failing, not the network.
+        sqlx::Error::Io(io) if is_tls_refusal(&io) => TeamError::Tls(format!(
+            "{target}: {io} (check the host name in the URL and the CA file)"
+        )),
         sqlx::Error::Io(io) => TeamError::Connect(format!("{target}: {io}")),
         sqlx::Error::Tls(tls) => TeamError::Tls(format!(
             "{target}: {tls} (check sslmode in the URL and the CA file)"
@@ -503,6 +641,15 @@ fn classify(e: sqlx::Error, target: &str, step: &'static str) -> TeamError {
         sqlx::Error::Migrate(m) => migrate_error(*m, target),
         other => TeamError::Query(format!("{target}, {step}: {other}")),
     }
+}
+
+/// Whether an I/O error is the TLS handshake refusing the server.
+fn is_tls_refusal(io: &std::io::Error) -> bool {
+    let m = io.to_string().to_ascii_lowercase();
+    io.kind() == std::io::ErrorKind::InvalidData
+        && ["certificate", "handshake", "tls"]
+            .iter()
+            .any(|w| m.contains(w))
 }
 
 fn migrate_error(e: MigrateError, target: &str) -> TeamError {
@@ -547,6 +694,22 @@ fn interaction(r: &PgRow) -> Result<Interaction, sqlx::Error> {
         ticket: r.try_get("ticket")?,
         note: r.try_get("note")?,
         transfers: r.try_get("transfers")?,
+        script: r.try_get("script")?,
+        form: r.try_get("form")?,
+        updated_ms: r.try_get("updated_ms")?,
+    })
+}
+
+fn presence(r: &PgRow) -> Result<AgentPresence, sqlx::Error> {
+    Ok(AgentPresence {
+        agent: r.try_get("agent")?,
+        extension: r.try_get("extension")?,
+        state: r.try_get("state")?,
+        reason: r.try_get("reason")?,
+        since_ms: r.try_get("since_ms")?,
+        call_number: r.try_get("call_number")?,
+        call_name: r.try_get("call_name")?,
+        help_since_ms: r.try_get("help_since_ms")?,
         updated_ms: r.try_get("updated_ms")?,
     })
 }
@@ -676,7 +839,7 @@ mod tests {
     }
 
     #[test]
-    fn the_migration_has_both_tables_and_indexes() {
+    fn the_migrations_have_their_tables_and_indexes() {
         let (_, _, sql) = MIGRATIONS[0];
         for want in [
             "CREATE TABLE interactions",

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use switchboard_desk::team::Interaction;
+use switchboard_desk::team::{AgentPresence, Interaction, TeamContact};
 use switchboard_interop::postgres::PgServer;
 use switchboard_team::{Pushed, Settings, TeamDb, TeamError};
 
@@ -80,6 +80,22 @@ fn call(key: &str, number: &str, started_ms: i64, updated_ms: i64) -> Interactio
         ticket: Some("4711".into()),
         note: Some("Order late.\nPromised a call back.".into()),
         transfers: None,
+        script: None,
+        form: None,
+        updated_ms,
+    }
+}
+
+fn presence(agent: &str, state: &str, since_ms: i64, updated_ms: i64) -> AgentPresence {
+    AgentPresence {
+        agent: agent.into(),
+        extension: Some("204".into()),
+        state: state.into(),
+        reason: None,
+        since_ms,
+        call_number: None,
+        call_name: None,
+        help_since_ms: None,
         updated_ms,
     }
 }
@@ -94,9 +110,9 @@ fn connect_runs_the_migrations_and_twice_is_fine() {
         let db = sql(&pg).await;
         assert_eq!(
             count(&db, "SELECT count(*) FROM _sqlx_migrations WHERE success").await,
-            1
+            2
         );
-        for table in ["interactions", "agent_states"] {
+        for table in ["interactions", "agent_states", "contacts"] {
             let q = format!("SELECT count(*) FROM {table}");
             assert_eq!(count(&db, &q).await, 0, "{table}");
         }
@@ -198,33 +214,105 @@ fn earlier_is_newest_first_limited_and_by_number() {
 }
 
 #[test]
-fn agent_state_newest_wins() {
+fn agent_presence_newest_wins_and_the_board_shows_it_with_todays_figures() {
     let pg = PgServer::start("pg-state");
     run(async {
         let team = connect(&pg).await;
-        let db = sql(&pg).await;
-        let state = |db: sqlx::PgPool| async move {
-            sqlx::query_as::<_, (String, i64, i64)>(
-                "SELECT state, since_ms, updated_ms FROM agent_states WHERE agent = 'jüri'",
-            )
-            .fetch_one(&db)
-            .await
-            .expect("agent state")
+        let state = |b: &switchboard_desk::team::Board| {
+            b.agents
+                .iter()
+                .find(|a| a.agent == "jüri")
+                .map(|a| (a.state.clone(), a.since_ms, a.updated_ms))
         };
-        team.set_agent_state("jüri", "ready", 100, 100)
-            .await
-            .unwrap();
-        team.set_agent_state("jüri", "away", 200, 210)
-            .await
-            .unwrap();
-        assert_eq!(state(db.clone()).await, ("away".into(), 200, 210));
-        team.set_agent_state("jüri", "on call", 150, 150)
-            .await
-            .unwrap();
-        team.set_agent_state("jüri", "ready", 210, 210)
-            .await
-            .unwrap();
-        assert_eq!(state(db).await, ("away".into(), 200, 210));
+        let pushed = team
+            .set_presence(&presence("jüri", "available", 100, 100))
+            .await;
+        assert_eq!(pushed, Ok(Pushed::Stored));
+        let mut on_call = presence("jüri", "in_call", 200, 210);
+        on_call.call_number = Some("+3725550100".into());
+        on_call.help_since_ms = Some(205);
+        assert_eq!(team.set_presence(&on_call).await, Ok(Pushed::Stored));
+        let late = team
+            .set_presence(&presence("jüri", "break", 150, 150))
+            .await;
+        assert_eq!(late, Ok(Pushed::Kept), "an older copy arriving late");
+        let board = team.board(0).await.unwrap();
+        assert_eq!(state(&board), Some(("in_call".into(), 200, 210)));
+        assert_eq!(board.help_requests().len(), 1);
+        assert_eq!(
+            board.help_requests()[0].call_number.as_deref(),
+            Some("+3725550100")
+        );
+
+        // Today's figures: two answered calls (95 s and 30 s of talk), one
+        // missed, one e-mail; yesterday's call is not counted.
+        let today = 1_700_000_000_000;
+        let mut a = call("f1", "+1", today + 1_000, today + 200_000);
+        a.agent = "jüri".into();
+        let mut b = call("f2", "+2", today + 2_000, today + 200_000);
+        b.agent = "jüri".into();
+        b.ended_ms = Some(today + 2_000 + 4_000 + 30_000);
+        let mut missed = call("f3", "+3", today + 3_000, today + 200_000);
+        missed.agent = "jüri".into();
+        missed.answered_ms = None;
+        missed.outcome = Some("missed".into());
+        let mut mail = call("f4", "mari@example.ee", today + 4_000, today + 200_000);
+        mail.key = "mail:<f4@example.ee>".into();
+        mail.kind = "mail".into();
+        mail.agent = "jüri".into();
+        let mut old = call("f5", "+5", today - 86_400_000, today);
+        old.agent = "jüri".into();
+        for i in [&a, &b, &missed, &mail, &old] {
+            assert_eq!(team.push(i).await, Ok(Pushed::Stored));
+        }
+        let board = team.board(today).await.unwrap();
+        let f = board.figures_of("jüri").expect("figures");
+        assert_eq!((f.calls, f.missed, f.emails), (2, 1, 1), "{f:?}");
+        assert_eq!(f.talk_ms, 91_000 + 30_000);
+        assert_eq!(f.avg_talk_ms(), Some(60_500));
+    });
+}
+
+#[test]
+fn a_contact_edited_on_two_desks_keeps_the_newest_edit_and_a_deletion_is_a_copy_too() {
+    let pg = PgServer::start("pg-contacts");
+    run(async {
+        let team = connect(&pg).await;
+        let contact = |name: &str, agent: &str, deleted: bool, at: i64| TeamContact {
+            contact_number: "+3725550100".into(),
+            name: name.into(),
+            company: Some("Maasikas OÜ".into()),
+            note: None,
+            email: None,
+            agent: agent.into(),
+            deleted,
+            updated_ms: at,
+        };
+        assert_eq!(team.contact("+3725550100").await, Ok(None));
+        // Anna edits at 100, Boris at 300; Anna's copy arrives last.
+        let boris = contact("Mari Maasikas (CEO)", "boris", false, 300);
+        assert_eq!(team.push_contact(&boris).await, Ok(Pushed::Stored));
+        let anna = contact("Mari Maasikas", "anna", false, 100);
+        assert_eq!(team.push_contact(&anna).await, Ok(Pushed::Kept));
+        assert_eq!(team.contact(" +3725550100 ").await, Ok(Some(boris.clone())));
+        // A deletion later than both wins the same way; an older edit does not undo it.
+        let gone = contact("Mari Maasikas", "anna", true, 400);
+        assert_eq!(team.push_contact(&gone).await, Ok(Pushed::Stored));
+        assert_eq!(team.push_contact(&boris).await, Ok(Pushed::Kept));
+        assert_eq!(team.contact("+3725550100").await, Ok(Some(gone)));
+    });
+}
+
+#[test]
+fn script_answers_and_form_data_travel_with_the_interaction() {
+    let pg = PgServer::start("pg-script");
+    run(async {
+        let team = connect(&pg).await;
+        let mut i = call("s1", "+3725550199", 10, 20);
+        i.script = Some("Is anyone hurt?: no\nWhere are you?: Tartu, Riia 5".into());
+        i.form = Some(r#"[{"form":"order","fields":{"item":"Tõukeratas"}}]"#.into());
+        assert_eq!(team.push(&i).await, Ok(Pushed::Stored));
+        assert_eq!(team.earlier("+3725550199", 5).await, Ok(vec![i]));
     });
 }
 
@@ -360,5 +448,61 @@ fn names_and_notes_beyond_ascii_round_trip() {
         assert_eq!(team.push(&nul).await, Ok(Pushed::Stored));
         let got = team.earlier("+372 5550 9999", 1).await.expect("earlier");
         assert_eq!(got[0].note.as_deref(), Some("a\u{FFFD}b"));
+    });
+}
+
+#[test]
+fn tls_to_the_database_is_verified_against_the_ca_and_the_host_name() {
+    let pg = PgServer::start("pg-tls");
+    let ca = pg.enable_tls();
+    run(async {
+        let url = |host: &str| {
+            format!(
+                "postgresql://{}@{host}:{}/{}",
+                PgServer::USER,
+                pg.port,
+                PgServer::DATABASE
+            )
+        };
+        // The CA given: verify-full (the crate's rule), the name matches.
+        let good = Settings {
+            url: url("localhost"),
+            password: Some(PgServer::PASSWORD.into()),
+            ca_file: Some(ca.clone()),
+        };
+        let team = TeamDb::connect(&good)
+            .await
+            .unwrap_or_else(|e| panic!("TLS connect: {e}\n{}", pg.log_tail()));
+        assert_eq!(
+            team.push(&call("tls1", "+3725550111", 1, 2)).await,
+            Ok(Pushed::Stored)
+        );
+        let encrypted = pg.psql(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE ssl AND application_name = 'switchboard-desk'",
+        );
+        assert!(
+            encrypted.trim().parse::<i64>().unwrap_or(0) >= 1,
+            "the desk's connection is not encrypted: {encrypted}"
+        );
+        team.close().await;
+
+        // The same server by an address its certificate does not name.
+        let by_ip = Settings {
+            url: url("127.0.0.1"),
+            ..good.clone()
+        };
+        let e = TeamDb::connect(&by_ip).await.expect_err("a name mismatch");
+        assert!(matches!(e, TeamError::Tls(_)), "{e:?}");
+
+        // A CA that signed nothing of the server's.
+        let other = switchboard_interop::mail::unrelated_ca(&pg.dir.join("other"));
+        let wrong_ca = Settings {
+            ca_file: Some(other),
+            ..good.clone()
+        };
+        let e = TeamDb::connect(&wrong_ca).await.expect_err("an unknown CA");
+        assert!(matches!(e, TeamError::Tls(_)), "{e:?}");
+        assert!(e.to_string().contains("TLS"), "{e}");
     });
 }

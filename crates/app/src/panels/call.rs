@@ -141,7 +141,25 @@ fn controls(ui: &mut egui::Ui, cx: &Cx<'_>, c: &Call, out: &mut Vec<Intent>) {
         {
             out.push(Op::Hold.into());
         }
+        if cx.ws.team_on() {
+            let raised = cx.ws.hand_raised().is_some();
+            let (text, op) = if raised {
+                (l.tr("lower-hand"), Op::LowerHand)
+            } else {
+                (l.tr("raise-hand"), Op::RaiseHand)
+            };
+            if ui
+                .add(egui::Button::new(text).min_size(big).selected(raised))
+                .on_hover_text(l.tr("raise-hand-tip"))
+                .clicked()
+            {
+                out.push(op.into());
+            }
+        }
     });
+    if cx.ws.hand_raised().is_some() {
+        ui.colored_label(ui.visuals().warn_fg_color, l.tr("hand-raised"));
+    }
 }
 
 fn transfer(ui: &mut egui::Ui, cx: &Cx<'_>, c: &Call, view: &mut View, out: &mut Vec<Intent>) {

@@ -46,6 +46,10 @@ pub(crate) struct Cx<'a> {
     pub(crate) directory: &'a Directory,
     /// Quick-connects: label and target.
     pub(crate) quick: &'a [(String, String)],
+    /// A supervisor's desk: the PBX's codes to listen, whisper and barge.
+    pub(crate) supervisor: Option<&'a switchboard_desk::config::FeatureCodes>,
+    /// The team's board as last read, and when (Unix ms).
+    pub(crate) board: Option<&'a (Result<switchboard_desk::team::Board, String>, i64)>,
     /// Dispositions in effect.
     pub(crate) dispositions: &'a [String],
     /// Break reasons in effect.

@@ -251,6 +251,10 @@ pub enum Op {
     Mail(ItemId, super::MailOp),
     /// Calls only (no new e-mails), or both channels.
     CallsOnly(bool),
+    /// Ask the supervisor for help on the call in hand.
+    RaiseHand,
+    /// Take the request back.
+    LowerHand,
 }
 
 /// What the phone should do (the desktop turns these into engine commands).
@@ -334,4 +338,6 @@ pub enum Action {
         /// The caller's number.
         number: String,
     },
+    /// What the agent is doing changed: tell the team's board.
+    TeamPresence(crate::team::AgentPresence),
 }

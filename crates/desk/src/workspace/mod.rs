@@ -27,6 +27,7 @@ mod operator;
 mod phone;
 mod presence;
 mod script;
+mod supervision;
 mod wrap_up;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -206,6 +207,8 @@ pub struct Workspace {
     team: bool,
     /// Watched lines and their busy lamps.
     lamps: BTreeMap<String, Lamp>,
+    /// What this desk tells the team's board.
+    supervision: supervision::Supervision,
 }
 
 impl std::fmt::Debug for PendingDial {
@@ -249,6 +252,7 @@ impl Workspace {
             mail: Default::default(),
             team: false,
             lamps: BTreeMap::new(),
+            supervision: Default::default(),
         };
         ws.recover_drafts(now);
         ws.refresh_stats(now);
@@ -489,6 +493,11 @@ impl Workspace {
         self.team = on;
     }
 
+    /// Whether the team database is on (the raised hand reaches a supervisor).
+    pub fn team_on(&self) -> bool {
+        self.team
+    }
+
     /// The team lookup for a call finished.
     pub fn team_result(
         &mut self,
@@ -515,13 +524,22 @@ impl Workspace {
         if !self.team {
             return None;
         }
-        let mut r = self.store.as_ref()?.call(call_id).ok()??;
+        let store = self.store.as_ref()?;
+        let mut r = store.call(call_id).ok()??;
         if let Some(d) = draft {
             r.note = Some(d.note.clone()).filter(|n| !n.trim().is_empty());
             r.disposition = d.disposition.clone();
             r.ticket = d.ticket.clone();
         }
-        let i = crate::team::Interaction::of_call(&r, &self.operator.0, now.unix_ms);
+        let mut i = crate::team::Interaction::of_call(&r, &self.operator.0, now.unix_ms);
+        i.script = store
+            .script_run(call_id)
+            .ok()
+            .flatten()
+            .map(|run| crate::team::script_text(&run))
+            .filter(|t| !t.is_empty());
+        let form = draft.and_then(|d| d.form.as_ref());
+        i.form = form.and_then(|f| serde_json::to_string(f).ok());
         Some(crate::team::outbox_item(&i, stage, call_id))
     }
 

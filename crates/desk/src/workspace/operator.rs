@@ -183,8 +183,11 @@ impl Workspace {
             Op::AppendNote(id, text) => self.append_note(now, id, &text),
             Op::Mail(id, op) => self.apply_mail(now, id, op),
             Op::CallsOnly(on) => self.set_calls_only(on),
+            Op::RaiseHand => self.raise_hand(now, true),
+            Op::LowerHand => self.raise_hand(now, false),
         }
         self.blend(before);
+        self.publish_presence(now);
     }
 
     /// Whether the operator can place a call now (nothing rings, nothing in hand).

@@ -38,6 +38,7 @@ impl Workspace {
         let before = self.selected;
         self.handle_event(now, ev);
         self.blend(before);
+        self.publish_presence(now);
     }
 
     fn handle_event(&mut self, now: Now, ev: PhoneEvent) {

@@ -57,6 +57,8 @@ fn a_call_is_copied_for_the_team_when_it_ends_and_again_with_its_wrap_up() {
         ticket: None,
         note: Some("Arve topelt; lubasin tagasi helistada".into()),
         transfers: None,
+        script: None,
+        form: None,
         updated_ms: now.unix_ms - 86_000_000,
     };
     ws.team_result("team-1@test", Ok(vec![earlier.clone()]));
@@ -108,4 +110,140 @@ fn without_a_team_database_nothing_is_queued_or_asked() {
     );
     ended(&mut ws, now, 1, EndReason::RemoteHangup, None);
     assert!(ws.store().unwrap().outbox_pending().unwrap().is_empty());
+}
+
+fn presences(ws: &mut Workspace) -> Vec<crate::team::AgentPresence> {
+    ws.take_actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::TeamPresence(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_board_hears_of_each_change_once_and_a_raised_hand_comes_down_with_the_call() {
+    let now = t0();
+    let mut ws = Workspace::new(Rules::default(), Some(Store::in_memory().unwrap()), now);
+    ws.set_operator("anna", "et");
+    ws.set_extension(Some("204".into()));
+    ws.set_team(true);
+    ws.apply(now, Op::SetState(AgentState::Available));
+    let p = presences(&mut ws);
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        (p[0].state.as_str(), p[0].extension.as_deref()),
+        ("available", Some("204"))
+    );
+    ws.tick(now.later(std::time::Duration::from_secs(5)));
+    assert!(
+        presences(&mut ws).is_empty(),
+        "nothing changed: nothing sent"
+    );
+
+    let ringing = now.later(std::time::Duration::from_secs(10));
+    ring(&mut ws, ringing);
+    let p = presences(&mut ws);
+    assert_eq!(p.last().map(|p| p.state.as_str()), Some("ringing"));
+    assert_eq!(
+        p.last().and_then(|p| p.call_number.as_deref()),
+        Some("+3725551234")
+    );
+    ws.apply(ringing, Op::Answer);
+    ws.handle(ringing, PhoneEvent::Established { call: CallRef(1) });
+    let up = presences(&mut ws);
+    assert_eq!(up.last().map(|p| p.state.as_str()), Some("in_call"));
+    let since = up.last().unwrap().since_ms;
+
+    let help = ringing.later(std::time::Duration::from_secs(30));
+    ws.apply(help, Op::RaiseHand);
+    assert_eq!(ws.hand_raised(), Some(help.unix_ms));
+    let p = presences(&mut ws);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].help_since_ms, Some(help.unix_ms));
+    assert_eq!(
+        p[0].since_ms, since,
+        "still in the same call since it was answered"
+    );
+
+    let over = help.later(std::time::Duration::from_secs(60));
+    ended(&mut ws, over, 1, EndReason::RemoteHangup, None);
+    assert_eq!(ws.hand_raised(), None);
+    let p = presences(&mut ws);
+    let last = p.last().expect("the end of the call is published");
+    assert_eq!(last.state, "wrap_up");
+    assert_eq!(
+        (last.help_since_ms, last.call_number.as_deref()),
+        (None, None)
+    );
+}
+
+#[test]
+fn without_the_team_nothing_is_published_and_no_hand_is_offered() {
+    let now = t0();
+    let mut ws = Workspace::new(Rules::default(), Some(Store::in_memory().unwrap()), now);
+    ws.apply(now, Op::SetState(AgentState::Available));
+    assert!(presences(&mut ws).is_empty());
+    assert!(!ws.team_on());
+}
+
+#[test]
+fn a_contact_change_goes_to_the_team_and_a_desk_without_one_learns_the_teams() {
+    let now = t0();
+    let mut ws = Workspace::new(Rules::default(), Some(Store::in_memory().unwrap()), now);
+    ws.set_operator("anna", "et");
+    ws.set_team(true);
+    let mari = crate::store::Contact {
+        name: "Mari Maasikas".into(),
+        number: "+3725551234".into(),
+        company: Some("Maasikas OÜ".into()),
+        note: None,
+        email: None,
+    };
+    ws.contact_changed(now, &mari, false);
+    ws.contact_changed(now.later(std::time::Duration::from_secs(1)), &mari, true);
+    let items = ws.store().unwrap().outbox_pending().unwrap();
+    let copies: Vec<crate::team::TeamContact> = items
+        .iter()
+        .filter_map(|i| match serde_json::from_value(i.payload.clone()) {
+            Ok(crate::team::TeamCopy::Contact(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copies.len(), 2, "an edit and a deletion, each its own copy");
+    assert!(!copies[0].deleted && copies[1].deleted);
+    assert!(copies[1].updated_ms > copies[0].updated_ms);
+
+    // Another desk rings with Mari's number and has no contact: it learns
+    // the team's (a deleted one teaches nothing).
+    let mut other = Workspace::new(Rules::default(), Some(Store::in_memory().unwrap()), now);
+    other.set_team(true);
+    other.apply(now, Op::SetState(AgentState::Available));
+    let mut h = Headers::new();
+    h.push("From", "<sip:+3725551234@pbx>;tag=1");
+    other.handle(
+        now,
+        PhoneEvent::Incoming {
+            call: CallRef(1),
+            call_id: "learn@test".into(),
+            headers: h,
+        },
+    );
+    let mut deleted = copies[1].clone();
+    other.team_contact(now, "learn@test", Some(deleted.clone()));
+    assert!(other.calls()[0].contact.is_none());
+    deleted.deleted = false;
+    other.team_contact(now, "learn@test", Some(deleted));
+    assert_eq!(
+        other.calls()[0].contact.as_ref().map(|c| c.name.as_str()),
+        Some("Mari Maasikas")
+    );
+    assert_eq!(other.calls()[0].card.name.as_deref(), Some("Mari Maasikas"));
+    let kept = other
+        .store()
+        .unwrap()
+        .contact_by_number("+3725551234")
+        .unwrap();
+    assert_eq!(kept.map(|c| c.company), Some(Some("Maasikas OÜ".into())));
 }

@@ -56,7 +56,8 @@ fn phone(actions: Vec<Action>) -> Vec<PhoneCommand> {
             | Action::LookupTickets { .. }
             | Action::OutboxQueued
             | Action::Mail(_)
-            | Action::LookupTeam { .. } => None,
+            | Action::LookupTeam { .. }
+            | Action::TeamPresence(_) => None,
         })
         .collect()
 }

@@ -66,6 +66,7 @@ impl Workspace {
         if crate::time::local_midnight(now.unix_ms) != self.day_start_ms {
             self.refresh_stats(now);
         }
+        self.publish_presence(now);
     }
 
     pub(super) fn flush_drafts(&mut self, now: Now, force: bool) {

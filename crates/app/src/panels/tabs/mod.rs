@@ -9,6 +9,7 @@ mod form;
 mod history;
 mod knowledge;
 mod script;
+mod team;
 
 use super::{Cx, View};
 use crate::{Intent, Lang};
@@ -22,6 +23,10 @@ pub(crate) trait ContextTab {
     /// script is answered).
     fn key(&self) -> &'static str {
         ""
+    }
+    /// Whether the tab is offered on this desk (Team: a supervisor's only).
+    fn shown(&self, _cx: &Cx<'_>) -> bool {
+        true
     }
     /// Draws the tab.
     fn ui(&mut self, ui: &mut egui::Ui, cx: &Cx<'_>, out: &mut Vec<Intent>);
@@ -37,6 +42,7 @@ pub(crate) fn all() -> Vec<Box<dyn ContextTab>> {
         Box::new(directory::DirectoryTab::default()),
         Box::new(history::History::default()),
         Box::new(contacts::Contacts::default()),
+        Box::new(team::TeamTab),
     ]
 }
 
@@ -44,6 +50,9 @@ pub(crate) fn all() -> Vec<Box<dyn ContextTab>> {
 pub(crate) fn ui(ui: &mut egui::Ui, cx: &Cx<'_>, view: &mut View, out: &mut Vec<Intent>) {
     ui.horizontal_wrapped(|ui| {
         for (i, t) in view.tabs.iter().enumerate() {
+            if !t.shown(cx) {
+                continue;
+            }
             if ui.selectable_label(view.tab == i, t.title(cx.l)).clicked() {
                 view.tab = i;
             }

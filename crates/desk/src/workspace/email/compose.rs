@@ -196,6 +196,7 @@ impl Workspace {
             })
             .collect();
         let out_id = outgoing.as_ref().map(|(_, o)| o.message_id.clone());
+        let team_item = self.team_mail_copy(&e, outcome, now);
         let Some(store) = &self.store else {
             self.notify(
                 now,
@@ -206,7 +207,7 @@ impl Workspace {
             return;
         };
         let saved = (|| {
-            for item in &items {
+            for item in items.iter().chain(&team_item) {
                 store.enqueue(item, now.unix_ms)?;
             }
             store.close_email(
@@ -233,7 +234,7 @@ impl Workspace {
             self.mail.closed.insert(e.listed.uid);
             self.mail_cmd(MailCommand::Done(e.listed.uid));
         }
-        if !items.is_empty() {
+        if !items.is_empty() || team_item.is_some() {
             self.out.push(Action::OutboxQueued);
         }
         if self.selected == Some(id) {
@@ -243,5 +244,52 @@ impl Workspace {
             self.mail.parked = None;
         }
         self.refresh_mail(now);
+    }
+
+    /// The team's copy of an e-mail being closed (sent, forwarded or
+    /// closed): the sender's address stands where a call has the number.
+    fn team_mail_copy(
+        &self,
+        e: &Email,
+        outcome: MailOutcome,
+        now: Now,
+    ) -> Option<crate::outbox::NewItem> {
+        if !self.team {
+            return None;
+        }
+        let address = match e.listed.from.rsplit_once('<') {
+            Some((_, rest)) => rest.trim_end_matches('>').trim().to_owned(),
+            None => e.listed.from.trim().to_owned(),
+        };
+        let key = match &e.listed.message_id {
+            Some(id) => format!("mail:{id}"),
+            None => format!(
+                "mail:uid{}-{}@{}",
+                e.listed.uid.0,
+                e.claimed_ms.unwrap_or(0),
+                self.operator.0
+            ),
+        };
+        let i = crate::team::Interaction {
+            key: key.clone(),
+            kind: "mail".into(),
+            agent: self.operator.0.clone(),
+            number: address.to_lowercase(),
+            name: Some(sender_name(&e.listed.from)).filter(|n| !n.is_empty()),
+            direction: "in".into(),
+            outcome: Some(outcome.as_str().to_owned()),
+            outcome_detail: Some(e.draft.forward_to.clone()).filter(|f| !f.trim().is_empty()),
+            started_ms: e.listed.date_ms.or(e.claimed_ms).unwrap_or(now.unix_ms),
+            answered_ms: e.claimed_ms,
+            ended_ms: Some(now.unix_ms),
+            disposition: e.draft.disposition.clone(),
+            ticket: Some(e.draft.reference.clone()).filter(|r| !r.trim().is_empty()),
+            note: Some(e.draft.note.clone()).filter(|n| !n.trim().is_empty()),
+            transfers: None,
+            script: None,
+            form: None,
+            updated_ms: now.unix_ms,
+        };
+        Some(crate::team::outbox_item(&i, "closed", &key))
     }
 }
