@@ -276,8 +276,14 @@ impl PgServer {
         ca
     }
 
-    /// Runs `sql` as the superuser over the unix socket; its output, unaligned.
+    /// Runs `sql` as the superuser over the unix socket in the `postgres`
+    /// database; its output, unaligned.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// [`PgServer::psql`] in database `db` ([`PgServer::DATABASE`]: the tables).
+    pub fn psql_in(&self, db: &str, sql: &str) -> String {
         let mut cmd = if is_root() {
             let mut c = Command::new("runuser");
             c.args(["-u", "postgres", "--", "psql"]);
@@ -294,7 +300,7 @@ impl PgServer {
                 "-U",
                 "postgres",
                 "-d",
-                "postgres",
+                db,
                 "-c",
                 sql,
             ])

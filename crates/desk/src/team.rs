@@ -1,6 +1,7 @@
 //! The team's shared history, as the desk sees it: one interaction record
-//! per call (and, later, per e-mail), pushed to the team database through
-//! the outbox and read back for the callers the desk sees.
+//! per call and per e-mail, and each contact's changes, pushed to the team
+//! database through the outbox and read back for the callers the desk
+//! sees; the agent's presence and the supervisor's board.
 //!
 //! ```text
 //!  wrap-up saved / call ended ──▶ outbox item (Delivery::Team, payload = Interaction)

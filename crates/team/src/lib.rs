@@ -1,6 +1,7 @@
 //! The team's shared history on PostgreSQL: every desk pushes copies of its
-//! interactions (calls now, e-mails later) and its agent's state, and reads
-//! back what colleagues had with a caller while the call rings.
+//! interactions (calls and e-mails), its contacts' changes and its agent's
+//! presence, and reads back what colleagues had with a caller while the
+//! call rings; a supervisor's desk reads the team's board.
 //!
 //! # Offline first
 //!
@@ -16,9 +17,10 @@
 //!                         team worker ◀──────────────────┘ retries until Ok
 //!                           │ TeamDb::push: INSERT … ON CONFLICT (key) DO UPDATE … WHERE newer
 //!                           ▼
-//!                      PostgreSQL: interactions, agent_states  ◀── other desks push too
+//!                      PostgreSQL: interactions, contacts, agent_states  ◀── other desks push too
 //!                           ▲
-//!  a call rings ─▶ TeamDb::earlier(number) ─▶ the desk shows the team's earlier calls
+//!  a call rings ─▶ TeamDb::earlier(number), TeamDb::contact(number) ─▶ the caller's card
+//!  a supervisor ─▶ TeamDb::board(midnight) ─▶ agents, states, hands raised, today's figures
 //! ```
 //!
 //! # The conflict rule
