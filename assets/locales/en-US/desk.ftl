@@ -520,3 +520,5 @@ raise-hand = Raise hand
 lower-hand = Lower hand
 raise-hand-tip = Ask the supervisor for help with this call
 hand-raised = Your hand is up: the supervisor sees it with the caller.
+team-kind-call = call
+team-kind-mail = e-mail

@@ -520,3 +520,5 @@ raise-hand = Tõsta käsi
 lower-hand = Langeta käsi
 raise-hand-tip = Palu juhilt selle kõnega abi
 hand-raised = Su käsi on üleval: juht näeb seda koos helistajaga.
+team-kind-call = kõne
+team-kind-mail = e-kiri

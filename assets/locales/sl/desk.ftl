@@ -520,3 +520,5 @@ raise-hand = Dvigni roko
 lower-hand = Spusti roko
 raise-hand-tip = Prosi vodjo za pomoč pri tem klicu
 hand-raised = Roka je dvignjena: vodja jo vidi skupaj s klicateljem.
+team-kind-call = klic
+team-kind-mail = e-pošta

@@ -609,3 +609,63 @@ fn the_senders_crm_record_is_looked_up_by_address_and_a_cut_download_is_fetched_
     ws.mail_event(now, MailEvent::Connected);
     assert_eq!(mail_cmds(&mut ws), [MailCommand::Fetch(Uid(1))]);
 }
+
+#[test]
+fn with_the_team_a_mail_asks_for_the_senders_history_and_its_close_is_a_team_record() {
+    let now = t0();
+    let mut ws = desk(Store::in_memory().unwrap(), now);
+    ws.set_team(true);
+    let id = claim_one(&mut ws, now);
+    let e = ws.email(id).unwrap();
+    assert_eq!(e.team, Some(crate::team::TeamView::Pending));
+    let row = e.row.expect("claimed: a row");
+    let earlier = crate::team::Interaction {
+        key: "call:last-week@test".into(),
+        kind: "call".into(),
+        agent: "boris".into(),
+        number: "juri@example.test".into(),
+        name: None,
+        direction: "in".into(),
+        outcome: Some("answered".into()),
+        outcome_detail: None,
+        started_ms: now.unix_ms - 7 * 86_400_000,
+        answered_ms: None,
+        ended_ms: None,
+        disposition: Some("Order".into()),
+        ticket: Some("4711".into()),
+        note: Some("Ordered by phone".into()),
+        transfers: None,
+        script: None,
+        form: None,
+        updated_ms: now.unix_ms,
+    };
+    ws.team_result(&format!("mail-team:{}", row.0), Ok(vec![earlier.clone()]));
+    assert_eq!(
+        ws.email(id).unwrap().team,
+        Some(crate::team::TeamView::Found(vec![earlier]))
+    );
+
+    let mut d = ws.email(id).unwrap().draft.clone();
+    d.note = "Lubasin kontrollida".into();
+    d.disposition = Some("Order".into());
+    ws.apply(now, Op::Mail(id, MailOp::Edit(d)));
+    ws.apply(now, Op::Mail(id, MailOp::Close));
+    let copies: Vec<crate::team::Interaction> = ws
+        .store()
+        .unwrap()
+        .outbox_pending()
+        .unwrap()
+        .into_iter()
+        .filter_map(|i| match serde_json::from_value(i.payload) {
+            Ok(crate::team::TeamCopy::Interaction(i)) => Some(*i),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let c = &copies[0];
+    assert_eq!(c.key, "mail:seed-1@example.test");
+    assert_eq!((c.kind.as_str(), c.agent.as_str()), ("mail", "anna"));
+    assert_eq!(c.number, "juri@example.test");
+    assert_eq!(c.note.as_deref(), Some("Lubasin kontrollida"));
+    assert_eq!(c.outcome.as_deref(), Some("closed"));
+}

@@ -493,6 +493,11 @@ impl Workspace {
         self.team = on;
     }
 
+    /// Who the operator is (their name on the team's records).
+    pub fn operator(&self) -> &str {
+        &self.operator.0
+    }
+
     /// Whether the team database is on (the raised hand reaches a supervisor).
     pub fn team_on(&self) -> bool {
         self.team
@@ -504,6 +509,14 @@ impl Workspace {
         call_id: &str,
         result: Result<Vec<crate::team::Interaction>, String>,
     ) {
+        let view = |r: Result<Vec<crate::team::Interaction>, String>| match r {
+            Ok(found) => crate::team::TeamView::Found(found),
+            Err(e) => crate::team::TeamView::Failed(e),
+        };
+        if let Some(row) = call_id.strip_prefix("mail-team:") {
+            self.mail_team_result(row, view(result));
+            return;
+        }
         if let Some(c) = self.calls.iter_mut().find(|c| c.call_id == call_id) {
             c.team = Some(match result {
                 Ok(found) => crate::team::TeamView::Found(found),

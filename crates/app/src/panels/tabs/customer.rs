@@ -40,11 +40,15 @@ impl Customer {
         &mut self,
         ui: &mut egui::Ui,
         cx: &Cx<'_>,
-        name: &str,
-        address: &str,
-        crm: Option<&switchboard_desk::workspace::CrmView>,
+        who: Sender<'_>,
         out: &mut Vec<Intent>,
     ) {
+        let Sender {
+            name,
+            address,
+            crm,
+            team: team_view,
+        } = who;
         let l = cx.l;
         ui.strong(name);
         if address != name {
@@ -114,6 +118,12 @@ impl Customer {
                 return;
             }
         };
+        // The colleagues' calls and e-mails with this address (this
+        // desk's own are the list below).
+        if let Some((t, current)) = &team_view {
+            let mine = [current.clone()];
+            team(ui, cx, t, &mine, true);
+        }
         if past.is_empty() {
             ui.weak(l.tr("no-earlier-emails"));
         }
@@ -193,12 +203,29 @@ impl ContextTab for Customer {
                     Some(m) if !m.from.email.is_empty() => (e.who(), m.from.email.clone()),
                     _ => sender(&e.listed.from),
                 };
-                self.mail_sender(ui, cx, &name, &address, e.crm.as_ref(), out);
+                let key = format!(
+                    "mail:{}",
+                    e.listed.message_id.as_deref().unwrap_or_default()
+                );
+                let team_view = e.team.as_ref().map(|t| (t, key));
+                let who = Sender {
+                    name: &name,
+                    address: &address,
+                    crm: e.crm.as_ref(),
+                    team: team_view,
+                };
+                self.mail_sender(ui, cx, who, out);
                 return;
             }
             Focus::MailWaiting(_, w) => {
                 let (name, address) = sender(&w.from);
-                self.mail_sender(ui, cx, &name, &address, None, out);
+                let who = Sender {
+                    name: &name,
+                    address: &address,
+                    crm: None,
+                    team: None,
+                };
+                self.mail_sender(ui, cx, who, out);
                 return;
             }
             Focus::Idle => {
@@ -286,14 +313,30 @@ impl ContextTab for Customer {
                 .map(|(r, _)| format!("call:{}", r.call_id))
                 .chain(std::iter::once(format!("call:{}", c.call_id)))
                 .collect();
-            team(ui, cx, t, &mine);
+            team(ui, cx, t, &mine, false);
         }
     }
 }
 
+/// An e-mail's sender, as the tab shows them.
+struct Sender<'a> {
+    name: &'a str,
+    address: &'a str,
+    /// Their CRM record, looked up by address.
+    crm: Option<&'a switchboard_desk::workspace::CrmView>,
+    /// The team's records with the address, and the key of the mail in hand.
+    team: Option<(&'a switchboard_desk::team::TeamView, String)>,
+}
+
 /// The team's earlier interactions with the caller (colleagues' calls,
 /// each with who took it), beside this desk's own.
-fn team(ui: &mut egui::Ui, cx: &Cx<'_>, t: &switchboard_desk::team::TeamView, mine: &[String]) {
+fn team(
+    ui: &mut egui::Ui,
+    cx: &Cx<'_>,
+    t: &switchboard_desk::team::TeamView,
+    mine: &[String],
+    others_only: bool,
+) {
     use switchboard_desk::team::TeamView;
     let l = cx.l;
     ui.separator();
@@ -309,15 +352,24 @@ fn team(ui: &mut egui::Ui, cx: &Cx<'_>, t: &switchboard_desk::team::TeamView, mi
             );
         }
         TeamView::Found(list) => {
-            let theirs: Vec<_> = list.iter().filter(|i| !mine.contains(&i.key)).collect();
+            let theirs: Vec<_> = list
+                .iter()
+                .filter(|i| !mine.contains(&i.key))
+                .filter(|i| !others_only || i.agent != cx.ws.operator())
+                .collect();
             if theirs.is_empty() {
                 ui.weak(l.tr("team-none"));
             }
             for i in theirs {
                 ui.group(|ui| {
                     ui.set_width(ui.available_width());
+                    let kind = if i.kind == "mail" {
+                        l.tr("team-kind-mail")
+                    } else {
+                        l.tr("team-kind-call")
+                    };
                     ui.label(format!(
-                        "{} · {} · {}",
+                        "{} · {kind} · {} · {}",
                         text::stamp(l, i.started_ms, cx.now.unix_ms),
                         l.tr_with("handled-by", &[("agent", i.agent.clone())]),
                         i.disposition.as_deref().unwrap_or("—"),
@@ -326,6 +378,9 @@ fn team(ui: &mut egui::Ui, cx: &Cx<'_>, t: &switchboard_desk::team::TeamView, mi
                         Some(n) => ui.label(n),
                         None => ui.weak(l.tr("no-note")),
                     };
+                    if let Some(s) = i.script.as_deref().filter(|s| !s.is_empty()) {
+                        ui.weak(s);
+                    }
                 });
             }
         }

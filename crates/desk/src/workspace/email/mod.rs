@@ -120,6 +120,8 @@ pub struct Email {
     /// The customer's CRM record, looked up by the sender's address (when
     /// the CRM's URL has `{email}`).
     pub crm: Option<CrmView>,
+    /// The team's earlier interactions with the sender's address.
+    pub team: Option<crate::team::TeamView>,
     touched: Instant,
     dirty_since: Option<Instant>,
 }

@@ -75,6 +75,7 @@ impl Workspace {
                 claimed_ms: Some(s.claimed_ms),
                 gone: false,
                 crm: None,
+                team: None,
                 touched: now.at,
                 dirty_since: None,
             });
@@ -313,6 +314,7 @@ impl Workspace {
                 claimed_ms: None,
                 gone: false,
                 crm: None,
+                team: None,
                 touched: now.at,
                 dirty_since: None,
             });
@@ -388,6 +390,7 @@ impl Workspace {
             self.mail_cmd(MailCommand::Fetch(uid));
         }
         self.crm_for_email(uid);
+        self.team_for_email(uid);
     }
 
     /// Asks the CRM for the senders of the operator's mails not yet looked up
@@ -402,7 +405,51 @@ impl Workspace {
             .collect();
         for uid in mine {
             self.crm_for_email(uid);
+            self.team_for_email(uid);
         }
+    }
+
+    /// The team's look-up for a mail (`row`, from [`mail_team_key`]) answered.
+    pub(in crate::workspace) fn mail_team_result(
+        &mut self,
+        row: &str,
+        view: crate::team::TeamView,
+    ) {
+        if let Some(e) = self
+            .mail
+            .emails
+            .iter_mut()
+            .find(|e| e.row.is_some_and(|r| r.0.to_string() == row))
+        {
+            e.team = Some(view);
+        }
+    }
+
+    /// Asks the team database for its interactions with the sender of a
+    /// claimed mail, once (answered through [`Workspace::team_result`]
+    /// under [`mail_team_key`]).
+    pub(in crate::workspace) fn team_for_email(&mut self, uid: Uid) {
+        if !self.team {
+            return;
+        }
+        let Some(e) = self.mail.emails.iter_mut().find(|e| e.listed.uid == uid) else {
+            return;
+        };
+        let (Some(row), None) = (e.row, &e.team) else {
+            return;
+        };
+        let address = match e.listed.from.rsplit_once('<') {
+            Some((_, rest)) => rest.trim_end_matches('>').trim().to_owned(),
+            None => e.listed.from.trim().to_owned(),
+        };
+        if !plain_address(&address) {
+            return;
+        }
+        e.team = Some(crate::team::TeamView::Pending);
+        self.out.push(Action::LookupTeam {
+            call_id: mail_team_key(row),
+            number: address.to_lowercase(),
+        });
     }
 
     /// Asks the CRM for the sender of a claimed mail, once.
@@ -454,4 +501,9 @@ impl Workspace {
             }
         }
     }
+}
+
+/// The key a mail's team look-up is answered under.
+pub(in crate::workspace) fn mail_team_key(row: EmailRow) -> String {
+    format!("mail-team:{}", row.0)
 }
