@@ -296,14 +296,7 @@ impl TeamDb {
         .bind(i.updated_ms)
         .bind(opt(&i.script))
         .bind(opt(&i.form));
-        let done = self
-            .bounded(PUSH_TIMEOUT, STEP, query.execute(&self.pool))
-            .await?;
-        Ok(if done.rows_affected() == 0 {
-            Pushed::Kept
-        } else {
-            Pushed::Stored
-        })
+        self.upsert(STEP, query).await
     }
 
     /// The team's interactions with `number`, newest first (by
@@ -355,14 +348,7 @@ impl TeamDb {
         .bind(opt(&p.call_number))
         .bind(opt(&p.call_name))
         .bind(p.help_since_ms);
-        let done = self
-            .bounded(PUSH_TIMEOUT, STEP, query.execute(&self.pool))
-            .await?;
-        Ok(if done.rows_affected() == 0 {
-            Pushed::Kept
-        } else {
-            Pushed::Stored
-        })
+        self.upsert(STEP, query).await
     }
 
     /// The supervisor's board: every agent's presence (by name) and the
@@ -434,14 +420,7 @@ impl TeamDb {
         .bind(clean(&c.agent).into_owned())
         .bind(c.deleted)
         .bind(c.updated_ms);
-        let done = self
-            .bounded(PUSH_TIMEOUT, STEP, query.execute(&self.pool))
-            .await?;
-        Ok(if done.rows_affected() == 0 {
-            Pushed::Kept
-        } else {
-            Pushed::Stored
-        })
+        self.upsert(STEP, query).await
     }
 
     /// The team's contact for `number` (a deleted one too: the caller
@@ -479,6 +458,22 @@ impl TeamDb {
         // Past the bound the pool is marked closed already and the
         // sessions end when their sockets drop; there is nothing to report.
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.pool.close()).await;
+    }
+
+    /// Runs one newest-wins upsert: [`Pushed::Kept`] when it changed no row.
+    async fn upsert(
+        &self,
+        step: &'static str,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Pushed, TeamError> {
+        let done = self
+            .bounded(PUSH_TIMEOUT, step, query.execute(&self.pool))
+            .await?;
+        Ok(if done.rows_affected() == 0 {
+            Pushed::Kept
+        } else {
+            Pushed::Stored
+        })
     }
 
     async fn bounded<T>(

@@ -257,10 +257,7 @@ impl Workspace {
         if !self.team {
             return None;
         }
-        let address = match e.listed.from.rsplit_once('<') {
-            Some((_, rest)) => rest.trim_end_matches('>').trim().to_owned(),
-            None => e.listed.from.trim().to_owned(),
-        };
+        let address = super::queue::sender_address(&e.listed.from);
         let key = match &e.listed.message_id {
             Some(id) => format!("mail:{id}"),
             None => format!(

@@ -438,10 +438,7 @@ impl Workspace {
         let (Some(row), None) = (e.row, &e.team) else {
             return;
         };
-        let address = match e.listed.from.rsplit_once('<') {
-            Some((_, rest)) => rest.trim_end_matches('>').trim().to_owned(),
-            None => e.listed.from.trim().to_owned(),
-        };
+        let address = sender_address(&e.listed.from);
         if !plain_address(&address) {
             return;
         }
@@ -463,10 +460,7 @@ impl Workspace {
         let (Some(row), None) = (e.row, &e.crm) else {
             return;
         };
-        let address = match e.listed.from.rsplit_once('<') {
-            Some((_, rest)) => rest.trim_end_matches('>').trim().to_owned(),
-            None => e.listed.from.trim().to_owned(),
-        };
+        let address = sender_address(&e.listed.from);
         if !plain_address(&address) {
             return;
         }
@@ -506,4 +500,12 @@ impl Workspace {
 /// The key a mail's team look-up is answered under.
 pub(in crate::workspace) fn mail_team_key(row: EmailRow) -> String {
     format!("mail-team:{}", row.0)
+}
+
+/// The address in a From line (`Name <a@b>`, or the bare address).
+pub(in crate::workspace) fn sender_address(from: &str) -> String {
+    match from.rsplit_once('<') {
+        Some((_, rest)) => rest.trim_end_matches('>').trim().to_owned(),
+        None => from.trim().to_owned(),
+    }
 }
