@@ -124,3 +124,6 @@ shot incoming-slovenian 4
 
 # The e-mail channel, with its own mail server.
 scripts/screenshots-email.sh "$out"
+
+# Busy lamps (kamailio presence) and the supervisor's board (PostgreSQL).
+scripts/screenshots-team.sh "$out"
