@@ -522,3 +522,4 @@ raise-hand-tip = Ask the supervisor for help with this call
 hand-raised = Your hand is up: the supervisor sees it with the caller.
 team-kind-call = call
 team-kind-mail = e-mail
+board-silent = not heard from for { $for } (closed, or cut off)

@@ -522,3 +522,4 @@ raise-hand-tip = Palu juhilt selle kõnega abi
 hand-raised = Su käsi on üleval: juht näeb seda koos helistajaga.
 team-kind-call = kõne
 team-kind-mail = e-kiri
+board-silent = pole kuulda olnud { $for } (suletud või ühendus katkenud)

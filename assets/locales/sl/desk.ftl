@@ -522,3 +522,4 @@ raise-hand-tip = Prosi vodjo za pomoč pri tem klicu
 hand-raised = Roka je dvignjena: vodja jo vidi skupaj s klicateljem.
 team-kind-call = klic
 team-kind-mail = e-pošta
+board-silent = brez glasu že { $for } (zaprto ali brez povezave)

@@ -139,6 +139,9 @@ impl DeskApp {
                         self.ws.team_contact(Now::system(), &call_id, contact);
                         self.contacts_version += 1;
                     }
+                    crate::team_worker::TeamDone::Mail { row, result } => {
+                        self.ws.mail_team_result(row, result);
+                    }
                     crate::team_worker::TeamDone::Board(b) => {
                         self.board = Some((b, switchboard_desk::time::unix_ms()));
                     }

@@ -154,6 +154,14 @@ impl DeskApp {
                 });
             }
             Intent::SaveContact(id, c) => {
+                // A number changed: the team's contact under the old one goes.
+                let before = match (self.ws.store(), id) {
+                    (Some(s), Some(id)) => s.contact(id).ok().flatten(),
+                    _ => None,
+                };
+                if let Some(old) = before.filter(|o| o.number.trim() != c.number.trim()) {
+                    self.ws.contact_changed(now, &old, true);
+                }
                 let r = match (self.ws.store(), id) {
                     (Some(s), Some(id)) => s.update_contact(id, &c).map(|_| ()),
                     (Some(s), None) => s.add_contact(&c).map(|_| ()),

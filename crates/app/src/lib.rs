@@ -475,6 +475,9 @@ impl DeskApp {
     /// given back to the queue (bounded: the worker gives it a few seconds).
     pub fn shutdown(&mut self) {
         let now = Now::system();
+        // The team's board hears this desk is gone.
+        self.ws.publish_closing(now);
+        self.drain_actions();
         self.ws.mail_shutdown(now);
         let mut release = Vec::new();
         for a in self.ws.take_actions() {
@@ -566,6 +569,11 @@ impl DeskApp {
                     Action::LookupTeam { call_id, number } => {
                         if let Some(t) = &self.team {
                             t.lookup(&call_id, &number);
+                        }
+                    }
+                    Action::LookupTeamMail { row, address } => {
+                        if let Some(t) = &self.team {
+                            t.lookup_mail(row, &address);
                         }
                     }
                     Action::TeamPresence(p) => {

@@ -50,6 +50,13 @@ pub enum TeamDone {
         /// The team's contact for the number, if it has one.
         contact: Option<TeamContact>,
     },
+    /// The team's interactions with an e-mail's sender.
+    Mail {
+        /// The claimed mail.
+        row: switchboard_desk::email::EmailRow,
+        /// The team's records, newest first, or why not.
+        result: Result<Vec<Interaction>, String>,
+    },
     /// The supervisor's board, or why not.
     Board(Result<Board, String>),
 }
@@ -58,6 +65,10 @@ enum Job {
     Lookup {
         call_id: String,
         number: String,
+    },
+    Mail {
+        row: switchboard_desk::email::EmailRow,
+        address: String,
     },
     Push {
         copy: Box<TeamCopy>,
@@ -138,6 +149,15 @@ impl TeamWorker {
                         }
                     });
                     while let Some(job) = rx.recv().await {
+                        // The newest presence is kept before anything else
+                        // runs, so a close that follows still sends it.
+                        let job = match job {
+                            Job::Presence(p) => {
+                                *unsent.lock().await = Some(*p);
+                                Job::RetryPresence
+                            }
+                            other => other,
+                        };
                         let (settings, pool) = (settings.clone(), pool.clone());
                         let (done_tx, wake) = (done_tx.clone(), wake.clone());
                         let unsent = unsent.clone();
@@ -165,6 +185,18 @@ impl TeamWorker {
                                         wake();
                                     }
                                 }
+                                Job::Mail { row, address } => {
+                                    let result = match open(&settings, &pool).await {
+                                        Ok(db) => db
+                                            .earlier(&address, EARLIER)
+                                            .await
+                                            .map_err(|e| e.to_string()),
+                                        Err(e) => Err(e),
+                                    };
+                                    if done_tx.send(TeamDone::Mail { row, result }).is_ok() {
+                                        wake();
+                                    }
+                                }
                                 Job::Push { copy, reply } => {
                                     let result = match open(&settings, &pool).await {
                                         Ok(db) => match &*copy {
@@ -178,10 +210,8 @@ impl TeamWorker {
                                     // The outbox may have stopped waiting.
                                     let _ = reply.send(result);
                                 }
-                                Job::Presence(p) => {
-                                    *unsent.lock().await = Some(*p);
-                                    send_presence(&settings, &pool, &unsent).await;
-                                }
+                                // Taken in the loop above.
+                                Job::Presence(_) => {}
                                 Job::RetryPresence => {
                                     if unsent.lock().await.is_some() {
                                         send_presence(&settings, &pool, &unsent).await;
@@ -201,6 +231,13 @@ impl TeamWorker {
                             }
                         });
                     }
+                    // The desk closed: its last word ("offline") goes out,
+                    // within a bound.
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        send_presence(&settings, &pool, &unsent),
+                    )
+                    .await;
                     if let Some(db) = pool.lock().await.db.take() {
                         let _ = tokio::time::timeout(Duration::from_secs(1), db.close()).await;
                     }
@@ -224,6 +261,15 @@ impl TeamWorker {
         if self.jobs.send(job).is_err() {
             eprintln!("switchboard: team: the worker has stopped");
         }
+    }
+
+    /// Asks for the team's interactions with an e-mail's sender (answered
+    /// through [`TeamWorker::poll`]).
+    pub fn lookup_mail(&self, row: switchboard_desk::email::EmailRow, address: &str) {
+        let _ = self.jobs.send(Job::Mail {
+            row,
+            address: address.to_owned(),
+        });
     }
 
     /// What the agent is doing now (the newest wins; sent again until taken).

@@ -217,6 +217,27 @@ impl DialogInfo {
                         o.state.get_or_insert_with(String::new).push_str(&text);
                     }
                 }
+                // `&#101;arly`, `&amp;` …: character and predefined references.
+                Event::GeneralRef(r) if in_state => {
+                    let c = match r.resolve_char_ref().map_err(xml_error)? {
+                        Some(c) => c,
+                        None => match r.decode().map_err(xml_error)?.as_ref() {
+                            "amp" => '&',
+                            "lt" => '<',
+                            "gt" => '>',
+                            "quot" => '"',
+                            "apos" => '\'',
+                            other => {
+                                return Err(DialogInfoError::Xml(format!(
+                                    "unknown entity &{other}; in <state>"
+                                )));
+                            }
+                        },
+                    };
+                    if let Some(o) = open.as_mut() {
+                        o.state.get_or_insert_with(String::new).push(c);
+                    }
+                }
                 Event::CData(t) if in_state => {
                     let text = t.decode().map_err(xml_error)?;
                     if let Some(o) = open.as_mut() {
@@ -453,6 +474,18 @@ mod tests {
             DialogInfo::parse(&huge),
             Err(DialogInfoError::TooLarge(_))
         ));
+    }
+
+    #[test]
+    fn references_in_a_state_are_resolved() {
+        let d = doc(
+            1,
+            true,
+            r#"<dialog id="a"><state>&#99;onfirmed</state></dialog>"#,
+        );
+        assert_eq!(d.dialogs[0].state, DialogState::Confirmed);
+        let body = br#"<dialog-info version="1" state="full"><dialog id="a"><state>&bogus;</state></dialog></dialog-info>"#;
+        assert!(DialogInfo::parse(body).is_err());
     }
 
     #[test]

@@ -299,6 +299,8 @@ fn a_terminated_notify_for_timeout_subscribes_again_and_rejected_stops() {
     w.watch();
     let sub = w.subscribe_sent();
     w.deliver(ok(&sub, 200, &[("Expires", "120")]));
+    w.advance(Duration::from_secs(40)); // a while after it was accepted
+    let _ = w.sent();
     w.deliver(notify(&sub, 1, "terminated;reason=timeout", IDLE));
     let mut sent = w.sent();
     let again = sent
@@ -402,4 +404,85 @@ fn a_notify_for_no_subscription_of_ours_or_another_event_is_refused() {
     w.deliver(other.into_bytes());
     assert_eq!(w.responses()[0].status, 489);
     assert!(w.notified().is_empty());
+}
+
+#[test]
+fn a_notifier_that_accepts_and_ends_at_once_is_asked_again_only_after_the_backoff() {
+    let mut w = Watcher::new();
+    w.watch();
+    let mut asked = 0;
+    let mut sub = w.subscribe_sent();
+    for _ in 0..5 {
+        asked += 1;
+        w.deliver(ok(&sub, 200, &[("Expires", "120")]));
+        w.deliver(notify(&sub, 1, "terminated;reason=timeout", IDLE));
+        let again: Vec<Request> = w
+            .requests()
+            .into_iter()
+            .filter(|r| r.method.as_str() == "SUBSCRIBE")
+            .collect();
+        assert!(again.is_empty(), "not at once: {again:?}");
+        let failed = w.failed();
+        let wait = failed
+            .last()
+            .and_then(|f| f.1)
+            .expect("a retry is scheduled");
+        assert!(wait >= Duration::from_secs(30), "{wait:?}");
+        w.advance(wait + Duration::from_secs(1));
+        sub = w.subscribe_sent();
+    }
+    assert_eq!(asked, 5, "five rounds took minutes, not a loop");
+}
+
+#[test]
+fn a_refused_refresh_tries_one_new_dialog_and_a_refusal_there_is_final() {
+    let mut w = Watcher::new();
+    w.watch();
+    let sub = w.subscribe_sent();
+    w.deliver(ok(
+        &sub,
+        200,
+        &[
+            ("Expires", "60"),
+            ("Contact", "<sip:presence@127.0.0.1:5060>"),
+        ],
+    ));
+    w.advance(Duration::from_secs(31));
+    let refresh = w.subscribe_sent();
+    assert_eq!(refresh.call_id(), sub.call_id());
+    w.deliver(ok(&refresh, 404, &[]));
+    let fresh = w.subscribe_sent();
+    assert_ne!(fresh.call_id(), sub.call_id(), "a new dialog");
+    w.deliver(ok(&fresh, 404, &[]));
+    let _ = w.sent();
+    assert_eq!(w.failed().last(), Some(&(Some(404), None)));
+    // The old dialog's last NOTIFY changes nothing now.
+    w.deliver(notify(&fresh, 1, "terminated;reason=timeout", IDLE));
+    w.advance(Duration::from_secs(3600));
+    assert!(w.requests().is_empty());
+}
+
+#[test]
+fn a_notifier_that_always_says_stale_is_given_up_to_the_backoff() {
+    let mut w = Watcher::with_account();
+    w.watch();
+    let mut sub = w.subscribe_sent();
+    for _ in 0..4 {
+        w.deliver(ok(
+            &sub,
+            401,
+            &[(
+                "WWW-Authenticate",
+                "Digest realm=\"127.0.0.1\", nonce=\"n\", stale=true",
+            )],
+        ));
+        let again = w.requests();
+        if again.is_empty() {
+            break;
+        }
+        sub = again.into_iter().next().unwrap();
+    }
+    let failed = w.failed();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].1.is_some(), "tried again later, not never");
 }

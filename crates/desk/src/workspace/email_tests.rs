@@ -639,7 +639,7 @@ fn with_the_team_a_mail_asks_for_the_senders_history_and_its_close_is_a_team_rec
         form: None,
         updated_ms: now.unix_ms,
     };
-    ws.team_result(&format!("mail-team:{}", row.0), Ok(vec![earlier.clone()]));
+    ws.mail_team_result(row, Ok(vec![earlier.clone()]));
     assert_eq!(
         ws.email(id).unwrap().team,
         Some(crate::team::TeamView::Found(vec![earlier]))

@@ -338,6 +338,14 @@ pub enum Action {
         /// The caller's number.
         number: String,
     },
+    /// Look up the team's interactions with an e-mail's sender (answered
+    /// with [`super::Workspace::mail_team_result`]).
+    LookupTeamMail {
+        /// The claimed mail.
+        row: crate::email::EmailRow,
+        /// Its sender's address.
+        address: String,
+    },
     /// What the agent is doing changed: tell the team's board.
     TeamPresence(crate::team::AgentPresence),
 }

@@ -509,14 +509,6 @@ impl Workspace {
         call_id: &str,
         result: Result<Vec<crate::team::Interaction>, String>,
     ) {
-        let view = |r: Result<Vec<crate::team::Interaction>, String>| match r {
-            Ok(found) => crate::team::TeamView::Found(found),
-            Err(e) => crate::team::TeamView::Failed(e),
-        };
-        if let Some(row) = call_id.strip_prefix("mail-team:") {
-            self.mail_team_result(row, view(result));
-            return;
-        }
         if let Some(c) = self.calls.iter_mut().find(|c| c.call_id == call_id) {
             c.team = Some(match result {
                 Ok(found) => crate::team::TeamView::Found(found),

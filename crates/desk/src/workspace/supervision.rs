@@ -14,6 +14,10 @@
 use super::*;
 use crate::team::AgentPresence;
 
+/// An unchanged presence is sent again this often, so the board can tell a
+/// desk that is still there from one that closed or died.
+pub(super) const PRESENCE_HEARTBEAT_MS: i64 = 60_000;
+
 impl Workspace {
     /// The extension this desk is at (for the supervisor's listen codes).
     pub fn set_extension(&mut self, extension: Option<String>) {
@@ -24,6 +28,31 @@ impl Workspace {
     pub fn hand_raised(&self) -> Option<i64> {
         let (call, at) = self.supervision.help?;
         (self.in_hand()?.call == call).then_some(at)
+    }
+
+    /// The desk is closing: the board hears that this agent is offline.
+    pub fn publish_closing(&mut self, now: Now) {
+        if !self.team {
+            return;
+        }
+        let updated_ms = self
+            .supervision
+            .published
+            .as_ref()
+            .map_or(now.unix_ms, |l| now.unix_ms.max(l.updated_ms + 1));
+        let p = AgentPresence {
+            agent: self.operator.0.clone(),
+            extension: self.supervision.extension.clone(),
+            state: "offline".into(),
+            reason: None,
+            since_ms: now.unix_ms,
+            call_number: None,
+            call_name: None,
+            help_since_ms: None,
+            updated_ms,
+        };
+        self.supervision.published = Some(p.clone());
+        self.out.push(Action::TeamPresence(p));
     }
 
     pub(super) fn raise_hand(&mut self, now: Now, up: bool) {
@@ -56,6 +85,9 @@ impl Workspace {
             Some(p) if p.state == state && p.reason == reason => p.since_ms,
             _ => now.unix_ms,
         };
+        // Strictly newer than the last copy, even within one millisecond
+        // (the database keeps only a newer one).
+        let updated_ms = last.map_or(now.unix_ms, |l| now.unix_ms.max(l.updated_ms + 1));
         let p = AgentPresence {
             agent: self.operator.0.clone(),
             extension: self.supervision.extension.clone(),
@@ -65,9 +97,10 @@ impl Workspace {
             call_number: in_hand.map(|c| c.card.number.clone()),
             call_name: in_hand.and_then(|c| c.card.name.clone()),
             help_since_ms: self.hand_raised(),
-            updated_ms: now.unix_ms,
+            updated_ms,
         };
-        if last.is_some_and(|l| l.same_as(&p)) {
+        if last.is_some_and(|l| l.same_as(&p) && now.unix_ms - l.updated_ms < PRESENCE_HEARTBEAT_MS)
+        {
             return;
         }
         self.supervision.published = Some(p.clone());

@@ -247,3 +247,38 @@ fn a_contact_change_goes_to_the_team_and_a_desk_without_one_learns_the_teams() {
         .unwrap();
     assert_eq!(kept.map(|c| c.company), Some(Some("Maasikas OÜ".into())));
 }
+
+#[test]
+fn an_unchanged_presence_is_sent_again_each_minute_and_each_copy_is_newer() {
+    let now = t0();
+    let mut ws = Workspace::new(Rules::default(), Some(Store::in_memory().unwrap()), now);
+    ws.set_operator("anna", "et");
+    ws.set_team(true);
+    ws.apply(now, Op::SetState(AgentState::Available));
+    let first = presences(&mut ws).pop().expect("published");
+    // A second change in the same millisecond still makes a newer copy.
+    ws.apply(now, Op::SetState(AgentState::Offline));
+    let second = presences(&mut ws).pop().expect("published");
+    assert!(second.updated_ms > first.updated_ms);
+    ws.tick(now.later(std::time::Duration::from_secs(30)));
+    assert!(presences(&mut ws).is_empty());
+    ws.tick(now.later(std::time::Duration::from_secs(61)));
+    let beat = presences(&mut ws).pop().expect("the heartbeat");
+    assert_eq!(beat.state, "offline");
+    assert_eq!(
+        beat.since_ms, second.since_ms,
+        "the same state, still since then"
+    );
+    assert!(beat.updated_ms > second.updated_ms);
+    // Closing says offline, whatever the state was.
+    ws.apply(
+        now.later(std::time::Duration::from_secs(62)),
+        Op::SetState(AgentState::Available),
+    );
+    let _ = presences(&mut ws);
+    ws.publish_closing(now.later(std::time::Duration::from_secs(63)));
+    assert_eq!(
+        presences(&mut ws).pop().map(|p| p.state),
+        Some("offline".into())
+    );
+}

@@ -57,6 +57,7 @@ fn phone(actions: Vec<Action>) -> Vec<PhoneCommand> {
             | Action::OutboxQueued
             | Action::Mail(_)
             | Action::LookupTeam { .. }
+            | Action::LookupTeamMail { .. }
             | Action::TeamPresence(_) => None,
         })
         .collect()

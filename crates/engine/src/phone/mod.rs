@@ -799,6 +799,10 @@ impl Phone {
                     None => Registration::None,
                 };
                 self.register_configured(now);
+                // Without an account, lines with an address are watched directly.
+                if matches!(self.registration, Registration::None) {
+                    self.subscribe_waiting(now);
+                }
                 Ok(())
             }
             Command::Register => {

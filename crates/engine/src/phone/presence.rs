@@ -71,7 +71,12 @@ impl Phone {
         self.presence
             .lines
             .insert(target.clone(), Watched::default());
-        self.subscribe_line(now, &target)
+        let subscribed = self.subscribe_line(now, &target);
+        if subscribed.is_err() {
+            // Not watched: a later Watch of it tries again.
+            self.presence.lines.remove(&target);
+        }
+        subscribed
     }
 
     /// Stops watching `target`.
@@ -110,9 +115,11 @@ impl Phone {
             Some(d) => d,
             None => {
                 let transport = switchboard_sip::ua::Transport::of_uri(&sip);
-                let ip = sip.host.ip().ok_or_else(|| {
-                    CommandError::BadTarget(format!("{target} (a host name needs an account)"))
-                })?;
+                // A host name waits for an account (the desk may set one
+                // after its first watches).
+                let Some(ip) = sip.host.ip() else {
+                    return Ok(());
+                };
                 (
                     transport,
                     std::net::SocketAddr::new(ip, sip.port.unwrap_or(transport.default_port())),
@@ -156,16 +163,30 @@ impl Phone {
         }
     }
 
-    /// The account changed: every subscription is dropped, and each line
-    /// waits for the new account's registration.
+    /// The account changed (or moved to another of the registrar's
+    /// servers): every subscription is dropped, and each lamp is unknown
+    /// until the new registration subscribes it again.
     pub(super) fn presence_account_changed(&mut self, now: Instant) {
         let handles: Vec<SubscriptionHandle> =
             self.presence.by_handle.drain().map(|(h, _)| h).collect();
         for h in handles {
             self.ua.unsubscribe(now, h);
         }
-        for w in self.presence.lines.values_mut() {
+        let mut unknown = Vec::new();
+        for (target, w) in self.presence.lines.iter_mut() {
             w.handle = None;
+            w.lamp = Lamp::default();
+            if w.shown.take().is_some() {
+                unknown.push(target.clone());
+            }
+        }
+        for target in unknown {
+            self.out.emit(EventKind::PresenceFailed {
+                target,
+                status: None,
+                reason: "the account changed: subscribed again once it registers".into(),
+                retry_in_s: Some(1),
+            });
         }
     }
 

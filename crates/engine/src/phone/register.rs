@@ -210,6 +210,8 @@ impl Phone {
         let (sip, _) = registrar_uri(&cfg).ok()?;
         let (transport, addr) = self.registrar_alternates.remove(0);
         let account = account_at(&cfg, sip, addr, transport, self.register_retry);
+        // The lamps' subscriptions follow the account to the next server.
+        self.presence_account_changed(now);
         self.activate(now, cfg, account);
         Some(addr)
     }

@@ -78,6 +78,14 @@ enum SubPhase {
 /// How long an ended subscription waits for its last NOTIFY (64·T1).
 const ENDING_GRACE: Duration = Duration::from_secs(32);
 
+/// A dialog that lasted less than this and was ended by the notifier is a
+/// failure: asked again only after the back-off, so a notifier that accepts
+/// and ends at once cannot make us loop.
+const SHORT_LIVED: Duration = Duration::from_secs(30);
+
+/// `stale` challenges answered in a row before giving up to the back-off.
+const MAX_STALE: u8 = 3;
+
 /// What we need to reach the notifier and prove who we are.
 #[derive(Debug, Clone)]
 pub struct Watch {
@@ -99,6 +107,11 @@ pub(super) struct Subscription {
     dialog: Option<Dialog>,
     digest: Option<DigestClient>,
     auth_failures: u8,
+    /// Challenges in a row that said `stale` (each answered at once).
+    stale_challenges: u8,
+    /// When the current dialog was accepted: a notifier that ends it at
+    /// once is not asked again at once.
+    accepted_at: Option<Instant>,
     expires: u32,
     refresh_at: Option<Instant>,
     failures: u32,
@@ -139,6 +152,8 @@ impl UserAgent {
             dialog: None,
             digest,
             auth_failures: 0,
+            stale_challenges: 0,
+            accepted_at: None,
             refresh_at: None,
             failures: 0,
             retry,
@@ -192,6 +207,8 @@ impl UserAgent {
         s.dialog = None;
         s.cseq = 0;
         s.auth_failures = 0;
+        s.stale_challenges = 0;
+        s.accepted_at = None;
         s.refresh_at = None;
         self.subscription_calls.remove(&old);
         self.subscription_calls.insert(call_id, handle);
@@ -389,9 +406,15 @@ impl UserAgent {
         }
         match status {
             200..=299 => {
-                if s.dialog.is_none() {
-                    s.dialog = Dialog::from_uac(req, resp);
+                match s.dialog.as_mut() {
+                    None => s.dialog = Dialog::from_uac(req, resp),
+                    // A SUBSCRIBE refreshes the target (RFC 6665 §4.1.2.1).
+                    Some(d) => d.refresh_target(&resp.headers),
                 }
+                if s.accepted_at.is_none() {
+                    s.accepted_at = Some(now);
+                }
+                s.stale_challenges = 0;
                 let granted = resp
                     .headers
                     .get("Expires")
@@ -453,6 +476,14 @@ impl UserAgent {
                 if had && !stale {
                     s.auth_failures += 1;
                 }
+                if stale {
+                    s.stale_challenges = s.stale_challenges.saturating_add(1);
+                }
+                if s.stale_challenges > MAX_STALE {
+                    let reason = "the notifier keeps saying the nonce is stale".to_owned();
+                    self.subscription_failed(now, handle, Some(status), reason, Some(None));
+                    return;
+                }
                 if s.auth_failures >= 2 {
                     let reason = "credentials rejected".to_owned();
                     self.subscription_failed(now, handle, Some(status), reason, None);
@@ -479,7 +510,24 @@ impl UserAgent {
                     ),
                 }
             }
-            481 if s.dialog.is_some() => self.fresh_subscribe(now, handle),
+            // The notifier forgot us, or a proxy on the dialog's path
+            // refused the refresh: once more in a new dialog, from the start
+            // (a refusal there is final).
+            481 => match s.dialog.is_some() {
+                true => self.fresh_subscribe(now, handle),
+                false => {
+                    let reason = resp.reason.clone();
+                    self.subscription_failed(now, handle, Some(status), reason, None);
+                }
+            },
+            s if is_final_refusal(s)
+                && self
+                    .subscriptions
+                    .get(&handle)
+                    .is_some_and(|x| x.dialog.is_some()) =>
+            {
+                self.fresh_subscribe(now, handle)
+            }
             s if is_final_refusal(s) => {
                 let reason = resp.reason.clone();
                 self.subscription_failed(now, handle, Some(status), reason, None);
@@ -569,6 +617,15 @@ impl UserAgent {
         let Some(s) = self.subscriptions.get_mut(&handle) else {
             return;
         };
+        // A subscription that failed or was refused keeps its dialog's last
+        // words to itself: nothing it says starts it again.
+        if !matches!(s.phase, SubPhase::Subscribing | SubPhase::Active) {
+            self.flush_tx();
+            return;
+        }
+        let short_lived = s
+            .accepted_at
+            .is_none_or(|at| now.saturating_duration_since(at) < SHORT_LIVED);
         match state.state {
             SubState::Terminated => {
                 let reason = state.reason.unwrap_or_default();
@@ -582,6 +639,19 @@ impl UserAgent {
                         let after =
                             Some(state.retry_after.unwrap_or(s.retry.base.as_secs() as u32));
                         self.subscription_failed(now, handle, None, why, Some(after));
+                    }
+                    // Ended at once after it was accepted: a failure, so
+                    // the next try waits out the back-off.
+                    _ if short_lived => {
+                        let why = format!(
+                            "the notifier ended the subscription at once ({})",
+                            if reason.is_empty() {
+                                "no reason"
+                            } else {
+                                reason.as_str()
+                            }
+                        );
+                        self.subscription_failed(now, handle, None, why, Some(None));
                     }
                     // deactivated, timeout, or no reason: at once, in a new dialog.
                     _ => self.fresh_subscribe(now, handle),

@@ -128,7 +128,7 @@ fn help_requests(
     out: &mut Vec<Intent>,
 ) {
     let l = cx.l;
-    for a in board.help_requests() {
+    for a in board.help_requests().into_iter().filter(|a| !silent(cx, a)) {
         ui.group(|ui| {
             ui.set_width(ui.available_width());
             let waited = cx
@@ -152,6 +152,14 @@ fn help_requests(
     }
 }
 
+/// A desk that has said nothing for this long (it sends its state at least
+/// every minute) is taken as closed or cut off: shown as such, no actions.
+const SILENT_MS: i64 = 3 * 60_000;
+
+fn silent(cx: &Cx<'_>, a: &AgentPresence) -> bool {
+    cx.now.unix_ms.saturating_sub(a.updated_ms) > SILENT_MS
+}
+
 fn agent(
     ui: &mut egui::Ui,
     cx: &Cx<'_>,
@@ -161,6 +169,22 @@ fn agent(
     out: &mut Vec<Intent>,
 ) {
     let l = cx.l;
+    if silent(cx, a) {
+        ui.group(|ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal_wrapped(|ui| {
+                ui.weak(egui::RichText::new(&a.agent).strong());
+                ui.weak(l.tr_with(
+                    "board-silent",
+                    &[(
+                        "for",
+                        text::duration(l, cx.now.unix_ms.saturating_sub(a.updated_ms)),
+                    )],
+                ));
+            });
+        });
+        return;
+    }
     ui.group(|ui| {
         ui.set_width(ui.available_width());
         ui.horizontal_wrapped(|ui| {

@@ -409,25 +409,22 @@ impl Workspace {
         }
     }
 
-    /// The team's look-up for a mail (`row`, from [`mail_team_key`]) answered.
-    pub(in crate::workspace) fn mail_team_result(
+    /// The team's look-up for the mail `row` ([`Action::LookupTeamMail`]) answered.
+    pub fn mail_team_result(
         &mut self,
-        row: &str,
-        view: crate::team::TeamView,
+        row: EmailRow,
+        result: Result<Vec<crate::team::Interaction>, String>,
     ) {
-        if let Some(e) = self
-            .mail
-            .emails
-            .iter_mut()
-            .find(|e| e.row.is_some_and(|r| r.0.to_string() == row))
-        {
-            e.team = Some(view);
+        if let Some(e) = self.mail.emails.iter_mut().find(|e| e.row == Some(row)) {
+            e.team = Some(match result {
+                Ok(found) => crate::team::TeamView::Found(found),
+                Err(e) => crate::team::TeamView::Failed(e),
+            });
         }
     }
 
     /// Asks the team database for its interactions with the sender of a
-    /// claimed mail, once (answered through [`Workspace::team_result`]
-    /// under [`mail_team_key`]).
+    /// claimed mail, once (answered through [`Workspace::mail_team_result`]).
     pub(in crate::workspace) fn team_for_email(&mut self, uid: Uid) {
         if !self.team {
             return;
@@ -443,9 +440,9 @@ impl Workspace {
             return;
         }
         e.team = Some(crate::team::TeamView::Pending);
-        self.out.push(Action::LookupTeam {
-            call_id: mail_team_key(row),
-            number: address.to_lowercase(),
+        self.out.push(Action::LookupTeamMail {
+            row,
+            address: address.to_lowercase(),
         });
     }
 
@@ -495,11 +492,6 @@ impl Workspace {
             }
         }
     }
-}
-
-/// The key a mail's team look-up is answered under.
-pub(in crate::workspace) fn mail_team_key(row: EmailRow) -> String {
-    format!("mail-team:{}", row.0)
 }
 
 /// The address in a From line (`Name <a@b>`, or the bare address).
