@@ -11,7 +11,9 @@
 //! [`Lamp`] follows one watched line across NOTIFYs (§4.1): a full
 //! document replaces what it knew, a partial one changes only the dialogs
 //! it names, a version not newer than the last is a duplicate or out of
-//! order and is ignored; [`Lamp::line`] then says what the button shows
+//! order and is ignored, and a partial one after a gap says so
+//! ([`Applied::Gap`]: the watcher refreshes for the full state);
+//! [`Lamp::line`] then says what the button shows
 //! ([`LineState`]).
 
 use std::collections::BTreeMap;
@@ -305,13 +307,29 @@ pub struct Lamp {
     dialogs: BTreeMap<String, (Option<Direction>, DialogState)>,
 }
 
+/// What [`Lamp::apply`] did with a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Taken in.
+    Taken,
+    /// Ignored: a version not newer than the last one seen.
+    Old,
+    /// A partial document after a gap (a NOTIFY between was lost): taken
+    /// in, but what it does not name may be stale: ask for the full state
+    /// (RFC 4235 §4.1: refresh the subscription).
+    Gap,
+}
+
 impl Lamp {
-    /// Takes a document in. Returns false when it was ignored (a version
-    /// not newer than the last one seen).
-    pub fn apply(&mut self, info: &DialogInfo) -> bool {
+    /// Takes a document in.
+    pub fn apply(&mut self, info: &DialogInfo) -> Applied {
         if self.version.is_some_and(|v| info.version <= v) && !info.full {
-            return false;
+            return Applied::Old;
         }
+        let gap = !info.full
+            && self
+                .version
+                .is_none_or(|v| info.version > v.saturating_add(1));
         if info.full {
             self.dialogs.clear();
         }
@@ -323,7 +341,7 @@ impl Lamp {
                 self.dialogs.insert(d.id.clone(), (d.direction, d.state));
             }
         }
-        true
+        if gap { Applied::Gap } else { Applied::Taken }
     }
 
     /// Forgets the version (a new subscription numbers from its own start).
@@ -386,7 +404,7 @@ mod tests {
         assert!(info.full);
         assert_eq!(info.entity, "sip:bob@example.com");
         let mut lamp = Lamp::default();
-        assert!(lamp.apply(&info));
+        assert_eq!(lamp.apply(&info), Applied::Taken);
         assert_eq!(lamp.line(), LineState::Idle);
     }
 
@@ -436,12 +454,38 @@ mod tests {
         let up = r#"<dialog id="a"><state>confirmed</state></dialog>"#;
         lamp.apply(&doc(7, true, up));
         let over = r#"<dialog id="a"><state>terminated</state></dialog>"#;
-        assert!(!lamp.apply(&doc(7, false, over)), "a repeat");
-        assert!(!lamp.apply(&doc(3, false, over)), "out of order");
+        assert_eq!(lamp.apply(&doc(7, false, over)), Applied::Old, "a repeat");
+        assert_eq!(
+            lamp.apply(&doc(3, false, over)),
+            Applied::Old,
+            "out of order"
+        );
         assert_eq!(lamp.line(), LineState::Busy);
         lamp.restart();
-        assert!(lamp.apply(&doc(0, true, "")), "a new subscription's first");
+        assert_eq!(
+            lamp.apply(&doc(0, true, "")),
+            Applied::Taken,
+            "a new subscription's first"
+        );
         assert_eq!(lamp.line(), LineState::Idle);
+    }
+
+    #[test]
+    fn a_partial_document_after_a_lost_one_asks_for_the_full_state() {
+        let mut lamp = Lamp::default();
+        let up = r#"<dialog id="a"><state>confirmed</state></dialog>"#;
+        assert_eq!(lamp.apply(&doc(1, true, up)), Applied::Taken);
+        let b = r#"<dialog id="b"><state>early</state></dialog>"#;
+        assert_eq!(
+            lamp.apply(&doc(2, false, b)),
+            Applied::Taken,
+            "the next one"
+        );
+        assert_eq!(
+            lamp.apply(&doc(5, false, b)),
+            Applied::Gap,
+            "3 and 4 were lost"
+        );
     }
 
     #[test]

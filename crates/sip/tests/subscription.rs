@@ -486,3 +486,28 @@ fn a_notifier_that_always_says_stale_is_given_up_to_the_backoff() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(failed[0].1.is_some(), "tried again later, not never");
 }
+
+#[test]
+fn a_watcher_that_missed_a_notify_refreshes_at_once_for_the_full_state() {
+    let mut w = Watcher::new();
+    let h = w.watch();
+    let sub = w.subscribe_sent();
+    w.deliver(ok(
+        &sub,
+        200,
+        &[
+            ("Expires", "600"),
+            ("Contact", "<sip:presence@127.0.0.1:5060>"),
+        ],
+    ));
+    let _ = w.sent();
+    let now = w.clock.now();
+    w.ua.refresh_subscription(now, h);
+    let refresh = w.subscribe_sent();
+    assert_eq!(refresh.call_id(), sub.call_id(), "in the dialog");
+    assert_eq!(
+        refresh.headers.get("Expires"),
+        Some("120"),
+        "what we ask for"
+    );
+}

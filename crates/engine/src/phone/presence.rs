@@ -10,7 +10,9 @@
 //!   Without an account a SIP URI with an address is subscribed directly.
 //! - Each NOTIFY's dialog-info is read with a real XML parser
 //!   ([`switchboard_sip::dialog_info`]) into the line's [`Lamp`]; a change
-//!   of what it shows is one `presence` event (idle / ringing / busy). A
+//!   of what it shows is one `presence` event (idle / ringing / busy); a
+//!   partial document after a lost one refreshes the subscription, whose
+//!   NOTIFY brings the full state. A
 //!   body that does not parse is reported once as `presence_failed` with the
 //!   parser's words and leaves the lamp as it was.
 //! - A subscription the PBX refuses (489, 403 …) is `presence_failed`
@@ -19,7 +21,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use switchboard_sip::dialog_info::{DialogInfo, Lamp, LineState};
+use switchboard_sip::dialog_info::{Applied, DialogInfo, Lamp, LineState};
 use switchboard_sip::ua::{DEFAULT_SUBSCRIPTION_EXPIRES, SubscriptionHandle, Watch};
 use switchboard_sip::uri::Uri;
 
@@ -191,7 +193,7 @@ impl Phone {
     }
 
     /// A NOTIFY's body for subscription `h`.
-    pub(super) fn presence_notified(&mut self, h: SubscriptionHandle, body: &[u8]) {
+    pub(super) fn presence_notified(&mut self, now: Instant, h: SubscriptionHandle, body: &[u8]) {
         let Some(target) = self.presence.by_handle.get(&h).cloned() else {
             return;
         };
@@ -210,9 +212,16 @@ impl Phone {
         let Some(w) = self.presence.lines.get_mut(&target) else {
             return;
         };
-        if !w.lamp.apply(&info) {
-            return;
+        match w.lamp.apply(&info) {
+            Applied::Old => return,
+            Applied::Taken => {}
+            // A NOTIFY was lost: what the lamp shows may be stale until the
+            // refresh's NOTIFY brings the full state.
+            Applied::Gap => self.ua.refresh_subscription(now, h),
         }
+        let Some(w) = self.presence.lines.get_mut(&target) else {
+            return;
+        };
         let line = w.lamp.line();
         if w.shown != Some(line) {
             w.shown = Some(line);

@@ -143,7 +143,9 @@ impl Phone {
                 self.subscribe_waiting(now);
             }
             Event::Subscribed { .. } => {}
-            Event::Notified { subscription, body } => self.presence_notified(subscription, &body),
+            Event::Notified { subscription, body } => {
+                self.presence_notified(now, subscription, &body)
+            }
             Event::SubscriptionFailed {
                 subscription,
                 status,

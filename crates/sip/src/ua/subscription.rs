@@ -190,6 +190,22 @@ impl UserAgent {
         }
     }
 
+    /// Refreshes an active subscription now (its NOTIFY brings the full
+    /// state: a watcher that missed one asks so, RFC 4235 §4.1).
+    pub fn refresh_subscription(&mut self, now: Instant, handle: SubscriptionHandle) {
+        let active = self
+            .subscriptions
+            .get(&handle)
+            .is_some_and(|s| s.phase == SubPhase::Active);
+        if active {
+            if let Some(s) = self.subscriptions.get_mut(&handle) {
+                s.refresh_at = None;
+            }
+            self.send_subscribe(now, handle, false);
+            self.flush_tx();
+        }
+    }
+
     /// How many subscriptions are held (waiting, disabled and ending ones included).
     pub fn subscriptions(&self) -> usize {
         self.subscriptions.len()
