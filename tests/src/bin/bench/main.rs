@@ -3,11 +3,14 @@
 //! For each codec and network condition, a caller plays synthetic speech
 //! (espeak-ng) from a file microphone to a callee that records its speaker to
 //! a file, through an impairment relay that sits in the SIP path (rewriting
-//! SDP ports) and impairs the caller→callee RTP: clean, 3 % random loss, or
+//! SDP ports) and impairs the caller→callee RTP: clean, 3 % random loss,
+//! 10 % loss in bursts (Gilbert-Elliott: bursts of 4 packets on average), or
 //! 40 ± 20 ms jitter (uniform 20–60 ms delay, reordering allowed). It prints,
 //! per run: mouth-to-ear delay (start stamps + cross-correlation), PESQ
 //! MOS-LQO (PyPI `pesq`, narrowband for G.711, wideband for Opus), the
-//! callee's CPU time per call-minute and peak RSS. With `--peers` it measures
+//! CPU of each end (the callee's, and for Switchboard and baresip the
+//! caller's, which reads the microphone file and sends) and the callee's
+//! peak RSS. With `--peers` it measures
 //! baresip the same way (PESQ, CPU, RSS; baresip stamps no start times, so no
 //! delay).
 //!
@@ -38,23 +41,38 @@ struct Net {
     name: &'static str,
     loss: f64,
     delay_ms: (u64, u64),
+    /// Gilbert-Elliott bursts instead of random loss: the chance to go from
+    /// the good state to the bad one (where every packet is lost) and back,
+    /// per packet.
+    burst: Option<(f64, f64)>,
 }
 
-const NETS: [Net; 3] = [
+const NETS: [Net; 4] = [
     Net {
         name: "clean",
         loss: 0.0,
         delay_ms: (0, 0),
+        burst: None,
     },
     Net {
         name: "loss 3 %",
         loss: 0.03,
         delay_ms: (0, 0),
+        burst: None,
+    },
+    // 10 % lost on average, in bursts of 4 on average: back to good with
+    // 1/4 per packet, into bad with 0.1·0.25/0.9.
+    Net {
+        name: "bursts 10 %",
+        loss: 0.0,
+        delay_ms: (0, 0),
+        burst: Some((0.1 * 0.25 / 0.9, 0.25)),
     },
     Net {
         name: "jitter 40±20 ms",
         loss: 0.0,
         delay_ms: (20, 60),
+        burst: None,
     },
 ];
 
@@ -127,6 +145,8 @@ impl Relay {
         let stop2 = stop.clone();
         std::thread::spawn(move || {
             let mut rng = Rng(seed | 1);
+            // The Gilbert-Elliott state (bursts profile).
+            let mut bad = false;
             let mut caller_sip: Option<SocketAddr> = None;
             let mut caller_rtp: Option<SocketAddr> = None;
             let mut callee_rtp: Option<SocketAddr> = None;
@@ -164,7 +184,16 @@ impl Relay {
                 // Caller → callee (impaired): arrives on pb, leaves from pa.
                 while let Ok((n, _)) = pb.recv_from(&mut buf) {
                     idle = false;
-                    if rng.unit() < net.loss {
+                    if let Some((into_bad, back)) = net.burst {
+                        bad = if bad {
+                            rng.unit() >= back
+                        } else {
+                            rng.unit() < into_bad
+                        };
+                        if bad {
+                            continue;
+                        }
+                    } else if rng.unit() < net.loss {
                         continue;
                     }
                     let (lo, hi) = net.delay_ms;
@@ -255,7 +284,65 @@ struct Row {
     delay_ms: Option<f64>,
     pesq: Option<f64>,
     cpu_percent: f64,
+    /// The caller's CPU over the same call, where it was measured.
+    caller_cpu_percent: Option<f64>,
     rss_mb: f64,
+}
+
+/// utime + stime of a process in seconds, or `None` once it is gone.
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces), from the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Linux reports these in USER_HZ ticks: 100 a second.
+    Some((utime + stime) / 100.0)
+}
+
+/// Samples a process's CPU every 200 ms until told to stop; the last
+/// reading before it exited (or was stopped) comes back from `finish`.
+struct CpuWatch {
+    stop: Arc<Mutex<bool>>,
+    last: Arc<Mutex<Option<f64>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl CpuWatch {
+    fn start(pid: u32) -> CpuWatch {
+        let stop = Arc::new(Mutex::new(false));
+        let last = Arc::new(Mutex::new(cpu_secs(pid)));
+        let (s, l) = (stop.clone(), last.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.lock().map(|g| *g).unwrap_or(true) {
+                match cpu_secs(pid) {
+                    Some(c) => {
+                        if let Ok(mut g) = l.lock() {
+                            *g = Some(c);
+                        }
+                    }
+                    None => break,
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        CpuWatch {
+            stop,
+            last,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> Option<f64> {
+        if let Ok(mut s) = self.stop.lock() {
+            *s = true;
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.last.lock().ok().and_then(|g| *g)
+    }
 }
 
 /// Speech material: espeak-ng sentences with pauses, as 48 kHz stereo (the
@@ -367,8 +454,11 @@ fn run_switchboard(
     let started = caller.wait_for("media_started", Duration::from_secs(10));
     let callee_started = callee.wait_for("media_started", Duration::from_secs(10));
     let (cpu0, _) = cpu_and_rss(callee.pid());
+    let caller_cpu0 = cpu_secs(caller.pid());
+    let caller_watch = CpuWatch::start(caller.pid());
     let t0 = Instant::now();
     let ended = callee.wait_for("ended", Duration::from_secs(u64::from(secs) + 20));
+    let caller_cpu = caller_watch.finish().zip(caller_cpu0).map(|(b, a)| b - a);
     if has_flag("--verbose") {
         eprintln!("callee stats: {}", ended["stats"]);
     }
@@ -401,6 +491,7 @@ fn run_switchboard(
         delay_ms: delay,
         pesq: pesq(reference, &deg, rate),
         cpu_percent: (cpu1 - cpu0) / call_secs * 100.0,
+        caller_cpu_percent: caller_cpu.map(|c| c / call_secs * 100.0),
         rss_mb: rss_kb as f64 / 1024.0,
     }
 }
@@ -450,10 +541,12 @@ fn run_baresip(
     callee.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
     let pid = callee.pid();
     let (cpu0, _) = cpu_and_rss(pid);
+    let caller_cpu0 = cpu_secs(caller.pid());
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(u64::from(secs)));
     let call_secs = t0.elapsed().as_secs_f64();
     let (cpu1, rss_kb) = cpu_and_rss(pid);
+    let caller_cpu = cpu_secs(caller.pid()).zip(caller_cpu0).map(|(b, a)| b - a);
     caller.command("hangup", "");
     callee.wait_event("CALL_CLOSED", Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(300));
@@ -483,6 +576,7 @@ fn run_baresip(
         delay_ms: None,
         pesq: pesq(reference, &deg, rate),
         cpu_percent: (cpu1 - cpu0) / call_secs * 100.0,
+        caller_cpu_percent: caller_cpu.map(|c| c / call_secs * 100.0),
         rss_mb: rss_kb as f64 / 1024.0,
     }
 }
@@ -595,6 +689,7 @@ fn run_pjsip(dir: &Path, net: Net, secs: u32, refs: (&Path, &Path)) -> Option<Ro
         delay_ms: (corr > 0.3).then(|| (offset + lag as f64 / 8000.0) * 1000.0),
         pesq: pesq(refs.0, &deg, 8000),
         cpu_percent: (cpu1 - cpu0) / call_secs * 100.0,
+        caller_cpu_percent: None,
         rss_mb: rss_kb as f64 / 1024.0,
     })
 }
@@ -657,19 +752,21 @@ fn main() {
         }
     }
     println!(
-        "\n| agent | codec | network | mouth-to-ear ms | PESQ | CPU % of a core | peak RSS MB |"
+        "\n| agent | codec | network | mouth-to-ear ms | PESQ | callee CPU % of a core | caller CPU % | callee peak RSS MB |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {} | {:.1} |",
             r.agent,
             r.codec,
             r.net,
             r.delay_ms.map(|d| format!("{d:.1}")).unwrap_or("–".into()),
             r.pesq.map(|p| format!("{p:.2}")).unwrap_or("–".into()),
             r.cpu_percent,
-            r.cpu_percent * 0.6,
+            r.caller_cpu_percent
+                .map(|c| format!("{c:.2}"))
+                .unwrap_or("–".into()),
             r.rss_mb
         );
     }
@@ -678,13 +775,16 @@ fn main() {
 
 fn print_row(r: &Row) {
     eprintln!(
-        "{:12} {:5} {:16} delay {:>7} ms  PESQ {:>5}  CPU {:5.2} %  RSS {:5.1} MB",
+        "{:12} {:5} {:16} delay {:>7} ms  PESQ {:>5}  CPU callee {:5.2} % caller {:>5} %  RSS {:5.1} MB",
         r.agent,
         r.codec,
         r.net,
         r.delay_ms.map(|d| format!("{d:.1}")).unwrap_or("–".into()),
         r.pesq.map(|p| format!("{p:.2}")).unwrap_or("–".into()),
         r.cpu_percent,
+        r.caller_cpu_percent
+            .map(|c| format!("{c:.2}"))
+            .unwrap_or("–".into()),
         r.rss_mb
     );
 }
