@@ -1000,12 +1000,20 @@ pub struct ProcUsage {
     pub peak_kb: u64,
 }
 
+/// utime + stime of a process in seconds, or `None` when it is gone (or
+/// its stat cannot be read).
+pub fn cpu_secs(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: the fields start after the last ')'.
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // State is field 0, utime 11, stime 12 (clock ticks of 10 ms).
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
 /// [`ProcUsage`] of `pid` (zeros for a process that is gone).
 pub fn proc_usage(pid: u32) -> ProcUsage {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kb = |key: &str| {
         status
@@ -1016,8 +1024,7 @@ pub fn proc_usage(pid: u32) -> ProcUsage {
             .unwrap_or(0)
     };
     ProcUsage {
-        // Fields after ")": state is 0, utime is 11, stime is 12 (clock ticks of 10 ms).
-        cpu_secs: (ticks(11) + ticks(12)) / 100.0,
+        cpu_secs: cpu_secs(pid).unwrap_or(0.0),
         rss_kb: kb("VmRSS:"),
         peak_kb: kb("VmHWM:"),
     }

@@ -61,15 +61,7 @@ impl MailServer {
         let mut child = crate::spawn(&mut cmd, "recipes/mail.sh");
         let group = child.id();
         let code = crate::wait_child(&mut child, Duration::from_secs(30));
-        let read = |r: Option<&mut dyn std::io::Read>| {
-            let mut s = String::new();
-            if let Some(r) = r {
-                let _ = r.read_to_string(&mut s);
-            }
-            s
-        };
-        let out = read(child.stdout.as_mut().map(|s| s as &mut dyn std::io::Read));
-        let err = read(child.stderr.as_mut().map(|s| s as &mut dyn std::io::Read));
+        let (out, err) = crate::procs::piped_output(&mut child);
         let pids = out
             .split_whitespace()
             .filter_map(|p| p.parse().ok())

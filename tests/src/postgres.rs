@@ -74,15 +74,7 @@ impl PgServer {
             .stderr(Stdio::piped());
         let mut child = crate::spawn(&mut cmd, "recipes/postgres.sh");
         let code = crate::wait_child(&mut child, Duration::from_secs(60));
-        let read = |r: Option<&mut dyn std::io::Read>| {
-            let mut s = String::new();
-            if let Some(r) = r {
-                let _ = r.read_to_string(&mut s);
-            }
-            s
-        };
-        let out = read(child.stdout.as_mut().map(|s| s as &mut dyn std::io::Read));
-        let err = read(child.stderr.as_mut().map(|s| s as &mut dyn std::io::Read));
+        let (out, err) = crate::procs::piped_output(&mut child);
         // The postmaster.pid may be there even when the script failed later
         // (creating the role): stop that one too.
         let server = PgServer {

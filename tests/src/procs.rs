@@ -109,6 +109,21 @@ pub fn stop(child: &mut Child, grace: Duration) {
     }
 }
 
+/// What a finished child wrote to its piped stdout and stderr (empty for
+/// one not piped, or unreadable).
+pub fn piped_output(child: &mut Child) -> (String, String) {
+    use std::io::Read;
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(o) = child.stdout.as_mut() {
+        let _ = o.read_to_string(&mut out);
+    }
+    if let Some(e) = child.stderr.as_mut() {
+        let _ = e.read_to_string(&mut err);
+    }
+    (out, err)
+}
+
 /// Waits for a child with a deadline; stops it and panics if it overruns.
 pub fn wait_child(child: &mut Child, timeout: Duration) -> i32 {
     let until = Instant::now() + timeout;

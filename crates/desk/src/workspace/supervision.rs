@@ -35,22 +35,7 @@ impl Workspace {
         if !self.team {
             return;
         }
-        let updated_ms = self
-            .supervision
-            .published
-            .as_ref()
-            .map_or(now.unix_ms, |l| now.unix_ms.max(l.updated_ms + 1));
-        let p = AgentPresence {
-            agent: self.operator.0.clone(),
-            extension: self.supervision.extension.clone(),
-            state: "offline".into(),
-            reason: None,
-            since_ms: now.unix_ms,
-            call_number: None,
-            call_name: None,
-            help_since_ms: None,
-            updated_ms,
-        };
+        let p = self.presence_now(now, true);
         self.supervision.published = Some(p.clone());
         self.out.push(Action::TeamPresence(p));
     }
@@ -70,7 +55,23 @@ impl Workspace {
         if self.supervision.help.is_some() && self.hand_raised().is_none() {
             self.supervision.help = None;
         }
+        let p = self.presence_now(now, false);
+        let last = self.supervision.published.as_ref();
+        if last.is_some_and(|l| l.same_as(&p) && now.unix_ms - l.updated_ms < PRESENCE_HEARTBEAT_MS)
+        {
+            return;
+        }
+        self.supervision.published = Some(p.clone());
+        self.out.push(Action::TeamPresence(p));
+    }
+
+    /// What the board is told now: the agent's state, the caller in hand
+    /// and a raised hand (or, `closing`, offline with neither), each copy
+    /// strictly newer than the last, even within one millisecond (the
+    /// database keeps only a newer one).
+    fn presence_now(&self, now: Now, closing: bool) -> AgentPresence {
         let (state, reason) = match self.agent.state() {
+            _ if closing => ("offline", None),
             AgentState::Offline => ("offline", None),
             AgentState::Available => ("available", None),
             AgentState::Break { reason } => ("break", Some(reason.clone())),
@@ -79,16 +80,16 @@ impl Workspace {
             AgentState::InCall { .. } => ("in_call", None),
             AgentState::WrapUp { .. } => ("wrap_up", None),
         };
-        let in_hand = self.in_hand().or_else(|| self.offered());
+        let in_hand = match closing {
+            true => None,
+            false => self.in_hand().or_else(|| self.offered()),
+        };
         let last = self.supervision.published.as_ref();
         let since_ms = match last {
-            Some(p) if p.state == state && p.reason == reason => p.since_ms,
+            Some(p) if !closing && p.state == state && p.reason == reason => p.since_ms,
             _ => now.unix_ms,
         };
-        // Strictly newer than the last copy, even within one millisecond
-        // (the database keeps only a newer one).
-        let updated_ms = last.map_or(now.unix_ms, |l| now.unix_ms.max(l.updated_ms + 1));
-        let p = AgentPresence {
+        AgentPresence {
             agent: self.operator.0.clone(),
             extension: self.supervision.extension.clone(),
             state: state.to_owned(),
@@ -96,15 +97,9 @@ impl Workspace {
             since_ms,
             call_number: in_hand.map(|c| c.card.number.clone()),
             call_name: in_hand.and_then(|c| c.card.name.clone()),
-            help_since_ms: self.hand_raised(),
-            updated_ms,
-        };
-        if last.is_some_and(|l| l.same_as(&p) && now.unix_ms - l.updated_ms < PRESENCE_HEARTBEAT_MS)
-        {
-            return;
+            help_since_ms: if closing { None } else { self.hand_raised() },
+            updated_ms: last.map_or(now.unix_ms, |l| now.unix_ms.max(l.updated_ms + 1)),
         }
-        self.supervision.published = Some(p.clone());
-        self.out.push(Action::TeamPresence(p));
     }
 }
 

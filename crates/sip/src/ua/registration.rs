@@ -87,6 +87,20 @@ impl Backoff {
     }
 }
 
+/// When to renew what was granted for `granted` seconds (a binding, a
+/// subscription): the later of half of it and 30 s before its end.
+pub(super) fn refresh_after(granted: u32) -> Duration {
+    Duration::from_secs(u64::from(granted.saturating_sub(granted.min(30)).max(granted / 2)).max(1))
+}
+
+/// A response's Retry-After in seconds (its comment and parameters aside).
+pub(super) fn retry_after(resp: &Response) -> Option<u32> {
+    resp.headers
+        .get("Retry-After")
+        .and_then(|v| v.split([';', '(']).next())
+        .and_then(|v| v.trim().parse::<u32>().ok())
+}
+
 impl UserAgent {
     /// Starts registering `account` (and refreshing it before expiry).
     pub fn register(&mut self, now: Instant, account: Account) {
@@ -339,9 +353,7 @@ impl UserAgent {
                     })
                     .unwrap_or(r.expires);
                 r.state = RegState::Registered;
-                let refresh =
-                    u64::from(granted.saturating_sub(granted.min(30)).max(granted / 2)).max(1);
-                r.refresh_at = Some(now + Duration::from_secs(refresh));
+                r.refresh_at = Some(now + refresh_after(granted));
                 self.events
                     .push_back(Event::Registered { expires: granted });
             }
@@ -405,13 +417,8 @@ impl UserAgent {
                 }
             }
             _ => {
-                let retry_after = resp
-                    .headers
-                    .get("Retry-After")
-                    .and_then(|v| v.split([';', '(']).next())
-                    .and_then(|v| v.trim().parse::<u32>().ok());
                 let reason = resp.reason.clone();
-                self.registration_failed_after(now, Some(status), reason, retry_after);
+                self.registration_failed_after(now, Some(status), reason, retry_after(resp));
             }
         }
     }

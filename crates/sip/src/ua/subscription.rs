@@ -32,6 +32,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::registration::{refresh_after, retry_after};
 use super::router::client_key;
 use super::{ALLOW, Backoff, Event, Owner, Transport, UserAgent};
 use crate::auth::{Challenge, DigestClient};
@@ -549,13 +550,9 @@ impl UserAgent {
                 self.subscription_failed(now, handle, Some(status), reason, None);
             }
             _ => {
-                let retry_after = resp
-                    .headers
-                    .get("Retry-After")
-                    .and_then(|v| v.split([';', '(']).next())
-                    .and_then(|v| v.trim().parse::<u32>().ok());
                 let reason = resp.reason.clone();
-                self.subscription_failed(now, handle, Some(status), reason, Some(retry_after));
+                let after = retry_after(resp);
+                self.subscription_failed(now, handle, Some(status), reason, Some(after));
             }
         }
     }
@@ -695,11 +692,6 @@ impl UserAgent {
         let mut resp = super::response_for(&request, status, None);
         self.respond(now, key, &mut resp, &[], None);
     }
-}
-
-/// When to refresh a subscription granted for `granted` seconds.
-fn refresh_after(granted: u32) -> Duration {
-    Duration::from_secs(u64::from(granted.saturating_sub(granted.min(30)).max(granted / 2)).max(1))
 }
 
 /// The subscriber's dialog from a NOTIFY that came before the 2xx

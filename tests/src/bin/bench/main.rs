@@ -34,7 +34,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use switchboard_interop::{Agent, Baresip, BaresipAudio, find_in, free_port, read_wav_8k};
+use switchboard_interop::{
+    Agent, Baresip, BaresipAudio, cpu_secs, find_in, free_port, read_wav_8k,
+};
 
 #[derive(Clone, Copy, Debug)]
 struct Net {
@@ -287,18 +289,6 @@ struct Row {
     /// The caller's CPU over the same call, where it was measured.
     caller_cpu_percent: Option<f64>,
     rss_mb: f64,
-}
-
-/// utime + stime of a process in seconds, or `None` once it is gone.
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name (which may hold spaces), from the last ')'.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    // Linux reports these in USER_HZ ticks: 100 a second.
-    Some((utime + stime) / 100.0)
 }
 
 /// Samples a process's CPU every 200 ms until told to stop; the last
