@@ -1,29 +1,34 @@
-//! Encodes a WAV (mono, codec rate), drops every Nth frame, decodes with
-//! concealment and writes the result: `loss_sim CODEC IN.wav OUT.wav N [fec]`.
+//! Encodes a WAV (mono, codec rate), loses frames, decodes with concealment
+//! and writes the result: `loss_sim CODEC IN.wav OUT.wav LOSS [fec]`.
+//!
+//! LOSS is `N` (every Nth frame), `rP` (P percent at random) or `bP` (P percent
+//! in Gilbert-Elliott bursts of four frames on average, as the bench's relay
+//! loses them). `LOSS_SEED` varies the pattern. With `fec`, a single lost
+//! frame whose successor arrived is rebuilt with `Decoder::recover` (Opus FEC,
+//! or G.711 interpolation: what a jitter buffer one frame deep can offer).
+//! `scripts/loss-sim.sh` runs it over voices and seeds and scores it with PESQ.
 use switchboard_codec::{Codec, Settings};
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
+    if a.len() < 5 {
+        eprintln!("usage: loss_sim CODEC IN.wav OUT.wav LOSS [fec]");
+        std::process::exit(2);
+    }
     let codec = Codec::from_name(&a[1]).expect("codec");
     let mut r = hound::WavReader::open(&a[2]).expect("in");
     let pcm: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
-    // N: lose every Nth frame; rP: lose P percent at random (seeded).
-    let (every, random): (usize, f64) = match a[4].strip_prefix('r') {
-        Some(p) => (0, p.parse::<f64>().unwrap() / 100.0),
-        None => (a[4].parse().unwrap(), 0.0),
-    };
-    // LOSS_SEED varies the random pattern (a 12 s clip has only ~18 losses).
     let mut seed: u64 = std::env::var("LOSS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED);
+        .unwrap_or(0x5EED)
+        .max(1);
     let mut unit = move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         (seed >> 11) as f64 / (1u64 << 53) as f64
     };
-    let fec = a.get(5).is_some();
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: codec.sample_rate(),
@@ -43,11 +48,35 @@ fn main() {
             b
         })
         .collect();
+    // The loss pattern, decided before decoding so `fec` can look ahead.
+    let spec_loss = a[4].as_str();
+    let mut bad = false;
+    let lost: Vec<bool> = (0..frames.len())
+        .map(|i| {
+            if let Some(p) = spec_loss.strip_prefix('r') {
+                unit() < p.parse::<f64>().unwrap() / 100.0
+            } else if let Some(p) = spec_loss.strip_prefix('b') {
+                // Into the bad state with p·q/(1−p), out with q = 1/4 per frame.
+                let p = p.parse::<f64>().unwrap() / 100.0;
+                let back = 0.25;
+                bad = if bad {
+                    unit() >= back
+                } else {
+                    unit() < p * back / (1.0 - p)
+                };
+                bad
+            } else {
+                let every: usize = spec_loss.parse().unwrap();
+                i % every == every - 1
+            }
+        })
+        .collect();
+    let fec = a.get(5).is_some();
     let mut out = vec![0i16; n];
     for (i, p) in frames.iter().enumerate() {
-        let lost = (every > 0 && i % every == every - 1) || (random > 0.0 && unit() < random);
-        if lost {
-            if fec && i + 1 < frames.len() {
+        if lost[i] {
+            let next_here = i + 1 < frames.len() && !lost[i + 1];
+            if fec && next_here {
                 dec.recover(&frames[i + 1], &mut out).unwrap();
             } else {
                 dec.conceal(&mut out).unwrap();
@@ -60,4 +89,11 @@ fn main() {
         }
     }
     w.finalize().unwrap();
+    let lost_n = lost.iter().filter(|l| **l).count();
+    eprintln!(
+        "{} of {} frames lost ({:.1} %)",
+        lost_n,
+        frames.len(),
+        100.0 * lost_n as f64 / frames.len().max(1) as f64
+    );
 }
