@@ -8,8 +8,10 @@
 //! of 8000 Hz although the audio is sampled at 16 kHz.
 //!
 //! Concealment of a lost frame is the pitch repetition of [`crate::g711::Plc`]
-//! running at 16 kHz; the ADPCM state is kept, so the next good frame
-//! continues from the last real one.
+//! running at 16 kHz. The ADPCM state then follows the concealed sound: it is
+//! re-encoded from the decoder's own state and the codes decoded, so after a
+//! loss the next real frame meets predictors and scale factors that moved on
+//! in step, not ones left where the last real frame put them.
 
 // The arithmetic indexes fixed-size state arrays with loop counters bounded by
 // those same sizes (and tables through `at`, which cannot go out of range).
@@ -271,6 +273,9 @@ pub struct G722Decoder {
     low: Band,
     high: Band,
     plc: crate::g711::Plc,
+    /// The last 24 samples played, as an encoder's transmit QMF would hold
+    /// them: the start of a re-encoding after a loss.
+    played: [i32; 24],
 }
 
 impl Default for G722Decoder {
@@ -287,6 +292,18 @@ impl G722Decoder {
             low: Band::new(32),
             high: Band::new(8),
             plc: crate::g711::Plc::with_rate(16_000),
+            played: [0; 24],
+        }
+    }
+
+    fn remember_played(&mut self, frame: &[i16]) {
+        let n = frame.len().min(24);
+        self.played.copy_within(n.., 0);
+        for (d, s) in self.played[24 - n..]
+            .iter_mut()
+            .zip(&frame[frame.len() - n..])
+        {
+            *d = i32::from(*s);
         }
     }
 
@@ -336,14 +353,29 @@ impl Decoder for G722Decoder {
         }
         if let Some(frame) = out.get_mut(..n) {
             self.plc.good_frame(frame);
+            self.remember_played(frame);
         }
         Ok(n)
     }
 
     fn conceal(&mut self, out: &mut [i16]) -> Result<usize, CodecError> {
-        // Pitch repetition on the 16 kHz output, as for G.711; the ADPCM state
-        // is left as it was, so the next frame decodes from the last real one.
+        // Pitch repetition on the 16 kHz output, as for G.711. Then the
+        // concealed sound is encoded by an encoder that starts from this
+        // decoder's ADPCM state, and its codes are decoded (output unused):
+        // the predictors, scale factors and QMF move on with the sound the
+        // listener heard, as the far encoder's moved on with the lost one, so
+        // the next real frame is not decoded from a state 20 ms stale.
         self.plc.conceal(out);
+        let mut shadow = G722Encoder {
+            x: self.played,
+            low: self.low.clone(),
+            high: self.high.clone(),
+        };
+        for pair in out.chunks_exact(2) {
+            let code = shadow.encode_pair(pair[0], pair[1]);
+            let _ = self.decode_byte(code);
+        }
+        self.remember_played(out);
         Ok(out.len())
     }
 }
@@ -427,9 +459,9 @@ mod tests {
         let mut f = [0i16; 320];
         enc.encode(&tone(500.0, 320, 8000.0), &mut p).unwrap();
         dec.decode(&p, &mut f).unwrap();
-        for _ in 0..4 {
+        for _ in 0..9 {
             dec.conceal(&mut f).unwrap();
         }
-        assert!(f.iter().all(|s| *s == 0), "silent after four lost frames");
+        assert!(f.iter().all(|s| *s == 0), "silent from 160 ms of loss");
     }
 }
