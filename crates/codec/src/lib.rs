@@ -203,6 +203,12 @@ pub trait Encoder: Send + fmt::Debug {
     fn codec(&self) -> Codec;
     /// Encodes one frame (`codec().frame_samples()` samples); returns the payload length.
     fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, CodecError>;
+    /// The loss the far end reports for this stream (RTCP), in percent:
+    /// an encoder with redundancy (Opus in-band FEC) sends it only while
+    /// there is loss, sized to it. Others ignore it.
+    fn set_loss_percent(&mut self, percent: u8) {
+        let _ = percent;
+    }
 }
 
 /// Turns payloads into PCM frames and conceals lost ones.

@@ -28,6 +28,10 @@ use bytes::Bytes;
 /// seen for ten seconds, so the buffer does not pump.
 const WINDOW: usize = 500;
 
+/// Frames (1 s) a delay change for the look-ahead waits for a quiet frame
+/// before it is made anyway: a call with no pauses still gets it.
+const BOOST_WAIT: u32 = 50;
+
 /// Consecutive missing frames with nothing buffered after which the stream
 /// counts as paused rather than lossy.
 const PAUSE_AFTER: u32 = 10;
@@ -83,10 +87,20 @@ pub struct JitterBuffer {
     next: Option<i64>,
     playing: bool,
     misses: u32,
-    /// The codec carries FEC of the previous frame (Opus): worth waiting for.
-    fec: bool,
-    /// Frames left during which one extra frame of delay is kept after a loss.
+    /// The decoder rebuilds a lost frame better from the next one (Opus FEC,
+    /// G.711 interpolation): after a loss, one frame of look-ahead is worth
+    /// its delay.
+    look_ahead: bool,
+    /// Frames left during which the look-ahead frame is wanted after a loss.
     fec_boost: u32,
+    /// The look-ahead frame is part of the delay now. It is added and taken
+    /// away while the sound is quiet, where the inserted or skipped frame is
+    /// not heard, or after [`BOOST_WAIT`] frames without a quiet one.
+    boosted: bool,
+    /// Frames the change of `boosted` has waited for a quiet one.
+    boost_wait: u32,
+    /// The frame played last was quiet (told by the session).
+    quiet: bool,
     stats: JitterStats,
 }
 
@@ -112,8 +126,11 @@ impl JitterBuffer {
             next: None,
             playing: false,
             misses: 0,
-            fec: false,
+            look_ahead: false,
             fec_boost: 0,
+            boosted: false,
+            boost_wait: 0,
+            quiet: true,
             stats: JitterStats::default(),
         }
     }
@@ -165,16 +182,30 @@ impl JitterBuffer {
     }
 
     fn target(&self) -> i64 {
-        let boost = if self.fec_boost > 0 { self.frame } else { 0 };
+        let boost = if self.boosted { self.frame } else { 0 };
         (self.spread + self.margin + boost).clamp(self.min_target, self.max_target)
     }
 
     /// Tells the buffer the decoder can rebuild a lost frame better from the
     /// next one (Opus in-band FEC, G.711 interpolation). After a loss it then
-    /// keeps one frame more for five seconds, so the next packet is usually
-    /// there when a frame is missing.
-    pub fn set_fec(&mut self, fec: bool) {
-        self.fec = fec;
+    /// keeps one frame more until five seconds pass without one, so the next
+    /// packet is usually there when a frame is missing. The frame is added at
+    /// the first quiet frame after the loss (see [`JitterBuffer::set_quiet`]),
+    /// not at the loss, where a second synthetic frame would follow the
+    /// concealed one.
+    pub fn set_look_ahead(&mut self, on: bool) {
+        self.look_ahead = on;
+    }
+
+    /// Tells the buffer whether the frame just played was quiet (a pause in
+    /// speech): a frame inserted or skipped to change the delay is made then.
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
+    }
+
+    /// Whether the look-ahead frame is part of the delay now.
+    pub fn looking_ahead(&self) -> bool {
+        self.boosted
     }
 
     /// A packet arrived at `now` with RTP timestamp `ts`.
@@ -217,6 +248,15 @@ impl JitterBuffer {
         let Some(mut n) = self.next else {
             return Playout::Silence;
         };
+        let wanted = self.fec_boost > 0;
+        if wanted == self.boosted {
+            self.boost_wait = 0;
+        } else if self.quiet || self.boost_wait >= BOOST_WAIT {
+            self.boosted = wanted;
+            self.boost_wait = 0;
+        } else {
+            self.boost_wait += 1;
+        }
         let ideal = self.ticks(now) - self.base - self.target();
         let lag = ideal - n;
         if lag < 0 {
@@ -254,7 +294,7 @@ impl JitterBuffer {
             None => {
                 self.misses += 1;
                 self.stats.concealed += 1;
-                if self.fec {
+                if self.look_ahead {
                     self.fec_boost = 250;
                 }
                 match self.packets.get(&(n + self.frame)) {
@@ -352,7 +392,7 @@ mod tests {
             .collect();
         arrivals.sort();
         let mut jb = JitterBuffer::new(8000, FRAME);
-        jb.set_fec(fec);
+        jb.set_look_ahead(fec);
         let mut played = Vec::new();
         let mut k = 0;
         for tick in 0..(n + 40) {
@@ -397,6 +437,98 @@ mod tests {
             target >= Duration::from_millis(40) && target <= Duration::from_millis(80),
             "target {target:?} for 60 ms of jitter"
         );
+    }
+
+    /// Plays packets 0..n (losing those in `lost`) with the look-ahead on,
+    /// telling the buffer that frames in `pause` are quiet; returns what was
+    /// played per tick.
+    fn run_quiet(
+        n: u32,
+        lost: &[u32],
+        pause: std::ops::Range<u32>,
+    ) -> (Vec<Playout>, JitterBuffer) {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(8000, FRAME);
+        jb.set_look_ahead(true);
+        let mut played = Vec::new();
+        let mut sent = 0;
+        let mut last_id = 0;
+        for tick in 0..n {
+            let now = t0 + Duration::from_millis(u64::from(tick) * 20 + 4);
+            while sent <= tick {
+                if !lost.contains(&sent) {
+                    jb.push(
+                        t0 + Duration::from_millis(u64::from(sent) * 20),
+                        1000 + sent * FRAME,
+                        payload(sent),
+                    );
+                }
+                sent += 1;
+            }
+            let p = jb.pop(now);
+            if let Some(i) = id(&p) {
+                last_id = i;
+            }
+            jb.set_quiet(pause.contains(&last_id));
+            played.push(p);
+        }
+        (played, jb)
+    }
+
+    #[test]
+    fn the_look_ahead_frame_is_added_in_a_pause_not_after_the_loss() {
+        // Loss at 20 while talking, a pause at 40–45, another loss at 60.
+        let (played, jb) = run_quiet(100, &[20, 60], 40..46);
+        let at = |i: u32| played.iter().position(|p| id(p) == Some(i)).unwrap();
+        // The loss is concealed once, and the next frame follows at once: no
+        // second synthetic frame right after the concealed one.
+        assert_eq!(
+            played[at(19) + 1],
+            Playout::Conceal,
+            "loss at 20 concealed: {:?}",
+            &played[at(19)..at(19) + 4]
+        );
+        assert_eq!(
+            at(21),
+            at(19) + 2,
+            "21 plays right after: {:?}",
+            &played[at(19)..at(19) + 4]
+        );
+        // The extra frame goes in during the pause.
+        let inserted: Vec<usize> = played
+            .iter()
+            .enumerate()
+            .filter(|(k, p)| **p == Playout::Conceal && *k != at(19) + 1)
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(inserted.len(), 1, "one frame inserted: {inserted:?}");
+        assert!(
+            inserted[0] > at(40) && inserted[0] <= at(46),
+            "in the pause: {inserted:?}"
+        );
+        // So the next loss finds its successor waiting.
+        assert!(
+            played.iter().any(|p| *p == Playout::Recover(payload(61))),
+            "loss at 60 rebuilt from 61"
+        );
+        assert!(jb.looking_ahead());
+    }
+
+    #[test]
+    fn without_a_pause_the_look_ahead_frame_comes_after_a_second() {
+        let (played, _) = run_quiet(150, &[20, 100], 0..0);
+        let at = |i: u32| played.iter().position(|p| id(p) == Some(i)).unwrap();
+        let inserted = played
+            .iter()
+            .enumerate()
+            .position(|(k, p)| *p == Playout::Conceal && k > at(19) + 1)
+            .unwrap();
+        let waited = inserted - at(19);
+        assert!(
+            (BOOST_WAIT as usize..=BOOST_WAIT as usize + 3).contains(&waited),
+            "inserted {waited} frames after the loss"
+        );
+        assert!(played.iter().any(|p| *p == Playout::Recover(payload(101))));
     }
 
     #[test]

@@ -42,6 +42,22 @@ use crate::offer_answer::Negotiated;
 use crate::sdp::Direction;
 use crate::srtp::{Srtp, SrtpError};
 
+/// Whether the codec's decoder rebuilds a lost frame better when it has the
+/// next one (Opus in-band FEC, G.711 interpolation), so the jitter buffer keeps
+/// a frame of look-ahead after a loss. G.722's concealment does not use it.
+fn looks_ahead(codec: Codec) -> bool {
+    matches!(codec, Codec::Opus | Codec::Pcmu | Codec::Pcma)
+}
+
+/// A frame whose RMS is under this (about −47 dBFS) is a pause: the jitter
+/// buffer may change its delay there unheard.
+const QUIET_RMS: f32 = 150.0;
+
+fn is_quiet(frame: &[i16]) -> bool {
+    let energy: f32 = frame.iter().map(|s| f32::from(*s) * f32::from(*s)).sum();
+    energy < QUIET_RMS * QUIET_RMS * frame.len() as f32
+}
+
 /// A datagram to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
@@ -187,6 +203,10 @@ pub struct RtpSession {
     rtcp_mux: bool,
     latched: Option<SocketAddr>,
     encoder: Box<dyn Encoder>,
+    /// The far end's last three loss reports for our stream, in percent
+    /// (newest last): the encoder's redundancy follows their maximum, so one
+    /// clean report in a lossy minute does not switch it off.
+    loss_reports: [u8; 3],
     decoder: Box<dyn Decoder>,
     ssrc: u32,
     seq: u16,
@@ -222,7 +242,7 @@ impl RtpSession {
         let encoder = codec.encoder(&settings).map_err(SessionError::Codec)?;
         let decoder = codec.decoder().map_err(SessionError::Codec)?;
         let mut jitter = JitterBuffer::new(codec.clock_rate(), codec.frame_ticks());
-        jitter.set_fec(codec == Codec::Opus);
+        jitter.set_look_ahead(looks_ahead(codec));
         let srtp = n
             .srtp
             .as_ref()
@@ -238,6 +258,7 @@ impl RtpSession {
             rtcp_mux: n.rtcp_mux,
             latched: None,
             encoder,
+            loss_reports: [0; 3],
             decoder,
             ssrc: config.ssrc,
             seq: config.initial_sequence,
@@ -301,7 +322,7 @@ impl RtpSession {
             self.codec = n.codec;
             self.silence = vec![0; n.codec.frame_samples()];
             self.jitter = JitterBuffer::new(n.codec.clock_rate(), n.codec.frame_ticks());
-            self.jitter.set_fec(n.codec == Codec::Opus);
+            self.jitter.set_look_ahead(looks_ahead(n.codec));
         }
         if n.remote != self.remote {
             self.latched = None;
@@ -588,6 +609,7 @@ impl RtpSession {
         let result = match self.jitter.pop(now) {
             Playout::Silence => {
                 frame.fill(0);
+                self.jitter.set_quiet(true);
                 return n;
             }
             Playout::Decode(p) => {
@@ -618,6 +640,7 @@ impl RtpSession {
                 }
             }
         }
+        self.jitter.set_quiet(is_quiet(frame));
         n
     }
 
@@ -752,6 +775,14 @@ impl RtpSession {
             };
             for r in reports.iter().filter(|r| r.ssrc == self.ssrc) {
                 self.stats.remote_loss = Some(f64::from(r.fraction_lost) / 256.0);
+                // Fraction lost is in 1/256: in percent, rounded up.
+                let percent = (u16::from(r.fraction_lost) * 100).div_ceil(256) as u8;
+                self.loss_reports.rotate_left(1);
+                if let Some(newest) = self.loss_reports.last_mut() {
+                    *newest = percent;
+                }
+                let worst = self.loss_reports.iter().copied().max().unwrap_or(0);
+                self.encoder.set_loss_percent(worst);
                 if r.last_sender_report != 0 {
                     let rtt = now_ntp32
                         .wrapping_sub(r.last_sender_report)
