@@ -47,6 +47,8 @@ struct Net {
     /// the good state to the bad one (where every packet is lost) and back,
     /// per packet.
     burst: Option<(f64, f64)>,
+    /// The relay's random seed: each seed is another loss pattern.
+    seed: u64,
 }
 
 const NETS: [Net; 4] = [
@@ -55,12 +57,14 @@ const NETS: [Net; 4] = [
         loss: 0.0,
         delay_ms: (0, 0),
         burst: None,
+        seed: 0x5EED,
     },
     Net {
         name: "loss 3 %",
         loss: 0.03,
         delay_ms: (0, 0),
         burst: None,
+        seed: 0x5EED,
     },
     // 10 % lost on average, in bursts of 4 on average: back to good with
     // 1/4 per packet, into bad with 0.1·0.25/0.9.
@@ -69,12 +73,14 @@ const NETS: [Net; 4] = [
         loss: 0.0,
         delay_ms: (0, 0),
         burst: Some((0.1 * 0.25 / 0.9, 0.25)),
+        seed: 0x5EED,
     },
     Net {
         name: "jitter 40±20 ms",
         loss: 0.0,
         delay_ms: (20, 60),
         burst: None,
+        seed: 0x5EED,
     },
 ];
 
@@ -429,7 +435,7 @@ fn run_switchboard(
         "--auto-answer",
     ]);
     callee.wait_for("listening", Duration::from_secs(10));
-    let relay = Relay::start(callee_bind, net, 0x5EED);
+    let relay = Relay::start(callee_bind, net, net.seed);
     let mic_arg = mic.to_string_lossy().into_owned();
     let mut caller = Agent::start(&[
         "--bind",
@@ -515,7 +521,7 @@ fn run_baresip(
         },
     );
     let callee_sip = SocketAddr::from(([127, 0, 0, 1], callee.sip_port));
-    let relay = Relay::start(callee_sip, net, 0x5EED);
+    let relay = Relay::start(callee_sip, net, net.seed);
     let mut caller = Baresip::start_with(
         "bench-bs-caller",
         "caller",
@@ -637,7 +643,11 @@ fn run_pjsip(dir: &Path, net: Net, secs: u32, refs: (&Path, &Path)) -> Option<Ro
         &(secs + 5).to_string(),
     ]);
     std::thread::sleep(Duration::from_millis(800));
-    let relay = Relay::start(SocketAddr::from(([127, 0, 0, 1], callee_port)), net, 0x5EED);
+    let relay = Relay::start(
+        SocketAddr::from(([127, 0, 0, 1], callee_port)),
+        net,
+        net.seed,
+    );
     let target = format!("sip:pjsua@127.0.0.1:{}", relay.sip_port);
     let mut caller = Pjsua::start(&[
         "caller",
@@ -717,10 +727,35 @@ fn main() {
         load::run(&dir, &mic);
         return;
     }
+    // `--nets clean,bursts` runs only those profiles (by first word);
+    // `--seeds N` runs each profile with N loss patterns (seeds).
+    let nets: Vec<Net> = match value("--nets") {
+        Some(list) => NETS
+            .into_iter()
+            .filter(|n| list.split(',').any(|w| n.name.starts_with(w)))
+            .collect(),
+        None => NETS.to_vec(),
+    };
+    let seeds: u64 = value("--seeds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let (mic, ref8, ref16) = make_speech(&dir, secs);
     let mut rows = Vec::new();
+    let runs: Vec<Net> = nets
+        .iter()
+        .flat_map(|n| {
+            // A clean link has no randomness: once is enough.
+            let random = n.loss > 0.0 || n.burst.is_some() || n.delay_ms != (0, 0);
+            let k = if random { seeds } else { 1 };
+            (0..k).map(move |k| Net {
+                seed: n.seed + 7919 * k,
+                ..*n
+            })
+        })
+        .collect();
     for codec in &codecs {
-        for net in NETS {
+        for &net in &runs {
             let row = run_switchboard(&dir, codec, net, secs, &mic, (&ref8, &ref16));
             print_row(&row);
             rows.push(row);
@@ -760,7 +795,62 @@ fn main() {
             r.rss_mb
         );
     }
+    if seeds > 1 {
+        summarise(&rows, seeds);
+    }
     println!("\nfiles in {}", dir.display());
+}
+
+/// Median and range per agent, codec and profile over the seeds.
+fn summarise(rows: &[Row], seeds: u64) {
+    fn median(mut v: Vec<f64>) -> Option<f64> {
+        v.sort_by(f64::total_cmp);
+        (!v.is_empty()).then(|| v[v.len() / 2])
+    }
+    fn spread(v: &[f64]) -> String {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if v.is_empty() {
+            "–".into()
+        } else {
+            format!("{lo:.2}–{hi:.2}")
+        }
+    }
+    println!(
+        "\nOver {seeds} seeds: median (range)\n\n| agent | codec | network | PESQ | mouth-to-ear ms | callee CPU % | caller CPU % |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let mut keys: Vec<(&str, &str, &str)> = Vec::new();
+    for r in rows {
+        let k = (r.agent, r.codec.as_str(), r.net);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    for (agent, codec, net) in keys {
+        let of = |f: &dyn Fn(&Row) -> Option<f64>| -> Vec<f64> {
+            rows.iter()
+                .filter(|r| r.agent == agent && r.codec == codec && r.net == net)
+                .filter_map(f)
+                .collect()
+        };
+        let pesq = of(&|r| r.pesq);
+        let delay = of(&|r| r.delay_ms);
+        let cpu = of(&|r| Some(r.cpu_percent));
+        let caller = of(&|r| r.caller_cpu_percent);
+        let show = |v: &[f64], digits: usize| {
+            median(v.to_vec())
+                .map(|m| format!("{m:.digits$} ({})", spread(v)))
+                .unwrap_or("–".into())
+        };
+        println!(
+            "| {agent} | {codec} | {net} | {} | {} | {} | {} |",
+            show(&pesq, 2),
+            show(&delay, 1),
+            show(&cpu, 2),
+            show(&caller, 2)
+        );
+    }
 }
 
 fn print_row(r: &Row) {
