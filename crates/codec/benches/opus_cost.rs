@@ -85,6 +85,36 @@ fn main() {
             fec: true,
         },
         Config {
+            name: "complexity 6",
+            rate: 48_000,
+            complexity: 6,
+            fec: true,
+        },
+        Config {
+            name: "complexity 6, FEC off",
+            rate: 48_000,
+            complexity: 6,
+            fec: false,
+        },
+        Config {
+            name: "complexity 4",
+            rate: 48_000,
+            complexity: 4,
+            fec: true,
+        },
+        Config {
+            name: "complexity 4, FEC off",
+            rate: 48_000,
+            complexity: 4,
+            fec: false,
+        },
+        Config {
+            name: "complexity 2",
+            rate: 48_000,
+            complexity: 2,
+            fec: true,
+        },
+        Config {
             name: "16 kHz in",
             rate: 16_000,
             complexity: 8,

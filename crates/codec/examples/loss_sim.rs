@@ -36,7 +36,15 @@ fn main() {
         sample_format: hound::SampleFormat::Int,
     };
     let mut w = hound::WavWriter::create(&a[3], spec).unwrap();
-    let mut enc = codec.encoder(&Settings::default()).unwrap();
+    // OPUS_COMPLEXITY tries another encoder complexity.
+    let mut settings = Settings::default();
+    if let Some(c) = std::env::var("OPUS_COMPLEXITY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        settings.opus_complexity = c;
+    }
+    let mut enc = codec.encoder(&settings).unwrap();
     let mut dec = codec.decoder().unwrap();
     let n = codec.frame_samples();
     let frames: Vec<Vec<u8>> = pcm
