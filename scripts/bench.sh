@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Call quality and cost on loopback: Switchboard (and with --peers, baresip and PJSIP)
 # through an impairment relay. Prints a table; see docs/performance.md.
-# Usage: scripts/bench.sh [--peers] [--secs N] [--codecs pcmu,opus]  |  --load (SIPp load)  |  --flood (OPTIONS flood)
+# Usage: scripts/bench.sh [--peers] [--secs N] [--codecs pcmu,opus] [--nets clean,loss,bursts,jitter] [--seeds N]  |  --load (SIPp load)  |  --flood (OPTIONS flood)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh bench

@@ -17,6 +17,14 @@
 //! than a second and resynchronises the buffer. Packets older than what is
 //! playing are late and dropped. Everything is in RTP ticks; the clock is the
 //! caller's `Instant`.
+//!
+//! Look-ahead: for codecs that rebuild a lost frame better from the one after
+//! it (Opus FEC, G.711 interpolation), a loss makes the buffer want one frame
+//! more delay until five seconds pass without a loss, so the next packet is at
+//! hand when the next frame is missing. The frame is added (and later taken
+//! away) at a quiet frame — the session says which frames were quiet — so the
+//! inserted or skipped frame falls in a pause, not next to the concealed one;
+//! after a second with no pause it is added anyway. A clean link never pays it.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

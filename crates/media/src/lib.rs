@@ -13,10 +13,12 @@
 //! - [`offer_answer`]: RFC 3264 for one audio stream (codec by preference,
 //!   directions, telephone-event, rtcp-mux).
 //! - [`session`]: one call's RTP/RTCP stream (symmetric latching, SSRC changes,
-//!   RFC 3550 statistics, SR/RR with RTT), built on webrtc-rs `rtc-rtp`/`rtc-rtcp`.
+//!   RFC 3550 statistics, SR/RR with RTT; the peer's loss reports size the
+//!   encoder's FEC), built on webrtc-rs `rtc-rtp`/`rtc-rtcp`.
 //! - [`srtp`]: SRTP/SRTCP (RFC 3711) keyed by SDES `a=crypto` lines (RFC 4568),
 //!   on webrtc-rs `rtc-srtp` with ring.
-//! - [`jitter`]: the adaptive jitter buffer feeding the decoder and concealment.
+//! - [`jitter`]: the adaptive jitter buffer feeding the decoder and concealment,
+//!   with a frame of look-ahead after a loss, added and removed in pauses.
 //! - [`dtmf`]: RFC 4733 events, sent with end redundancy, reported once.
 //! - [`quality`]: a live MOS estimate (simplified E-model) for the operator.
 //!

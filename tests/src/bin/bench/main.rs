@@ -10,9 +10,11 @@
 //! MOS-LQO (PyPI `pesq`, narrowband for G.711, wideband for Opus), the
 //! CPU of each end (the callee's, and for Switchboard and baresip the
 //! caller's, which reads the microphone file and sends) and the callee's
-//! peak RSS. With `--peers` it measures
+//! peak RSS. Both ends are file-only (`--no-devices`; baresip's player is
+//! `aubridge,nil`), so CPU compares like with like. With `--peers` it measures
 //! baresip the same way (PESQ, CPU, RSS; baresip stamps no start times, so no
-//! delay).
+//! delay). `--nets clean,bursts` picks profiles; `--seeds N` runs each random
+//! profile with N loss patterns and ends with the median and range of each.
 //!
 //! With `--load` it measures the headless agent as a load target instead
 //! (SIPp: the answer rate until the first failure, CPU per call, memory at a
@@ -431,6 +433,9 @@ fn run_switchboard(
         codec,
         "--speaker",
         &heard_arg,
+        // File-only, as baresip's `aubridge,nil`: without this the side with
+        // no file would open the sound card (or retry it every second).
+        "--no-devices",
         "listen",
         "--auto-answer",
     ]);
@@ -444,6 +449,7 @@ fn run_switchboard(
         codec,
         "--mic",
         &mic_arg,
+        "--no-devices",
         "call",
         &format!("sip:desk@127.0.0.1:{}", relay.sip_port),
     ]);
@@ -741,6 +747,18 @@ fn main() {
         .unwrap_or(1)
         .max(1);
     let (mic, ref8, ref16) = make_speech(&dir, secs);
+    // Without the pjsua2 module every PJSIP run would wait out its call: ask once.
+    let pjsua2 = peers
+        && Command::new("python3")
+            .args(["-c", "import pjsua2"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if peers && !pjsua2 {
+        eprintln!(
+            "PJSIP rows skipped: python3 cannot import pjsua2 (scripts/bench.sh installs it)"
+        );
+    }
     let mut rows = Vec::new();
     let runs: Vec<Net> = nets
         .iter()
@@ -764,7 +782,7 @@ fn main() {
                 print_row(&row);
                 rows.push(row);
                 // The pjsua2 wheel has no Opus or G.722 worth comparing: PCMU only.
-                if codec == "pcmu" {
+                if codec == "pcmu" && pjsua2 {
                     match run_pjsip(&dir, net, secs, (&ref8, &ref16)) {
                         Some(row) => {
                             print_row(&row);
@@ -805,7 +823,12 @@ fn main() {
 fn summarise(rows: &[Row], seeds: u64) {
     fn median(mut v: Vec<f64>) -> Option<f64> {
         v.sort_by(f64::total_cmp);
-        (!v.is_empty()).then(|| v[v.len() / 2])
+        let n = v.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(v[n / 2]),
+            _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+        }
     }
     fn spread(v: &[f64]) -> String {
         let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
