@@ -45,6 +45,10 @@ fn main() {
         settings.opus_complexity = c;
     }
     let mut enc = codec.encoder(&settings).unwrap();
+    // OPUS_LOSS: the loss the far end reports (RTCP), as a call sets it.
+    if let Some(p) = std::env::var("OPUS_LOSS").ok().and_then(|v| v.parse().ok()) {
+        enc.set_loss_percent(p);
+    }
     let mut dec = codec.decoder().unwrap();
     let n = codec.frame_samples();
     let frames: Vec<Vec<u8>> = pcm
