@@ -308,31 +308,25 @@ impl Plc {
             return;
         }
         if self.lost > 0 {
-            // The end of a burst: the concealment so far fades into the next
-            // frame extended backward.
+            // The end of a burst: the concealment so far is the forward side.
             self.conceal(out);
-            let p = self.pitch;
-            let len = out.len();
-            for (i, o) in out.iter_mut().enumerate() {
-                let bwd = backward(next, p, len - i);
-                let w = (i as f32 + 0.5) / len as f32;
-                *o = (f32::from(*o) * (1.0 - w) + bwd * w) as i16;
+        } else {
+            // A single loss: the last period repeated, from its start.
+            self.pitch = self.find_pitch();
+            self.periods = 1;
+            self.pos = 0;
+            for o in out.iter_mut() {
+                *o = self.next_synthetic();
             }
-            self.lost = 0;
-            self.push_history(out);
-            return;
         }
-        self.pitch = self.find_pitch();
-        self.periods = 1;
-        self.pos = 0;
+        // Cross-faded into `next` extended backward: the gap ends where
+        // `next` starts, so sample i lies (len - i) before it.
         let p = self.pitch;
         let len = out.len();
         for (i, o) in out.iter_mut().enumerate() {
-            let fwd = f32::from(self.next_synthetic());
-            // The gap ends where `next` starts: sample i lies (len - i) before it.
             let bwd = backward(next, p, len - i);
             let w = (i as f32 + 0.5) / len as f32;
-            *o = (fwd * (1.0 - w) + bwd * w) as i16;
+            *o = (f32::from(*o) * (1.0 - w) + bwd * w) as i16;
         }
         // The rebuilt frame joins both neighbours: treat it as received.
         self.lost = 0;

@@ -13,6 +13,15 @@ fn lib(e: opus::Error) -> CodecError {
     }
 }
 
+/// Tunes in-band FEC for `percent` loss. FEC costs a quarter of the encoding
+/// time and bits that a clean link would rather spend on the voice: on only
+/// while there is loss.
+fn expect_loss(enc: &mut opus::Encoder, percent: u8) -> Result<(), opus::Error> {
+    let percent = percent.min(100);
+    enc.set_inband_fec(percent > 0)?;
+    enc.set_packet_loss_perc(i32::from(percent))
+}
+
 /// Opus encoder tuned for voice.
 pub struct OpusEncoder {
     inner: opus::Encoder,
@@ -39,9 +48,7 @@ impl OpusEncoder {
             .map_err(lib)?;
         // FEC from the first frame (the first RTCP report comes after about
         // five seconds); `set_loss_percent` then follows the far end's reports.
-        let loss = settings.expected_loss_percent.min(100);
-        inner.set_inband_fec(loss > 0).map_err(lib)?;
-        inner.set_packet_loss_perc(i32::from(loss)).map_err(lib)?;
+        expect_loss(&mut inner, settings.expected_loss_percent).map_err(lib)?;
         inner.set_signal(opus::Signal::Voice).map_err(lib)?;
         // Wideband voice (we ask peers for maxplaybackrate=16000): every bit
         // goes to 0–8 kHz, the encoder stays in SILK mode where in-band FEC
@@ -62,12 +69,8 @@ impl Encoder for OpusEncoder {
     }
 
     fn set_loss_percent(&mut self, percent: u8) {
-        // In-band FEC costs a quarter of the encoding time and bits that a
-        // clean link would rather spend on the voice: on only while the far
-        // end reports loss. Errors keep the previous setting.
-        let percent = percent.min(100);
-        let _ = self.inner.set_inband_fec(percent > 0);
-        let _ = self.inner.set_packet_loss_perc(i32::from(percent));
+        // Errors keep the previous setting.
+        let _ = expect_loss(&mut self.inner, percent);
     }
 
     fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, CodecError> {
