@@ -120,6 +120,20 @@ impl Watcher {
             .handle_datagram(now, Transport::Udp, addr(PBX), &bytes);
     }
 
+    /// The notifier accepts `sub` with 200 for `expires` seconds, giving its
+    /// Contact (the dialog's remote target).
+    fn accept(&mut self, sub: &Request, expires: u32) {
+        let expires = expires.to_string();
+        self.deliver(ok(
+            sub,
+            200,
+            &[
+                ("Expires", expires.as_str()),
+                ("Contact", "<sip:presence@127.0.0.1:5060>"),
+            ],
+        ));
+    }
+
     fn advance(&mut self, d: Duration) {
         let end = self.clock.now() + d;
         while let Some(t) = self.ua.poll_timeout().filter(|t| *t <= end) {
@@ -199,14 +213,7 @@ fn subscribes_takes_notifies_and_refreshes_in_the_dialog_before_expiry() {
     assert_eq!(sub.headers.get("Expires"), Some("120"));
     assert!(sub.headers.get("Contact").unwrap().contains(US));
 
-    w.deliver(ok(
-        &sub,
-        200,
-        &[
-            ("Expires", "60"),
-            ("Contact", "<sip:presence@127.0.0.1:5060>"),
-        ],
-    ));
+    w.accept(&sub, 60);
     w.deliver(notify(&sub, 1, "active;expires=60", IDLE));
     let answers = w.responses();
     assert_eq!(answers.len(), 1);
@@ -345,14 +352,7 @@ fn unsubscribing_sends_expires_zero_takes_the_last_notify_and_then_refuses_with_
     let mut w = Watcher::new();
     let h = w.watch();
     let sub = w.subscribe_sent();
-    w.deliver(ok(
-        &sub,
-        200,
-        &[
-            ("Expires", "120"),
-            ("Contact", "<sip:presence@127.0.0.1:5060>"),
-        ],
-    ));
+    w.accept(&sub, 120);
     let _ = w.sent();
     let now = w.clock.now();
     w.ua.unsubscribe(now, h);
@@ -439,14 +439,7 @@ fn a_refused_refresh_tries_one_new_dialog_and_a_refusal_there_is_final() {
     let mut w = Watcher::new();
     w.watch();
     let sub = w.subscribe_sent();
-    w.deliver(ok(
-        &sub,
-        200,
-        &[
-            ("Expires", "60"),
-            ("Contact", "<sip:presence@127.0.0.1:5060>"),
-        ],
-    ));
+    w.accept(&sub, 60);
     w.advance(Duration::from_secs(31));
     let refresh = w.subscribe_sent();
     assert_eq!(refresh.call_id(), sub.call_id());
@@ -492,14 +485,7 @@ fn a_watcher_that_missed_a_notify_refreshes_at_once_for_the_full_state() {
     let mut w = Watcher::new();
     let h = w.watch();
     let sub = w.subscribe_sent();
-    w.deliver(ok(
-        &sub,
-        200,
-        &[
-            ("Expires", "600"),
-            ("Contact", "<sip:presence@127.0.0.1:5060>"),
-        ],
-    ));
+    w.accept(&sub, 600);
     let _ = w.sent();
     let now = w.clock.now();
     w.ua.refresh_subscription(now, h);
