@@ -738,17 +738,13 @@ impl Slapd {
             ),
         )
         .expect("slapd.conf");
-        let out = Command::new("/usr/sbin/slapadd")
-            .args(["-q", "-f"])
-            .arg(&conf)
-            .arg("-l")
-            .arg(ldif)
-            .output()
-            .expect("slapadd");
-        assert!(
-            out.status.success(),
-            "slapadd failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        procs::output_ok(
+            Command::new("/usr/sbin/slapadd")
+                .args(["-q", "-f"])
+                .arg(&conf)
+                .arg("-l")
+                .arg(ldif),
+            "slapadd",
         );
         let port = free_port();
         let url = format!("ldap://127.0.0.1:{port}");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::procs::alive;
+use crate::procs::{alive, output_ok};
 use crate::{free_port, temp_dir, wait_until};
 
 const SIGINT: i32 = 2;
@@ -172,15 +172,9 @@ impl PgServer {
         let ext = self.dir.join("server.ext");
         std::fs::write(&ext, "subjectAltName=DNS:localhost\n").expect("server.ext");
         let openssl = |args: &[&std::ffi::OsStr]| {
-            let out = Command::new("openssl")
-                .args(args)
-                .stdin(Stdio::null())
-                .output()
-                .expect("openssl (scripts/install-deps.sh test installs it)");
-            assert!(
-                out.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
+            output_ok(
+                Command::new("openssl").args(args),
+                &format!("openssl {args:?} (scripts/install-deps.sh test installs it)"),
             );
         };
         let os = |s: &str| std::ffi::OsString::from(s);
@@ -283,8 +277,7 @@ impl PgServer {
         } else {
             Command::new("psql")
         };
-        let out = cmd
-            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h"])
+        cmd.args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(&self.dir)
             .args([
                 "-p",
@@ -296,15 +289,8 @@ impl PgServer {
                 "-c",
                 sql,
             ])
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .output()
-            .expect("psql");
-        assert!(
-            out.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .current_dir(&self.dir);
+        let out = output_ok(&mut cmd, &format!("psql {sql}"));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 

@@ -109,6 +109,21 @@ pub fn stop(child: &mut Child, grace: Duration) {
     }
 }
 
+/// Runs a short command to its end (stdin closed) and returns what it
+/// wrote; panics naming `what` and its stderr if it cannot start or fails.
+pub fn output_ok(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// What a finished child wrote to its piped stdout and stderr (empty for
 /// one not piped, or unreadable).
 pub fn piped_output(child: &mut Child) -> (String, String) {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use switchboard_interop::procs::{Guard, free_port, temp_dir};
+use switchboard_interop::procs::{Guard, free_port, output_ok, temp_dir};
 use switchboard_interop::{Agent, require};
 
 /// Generous: a loaded machine runs several of these calls at once.
@@ -35,16 +35,9 @@ fn pki(tag: &str) -> Option<PathBuf> {
 /// (same CA): a registrar reached as 127.0.0.1 must be refused.
 fn reissue_for_another_host(dir: &Path) {
     let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stderr(Stdio::piped())
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        output_ok(
+            Command::new("openssl").args(args).current_dir(dir),
+            &format!("openssl {args:?}"),
         );
     };
     std::fs::write(
