@@ -308,23 +308,33 @@ mod tests {
         std::env::temp_dir().join(format!("switchboard-audio-{}-{name}", std::process::id()))
     }
 
-    #[test]
-    fn stereo_48k_file_reads_as_mono_8k_frames_and_writes_back() {
-        let src = temp("in.wav");
+    /// A 16-bit stereo WAV of (left, right) pairs.
+    fn write_stereo16(path: &Path, rate: u32, pairs: &[(i16, i16)]) {
         let spec = hound::WavSpec {
             channels: 2,
-            sample_rate: 48_000,
+            sample_rate: rate,
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };
-        let mut w = hound::WavWriter::create(&src, spec).unwrap();
-        for i in 0..48_000 {
-            let v =
-                ((i as f64 / 48_000.0 * 2.0 * std::f64::consts::PI * 500.0).sin() * 8000.0) as i16;
-            w.write_sample(v).unwrap();
-            w.write_sample(v).unwrap();
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for (l, r) in pairs {
+            w.write_sample(*l).unwrap();
+            w.write_sample(*r).unwrap();
         }
         w.finalize().unwrap();
+    }
+
+    #[test]
+    fn stereo_48k_file_reads_as_mono_8k_frames_and_writes_back() {
+        let src = temp("in.wav");
+        let tone: Vec<(i16, i16)> = (0..48_000)
+            .map(|i| {
+                let v = ((i as f64 / 48_000.0 * 2.0 * std::f64::consts::PI * 500.0).sin() * 8000.0)
+                    as i16;
+                (v, v)
+            })
+            .collect();
+        write_stereo16(&src, 48_000, &tone);
         let mut mic = WavSource::open(&src, 8000).unwrap();
         let dst = temp("out.wav");
         let mut spk = WavSink::create(&dst, 8000).unwrap();
@@ -346,13 +356,6 @@ mod tests {
     #[test]
     fn sixteen_bit_frames_are_the_mean_of_the_channels_to_the_last_sample() {
         let src = temp("pcm16.wav");
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: 8000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(&src, spec).unwrap();
         // 1.5 frames: the last frame is half data, half silence.
         let pairs: Vec<(i16, i16)> = (0..240)
             .map(|i: i32| {
@@ -362,11 +365,7 @@ mod tests {
             })
             .chain([(i16::MIN, i16::MIN), (i16::MAX, i16::MAX), (-3, 0)])
             .collect();
-        for (l, r) in &pairs {
-            w.write_sample(*l).unwrap();
-            w.write_sample(*r).unwrap();
-        }
-        w.finalize().unwrap();
+        write_stereo16(&src, 8000, &pairs);
         let mut mic = WavSource::open(&src, 8000).unwrap();
         let mut got = Vec::new();
         let mut frame = [0i16; 160];
