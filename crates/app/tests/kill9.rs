@@ -26,21 +26,12 @@ use switchboard_engine::{CallId, EndReason};
 const NOTE: &str = "Customer reports the parcel 4711 never arrived; promised a callback tomorrow at 10:00 with the courier's answer. ";
 
 fn main() {
-    if let Ok(db) = std::env::var("SB_KILL9_DB") {
-        typist(&db);
-        return;
-    }
-    if std::env::args().any(|a| a == "--list") {
-        println!("kill9: test");
-        return;
-    }
-    judge();
-    println!("test kill9 ... ok");
+    common::kill9_main("kill9", typist, judge);
 }
 
 /// The child: a desk whose operator types until killed.
-fn typist(db: &str) {
-    let store = Store::open(std::path::Path::new(db)).expect("store");
+fn typist(db: &std::path::Path) {
+    let store = Store::open(db).expect("store");
     let mut app = DeskApp::new(DeskConfig::default(), Some(store));
     app.apply(Instant::now(), Intent::SetState(AgentState::Available));
     let mut h = Harness::new_ui_state(|ui, app: &mut DeskApp| app.ui(ui, Instant::now()), app);

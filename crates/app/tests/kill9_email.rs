@@ -30,16 +30,7 @@ const SUBJECT: &str = "Tellimus 4711 hilineb – palun abi";
 const TYPED: &str = "Tere! Kuller on teel. ";
 
 fn main() {
-    if let Ok(db) = std::env::var("SB_KILL9_DB") {
-        operator(Path::new(&db));
-        return;
-    }
-    if std::env::args().any(|a| a == "--list") {
-        println!("kill9_email: test");
-        return;
-    }
-    judge();
-    println!("test kill9_email ... ok");
+    common::kill9_main("kill9_email", operator, judge);
 }
 
 fn config() -> MailConfig {

@@ -25,16 +25,7 @@ use switchboard_desk::store::Store;
 use switchboard_desk::time::unix_ms;
 
 fn main() {
-    if let Ok(db) = std::env::var("SB_KILL9_DB") {
-        desk(Path::new(&db));
-        return;
-    }
-    if std::env::args().any(|a| a == "--list") {
-        println!("kill9_outbox: test");
-        return;
-    }
-    judge();
-    println!("test kill9_outbox ... ok");
+    common::kill9_main("kill9_outbox", desk, judge);
 }
 
 /// Attempts every 50–100 ms. The claim an attempt holds is a second long,

@@ -28,16 +28,7 @@ use switchboard_engine::events::EventKind;
 const CALL_ID: &str = "kill9-script@test";
 
 fn main() {
-    if let Ok(db) = std::env::var("SB_KILL9_DB") {
-        operator(&db);
-        return;
-    }
-    if std::env::args().any(|a| a == "--list") {
-        println!("kill9_script: test");
-        return;
-    }
-    judge();
-    println!("test kill9_script ... ok");
+    common::kill9_main("kill9_script", operator, judge);
 }
 
 fn config() -> DeskConfig {
@@ -65,8 +56,8 @@ fn steps(app: &DeskApp) -> usize {
 }
 
 /// The child: a desk whose operator answers until killed.
-fn operator(db: &str) {
-    let store = Store::open(std::path::Path::new(db)).expect("store");
+fn operator(db: &std::path::Path) {
+    let store = Store::open(db).expect("store");
     let mut app = DeskApp::new(config(), Some(store));
     app.apply(Instant::now(), Intent::SetState(AgentState::Available));
     let mut h = Harness::builder()

@@ -29,16 +29,7 @@ use switchboard_team::{Settings, TeamDb};
 const NUMBER: &str = "+3725550042";
 
 fn main() {
-    if let Ok(db) = std::env::var("SB_KILL9_DB") {
-        desk(Path::new(&db));
-        return;
-    }
-    if std::env::args().any(|a| a == "--list") {
-        println!("kill9_team: test");
-        return;
-    }
-    judge();
-    println!("test kill9_team ... ok");
+    common::kill9_main("kill9_team", desk, judge);
 }
 
 fn pace() -> Pace {

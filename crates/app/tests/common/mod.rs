@@ -238,6 +238,22 @@ impl Killed {
     }
 }
 
+/// The `main` of a kill -9 test binary (`harness = false`): run again by
+/// [`run_and_kill_9`] it is the child, `child(db)`; asked by the test runner
+/// to list its tests it names `name`; otherwise it runs `judge`, the test.
+pub(crate) fn kill9_main(name: &str, child: impl FnOnce(&std::path::Path), judge: impl FnOnce()) {
+    if let Some(db) = std::env::var_os("SB_KILL9_DB") {
+        child(std::path::Path::new(&db));
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        println!("{name}: test");
+        return;
+    }
+    judge();
+    println!("test {name} ... ok");
+}
+
 /// Runs this test binary again as the child (`SB_KILL9_DB` = `db`), reads
 /// what it prints for three seconds (at most a minute for the first
 /// line), then kills it with SIGKILL: no destructor, no flush, no chance
