@@ -6,6 +6,8 @@
 //! loses them). `LOSS_SEED` varies the pattern. With `fec`, a single lost
 //! frame whose successor arrived is rebuilt with `Decoder::recover` (Opus FEC,
 //! or G.711 interpolation: what a jitter buffer one frame deep can offer).
+//! `LOSS_RELAY=1` draws the pattern as the bench's relay does, so a bench
+//! run's seed (`0x5EED + 7919·k`, odd) can be replayed here.
 //! `scripts/loss-sim.sh` runs it over voices and seeds and scores it with PESQ.
 use switchboard_codec::{Codec, Settings};
 
@@ -49,7 +51,17 @@ fn main() {
     if let Some(p) = std::env::var("OPUS_LOSS").ok().and_then(|v| v.parse().ok()) {
         enc.set_loss_percent(p);
     }
-    let mut dec = codec.decoder().unwrap();
+    // OPUS_DEC_COMPLEXITY: the decoder's complexity (5 and up: deep PLC).
+    let mut dec = match std::env::var("OPUS_DEC_COMPLEXITY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(c) if codec == Codec::Opus => {
+            Box::new(switchboard_codec::opus::OpusDecoder::with_complexity(c).unwrap())
+                as Box<dyn switchboard_codec::Decoder>
+        }
+        _ => codec.decoder().unwrap(),
+    };
     let n = codec.frame_samples();
     let frames: Vec<Vec<u8>> = pcm
         .chunks_exact(n)
@@ -63,9 +75,13 @@ fn main() {
     // The loss pattern, decided before decoding so `fec` can look ahead.
     let spec_loss = a[4].as_str();
     let mut bad = false;
+    // LOSS_RELAY: draw as the bench's relay does (one more number per packet
+    // it forwards, for the delay), so `LOSS_SEED=s` loses the very packets the
+    // bench's relay loses with seed `s`.
+    let relay = std::env::var_os("LOSS_RELAY").is_some();
     let lost: Vec<bool> = (0..frames.len())
         .map(|i| {
-            if let Some(p) = spec_loss.strip_prefix('r') {
+            let lost = if let Some(p) = spec_loss.strip_prefix('r') {
                 unit() < p.parse::<f64>().unwrap() / 100.0
             } else if let Some(p) = spec_loss.strip_prefix('b') {
                 // Into the bad state with p·q/(1−p), out with q = 1/4 per frame.
@@ -80,7 +96,11 @@ fn main() {
             } else {
                 let every: usize = spec_loss.parse().unwrap();
                 i % every == every - 1
+            };
+            if relay && !lost {
+                unit();
             }
+            lost
         })
         .collect();
     let fec = a.get(5).is_some();

@@ -11,10 +11,12 @@
 //! - [`g722`]: G.722 at 64 kbit/s (16 kHz wideband), written from the
 //!   Recommendation; concealment is `Plc`'s at 16 kHz, and the ADPCM state is
 //!   re-encoded from the concealed sound so it stays in step.
-//! - [`opus`](mod@opus): libopus through the `opus` crate; 48 kHz mono, 20 ms,
-//!   complexity configurable; in-band FEC while the far end reports loss
-//!   ([`Encoder::set_loss_percent`]); concealment and FEC recovery come from
-//!   libopus.
+//! - [`opus`](mod@opus): libopus (built from source by `opusic-sys`, with deep
+//!   PLC); the encoder through the `opus` crate, the decoder called directly
+//!   (the crate's only unsafe code) so its complexity can switch deep PLC on;
+//!   48 kHz mono, 20 ms, encoder complexity configurable; in-band FEC while the
+//!   far end reports loss ([`Encoder::set_loss_percent`]); concealment (deep
+//!   PLC) and FEC recovery come from libopus.
 //!
 //! How concealment was tuned: `examples/loss_sim.rs` runs a codec over a WAV
 //! with a loss pattern (random or Gilbert-Elliott bursts, seeded) and

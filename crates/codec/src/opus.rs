@@ -1,8 +1,30 @@
 //! Opus (RFC 6716, RTP payload RFC 7587) through libopus: 48 kHz mono, 20 ms
-//! frames, VoIP application, in-band FEC while the far end reports loss. libopus is built from source by
-//! the `opus` crate (needs cmake), so no system library is required.
+//! frames, VoIP application, in-band FEC while the far end reports loss, and
+//! deep PLC for what FEC cannot rebuild. libopus is built from source by
+//! `opusic-sys` (needs cmake) with its `dred` feature, which compiles in the
+//! deep-PLC network, so no system library is required. Offline, 10 % loss in
+//! bursts scores 0.09 PESQ higher with it (mean of 16 patterns, 2.59 → 2.68;
+//! docs/performance.md); on a clean link it costs nothing.
 
 use crate::{Codec, CodecError, Decoder, Encoder, Settings};
+
+mod libdec;
+
+/// The decoder's complexity: 5 and above conceal lost frames with libopus's
+/// deep PLC (a small neural network fed by the frames that arrived) instead of
+/// the classic pitch repetition that fades out.
+pub const DECODER_COMPLEXITY: u8 = 5;
+
+fn dec_err(code: i32) -> CodecError {
+    match code {
+        opusic_sys::OPUS_INVALID_PACKET | opusic_sys::OPUS_BUFFER_TOO_SMALL => {
+            CodecError::CorruptPayload
+        }
+        opusic_sys::OPUS_BAD_ARG => CodecError::Library("opus: bad argument"),
+        opusic_sys::OPUS_ALLOC_FAIL => CodecError::Library("opus: out of memory"),
+        _ => CodecError::Library("opus: decoder failed"),
+    }
+}
 
 fn lib(e: opus::Error) -> CodecError {
     match e.code() {
@@ -81,9 +103,9 @@ impl Encoder for OpusEncoder {
     }
 }
 
-/// Opus decoder with libopus concealment and FEC recovery.
+/// Opus decoder with libopus concealment (deep PLC) and FEC recovery.
 pub struct OpusDecoder {
-    inner: opus::Decoder,
+    inner: libdec::LibDecoder,
 }
 
 impl std::fmt::Debug for OpusDecoder {
@@ -93,11 +115,18 @@ impl std::fmt::Debug for OpusDecoder {
 }
 
 impl OpusDecoder {
-    /// A mono decoder at 48 kHz.
+    /// A mono decoder at 48 kHz with [`DECODER_COMPLEXITY`].
     pub fn new() -> Result<OpusDecoder, CodecError> {
-        Ok(OpusDecoder {
-            inner: opus::Decoder::new(48_000, opus::Channels::Mono).map_err(lib)?,
-        })
+        OpusDecoder::with_complexity(DECODER_COMPLEXITY)
+    }
+
+    /// A mono decoder at 48 kHz with the given complexity (0–10).
+    pub fn with_complexity(complexity: u8) -> Result<OpusDecoder, CodecError> {
+        let mut inner = libdec::LibDecoder::new().map_err(dec_err)?;
+        inner
+            .set_complexity(i32::from(complexity.min(10)))
+            .map_err(dec_err)?;
+        Ok(OpusDecoder { inner })
     }
 }
 
@@ -110,18 +139,18 @@ impl Decoder for OpusDecoder {
         if payload.is_empty() {
             return Err(CodecError::CorruptPayload);
         }
-        self.inner.decode(payload, out, false).map_err(lib)
+        self.inner.decode(payload, out, false).map_err(dec_err)
     }
 
     fn conceal(&mut self, out: &mut [i16]) -> Result<usize, CodecError> {
-        self.inner.decode(&[], out, false).map_err(lib)
+        self.inner.decode(&[], out, false).map_err(dec_err)
     }
 
     fn recover(&mut self, next_payload: &[u8], out: &mut [i16]) -> Result<usize, CodecError> {
         if next_payload.is_empty() {
             return self.conceal(out);
         }
-        self.inner.decode(next_payload, out, true).map_err(lib)
+        self.inner.decode(next_payload, out, true).map_err(dec_err)
     }
 }
 
@@ -214,6 +243,61 @@ mod tests {
         assert!(
             lossy < clean * 0.75,
             "with FEC {lossy:.3}, without {clean:.3}"
+        );
+    }
+
+    /// Speech (a practice caller, 8 kHz) at 48 kHz in 20 ms frames.
+    fn speech() -> Vec<Vec<i16>> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/practice/ana.wav");
+        let mut r = hound::WavReader::open(path).unwrap();
+        let narrow: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
+        let mut up = crate::resample::FrameResampler::new(8_000, 48_000).unwrap();
+        narrow
+            .chunks_exact(160)
+            .map(|f| {
+                let mut wide = vec![0i16; 960];
+                up.process(f, &mut wide).unwrap();
+                wide
+            })
+            .collect()
+    }
+
+    /// The level a decoder of `complexity` keeps in the last frame of
+    /// four-frame bursts (80 ms into the loss), summed where the lost speech
+    /// was voiced, and the lost speech's own.
+    fn level_late_in_a_burst(complexity: u8) -> (f64, f64) {
+        let mut enc = OpusEncoder::new(&Settings::default()).unwrap();
+        let mut dec = OpusDecoder::with_complexity(complexity).unwrap();
+        let mut out = vec![0i16; Codec::Opus.frame_samples()];
+        let energy = |f: &[i16]| f.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>().sqrt();
+        let (mut kept, mut lost) = (0f64, 0f64);
+        for (k, pcm) in speech().iter().enumerate() {
+            let mut p = vec![0u8; 1500];
+            let n = enc.encode(pcm, &mut p).unwrap();
+            if k % 15 >= 11 {
+                dec.conceal(&mut out).unwrap();
+                if k % 15 == 14 && energy(pcm) > 5_000.0 {
+                    kept += energy(&out);
+                    lost += energy(pcm);
+                }
+            } else {
+                dec.decode(&p[..n], &mut out).unwrap();
+            }
+        }
+        (kept, lost)
+    }
+
+    #[test]
+    fn deep_plc_carries_the_voice_through_a_burst() {
+        // Classic concealment repeats the last pitch period and has faded it
+        // to about a tenth by the fourth lost frame; deep PLC (decoder
+        // complexity 5) goes on speaking, at about a quarter. Without deep PLC
+        // built in, both are the same.
+        let (classic, lost) = level_late_in_a_burst(0);
+        let (deep, _) = level_late_in_a_burst(DECODER_COMPLEXITY);
+        assert!(
+            deep > classic * 1.6 && deep < lost,
+            "80 ms into a burst: deep PLC {deep:.0}, classic {classic:.0}, lost speech {lost:.0}"
         );
     }
 }
