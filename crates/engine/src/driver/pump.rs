@@ -21,7 +21,8 @@ use switchboard_audio::tones::{Tone, ToneGenerator};
 use switchboard_audio::wav::{WavSink, WavSource};
 use switchboard_codec::resample::FrameResampler;
 use switchboard_media::session::{MediaEvent, RtpSession, Stats};
-use tokio::net::UdpSocket;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
 use crate::CallId;
@@ -203,6 +204,42 @@ impl Card {
     }
 }
 
+/// A call's RTP or RTCP socket, registered for reading only. A tokio
+/// `UdpSocket` also asks for writability, and on Linux every datagram sent
+/// then wakes the thread once more when the send buffer drains; RTP is sent
+/// without waiting (a full send buffer drops the packet, which would be late
+/// anyway), so only arrivals wake the pump.
+struct MediaSocket(AsyncFd<StdUdp>);
+
+impl MediaSocket {
+    // The engine's one unsafe call: tokio cannot check that the descriptor
+    // stays valid while registered.
+    #[allow(unsafe_code)]
+    fn new(s: StdUdp) -> std::io::Result<MediaSocket> {
+        s.set_nonblocking(true)?;
+        // SAFETY: `StdUdp` owns a valid descriptor; it moves into the
+        // `AsyncFd`, which is its only owner, and nothing replaces or closes
+        // it while registered (it closes when the `AsyncFd` drops, after
+        // deregistering).
+        let fd = unsafe { AsyncFd::register_with_interest(s, Interest::READABLE) }?;
+        Ok(MediaSocket(fd))
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> std::io::Result<(usize, std::net::SocketAddr)> {
+        loop {
+            let mut ready = self.0.readable().await?;
+            match ready.try_io(|fd| fd.get_ref().recv_from(buf)) {
+                Ok(r) => return r,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    fn send_to(&self, payload: &[u8], to: std::net::SocketAddr) {
+        let _ = self.0.get_ref().send_to(payload, to);
+    }
+}
+
 /// The driver's handle on a pump.
 #[derive(Debug)]
 pub(crate) struct MediaHandle {
@@ -277,13 +314,10 @@ pub(crate) fn start(
         }
         _ => None,
     };
-    let to_tokio = |s: StdUdp| -> Result<UdpSocket, String> {
-        s.set_nonblocking(true).map_err(|e| e.to_string())?;
-        UdpSocket::from_std(s).map_err(|e| e.to_string())
-    };
-    let rtp = to_tokio(rtp)?;
+    let socket = |s: StdUdp| MediaSocket::new(s).map_err(|e| e.to_string());
+    let rtp = socket(rtp)?;
     let rtcp = match rtcp {
-        Some(s) => Some(to_tokio(s)?),
+        Some(s) => Some(socket(s)?),
         None => None,
     };
     let (tx, rx) = mpsc::unbounded_channel();
@@ -346,8 +380,8 @@ struct Pump {
     /// When to try to reopen a lost card.
     card_retry: Option<Instant>,
     call: CallId,
-    rtp: UdpSocket,
-    rtcp: Option<UdpSocket>,
+    rtp: MediaSocket,
+    rtcp: Option<MediaSocket>,
     session: RtpSession,
     mic: Option<WavSource>,
     speaker: Option<WavSink>,
@@ -383,10 +417,32 @@ impl Pump {
         let mut mic_open = self.mic.is_some();
         let mut watch = tokio::time::interval(Duration::from_secs(1));
         watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The three timers live across iterations and are re-armed only when
+        // their deadline moves: a timer made anew each time round registers
+        // again, and one due earlier than the runtime's next wake-up makes it
+        // wake itself through its eventfd (three writes a frame, measured).
+        let at = tokio::time::Instant::from_std;
+        let mut armed = (mic_next, play_next, self.session.poll_timeout());
+        let mic_sleep = tokio::time::sleep_until(at(armed.0));
+        let play_sleep = tokio::time::sleep_until(at(armed.1));
+        let rtcp_sleep = tokio::time::sleep_until(at(armed.2));
+        tokio::pin!(mic_sleep, play_sleep, rtcp_sleep);
         loop {
-            let rtcp_due = tokio::time::Instant::from_std(self.session.poll_timeout());
+            let rtcp_due = self.session.poll_timeout();
+            if armed.0 != mic_next {
+                armed.0 = mic_next;
+                mic_sleep.as_mut().reset(at(mic_next));
+            }
+            if armed.1 != play_next {
+                armed.1 = play_next;
+                play_sleep.as_mut().reset(at(play_next));
+            }
+            if armed.2 != rtcp_due {
+                armed.2 = rtcp_due;
+                rtcp_sleep.as_mut().reset(at(rtcp_due));
+            }
             tokio::select! {
-                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(mic_next)) => {
+                _ = mic_sleep.as_mut() => {
                     mic_next += period;
                     let now = Instant::now();
                     let mut ended = false;
@@ -431,9 +487,9 @@ impl Pump {
                         mic_open = false;
                         self.note(MediaNote::MicEnded);
                     }
-                    self.flush().await;
+                    self.flush();
                 }
-                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(play_next)) => {
+                _ = play_sleep.as_mut() => {
                     play_next += period;
                     self.play(Instant::now(), &mut out);
                 }
@@ -464,7 +520,7 @@ impl Pump {
                                 play_next += Duration::from_micros(shift_us);
                             }
                         }
-                        self.flush().await;
+                        self.flush();
                     }
                 }
                 r = recv_opt(self.rtcp.as_ref(), &mut rtcp_buf) => {
@@ -472,9 +528,9 @@ impl Pump {
                         self.session.handle_rtcp(Instant::now(), src, rtcp_buf.get(..n).unwrap_or(&[]));
                     }
                 }
-                _ = tokio::time::sleep_until(rtcp_due) => {
+                _ = rtcp_sleep.as_mut() => {
                     self.session.handle_timeout(Instant::now());
-                    self.flush().await;
+                    self.flush();
                 }
                 c = commands.recv() => match c {
                     Some(MediaCmd::Dtmf(keys)) => {
@@ -691,13 +747,13 @@ impl Pump {
         }
     }
 
-    async fn flush(&mut self) {
+    fn flush(&mut self) {
         while let Some(t) = self.session.poll_transmit() {
             let socket = match (&self.rtcp, t.rtcp) {
                 (Some(s), true) => s,
                 _ => &self.rtp,
             };
-            let _ = socket.send_to(&t.payload, t.destination).await;
+            socket.send_to(&t.payload, t.destination);
         }
         while let Some(e) = self.session.poll_event() {
             if let MediaEvent::Dtmf(key) = e {
@@ -708,7 +764,10 @@ impl Pump {
     }
 }
 
-async fn recv_opt(s: Option<&UdpSocket>, buf: &mut [u8]) -> Option<(usize, std::net::SocketAddr)> {
+async fn recv_opt(
+    s: Option<&MediaSocket>,
+    buf: &mut [u8],
+) -> Option<(usize, std::net::SocketAddr)> {
     match s {
         Some(s) => s.recv_from(buf).await.ok(),
         None => std::future::pending().await,
