@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh bench
 python3 -c "import pesq, numpy, pjsua2" 2>/dev/null || python3 -m pip install -q pesq numpy pjsua2-python \
   || python3 -m pip install -q --break-system-packages pesq numpy pjsua2-python
-cargo build --release -p switchboard-cli -p switchboard-interop --bin switchboard-cli --bin bench
-exec target/release/bench "$@"
+# The agent as deployed: the dist profile (Cargo.toml).
+cargo build --profile dist -p switchboard-cli -p switchboard-interop --bin switchboard-cli --bin bench
+exec target/dist/bench "$@"

@@ -343,8 +343,9 @@ impl CpuWatch {
     }
 }
 
-/// Speech material: espeak-ng sentences with pauses, as 48 kHz stereo (the
-/// microphone for everyone) and 8/16 kHz mono references for PESQ.
+/// Speech material: espeak-ng sentences with pauses, repeated to `secs`, as
+/// 48 kHz stereo (the microphone for everyone) and 8/16 kHz mono references
+/// for PESQ.
 fn make_speech(dir: &Path, secs: u32) -> (PathBuf, PathBuf, PathBuf) {
     let raw = dir.join("speech-raw.wav");
     let text = "The caller reports that the order from last Tuesday has not arrived. \
@@ -373,6 +374,10 @@ fn make_speech(dir: &Path, secs: u32) -> (PathBuf, PathBuf, PathBuf) {
         "pad",
         "0.5",
         "0",
+        // The sentences are about 18 s: repeated, so a call lasts `secs`
+        // (CPU ticks of 10 ms need a minute to rise above noise).
+        "repeat",
+        &(secs / 15 + 1).to_string(),
         "trim",
         "0",
         &secs_s,
