@@ -4,7 +4,8 @@
 //! `opusic-sys` (needs cmake) with its `dred` feature, which compiles in the
 //! deep-PLC network, so no system library is required. Offline, 10 % loss in
 //! bursts scores 0.09 PESQ higher with it (mean of 16 patterns, 2.59 → 2.68;
-//! docs/performance.md); on a clean link it costs nothing.
+//! docs/performance.md); on a clean link decoding takes about 9 % more
+//! instructions (callgrind), and each concealed frame about 1.3 M more.
 
 use crate::{Codec, CodecError, Decoder, Encoder, Settings};
 

