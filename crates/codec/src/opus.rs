@@ -6,6 +6,12 @@
 //! bursts scores 0.09 PESQ higher with it (mean of 16 patterns, 2.59 → 2.68;
 //! docs/performance.md); on a clean link decoding takes about 9 % more
 //! instructions (callgrind), and each concealed frame about 1.3 M more.
+//!
+//! Encoding is most of a sending side's CPU (about 1.5 M instructions a frame
+//! at complexity 8, callgrind), and digital silence costs SILK as much as
+//! speech, so [`OpusEncoder`] resends its settled silence packet instead of
+//! encoding zeros (see there). Complexity 8 is a choice of quality over
+//! CPU; docs/performance.md has the cost and the PESQ of each complexity.
 
 use crate::{Codec, CodecError, Decoder, Encoder, Settings};
 
