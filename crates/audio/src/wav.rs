@@ -23,6 +23,9 @@ enum Samples {
     Other(hound::WavReader<BufReader<File>>),
 }
 
+/// Bytes a [`WavSource`] reads from its file at once.
+const READ_BLOCK: usize = 64 * 1024;
+
 /// A WAV file read as a microphone: 20 ms mono frames at a chosen rate.
 pub struct WavSource {
     path: PathBuf,
@@ -48,7 +51,8 @@ impl WavSource {
     /// count, any rate that is a multiple of 50 Hz) to deliver frames at `rate`.
     pub fn open(path: &Path, rate: u32) -> Result<WavSource, AudioError> {
         let file = File::open(path).map_err(|e| AudioError::Io(path.to_owned(), e))?;
-        let reader = hound::WavReader::new(BufReader::new(file))
+        // A second of CD-rate stereo in a few reads, not one read a frame.
+        let reader = hound::WavReader::new(BufReader::with_capacity(READ_BLOCK, file))
             .map_err(|e| AudioError::BadWav(path.to_owned(), e.to_string()))?;
         let spec = reader.spec();
         if spec.channels == 0 {
@@ -166,6 +170,16 @@ fn read_pcm16(
     *left -= n as u64;
     let data = bytes.get(..n).unwrap_or(&[]);
     let mut got = 0;
+    if channels == 1 {
+        for (slot, b) in frame.iter_mut().zip(data.chunks_exact(2)) {
+            *slot = i16::from_le_bytes([
+                b.first().copied().unwrap_or(0),
+                b.get(1).copied().unwrap_or(0),
+            ]);
+            got += 1;
+        }
+        return Ok(got);
+    }
     for (slot, sample) in frame.iter_mut().zip(data.chunks_exact(per)) {
         let sum: i32 = sample
             .chunks_exact(2)
@@ -401,6 +415,41 @@ mod tests {
         assert!(e.to_string().contains("before its data chunk"), "{e}");
         let _ = std::fs::remove_file(src);
         let _ = std::fs::remove_file(cut);
+    }
+
+    #[test]
+    fn mono_sixteen_bit_reads_back_sample_for_sample_across_read_blocks() {
+        let src = temp("mono16.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        // Longer than three read blocks, and not a whole number of frames.
+        let n = READ_BLOCK * 3 / 2 + 77;
+        let samples: Vec<i16> = (0..n)
+            .map(|i| match i % 1000 {
+                0 => i16::MIN,
+                1 => i16::MAX,
+                _ => ((i as i64 * 7919) % 65_536 - 32_768) as i16,
+            })
+            .collect();
+        let mut w = hound::WavWriter::create(&src, spec).unwrap();
+        for s in &samples {
+            w.write_sample(*s).unwrap();
+        }
+        w.finalize().unwrap();
+        let mut mic = WavSource::open(&src, 8000).unwrap();
+        let mut got = Vec::new();
+        let mut frame = [0i16; 160];
+        while mic.read_frame(&mut frame).unwrap() {
+            got.extend_from_slice(&frame);
+        }
+        assert_eq!(got.len(), n.div_ceil(160) * 160);
+        assert_eq!(&got[..n], &samples[..]);
+        assert!(got[n..].iter().all(|s| *s == 0), "the last frame is padded");
+        let _ = std::fs::remove_file(src);
     }
 
     #[test]
