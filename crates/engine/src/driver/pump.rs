@@ -7,8 +7,9 @@
 //! microphone frame and hands it to the session; on its own 20 ms clock it
 //! takes one playout frame from the jitter buffer and writes it to the
 //! speaker — exactly what a headset's capture and playback callbacks would do,
-//! so delay measured on files is the real one. Datagrams are handled the
-//! moment they arrive.
+//! so delay measured on files is the real one. RTP is read at that speaker
+//! tick, with each packet's kernel arrival time, rather than waking the pump
+//! once more for every datagram; RTCP wakes it when it comes.
 
 use std::net::UdpSocket as StdUdp;
 use std::path::PathBuf;
@@ -204,7 +205,8 @@ impl Card {
     }
 }
 
-/// A call's RTP or RTCP socket, registered for reading only. A tokio
+/// A call's RTCP socket, registered for reading only (RTCP comes every few
+/// seconds, and a report's arrival time is the round trip's end). A tokio
 /// `UdpSocket` also asks for writability, and on Linux every datagram sent
 /// then wakes the thread once more when the send buffer drains; RTP is sent
 /// without waiting (a full send buffer drops the packet, which would be late
@@ -237,6 +239,93 @@ impl MediaSocket {
 
     fn send_to(&self, payload: &[u8], to: std::net::SocketAddr) {
         let _ = self.0.get_ref().send_to(payload, to);
+    }
+}
+
+/// A call's RTP socket, not registered with the runtime at all: it is read
+/// at the speaker's tick, when its frames are needed, instead of waking the
+/// pump for every datagram (a third of a call's wake-ups). What the jitter
+/// buffer must know, when each packet came, is the kernel's receive
+/// timestamp (`SO_TIMESTAMPNS`), so reading late changes no arrival time:
+/// the playout delay, the RFC 3550 jitter and the speaker's phase are
+/// computed from the instants the packets reached the machine.
+struct RtpSocket {
+    socket: StdUdp,
+    /// Room for one timestamp control message.
+    cmsg: Vec<u8>,
+}
+
+/// One datagram read from an [`RtpSocket`].
+struct Arrival {
+    len: usize,
+    from: std::net::SocketAddr,
+    at: Instant,
+}
+
+/// At most this many datagrams are read at one tick (a stream of 10-ms
+/// packets brings two; a flood waits in the kernel, which drops the rest).
+const READS_PER_TICK: usize = 64;
+
+impl RtpSocket {
+    fn new(s: StdUdp) -> std::io::Result<RtpSocket> {
+        s.set_nonblocking(true)?;
+        nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::ReceiveTimestampns, &true)
+            .map_err(std::io::Error::from)?;
+        Ok(RtpSocket {
+            socket: s,
+            cmsg: nix::cmsg_space!(nix::sys::time::TimeSpec),
+        })
+    }
+
+    /// The next datagram waiting, if any, and when it arrived. `now` and
+    /// `wall` are this instant on the monotonic and the wall clock: the
+    /// kernel stamps arrivals with the wall clock, and a stamp that does not
+    /// fit (the wall clock was set meanwhile, or no stamp) counts as `now`.
+    fn recv(&mut self, buf: &mut [u8], now: Instant, wall: SystemTime) -> Option<Arrival> {
+        use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg};
+        use std::os::fd::AsRawFd;
+        let mut iov = [std::io::IoSliceMut::new(buf)];
+        let msg = recvmsg::<SockaddrStorage>(
+            self.socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut self.cmsg),
+            MsgFlags::MSG_DONTWAIT,
+        )
+        .ok()?;
+        let from = msg.address.and_then(|a| {
+            a.as_sockaddr_in()
+                .map(|v4| std::net::SocketAddr::V4((*v4).into()))
+                .or_else(|| {
+                    a.as_sockaddr_in6()
+                        .map(|v6| std::net::SocketAddr::V6((*v6).into()))
+                })
+        })?;
+        let stamped = msg.cmsgs().ok().and_then(|mut c| {
+            c.find_map(|m| match m {
+                ControlMessageOwned::ScmTimestampns(ts) => Some(
+                    UNIX_EPOCH
+                        + Duration::new(
+                            u64::try_from(ts.tv_sec()).ok()?,
+                            u32::try_from(ts.tv_nsec()).ok()?,
+                        ),
+                ),
+                _ => None,
+            })
+        });
+        let at = stamped
+            .and_then(|t| wall.duration_since(t).ok())
+            .filter(|ago| *ago < Duration::from_secs(1))
+            .and_then(|ago| now.checked_sub(ago))
+            .unwrap_or(now);
+        Some(Arrival {
+            len: msg.bytes,
+            from,
+            at,
+        })
+    }
+
+    fn send_to(&self, payload: &[u8], to: std::net::SocketAddr) {
+        let _ = self.socket.send_to(payload, to);
     }
 }
 
@@ -314,10 +403,9 @@ pub(crate) fn start(
         }
         _ => None,
     };
-    let socket = |s: StdUdp| MediaSocket::new(s).map_err(|e| e.to_string());
-    let rtp = socket(rtp)?;
+    let rtp = RtpSocket::new(rtp).map_err(|e| e.to_string())?;
     let rtcp = match rtcp {
-        Some(s) => Some(socket(s)?),
+        Some(s) => Some(MediaSocket::new(s).map_err(|e| e.to_string())?),
         None => None,
     };
     let (tx, rx) = mpsc::unbounded_channel();
@@ -341,6 +429,7 @@ pub(crate) fn start(
         card_retry,
         call,
         rtp,
+        first_arrival: None,
         rtcp,
         session,
         mic,
@@ -380,7 +469,9 @@ struct Pump {
     /// When to try to reopen a lost card.
     card_retry: Option<Instant>,
     call: CallId,
-    rtp: MediaSocket,
+    rtp: RtpSocket,
+    /// When the first packet the session took arrived.
+    first_arrival: Option<Instant>,
     rtcp: Option<MediaSocket>,
     session: RtpSession,
     mic: Option<WavSource>,
@@ -491,37 +582,33 @@ impl Pump {
                     self.flush();
                 }
                 _ = play_sleep.as_mut() => {
+                    let now = Instant::now();
+                    self.receive(now, &mut buf);
+                    if !phased && started && self.session.stats().packets_received > 0 {
+                        // The first packet is in: the speaker's clock moves
+                        // once, so frames are played just after they are due.
+                        phased = true;
+                        let due = self.first_arrival.unwrap_or(now)
+                            + self.session.playout_delay()
+                            + Duration::from_millis(1);
+                        let shift_us = (due.saturating_duration_since(play_next).as_micros()
+                            % period.as_micros()) as u64;
+                        let gap = (shift_us * rate / 1_000_000) as usize;
+                        if gap > 0 {
+                            let silence = vec![0i16; gap];
+                            self.write_speaker(&silence);
+                            play_next += Duration::from_micros(shift_us);
+                            self.flush();
+                            continue;
+                        }
+                    }
                     play_next += period;
-                    self.play(Instant::now(), &mut out);
+                    self.play(now, &mut out);
+                    self.flush();
                 }
                 _ = watch.tick() => {
                     if let Some(n) = self.quiet.check(Instant::now()) {
                         self.note(n);
-                    }
-                }
-                r = self.rtp.recv_from(&mut buf) => {
-                    if let Ok((n, src)) = r {
-                        let now = Instant::now();
-                        let before = self.session.stats().packets_received;
-                        self.session.handle_datagram(now, src, buf.get(..n).unwrap_or(&[]));
-                        // Only a packet the session took counts as life
-                        // (not a stranger's, not one that fails to parse).
-                        if self.session.stats().packets_received > before && self.quiet.heard(now) {
-                            self.note(MediaNote::Flowing);
-                        }
-                        if !phased && started && self.session.stats().packets_received > 0 {
-                            phased = true;
-                            let due = now + self.session.playout_delay() + Duration::from_millis(1);
-                            let shift_us = (due.saturating_duration_since(play_next).as_micros()
-                                % period.as_micros()) as u64;
-                            let gap = (shift_us * rate / 1_000_000) as usize;
-                            if gap > 0 {
-                                let silence = vec![0i16; gap];
-                                self.write_speaker(&silence);
-                                play_next += Duration::from_micros(shift_us);
-                            }
-                        }
-                        self.flush();
                     }
                 }
                 r = recv_opt(self.rtcp.as_ref(), &mut rtcp_buf) => {
@@ -733,6 +820,28 @@ impl Pump {
         }
     }
 
+    /// Hands the session what the RTP socket holds (read once a frame, at
+    /// the speaker's tick), each datagram with the instant it arrived.
+    fn receive(&mut self, now: Instant, buf: &mut [u8]) {
+        let wall = SystemTime::now();
+        for _ in 0..READS_PER_TICK {
+            let Some(a) = self.rtp.recv(buf, now, wall) else {
+                break;
+            };
+            let before = self.session.stats().packets_received;
+            self.session
+                .handle_datagram(a.at, a.from, buf.get(..a.len).unwrap_or(&[]));
+            // Only a packet the session took counts as life (not a
+            // stranger's, not one that fails to parse).
+            if self.session.stats().packets_received > before {
+                self.first_arrival.get_or_insert(a.at);
+                if self.quiet.heard(a.at) {
+                    self.note(MediaNote::Flowing);
+                }
+            }
+        }
+    }
+
     fn write_speaker(&mut self, samples: &[i16]) {
         if let Some(s) = self.speaker.as_mut()
             && let Err(e) = s.write_frame(samples)
@@ -750,11 +859,10 @@ impl Pump {
 
     fn flush(&mut self) {
         while let Some(t) = self.session.poll_transmit() {
-            let socket = match (&self.rtcp, t.rtcp) {
-                (Some(s), true) => s,
-                _ => &self.rtp,
-            };
-            socket.send_to(&t.payload, t.destination);
+            match (&self.rtcp, t.rtcp) {
+                (Some(s), true) => s.send_to(&t.payload, t.destination),
+                _ => self.rtp.send_to(&t.payload, t.destination),
+            }
         }
         while let Some(e) = self.session.poll_event() {
             if let MediaEvent::Dtmf(key) = e {
@@ -772,5 +880,52 @@ async fn recv_opt(
     match s {
         Some(s) => s.recv_from(buf).await.ok(),
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RTP is read once a frame; the jitter buffer must still learn when
+    /// each packet came, not when it was read.
+    #[test]
+    fn a_datagram_read_late_keeps_the_instant_it_arrived() {
+        let mut rtp = RtpSocket::new(StdUdp::bind("127.0.0.1:0").unwrap()).unwrap();
+        let to = rtp.socket.local_addr().unwrap();
+        let peer = StdUdp::bind("127.0.0.1:0").unwrap();
+        let mut buf = [0u8; 64];
+        assert!(
+            rtp.recv(&mut buf, Instant::now(), SystemTime::now())
+                .is_none(),
+            "nothing waiting"
+        );
+        let before = Instant::now();
+        peer.send_to(b"first", to).unwrap();
+        let sent = Instant::now();
+        std::thread::sleep(Duration::from_millis(60));
+        peer.send_to(b"second", to).unwrap();
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let a = rtp.recv(&mut buf, now, wall).expect("the first datagram");
+        assert_eq!(&buf[..a.len], b"first");
+        assert_eq!(a.from, peer.local_addr().unwrap());
+        // The stamp is the kernel's, converted between clocks: allow the
+        // two clock readings' skew, and no more.
+        let slack = Duration::from_millis(2);
+        assert!(
+            a.at + slack >= before && a.at <= sent + slack,
+            "arrived {:?} after sending began, read {:?} after",
+            a.at.saturating_duration_since(before),
+            now.saturating_duration_since(before)
+        );
+        let b = rtp.recv(&mut buf, now, wall).expect("the second datagram");
+        assert_eq!(&buf[..b.len], b"second");
+        assert!(
+            b.at >= a.at + Duration::from_millis(55),
+            "{:?}",
+            b.at - a.at
+        );
+        assert!(rtp.recv(&mut buf, now, wall).is_none(), "both read");
     }
 }
