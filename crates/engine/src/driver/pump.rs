@@ -895,6 +895,27 @@ mod tests {
         let to = rtp.socket.local_addr().unwrap();
         let peer = StdUdp::bind("127.0.0.1:0").unwrap();
         let mut buf = [0u8; 64];
+        // The first socket on a machine to ask for timestamps switches the
+        // kernel's receive stamping on through deferred work (a busy machine
+        // may run it late); until then a datagram is stamped when it is read.
+        // A call's socket is made during the SDP exchange, well before its
+        // first packet; here, probe until stamping is on (2 s at most).
+        let give_up = Instant::now() + Duration::from_secs(2);
+        loop {
+            peer.send_to(b"probe", to).unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+            let read = Instant::now();
+            let p = rtp
+                .recv(&mut buf, read, SystemTime::now())
+                .expect("the probe");
+            if read.duration_since(p.at) >= Duration::from_millis(5) {
+                break;
+            }
+            assert!(
+                Instant::now() < give_up,
+                "the kernel never stamped a datagram on arrival"
+            );
+        }
         assert!(
             rtp.recv(&mut buf, Instant::now(), SystemTime::now())
                 .is_none(),
