@@ -172,29 +172,26 @@ fn read_pcm16(
     let mut got = 0;
     if channels == 1 {
         for (slot, b) in frame.iter_mut().zip(data.chunks_exact(2)) {
-            *slot = i16::from_le_bytes([
-                b.first().copied().unwrap_or(0),
-                b.get(1).copied().unwrap_or(0),
-            ]);
+            *slot = le16(b);
             got += 1;
         }
         return Ok(got);
     }
     for (slot, sample) in frame.iter_mut().zip(data.chunks_exact(per)) {
-        let sum: i32 = sample
-            .chunks_exact(2)
-            .map(|b| {
-                i32::from(i16::from_le_bytes([
-                    b.first().copied().unwrap_or(0),
-                    b.get(1).copied().unwrap_or(0),
-                ]))
-            })
-            .sum();
+        let sum: i32 = sample.chunks_exact(2).map(|b| i32::from(le16(b))).sum();
         // As the sample-by-sample path: the mean, truncated toward zero.
         *slot = (sum as f32 / channels as f32).clamp(-32768.0, 32767.0) as i16;
         got += 1;
     }
     Ok(got)
+}
+
+/// One little-endian 16-bit sample from a two-byte chunk.
+fn le16(b: &[u8]) -> i16 {
+    i16::from_le_bytes([
+        b.first().copied().unwrap_or(0),
+        b.get(1).copied().unwrap_or(0),
+    ])
 }
 
 /// [`read_pcm16`] for the other formats, through hound.
