@@ -13,6 +13,13 @@
 use opusic_sys as ffi;
 use std::time::Instant;
 
+fn env(name: &str, default: i32) -> i32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     if a.len() < 6 {
@@ -44,8 +51,12 @@ fn main() {
     assert!(!enc.is_null() && err == 0);
     unsafe {
         ffi::opus_encoder_ctl(enc, ffi::OPUS_SET_COMPLEXITY_REQUEST, 8);
-        ffi::opus_encoder_ctl(enc, ffi::OPUS_SET_BITRATE_REQUEST, 48_000);
-        ffi::opus_encoder_ctl(enc, ffi::OPUS_SET_INBAND_FEC_REQUEST, 1);
+        ffi::opus_encoder_ctl(
+            enc,
+            ffi::OPUS_SET_BITRATE_REQUEST,
+            env("OPUS_BITRATE", 48_000),
+        );
+        ffi::opus_encoder_ctl(enc, ffi::OPUS_SET_INBAND_FEC_REQUEST, env("OPUS_FEC", 1));
         ffi::opus_encoder_ctl(enc, ffi::OPUS_SET_PACKET_LOSS_PERC_REQUEST, loss_pc);
         ffi::opus_encoder_ctl(enc, ffi::OPUS_SET_SIGNAL_REQUEST, ffi::OPUS_SIGNAL_VOICE);
         ffi::opus_encoder_ctl(

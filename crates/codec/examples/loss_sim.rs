@@ -8,6 +8,8 @@
 //! or G.711 interpolation: what a jitter buffer one frame deep can offer).
 //! `LOSS_RELAY=1` draws the pattern as the bench's relay does, so a bench
 //! run's seed (`0x5EED + 7919·k`, odd) can be replayed here.
+//! `OPUS_COMPLEXITY`, `OPUS_BITRATE` and `OPUS_LOSS` set the encoder as a call
+//! would; `OPUS_DEC_COMPLEXITY` the decoder.
 //! `scripts/loss-sim.sh` runs it over voices and seeds and scores it with PESQ.
 use switchboard_codec::{Codec, Settings};
 
@@ -45,6 +47,13 @@ fn main() {
         .and_then(|v| v.parse().ok())
     {
         settings.opus_complexity = c;
+    }
+    // OPUS_BITRATE tries another Opus bitrate (bit/s).
+    if let Some(b) = std::env::var("OPUS_BITRATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        settings.opus_bitrate = b;
     }
     let mut enc = codec.encoder(&settings).unwrap();
     // OPUS_LOSS: the loss the far end reports (RTCP), as a call sets it.
@@ -104,9 +113,18 @@ fn main() {
         })
         .collect();
     let fec = a.get(5).is_some();
+    // LOSS_SILENCE_AFTER=N: after N frames lost in a row play zeros instead of
+    // concealing (what a jitter buffer that takes a long gap for a pause does).
+    let silence_after: Option<usize> = std::env::var("LOSS_SILENCE_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut run = 0usize;
     let mut out = vec![0i16; n];
     for (i, p) in frames.iter().enumerate() {
-        if lost[i] {
+        run = if lost[i] { run + 1 } else { 0 };
+        if lost[i] && silence_after.is_some_and(|k| run > k) {
+            out.fill(0);
+        } else if lost[i] {
             let next_here = i + 1 < frames.len() && !lost[i + 1];
             if fec && next_here {
                 dec.recover(&frames[i + 1], &mut out).unwrap();
