@@ -128,6 +128,7 @@ pub mod fuzzing {
                     ptime: 20,
                     rtcp_mux: true,
                     max_playback_rate: None,
+                    max_average_bitrate: None,
                     srtp,
                 },
                 ssrc: 1,

@@ -112,19 +112,31 @@ pub struct Negotiated {
     pub rtcp_mux: bool,
     /// The peer's Opus `maxplaybackrate` (RFC 7587), if it gave one.
     pub max_playback_rate: Option<u32>,
+    /// The peer's Opus `maxaveragebitrate` (RFC 7587: the most it wants to
+    /// receive, in bit/s), if it gave one.
+    pub max_average_bitrate: Option<u32>,
     /// SRTP keys when the stream is protected, `None` for plain RTP.
     pub srtp: Option<SrtpKeys>,
 }
 
-/// The `maxplaybackrate` of an Opus fmtp line.
-fn max_playback_rate(m: &Media, pt: u8) -> Option<u32> {
+/// A numeric parameter (`maxplaybackrate`, `maxaveragebitrate`) of an Opus
+/// fmtp line.
+fn opus_parameter(m: &Media, pt: u8, name: &str) -> Option<u32> {
     m.fmtp(pt)?.split(';').find_map(|p| {
         let (k, v) = p.split_once('=')?;
         k.trim()
-            .eq_ignore_ascii_case("maxplaybackrate")
+            .eq_ignore_ascii_case(name)
             .then(|| v.trim().parse().ok())
             .flatten()
     })
+}
+
+fn max_playback_rate(m: &Media, pt: u8) -> Option<u32> {
+    opus_parameter(m, pt, "maxplaybackrate")
+}
+
+fn max_average_bitrate(m: &Media, pt: u8) -> Option<u32> {
+    opus_parameter(m, pt, "maxaveragebitrate")
 }
 
 /// Why no audio stream could be agreed (the UA answers 488 then).
@@ -458,6 +470,9 @@ pub fn answer(
             max_playback_rate: (codec == Codec::Opus)
                 .then(|| max_playback_rate(m, pt))
                 .flatten(),
+            max_average_bitrate: (codec == Codec::Opus)
+                .then(|| max_average_bitrate(m, pt))
+                .flatten(),
             srtp: crypto.map(|(_, keys)| keys),
         });
     }
@@ -506,6 +521,9 @@ pub fn accept_answer(
         max_playback_rate: (codec == Codec::Opus)
             .then(|| max_playback_rate(m, pt))
             .flatten(),
+        max_average_bitrate: (codec == Codec::Opus)
+            .then(|| max_average_bitrate(m, pt))
+            .flatten(),
         srtp,
     })
 }
@@ -546,7 +564,7 @@ mod tests {
     fn a_narrowband_opus_peer_is_noticed() {
         let text = "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n\
                     m=audio 5000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n\
-                    a=fmtp:96 maxplaybackrate=8000; useinbandfec=1\r\n";
+                    a=fmtp:96 maxplaybackrate=8000; useinbandfec=1; maxaveragebitrate=20000\r\n";
         let offer = SessionDescription::parse(text.as_bytes()).unwrap();
         let (_, n) = answer(&local(&[Codec::Opus]), &offer).unwrap();
         assert_eq!(
@@ -554,6 +572,7 @@ mod tests {
             "the peer's dynamic payload type is used"
         );
         assert_eq!(n.max_playback_rate, Some(8000));
+        assert_eq!(n.max_average_bitrate, Some(20000));
     }
 
     #[test]

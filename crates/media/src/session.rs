@@ -53,6 +53,20 @@ fn looks_ahead(codec: Codec) -> bool {
 /// buffer may change its delay there unheard.
 const QUIET_RMS: f32 = 150.0;
 
+/// Our encoder settings as the peer's fmtp bounds them: no wider audio than
+/// its `maxplaybackrate`, no more bits than its `maxaveragebitrate` (RFC 7587
+/// allows 6000 to 510000).
+fn for_peer(ours: &Settings, n: &Negotiated) -> Settings {
+    let mut settings = *ours;
+    if let Some(rate) = n.max_playback_rate {
+        settings.opus_max_playback_rate = rate;
+    }
+    if let Some(most) = n.max_average_bitrate {
+        settings.opus_bitrate = settings.opus_bitrate.min(most.clamp(6_000, 510_000));
+    }
+    settings
+}
+
 fn is_quiet(frame: &[i16]) -> bool {
     let energy: f32 = frame.iter().map(|s| f32::from(*s) * f32::from(*s)).sum();
     energy < QUIET_RMS * QUIET_RMS * frame.len() as f32
@@ -235,10 +249,7 @@ impl RtpSession {
     pub fn new(now: Instant, config: SessionConfig) -> Result<RtpSession, SessionError> {
         let n = &config.negotiated;
         let codec = n.codec;
-        let mut settings = config.settings;
-        if let Some(rate) = n.max_playback_rate {
-            settings.opus_max_playback_rate = rate;
-        }
+        let settings = for_peer(&config.settings, n);
         let encoder = codec.encoder(&settings).map_err(SessionError::Codec)?;
         let decoder = codec.decoder().map_err(SessionError::Codec)?;
         let mut jitter = JitterBuffer::new(codec.clock_rate(), codec.frame_ticks());
@@ -305,7 +316,10 @@ impl RtpSession {
         let codec = if n.codec == self.codec {
             None
         } else {
-            let encoder = n.codec.encoder(settings).map_err(SessionError::Codec)?;
+            let encoder = n
+                .codec
+                .encoder(&for_peer(settings, n))
+                .map_err(SessionError::Codec)?;
             let decoder = n.codec.decoder().map_err(SessionError::Codec)?;
             Some((encoder, decoder))
         };

@@ -29,6 +29,7 @@ fn session(clock: &VirtualClock, codec: Codec, remote: &str, ssrc: u32) -> RtpSe
                 ptime: 20,
                 rtcp_mux: true,
                 max_playback_rate: None,
+                max_average_bitrate: None,
                 srtp: None,
             },
             ssrc,
@@ -300,6 +301,7 @@ fn on_hold_nothing_is_sent() {
         ptime: 20,
         rtcp_mux: true,
         max_playback_rate: None,
+        max_average_bitrate: None,
         srtp: None,
     };
     a.update(&n, &Settings::default()).unwrap();
@@ -309,4 +311,78 @@ fn on_hold_nothing_is_sent() {
     a.update(&n, &Settings::default()).unwrap();
     a.send_frame(clock.now(), &[0; 160]);
     assert!(a.poll_transmit().is_some());
+}
+
+/// Mean RTP payload bytes a frame over two seconds of the test voice, from an
+/// Opus session set up (or switched to Opus by a re-INVITE, `switched`) with
+/// the peer's `maxaveragebitrate`.
+fn opus_bytes_per_frame(max_average_bitrate: Option<u32>, switched: bool) -> f64 {
+    let clock = VirtualClock::new();
+    let n = Negotiated {
+        codec: Codec::Opus,
+        payload_type: 111,
+        telephone_event: None,
+        remote: Some(addr(B)),
+        direction: Direction::SendRecv,
+        ptime: 20,
+        rtcp_mux: true,
+        max_playback_rate: None,
+        max_average_bitrate,
+        srtp: None,
+    };
+    let mut a = if switched {
+        let mut a = session(&clock, Codec::Pcmu, B, 1);
+        a.update(&n, &Settings::default()).unwrap();
+        a
+    } else {
+        RtpSession::new(
+            clock.now(),
+            SessionConfig {
+                negotiated: n.clone(),
+                ssrc: 2,
+                initial_sequence: 0,
+                initial_timestamp: 0,
+                settings: Settings::default(),
+                wall_at_epoch: Duration::from_secs(1_800_000_000),
+                epoch: clock.now(),
+                seed: 2,
+            },
+        )
+        .unwrap()
+    };
+    let frame = Codec::Opus.frame_samples();
+    let voice = signal(48_000, 100 * frame);
+    let (mut bytes, mut packets) = (0usize, 0usize);
+    for pcm in voice.chunks_exact(frame) {
+        a.send_frame(clock.now(), pcm);
+        while let Some(t) = a.poll_transmit() {
+            if !t.rtcp {
+                bytes += t.payload.len() - 12;
+                packets += 1;
+            }
+        }
+    }
+    assert_eq!(packets, 100, "one packet a frame");
+    bytes as f64 / packets as f64
+}
+
+#[test]
+fn the_peers_maxaveragebitrate_caps_what_opus_sends() {
+    // 16 kbit/s is 40 bytes a 20-ms frame; libopus's VBR may overshoot its
+    // target by a few bytes over two seconds (up to a fifth is allowed).
+    let capped = opus_bytes_per_frame(Some(16_000), false);
+    let switched = opus_bytes_per_frame(Some(16_000), true);
+    let ours = opus_bytes_per_frame(None, false);
+    assert!(
+        capped <= 48.0,
+        "{capped:.1} bytes a frame at a 16 kbit/s cap"
+    );
+    assert!(
+        switched <= 48.0,
+        "{switched:.1} bytes a frame after a re-INVITE to Opus with a 16 kbit/s cap"
+    );
+    assert!(
+        ours > 2.0 * capped,
+        "without a cap the voice gets our bitrate: {ours:.1} against {capped:.1} bytes"
+    );
 }
