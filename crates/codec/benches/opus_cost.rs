@@ -49,7 +49,11 @@ fn encoder(c: &Config) -> opus::Encoder {
     let mut e =
         opus::Encoder::new(c.rate, opus::Channels::Mono, opus::Application::Voip).expect("encoder");
     e.set_complexity(c.complexity).expect("complexity");
-    e.set_bitrate(opus::Bitrate::Bits(48_000)).expect("bitrate");
+    // The bitrate a call uses.
+    let bitrate =
+        i32::try_from(switchboard_codec::Settings::default().opus_bitrate).expect("bitrate");
+    e.set_bitrate(opus::Bitrate::Bits(bitrate))
+        .expect("bitrate");
     e.set_inband_fec(c.fec).expect("fec");
     e.set_packet_loss_perc(5).expect("loss");
     e.set_signal(opus::Signal::Voice).expect("signal");
