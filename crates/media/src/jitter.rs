@@ -12,7 +12,10 @@
 //! playing now, with `target = spread + margin`. A frame is played only once
 //! it is due; when playout runs more than one and a half frames late (too
 //! much buffered: the jitter dropped) one frame is skipped; when it runs early
-//! (the jitter grew), one concealment frame is inserted. A timestamp jump (a new talk spurt after
+//! (the jitter grew), one concealment frame is inserted. Before anything has
+//! played, a first frame already a whole frame past due is skipped, so a
+//! speaker clock phased after the first packet came does not carry that
+//! frame as delay for the whole call. A timestamp jump (a new talk spurt after
 //! silence, or a peer that restarts its clock) moves the relative delay by more
 //! than a second and resynchronises the buffer. Packets older than what is
 //! playing are late and dropped. Everything is in RTP ticks; the clock is the
@@ -283,6 +286,15 @@ impl JitterBuffer {
             let keep = self.packets.split_off(&n);
             self.stats.skipped += u64::try_from(self.packets.len()).unwrap_or(0);
             self.packets = keep;
+        } else if !self.playing && lag >= self.frame {
+            // Nothing played yet and the first frame is a whole frame late
+            // (the speaker's clock was phased after it came): start from the
+            // frame due now rather than carry that frame as delay all call.
+            let skip = (lag / self.frame) * self.frame;
+            n += skip;
+            let keep = self.packets.split_off(&n);
+            self.stats.skipped += u64::try_from(self.packets.len()).unwrap_or(0);
+            self.packets = keep;
         } else if lag > self.frame + self.frame / 2 {
             // Too much buffered: skip one frame.
             self.stats.skipped += 1;
@@ -445,6 +457,32 @@ mod tests {
             target >= Duration::from_millis(40) && target <= Duration::from_millis(80),
             "target {target:?} for 60 ms of jitter"
         );
+    }
+
+    #[test]
+    fn a_first_frame_already_a_frame_late_is_dropped_not_carried_as_delay() {
+        // Packets every 20 ms; the speaker's ticks fall 25 ms after each
+        // arrival, so at the first tick packet 0 is 22 ms past due (3 ms of
+        // margin) and packet 1 is in.
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(8000, FRAME);
+        let mut played = Vec::new();
+        let mut next = 0u32;
+        for tick in 0..50u32 {
+            let now = t0 + Duration::from_millis(u64::from(tick) * 20 + 25);
+            while t0 + Duration::from_millis(u64::from(next) * 20) <= now {
+                let at = t0 + Duration::from_millis(u64::from(next) * 20);
+                jb.push(at, 1000 + next * FRAME, payload(next));
+                next += 1;
+            }
+            played.push(id(&jb.pop(now)));
+        }
+        // Every tick plays the packet that came 5 ms before it, from the
+        // first: packet 0 is given up instead of delaying all the others by
+        // a frame.
+        let want: Vec<Option<u32>> = (1..51).map(Some).collect();
+        assert_eq!(played, want);
+        assert_eq!(jb.stats().skipped, 1);
     }
 
     /// Plays packets 0..n (losing those in `lost`) with the look-ahead on,

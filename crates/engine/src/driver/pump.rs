@@ -9,7 +9,10 @@
 //! speaker — exactly what a headset's capture and playback callbacks would do,
 //! so delay measured on files is the real one. RTP is read at that speaker
 //! tick, with each packet's kernel arrival time, rather than waking the pump
-//! once more for every datagram; RTCP wakes it when it comes.
+//! once more for every datagram; RTCP wakes it when it comes. The speaker's
+//! clock is moved once, on the first packet, so that its ticks fall just
+//! after frames are due (up to a frame later, when the first packet came long
+//! before the tick that read it; the jitter buffer then starts a frame on).
 
 use std::net::UdpSocket as StdUdp;
 use std::path::PathBuf;
@@ -265,6 +268,13 @@ struct Arrival {
 /// At most this many datagrams are read at one tick (a stream of 10-ms
 /// packets brings two; a flood waits in the kernel, which drops the rest).
 const READS_PER_TICK: usize = 64;
+
+/// How long after the first frame is due the speaker's ticks fall. The jitter
+/// buffer's delay when the first packet comes is its margin alone (one packet
+/// shows no jitter yet); a sender's 20-ms ticks wander by a millisecond or
+/// two, and a target that grows past the ticks' phase costs a whole inserted
+/// frame, so the phase keeps this much in hand.
+const PHASE_HEADROOM: Duration = Duration::from_millis(5);
 
 impl RtpSocket {
     fn new(s: StdUdp) -> std::io::Result<RtpSocket> {
@@ -590,9 +600,22 @@ impl Pump {
                         phased = true;
                         let due = self.first_arrival.unwrap_or(now)
                             + self.session.playout_delay()
-                            + Duration::from_millis(1);
-                        let shift_us = (due.saturating_duration_since(play_next).as_micros()
-                            % period.as_micros()) as u64;
+                            + PHASE_HEADROOM;
+                        // RTP is read at this tick, so the first packet may
+                        // have come up to a frame before it, and its frame
+                        // may be due already. Then the tick that suits the
+                        // stream is a period after `due`: the speaker moves
+                        // to it, and the jitter buffer, not yet playing,
+                        // starts from the frame due there, a frame late
+                        // (otherwise every frame of the call would be played
+                        // up to a frame later than it could be).
+                        let p = period.as_micros();
+                        let early = play_next.saturating_duration_since(due);
+                        let shift_us = if early <= Duration::from_millis(1) {
+                            due.saturating_duration_since(play_next).as_micros() % p
+                        } else {
+                            (p - early.as_micros() % p) % p
+                        } as u64;
                         let gap = (shift_us * rate / 1_000_000) as usize;
                         if gap > 0 {
                             let silence = vec![0i16; gap];
