@@ -1,7 +1,8 @@
 //! Offline study of Opus DRED against bursts: `dred_sim IN.wav OUT.wav LOSS LOOKAHEAD DRED_FRAMES`.
 //!
-//! Encodes a 48 kHz mono WAV as a call does (complexity 8, 48 kbit/s,
-//! wideband, in-band FEC for `OPUS_LOSS` percent, default 10) with DRED of
+//! Encodes a 48 kHz mono WAV as a call did when this was written
+//! (complexity 8, `OPUS_BITRATE` default 48 kbit/s, wideband, in-band FEC
+//! `OPUS_FEC` on, for `OPUS_LOSS` percent, default 10) with DRED of
 //! `DRED_FRAMES` 10-ms frames (0: off), loses frames as `loss_sim` does
 //! (`bP`, `LOSS_SEED`, `LOSS_RELAY`), and decodes with a jitter buffer
 //! `LOOKAHEAD` frames deep: a lost frame whose successor arrived is rebuilt
