@@ -272,9 +272,12 @@ const READS_PER_TICK: usize = 64;
 /// How long after the first frame is due the speaker's ticks fall. The jitter
 /// buffer's delay when the first packet comes is its margin alone (one packet
 /// shows no jitter yet); a sender's 20-ms ticks wander by a millisecond or
-/// two, and a target that grows past the ticks' phase costs a whole inserted
-/// frame, so the phase keeps this much in hand.
-const PHASE_HEADROOM: Duration = Duration::from_millis(5);
+/// two and, on a busy machine, now and then by several, and a target that
+/// grows past the ticks' phase costs a whole inserted frame for the rest of
+/// the call (the buffer skips only at one and a half frames too many). With
+/// 5 ms a clean 60-s bench call grew by two frames; 10 ms keeps a clean
+/// link's delay flat and still 5 ms under what the old phasing left.
+const PHASE_HEADROOM: Duration = Duration::from_millis(10);
 
 impl RtpSocket {
     fn new(s: StdUdp) -> std::io::Result<RtpSocket> {
