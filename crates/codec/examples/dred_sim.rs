@@ -12,6 +12,9 @@
 #![allow(unsafe_code)]
 
 use opusic_sys as ffi;
+
+#[path = "common/pattern.rs"]
+mod pattern;
 use std::time::Instant;
 
 fn env(name: &str, default: i32) -> i32 {
@@ -35,17 +38,6 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    let mut seed: u64 = std::env::var("LOSS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED)
-        .max(1);
-    let mut unit = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
     const N: usize = 960;
     let mut err = 0;
     let enc = unsafe { ffi::opus_encoder_create(48_000, 1, ffi::OPUS_APPLICATION_VOIP, &mut err) };
@@ -83,22 +75,7 @@ fn main() {
         .collect();
     let enc_us = t.elapsed().as_secs_f64() * 1e6 / frames.len() as f64;
     let bytes: usize = frames.iter().map(Vec::len).sum();
-    let relay = std::env::var_os("LOSS_RELAY").is_some();
-    let p: f64 = a[3].strip_prefix('b').unwrap().parse::<f64>().unwrap() / 100.0;
-    let mut bad = false;
-    let lost: Vec<bool> = (0..frames.len())
-        .map(|_| {
-            bad = if bad {
-                unit() >= 0.25
-            } else {
-                unit() < p * 0.25 / (1.0 - p)
-            };
-            if relay && !bad {
-                unit();
-            }
-            bad
-        })
-        .collect();
+    let lost = pattern::lost_frames(&a[3], frames.len());
     let dec = unsafe { ffi::opus_decoder_create(48_000, 1, &mut err) };
     unsafe { ffi::opus_decoder_ctl(dec, ffi::OPUS_SET_COMPLEXITY_REQUEST, 5) };
     let dred_dec = unsafe { ffi::opus_dred_decoder_create(&mut err) };
@@ -112,6 +89,27 @@ fn main() {
     };
     let mut w = hound::WavWriter::create(&a[2], spec).unwrap();
     let mut out = vec![0i16; N];
+    // Whether packet `j` carries DRED that reaches back to frame `i`.
+    let parses_dred = |f: &[u8], i: usize, j: usize| {
+        let mut end = 0;
+        let got = unsafe {
+            ffi::opus_dred_parse(
+                dred_dec,
+                dred,
+                f.as_ptr(),
+                f.len() as i32,
+                dred_frames * 480,
+                48_000,
+                &mut end,
+                0,
+            )
+        };
+        let offset = ((j - i) * N) as i32;
+        if std::env::var_os("DRED_DEBUG").is_some() {
+            eprintln!("frame {i}: packet {j} parse {got} end {end} offset {offset}");
+        }
+        got > 0 && offset <= got
+    };
     let (mut by_fec, mut by_dred, mut by_plc) = (0, 0, 0);
     for i in 0..frames.len() {
         let n = if !lost[i] {
@@ -143,48 +141,11 @@ fn main() {
                         )
                     }
                 }
-                Some(j) if dred_frames > 0 => {
-                    let f = &frames[j];
-                    let mut end = 0;
-                    let got = unsafe {
-                        ffi::opus_dred_parse(
-                            dred_dec,
-                            dred,
-                            f.as_ptr(),
-                            f.len() as i32,
-                            (dred_frames * 480) as i32,
-                            48_000,
-                            &mut end,
-                            0,
-                        )
-                    };
+                Some(j) if dred_frames > 0 && parses_dred(&frames[j], i, j) => {
+                    by_dred += 1;
                     let offset = ((j - i) * N) as i32;
-                    if std::env::var_os("DRED_DEBUG").is_some() {
-                        eprintln!("frame {i}: packet {j} parse {got} end {end} offset {offset}");
-                    }
-                    if got > 0 && offset <= got {
-                        by_dred += 1;
-                        unsafe {
-                            ffi::opus_decoder_dred_decode(
-                                dec,
-                                dred,
-                                offset,
-                                out.as_mut_ptr(),
-                                N as i32,
-                            )
-                        }
-                    } else {
-                        by_plc += 1;
-                        unsafe {
-                            ffi::opus_decode(
-                                dec,
-                                std::ptr::null(),
-                                0,
-                                out.as_mut_ptr(),
-                                N as i32,
-                                0,
-                            )
-                        }
+                    unsafe {
+                        ffi::opus_decoder_dred_decode(dec, dred, offset, out.as_mut_ptr(), N as i32)
                     }
                 }
                 _ => {

@@ -13,6 +13,9 @@
 //! `scripts/loss-sim.sh` runs it over voices and seeds and scores it with PESQ.
 use switchboard_codec::{Codec, Settings};
 
+#[path = "common/pattern.rs"]
+mod pattern;
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     if a.len() < 5 {
@@ -22,17 +25,6 @@ fn main() {
     let codec = Codec::from_name(&a[1]).expect("codec");
     let mut r = hound::WavReader::open(&a[2]).expect("in");
     let pcm: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
-    let mut seed: u64 = std::env::var("LOSS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED)
-        .max(1);
-    let mut unit = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: codec.sample_rate(),
@@ -82,36 +74,7 @@ fn main() {
         })
         .collect();
     // The loss pattern, decided before decoding so `fec` can look ahead.
-    let spec_loss = a[4].as_str();
-    let mut bad = false;
-    // LOSS_RELAY: draw as the bench's relay does (one more number per packet
-    // it forwards, for the delay), so `LOSS_SEED=s` loses the very packets the
-    // bench's relay loses with seed `s`.
-    let relay = std::env::var_os("LOSS_RELAY").is_some();
-    let lost: Vec<bool> = (0..frames.len())
-        .map(|i| {
-            let lost = if let Some(p) = spec_loss.strip_prefix('r') {
-                unit() < p.parse::<f64>().unwrap() / 100.0
-            } else if let Some(p) = spec_loss.strip_prefix('b') {
-                // Into the bad state with p·q/(1−p), out with q = 1/4 per frame.
-                let p = p.parse::<f64>().unwrap() / 100.0;
-                let back = 0.25;
-                bad = if bad {
-                    unit() >= back
-                } else {
-                    unit() < p * back / (1.0 - p)
-                };
-                bad
-            } else {
-                let every: usize = spec_loss.parse().unwrap();
-                i % every == every - 1
-            };
-            if relay && !lost {
-                unit();
-            }
-            lost
-        })
-        .collect();
+    let lost = pattern::lost_frames(&a[4], frames.len());
     let fec = a.get(5).is_some();
     // LOSS_SILENCE_AFTER=N: after N frames lost in a row play zeros instead of
     // concealing (what a jitter buffer that takes a long gap for a pause does).
