@@ -112,34 +112,25 @@ fn main() {
     };
     let (mut by_fec, mut by_dred, mut by_plc) = (0, 0, 0);
     for i in 0..frames.len() {
+        // Decodes packet `f` (its LBRR for the frame before it with `fec` 1).
+        let mut decode = |f: &[u8], fec: i32| unsafe {
+            ffi::opus_decode(
+                dec,
+                f.as_ptr(),
+                f.len() as i32,
+                out.as_mut_ptr(),
+                N as i32,
+                fec,
+            )
+        };
         let n = if !lost[i] {
-            let f = &frames[i];
-            unsafe {
-                ffi::opus_decode(
-                    dec,
-                    f.as_ptr(),
-                    f.len() as i32,
-                    out.as_mut_ptr(),
-                    N as i32,
-                    0,
-                )
-            }
+            decode(&frames[i], 0)
         } else {
             let next = (i + 1..=(i + look).min(frames.len() - 1)).find(|&j| !lost[j]);
             match next {
                 Some(j) if j == i + 1 => {
                     by_fec += 1;
-                    let f = &frames[j];
-                    unsafe {
-                        ffi::opus_decode(
-                            dec,
-                            f.as_ptr(),
-                            f.len() as i32,
-                            out.as_mut_ptr(),
-                            N as i32,
-                            1,
-                        )
-                    }
+                    decode(&frames[j], 1)
                 }
                 Some(j) if dred_frames > 0 && parses_dred(&frames[j], i, j) => {
                     by_dred += 1;
