@@ -593,11 +593,18 @@ fn judge_with_baresip(
     h.assert_heard("baresip hears us over SRTP");
     cli.terminate();
     cli.wait_exit(WAIT);
+    // baresip starts saying its file when it answers, which can be before
+    // our speaker starts recording: what we heard may then lead its file
+    // (a busy machine showed 22 ms). Half a second of silence put in front
+    // of the recording lets the search find it either way.
+    let lead = 4_000;
+    let mut got = vec![0.0; lead];
+    got.extend(read_wav_8k(heard));
     let h = heard_windows(
         &read_wav_8k(bs_says),
         WINDOW..24_000,
-        &read_wav_8k(heard),
-        0..16_000,
+        &got,
+        0..16_000 + lead,
         0.85,
     );
     eprintln!("we hear baresip over SRTP: {h}");
