@@ -34,10 +34,7 @@ fn main() {
     let pcm: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
     let look: usize = a[4].parse().unwrap();
     let dred_frames: i32 = a[5].parse().unwrap();
-    let loss_pc: i32 = std::env::var("OPUS_LOSS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let loss_pc = env("OPUS_LOSS", 10);
     const N: usize = 960;
     let mut err = 0;
     let enc = unsafe { ffi::opus_encoder_create(48_000, 1, ffi::OPUS_APPLICATION_VOIP, &mut err) };

@@ -278,20 +278,16 @@ impl JitterBuffer {
             self.stats.inserted += 1;
             return Playout::Conceal;
         }
-        if lag > 8 * self.frame {
-            // Far behind (e.g. after a long gap): jump to what is due now.
-            let skip = (lag / self.frame) * self.frame;
-            n += skip;
-            self.stats.resyncs += 1;
-            let keep = self.packets.split_off(&n);
-            self.stats.skipped += u64::try_from(self.packets.len()).unwrap_or(0);
-            self.packets = keep;
-        } else if !self.playing && lag >= self.frame {
-            // Nothing played yet and the first frame is a whole frame late
-            // (the speaker's clock was phased after it came): start from the
-            // frame due now rather than carry that frame as delay all call.
-            let skip = (lag / self.frame) * self.frame;
-            n += skip;
+        // Far behind (e.g. after a long gap), or nothing played yet and the
+        // first frame already a whole frame late (the speaker's clock was
+        // phased after it came): jump to the frame due now rather than carry
+        // the lateness as delay.
+        let far_behind = lag > 8 * self.frame;
+        if far_behind || (!self.playing && lag >= self.frame) {
+            n += (lag / self.frame) * self.frame;
+            if far_behind {
+                self.stats.resyncs += 1;
+            }
             let keep = self.packets.split_off(&n);
             self.stats.skipped += u64::try_from(self.packets.len()).unwrap_or(0);
             self.packets = keep;
